@@ -1,0 +1,184 @@
+"""Tools: plain typed Python functions that become OpenAI function-calling schemas.
+
+A scenario declares each tool as a function whose first parameter is the scenario's world
+state and whose other parameters are the tool's arguments, with type hints and a Google-style
+docstring::
+
+    @tool(latency=2)
+    def book_flight(world: TravelWorld, flight_id: str, passenger: str) -> dict:
+        \"\"\"Book a seat on a flight.
+
+        Args:
+            flight_id: Id returned by search_flights.
+            passenger: Full name of the traveller.
+        \"\"\"
+
+This module is the one place that turns such a function into a :class:`Tool`: its JSON
+schema (OpenAI ``{"type": "function", ...}`` format), the pydantic model that validates
+arguments (wrong types, missing and extra fields give a :class:`ToolArgumentError` that says
+what to change), and its declared typical latency in rounds. A backend reports a bad call
+(unknown id, impossible request) by raising :class:`ToolError`; the simulator turns that into
+an error response, so an agent sees it like a real API error.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, get_type_hints
+
+import pydantic
+
+ToolFunction = Callable[..., dict[str, Any]]
+
+
+class ToolError(Exception):
+    """A tool backend refused a call; the message becomes the error response."""
+
+
+class ToolArgumentError(ToolError):
+    """The arguments of a call do not fit the tool's schema."""
+
+
+_ARGS_SECTION = re.compile(r"^\s*Args:\s*$")
+_ARG_LINE = re.compile(r"^\s+(\w+)(?:\s*\([^)]*\))?:\s*(.*)$")
+
+
+def _parse_docstring(doc: str) -> tuple[str, dict[str, str]]:
+    """Split a Google-style docstring into (summary, {argument: description})."""
+    lines = inspect.cleandoc(doc).splitlines()
+    summary_lines: list[str] = []
+    arguments: dict[str, str] = {}
+    in_args = False
+    current: str | None = None
+    for line in lines:
+        if _ARGS_SECTION.match(line):
+            in_args = True
+            continue
+        if in_args:
+            if line and not line[0].isspace():
+                in_args = False  # the next section (Returns:, Raises:) starts
+            else:
+                match = _ARG_LINE.match(line)
+                if match and line.startswith("    ") and not line.startswith("        "):
+                    current = match.group(1)
+                    arguments[current] = match.group(2).strip()
+                elif current and line.strip():
+                    arguments[current] += " " + line.strip()
+                continue
+        if not in_args and not arguments:
+            summary_lines.append(line)
+    summary = " ".join(part.strip() for part in summary_lines if part.strip())
+    return summary, arguments
+
+
+@dataclass(frozen=True)
+class Tool:
+    """A tool an agent can call.
+
+    Attributes:
+        name: Unique across all scenarios.
+        description: One paragraph for the model.
+        function: The backend, ``function(world, **arguments) -> dict``.
+        arguments_model: Validates and coerces arguments (built from the signature).
+        latency: Declared typical latency in rounds (lookups fast, bookings slow); latency
+            profiles turn it into a distribution.
+        scenario: Name of the scenario module that declares it (set on registration).
+    """
+
+    name: str
+    description: str
+    function: ToolFunction
+    arguments_model: type[pydantic.BaseModel]
+    latency: int
+    scenario: str = ""
+
+    def openai_schema(self) -> dict[str, Any]:
+        """The tool in OpenAI function-calling format."""
+        parameters = self.arguments_model.model_json_schema()
+        parameters.pop("title", None)
+        for prop in parameters.get("properties", {}).values():
+            prop.pop("title", None)
+        parameters["additionalProperties"] = False
+        return {
+            "type": "function",
+            "function": {
+                "name": self.name,
+                "description": self.description,
+                "parameters": parameters,
+            },
+        }
+
+    def validate_arguments(self, arguments: Any) -> dict[str, Any]:
+        """Check ``arguments`` against the schema and return them coerced.
+
+        Raises:
+            ToolArgumentError: With one line per problem, naming the argument.
+        """
+        if not isinstance(arguments, Mapping):
+            raise ToolArgumentError(
+                f"{self.name}: arguments must be a JSON object, got {type(arguments).__name__}"
+            )
+        try:
+            model = self.arguments_model.model_validate(dict(arguments))
+        except pydantic.ValidationError as error:
+            problems = []
+            for issue in error.errors():
+                where = ".".join(str(part) for part in issue["loc"]) or "(arguments)"
+                if issue["type"] == "extra_forbidden":
+                    problems.append(f"unexpected argument {where!r}")
+                elif issue["type"] == "missing":
+                    problems.append(f"missing required argument {where!r}")
+                else:
+                    problems.append(f"argument {where!r}: {issue['msg']}")
+            raise ToolArgumentError(f"{self.name}: " + "; ".join(problems)) from None
+        return model.model_dump()
+
+    def execute(self, world: Any, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """Validate ``arguments`` and run the backend on ``world``.
+
+        Raises:
+            ToolError: The arguments are invalid or the backend refused the call.
+        """
+        return self.function(world, **self.validate_arguments(arguments))
+
+
+def tool(*, latency: int = 1, name: str | None = None) -> Callable[[ToolFunction], Tool]:
+    """Declare a typed function as a :class:`Tool` (see the module docstring).
+
+    Args:
+        latency: Typical latency in rounds (0 answers on the next turn).
+        name: Tool name; the function's name by default.
+    """
+    if latency < 0:
+        raise ValueError("a tool's latency must be >= 0")
+
+    def declare(function: ToolFunction) -> Tool:
+        signature = inspect.signature(function)
+        hints = get_type_hints(function)
+        summary, argument_docs = _parse_docstring(function.__doc__ or "")
+        parameters = list(signature.parameters.values())[1:]  # the first one is the world
+        fields: dict[str, Any] = {}
+        for parameter in parameters:
+            annotation = hints.get(parameter.name, Any)
+            default = (
+                ... if parameter.default is inspect.Parameter.empty else parameter.default
+            )
+            description = argument_docs.get(parameter.name)
+            if description is None:
+                raise TypeError(f"tool {function.__name__}: document argument {parameter.name!r}")
+            fields[parameter.name] = (
+                annotation,
+                pydantic.Field(default, description=description),
+            )
+        tool_name = name or function.__name__
+        model = pydantic.create_model(  # type: ignore[call-overload]
+            f"{tool_name}_arguments",
+            __config__=pydantic.ConfigDict(extra="forbid", strict=False),
+            **fields,
+        )
+        return Tool(tool_name, summary, function, model, latency)
+
+    return declare
