@@ -184,11 +184,20 @@ class LatencyProfile:
     name: str
     default: DefaultDistribution
     per_tool: Mapping[str, Distribution] = field(default_factory=dict)
+    _memo: dict[tuple[str, int], Distribution] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     def distribution(self, tool_name: str, declared_latency: int) -> Distribution:
         """The distribution of ``tool_name``, a tool that declares ``declared_latency``."""
-        found = self.per_tool.get(tool_name)
-        return found if found is not None else self.default(declared_latency)
+        key = (tool_name, declared_latency)
+        found = self._memo.get(key)
+        if found is None:
+            found = self.per_tool.get(tool_name)
+            if found is None:
+                found = self.default(declared_latency)
+            self._memo[key] = found
+        return found
 
     def is_deterministic(self, tools: Mapping[str, int]) -> bool:
         """True when every tool in ``tools`` (name -> declared latency) has fixed latency."""

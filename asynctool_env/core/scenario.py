@@ -1,0 +1,179 @@
+"""Scenarios: a tool suite, the world it works on, and templates of tasks.
+
+A scenario is one module in :mod:`asynctool_env.scenarios` that exposes ``SCENARIO``, a
+:class:`Scenario`. Adding a scenario is adding one file; the package finds it by itself.
+
+A scenario declares:
+
+* ``make_world(rng)``: builds a small, seeded world state (flights, contacts, files...). It
+  must depend only on ``rng``.
+* ``tools``: its tools (see :func:`asynctool_env.core.tools.tool`). Backends are
+  deterministic functions of the world and the arguments, and **independent of call order**:
+  ids are derived from the arguments (:func:`stable_id`), never from counters, so that an
+  agent that interleaves tasks gets the same responses as one that runs them one by one.
+* ``templates``: functions ``(world, rng) -> TaskSpec`` that pick entities from the world and
+  write the instruction and the gold calls, where later calls reference earlier responses.
+
+:func:`build_task` runs a template's gold calls through the backends, checks that none of
+them fails, and freezes the result into a :class:`~asynctool_env.core.task.Task` with gold
+arguments and responses resolved.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from asynctool_env.core.references import referenced_steps, resolve
+from asynctool_env.core.task import Step, Task
+from asynctool_env.core.tools import Tool, ToolError
+
+
+@dataclass(frozen=True)
+class StepSpec:
+    """A gold call as a template writes it.
+
+    Attributes:
+        tool: Tool name.
+        arguments: Arguments; ``${sN.path}`` references earlier responses.
+        after: Extra dependencies that no argument expresses (rare: "only after X is
+            done"). References already imply their own dependencies.
+    """
+
+    tool: str
+    arguments: Mapping[str, Any]
+    after: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class TaskSpec:
+    """What a template returns: the instruction, the gold calls and the answer template."""
+
+    instruction: str
+    steps: Sequence[StepSpec]
+    answer: str | None = None
+
+
+World = Any
+TaskTemplate = Callable[[World, np.random.Generator], TaskSpec]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """One tool category: tools, world generator and task templates.
+
+    Attributes:
+        name: Short identifier (the module name), e.g. ``"travel"``.
+        category: The paper's category name, e.g. ``"Travel Planning"``.
+        description: One sentence for docs and the model's system prompt.
+        make_world: ``rng -> world``.
+        tools: The scenario's tools; names must be unique across all scenarios.
+        templates: Template name -> template function.
+    """
+
+    name: str
+    category: str
+    description: str
+    make_world: Callable[[np.random.Generator], World]
+    tools: tuple[Tool, ...]
+    templates: Mapping[str, TaskTemplate] = field(default_factory=dict)
+
+    def tool(self, name: str) -> Tool:
+        for candidate in self.tools:
+            if candidate.name == name:
+                return candidate
+        raise KeyError(f"scenario {self.name!r} has no tool {name!r}")
+
+    def world(self, world_seed: int) -> World:
+        """The world of ``world_seed`` (the same seed always gives the same world)."""
+        return self.make_world(np.random.default_rng(world_seed))
+
+
+def stable_id(prefix: str, *parts: Any, digits: int = 6) -> str:
+    """An id that depends only on ``parts`` (never on call order or the process).
+
+    >>> stable_id("BK", "FL123", "Ada Lovelace")
+    'BK-...'
+    """
+    payload = json.dumps(parts, sort_keys=True, default=str).encode()
+    return f"{prefix}-{hashlib.blake2b(payload, digest_size=8).hexdigest()[:digits].upper()}"
+
+
+class TemplateError(RuntimeError):
+    """A task template produced a gold trajectory that does not run."""
+
+
+def build_task(
+    scenario: Scenario,
+    template_name: str,
+    world_seed: int,
+    rng: np.random.Generator,
+    *,
+    world: World | None = None,
+) -> Task:
+    """Build one task: run the template, execute its gold calls, freeze the result.
+
+    Args:
+        scenario: The scenario.
+        template_name: A key of ``scenario.templates``.
+        world_seed: Seed of the world (``scenario.world(world_seed)``).
+        rng: Draws the template's choices (which flight, which contact...).
+        world: The world of ``world_seed`` when the caller already built it (a cache).
+
+    Raises:
+        TemplateError: A gold call fails or a reference cannot be resolved: the template is
+            wrong, not the agent.
+    """
+    if world is None:
+        world = scenario.world(world_seed)
+    spec = scenario.templates[template_name](world, rng)
+    responses: list[Mapping[str, Any] | None] = []
+    steps: list[Step] = []
+    for index, step_spec in enumerate(spec.steps):
+        parents = referenced_steps(step_spec.arguments) | set(step_spec.after)
+        if any(parent >= index for parent in parents):
+            raise TemplateError(
+                f"{scenario.name}/{template_name} step {index} references a later step"
+            )
+        try:
+            arguments = resolve(step_spec.arguments, responses)
+            tool = scenario.tool(step_spec.tool)
+            arguments = tool.validate_arguments(arguments)
+            response = tool.function(world, **arguments)
+        except (ToolError, LookupError) as error:
+            raise TemplateError(
+                f"{scenario.name}/{template_name} (world {world_seed}) step {index} "
+                f"{step_spec.tool}: {error}"
+            ) from error
+        responses.append(response)
+        steps.append(
+            Step(
+                tool=step_spec.tool,
+                arguments=step_spec.arguments,
+                depends_on=tuple(sorted(parents)),
+                expected_arguments=arguments,
+                expected_response=response,
+            )
+        )
+    expected_answer = None
+    if spec.answer is not None:
+        try:
+            expected_answer = resolve(spec.answer, responses)
+        except LookupError as error:
+            raise TemplateError(f"{scenario.name}/{template_name} answer: {error}") from error
+    task_key = json.dumps([world_seed, spec.instruction], sort_keys=True)
+    digest = hashlib.blake2b(task_key.encode(), digest_size=4).hexdigest()
+    return Task(
+        task_id=f"{scenario.name}/{template_name}/{digest}",
+        scenario=scenario.name,
+        instruction=spec.instruction,
+        steps=tuple(steps),
+        answer=spec.answer,
+        expected_answer=expected_answer,
+        world_seed=world_seed,
+    )

@@ -1,0 +1,618 @@
+"""The simulator: one episode of asynchronous tool calling over several tasks.
+
+This is the single source of truth that every interface drives: the Gymnasium env (numeric
+actions), the chat interface (an LLM's tool calls) and the multi-agent env. It knows nothing
+of Gymnasium; it keeps the clock, the calls in flight and the state of every step, and writes
+the trace that :mod:`asynctool_env.metrics` scores.
+
+Time model
+----------
+Time is counted in **rounds**; in each round the agent takes one **turn**. During a turn it
+may issue up to ``max_calls_per_turn`` calls (``None``: no limit, i.e. parallel function
+calling) and answer any number of tasks; :meth:`Simulator.end_turn` closes the turn. A call
+issued in round ``r`` whose latency is ``L`` is delivered at the start of round ``r + 1 + L``,
+so ``L = 0`` is a synchronous tool. Responses wait in a heap keyed by ``(due round, call
+sequence number)``: delivery is ``O(log P)`` in the number ``P`` of calls in flight, and calls
+due in the same round are delivered in the order they were made. With stochastic latency a
+later call can be delivered first.
+
+A turn that ends without a call while some step was ready to be called is an **idle** round
+(with ``wait_jumps_to_next_delivery`` every round skipped by the jump is idle too).
+
+``rounds`` (see :attr:`Simulator.rounds`) is the round index of the last answer plus one: a
+single one-step task with ``L = 1`` takes 3 rounds (call in round 0, response at the start of
+round 2, answer in round 2). The sequential schedule, one call at a time and each response
+awaited, takes ``sum(1 + L) + 1`` rounds over all gold steps.
+
+Steps
+-----
+Each gold step is in one :class:`StepStatus`. ``BLOCKED`` steps wait for a parent's response;
+``READY`` steps can be called correctly; a correct call makes the step ``PENDING`` and its
+delivery makes it ``DONE``, which may make children ``READY``. Calling a blocked step is a
+**dependency violation**: the call goes out with its references unresolved, gets an error
+response when due, and the step shows ``FAILED`` until its inputs arrive, when it becomes
+``READY`` again. Calling a pending or done step again is a **redundant** call. Neither counts
+as a gold match.
+
+Realized latencies of the gold calls are drawn once, when the episode starts, from the
+episode's generator, so the sequential and optimal schedules of an episode are well defined
+whatever the agent does; calls that match no gold step draw from a second stream.
+
+Invariants (checked by the property tests): every call is delivered exactly once and never
+before its due round; the round never goes back; a step is ``DONE`` only after the delivery
+of a correct call for it.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum, IntEnum
+from typing import Any
+
+import numpy as np
+
+from asynctool_env.core.latency import LatencyProfile, make_latency_profile
+from asynctool_env.core.references import UnresolvedReferenceError, resolve
+from asynctool_env.core.task import Instance, Task
+
+
+class StepStatus(IntEnum):
+    """State of one gold step (the values are the observation codes)."""
+
+    PADDING = 0  # no step here (observation padding only)
+    BLOCKED = 1  # a parent's response has not arrived
+    READY = 2  # every input has arrived: a call now is correct
+    PENDING = 3  # called correctly, response in flight
+    DONE = 4  # the response of a correct call arrived
+    FAILED = 5  # called too early (error response); becomes READY when its inputs arrive
+
+
+class TaskStatus(IntEnum):
+    """State of one task (the values are the observation codes)."""
+
+    PADDING = 0
+    OPEN = 1
+    ANSWERED = 2
+
+
+class CallKind(str, Enum):
+    """How a call relates to the gold trajectory."""
+
+    CORRECT = "correct"  # matches a READY gold step
+    VIOLATION = "violation"  # a gold step whose inputs have not all arrived
+    REDUNDANT = "redundant"  # a gold step already pending or done
+    UNMATCHED = "unmatched"  # no gold step (wrong arguments, wrong tool): chat path only
+
+
+class SimulatorError(RuntimeError):
+    """The driver broke the protocol (a call past the cap, an answer to a closed task)."""
+
+
+class CallLimitError(SimulatorError):
+    """A call was made after the turn's ``max_calls_per_turn`` was used up."""
+
+
+# ---------------------------------------------------------------------------------------
+# Trace events. One list per episode, in the order things happened.
+
+
+@dataclass(frozen=True, slots=True)
+class CallEvent:
+    """A tool call went out. ``task``/``step`` are -1 for an unmatched call."""
+
+    round: int
+    call_id: int
+    task: int
+    step: int
+    tool: str
+    arguments: Mapping[str, Any]
+    kind: CallKind
+    due_round: int
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryEvent:
+    """A response arrived (at the start of ``round``)."""
+
+    round: int
+    call_id: int
+    task: int
+    step: int
+    response: Mapping[str, Any]
+    is_error: bool
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerEvent:
+    """A task was answered (and closed)."""
+
+    round: int
+    task: int
+    answer: Any
+    correct: bool
+    premature: bool
+
+
+@dataclass(frozen=True, slots=True)
+class TurnEndEvent:
+    """A turn ended; the clock moved from ``round`` to ``next_round``."""
+
+    round: int
+    calls: int
+    idle_rounds: int
+    next_round: int
+    in_flight: int
+
+
+@dataclass(frozen=True, slots=True)
+class InvalidEvent:
+    """Something the agent did that the simulator refused (nothing else changed)."""
+
+    round: int
+    reason: str
+
+
+TraceEvent = CallEvent | DeliveryEvent | AnswerEvent | TurnEndEvent | InvalidEvent
+
+
+@dataclass(frozen=True, slots=True)
+class PendingCall:
+    """A call in flight."""
+
+    call_id: int
+    task: int
+    step: int
+    tool: str
+    kind: CallKind
+    issued_round: int
+    due_round: int
+    response: Mapping[str, Any]
+    expected_latency: float
+
+
+@dataclass(frozen=True, slots=True)
+class AnswerOutcome:
+    correct: bool
+    premature: bool
+
+
+_DERIVED = object()
+
+
+def _normalize_answer(value: Any) -> Any:
+    if isinstance(value, str):
+        return " ".join(value.split()).casefold()
+    if isinstance(value, (list, tuple)):
+        return [_normalize_answer(item) for item in value]
+    if isinstance(value, Mapping):
+        return {key: _normalize_answer(item) for key, item in value.items()}
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+class Simulator:
+    """Plays one :class:`~asynctool_env.core.task.Instance`.
+
+    Args:
+        instance: The tasks of the episode.
+        rng: The episode's generator; latencies are drawn from it at construction.
+        latency: A profile name (``"tool"``, ``"fixed"``, ``"sync"``, ``"stochastic"``...)
+            or a :class:`~asynctool_env.core.latency.LatencyProfile`.
+        max_calls_per_turn: Calls allowed per turn; ``None`` for no limit.
+        wait_jumps_to_next_delivery: A turn without calls moves the clock to the next round
+            in which a response is due (instead of one round on).
+        tool_latencies: Tool name -> declared latency, for tools that are not in the bundled
+            registry (custom scenarios); bundled tools are looked up by themselves.
+
+    Attributes:
+        round: The current round (starts at 0, never goes back).
+        step_status: ``step_status[task][step]``, a :class:`StepStatus` value.
+        responses: Delivered responses of correct calls, ``None`` until delivered.
+        step_latency: Realized latency of every gold step's correct call.
+        status_changes: ``(task, step, new_status)`` appended on every change; drivers that
+            mirror the state in arrays (the Gymnasium env) read and clear it.
+        trace: Every event of the episode.
+    """
+
+    def __init__(
+        self,
+        instance: Instance,
+        rng: np.random.Generator,
+        *,
+        latency: str | LatencyProfile = "tool",
+        max_calls_per_turn: int | None = 1,
+        wait_jumps_to_next_delivery: bool = False,
+        tool_latencies: Mapping[str, int] | None = None,
+    ) -> None:
+        if max_calls_per_turn is not None and (
+            not isinstance(max_calls_per_turn, (int, np.integer)) or max_calls_per_turn < 1
+        ):
+            raise ValueError(
+                f"max_calls_per_turn must be a whole number >= 1 or None, "
+                f"got {max_calls_per_turn!r}"
+            )
+        self.instance = instance
+        self.tasks: tuple[Task, ...] = instance.tasks
+        self.profile = make_latency_profile(latency)
+        self.max_calls_per_turn = max_calls_per_turn
+        self.wait_jumps_to_next_delivery = wait_jumps_to_next_delivery
+        self._declared = _declared_latencies(instance, tool_latencies)
+
+        # Latencies of gold calls first (a property of instance + seed), then a separate
+        # stream for every other call so that agent behaviour never shifts the gold draws.
+        self.step_latency: list[list[int]] = []
+        self.expected_latency: list[list[float]] = []
+        for task in self.tasks:
+            realized, expected = [], []
+            for step in task.steps:
+                distribution = self.profile.distribution(step.tool, self._declared[step.tool])
+                realized.append(distribution.sample(rng))
+                expected.append(distribution.mean)
+            self.step_latency.append(realized)
+            self.expected_latency.append(expected)
+        self._extra_rng = np.random.default_rng(rng.integers(0, 2**63 - 1))
+
+        self.round = 0
+        self.calls_this_turn = 0
+        self.status_changes: list[tuple[int, int, int]] = []
+        self.trace: list[TraceEvent] = []
+        self.step_status: list[list[int]] = []
+        self.responses: list[list[Mapping[str, Any] | None]] = []
+        self._children: list[list[list[int]]] = []
+        self._missing_parents: list[list[int]] = []
+        self.ready_count = 0
+        for task in self.tasks:
+            children: list[list[int]] = [[] for _ in task.steps]
+            for index, step in enumerate(task.steps):
+                for parent in step.depends_on:
+                    children[parent].append(index)
+            missing = [len(step.depends_on) for step in task.steps]
+            statuses = [
+                StepStatus.READY if count == 0 else StepStatus.BLOCKED for count in missing
+            ]
+            self.ready_count += sum(1 for status in statuses if status == StepStatus.READY)
+            self._children.append(children)
+            self._missing_parents.append(missing)
+            self.step_status.append([int(status) for status in statuses])
+            self.responses.append([None] * len(task.steps))
+        self.task_status: list[int] = [int(TaskStatus.OPEN)] * len(self.tasks)
+        self.task_correct: list[bool] = [False] * len(self.tasks)
+        self.answer_round: list[int | None] = [None] * len(self.tasks)
+        self.open_tasks = len(self.tasks)
+        self.finish_round: int | None = None
+
+        self._pending: list[tuple[int, int, PendingCall]] = []
+        self._next_call_id = 0
+        self._last_call_task: int | None = None
+        # Running counters (metrics.py recomputes all of them from the trace; the tests
+        # check that both agree).
+        self.calls = 0
+        self.correct_calls = 0
+        self.violations = 0
+        self.redundant_calls = 0
+        self.unmatched_calls = 0
+        self.invalid_actions = 0
+        self.premature_answers = 0
+        self.steps_done = 0
+        self.idle_rounds = 0
+        self.switches = 0
+        self.in_flight_rounds = 0
+
+    # -- queries ---------------------------------------------------------------------------
+
+    @property
+    def finished(self) -> bool:
+        """Every task has been answered."""
+        return self.open_tasks == 0
+
+    @property
+    def calls_left(self) -> int | None:
+        """Calls still allowed this turn (``None``: no limit)."""
+        if self.max_calls_per_turn is None:
+            return None
+        return self.max_calls_per_turn - self.calls_this_turn
+
+    @property
+    def rounds(self) -> int:
+        """Rounds used: last answer's round + 1 once finished, else rounds elapsed so far."""
+        return self.finish_round + 1 if self.finish_round is not None else self.round
+
+    @property
+    def pending_calls(self) -> list[PendingCall]:
+        """Calls in flight, in delivery order."""
+        return [entry[2] for entry in sorted(self._pending)]
+
+    @property
+    def n_pending(self) -> int:
+        return len(self._pending)
+
+    @property
+    def next_due_round(self) -> int | None:
+        return self._pending[0][0] if self._pending else None
+
+    @property
+    def sequential_rounds(self) -> int:
+        """Rounds of the one-call-at-a-time schedule on this episode's latencies."""
+        return sum(1 + latency for task in self.step_latency for latency in task) + 1
+
+    def step_is_ready(self, task: int, step: int) -> bool:
+        return self.step_status[task][step] == StepStatus.READY
+
+    def all_steps_done(self, task: int) -> bool:
+        return all(status == StepStatus.DONE for status in self.step_status[task])
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def call_step(self, task: int, step: int) -> PendingCall:
+        """Call gold step ``step`` of ``task`` with arguments filled from delivered responses.
+
+        This is how numeric agents call: they pick a step, the simulator fills in the
+        arguments. What happens depends on the step's status (see the module docstring).
+
+        Raises:
+            CallLimitError: The turn's calls are used up (end the turn first).
+            IndexError: No such task or step.
+        """
+        self._check_call_allowed()
+        gold = self.tasks[task].steps[step]
+        status = self.step_status[task][step]
+        if status == StepStatus.READY:
+            return self._issue(
+                task,
+                step,
+                gold.tool,
+                gold.expected_arguments,
+                CallKind.CORRECT,
+                self.step_latency[task][step],
+                gold.expected_response,
+            )
+        if status in (StepStatus.PENDING, StepStatus.DONE):
+            return self._issue(
+                task,
+                step,
+                gold.tool,
+                gold.expected_arguments,
+                CallKind.REDUNDANT,
+                self._draw_latency(gold.tool),
+                gold.expected_response,
+            )
+        # BLOCKED or FAILED: the inputs are not all there.
+        try:
+            arguments = resolve(gold.arguments, self.responses[task])
+            reason = "its inputs had not all arrived"
+        except UnresolvedReferenceError as error:
+            arguments = gold.arguments
+            reason = str(error)
+        response = {
+            "error": f"dependency violation: {gold.tool} was called before {reason}",
+        }
+        return self._issue(
+            task,
+            step,
+            gold.tool,
+            arguments,
+            CallKind.VIOLATION,
+            self._draw_latency(gold.tool),
+            response,
+        )
+
+    def call_unmatched(
+        self, tool: str, arguments: Mapping[str, Any], response: Mapping[str, Any]
+    ) -> PendingCall:
+        """Record a call that matches no gold step, answered by ``response`` when due.
+
+        The chat interface runs the tool's backend to get ``response`` (or an error).
+        """
+        self._check_call_allowed()
+        return self._issue(
+            -1, -1, tool, arguments, CallKind.UNMATCHED, self._draw_latency(tool), response
+        )
+
+    def match_call(self, tool: str, arguments: Mapping[str, Any]) -> tuple[int, int] | None:
+        """The gold step a call by name and arguments is aimed at, or ``None``.
+
+        A call matches a step when the tool and the (resolved) gold arguments are equal.
+        Among equal candidates, an open task's not-yet-done step wins, lowest task first.
+        """
+        best: tuple[int, int] | None = None
+        for task_index, task in enumerate(self.tasks):
+            for step_index, step in enumerate(task.steps):
+                if step.tool != tool or dict(step.expected_arguments) != dict(arguments):
+                    continue
+                status = self.step_status[task_index][step_index]
+                if self.task_status[task_index] == TaskStatus.OPEN and status not in (
+                    StepStatus.PENDING,
+                    StepStatus.DONE,
+                ):
+                    return task_index, step_index
+                if best is None:
+                    best = task_index, step_index
+        return best
+
+    def answer_task(self, task: int, answer: Any = _DERIVED) -> AnswerOutcome:
+        """Answer ``task`` and close it.
+
+        Args:
+            task: Task index.
+            answer: The agent's final answer. By default it is derived from the delivered
+                responses (numeric agents cannot write text): right exactly when every step
+                is done.
+
+        An answer before every step is done is *premature*: the task fails. Answering does
+        not end the turn.
+
+        Raises:
+            SimulatorError: The task was already answered.
+        """
+        if self.task_status[task] != TaskStatus.OPEN:
+            raise SimulatorError(f"task {task} was already answered")
+        gold = self.tasks[task]
+        premature = not self.all_steps_done(task)
+        if answer is _DERIVED:
+            answer = None
+            if not premature and gold.answer is not None:
+                answer = resolve(gold.answer, self.responses[task])
+            correct = not premature
+        else:
+            correct = not premature and (
+                gold.expected_answer is None
+                or _normalize_answer(answer) == _normalize_answer(gold.expected_answer)
+            )
+        self.task_status[task] = int(TaskStatus.ANSWERED)
+        self.task_correct[task] = correct
+        self.answer_round[task] = self.round
+        self.open_tasks -= 1
+        if premature:
+            self.premature_answers += 1
+        if self.open_tasks == 0:
+            self.finish_round = self.round
+        self.trace.append(AnswerEvent(self.round, task, answer, correct, premature))
+        return AnswerOutcome(correct, premature)
+
+    def record_invalid(self, reason: str) -> None:
+        """Count something the driver refused (a masked action, unparsable output)."""
+        self.invalid_actions += 1
+        self.trace.append(InvalidEvent(self.round, reason))
+
+    def end_turn(self) -> int:
+        """Close the turn, move the clock and deliver the responses now due.
+
+        Returns:
+            The number of rounds the clock moved (1, or more with
+            ``wait_jumps_to_next_delivery`` and no call this turn).
+        """
+        advance = 1
+        if self.calls_this_turn == 0 and self.wait_jumps_to_next_delivery and self._pending:
+            advance = max(1, self._pending[0][0] - self.round)
+        idle = advance if self.calls_this_turn == 0 and self.ready_count > 0 else 0
+        self.idle_rounds += idle
+        in_flight = len(self._pending)
+        self.in_flight_rounds += in_flight * advance
+        next_round = self.round + advance
+        self.trace.append(
+            TurnEndEvent(self.round, self.calls_this_turn, idle, next_round, in_flight)
+        )
+        self.round = next_round
+        self.calls_this_turn = 0
+        self._deliver_due()
+        return advance
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _check_call_allowed(self) -> None:
+        cap = self.max_calls_per_turn
+        if cap is not None and self.calls_this_turn >= cap:
+            raise CallLimitError(
+                f"round {self.round}: {cap} call(s) per turn already made; end the turn first"
+            )
+
+    def _draw_latency(self, tool: str) -> int:
+        declared = self._declared.get(tool, 1)
+        return self.profile.distribution(tool, declared).sample(self._extra_rng)
+
+    def _issue(
+        self,
+        task: int,
+        step: int,
+        tool: str,
+        arguments: Mapping[str, Any],
+        kind: CallKind,
+        latency: int,
+        response: Mapping[str, Any],
+    ) -> PendingCall:
+        call_id = self._next_call_id
+        self._next_call_id += 1
+        due = self.round + 1 + latency
+        expected = (
+            self.expected_latency[task][step] if task >= 0 else float(self._declared.get(tool, 1))
+        )
+        call = PendingCall(call_id, task, step, tool, kind, self.round, due, response, expected)
+        heapq.heappush(self._pending, (due, call_id, call))
+        self.calls += 1
+        self.calls_this_turn += 1
+        if task >= 0:
+            if self._last_call_task is not None and self._last_call_task != task:
+                self.switches += 1
+            self._last_call_task = task
+        if kind is CallKind.CORRECT:
+            self.correct_calls += 1
+            self._set_status(task, step, StepStatus.PENDING)
+        elif kind is CallKind.VIOLATION:
+            self.violations += 1
+            if self.step_status[task][step] != StepStatus.FAILED:
+                self._set_status(task, step, StepStatus.FAILED)
+        elif kind is CallKind.REDUNDANT:
+            self.redundant_calls += 1
+        else:
+            self.unmatched_calls += 1
+        self.trace.append(CallEvent(self.round, call_id, task, step, tool, arguments, kind, due))
+        return call
+
+    def _set_status(self, task: int, step: int, status: StepStatus) -> None:
+        previous = self.step_status[task][step]
+        if previous == StepStatus.READY:
+            self.ready_count -= 1
+        if status == StepStatus.READY:
+            self.ready_count += 1
+        self.step_status[task][step] = int(status)
+        self.status_changes.append((task, step, int(status)))
+
+    def _deliver_due(self) -> None:
+        pending = self._pending
+        while pending and pending[0][0] <= self.round:
+            _, _, call = heapq.heappop(pending)
+            self.trace.append(
+                DeliveryEvent(
+                    self.round,
+                    call.call_id,
+                    call.task,
+                    call.step,
+                    call.response,
+                    "error" in call.response,
+                )
+            )
+            if call.kind is not CallKind.CORRECT:
+                continue
+            task, step = call.task, call.step
+            self.responses[task][step] = call.response
+            self._set_status(task, step, StepStatus.DONE)
+            self.steps_done += 1
+            missing = self._missing_parents[task]
+            for child in self._children[task][step]:
+                missing[child] -= 1
+                if missing[child] == 0 and self.step_status[task][child] in (
+                    StepStatus.BLOCKED,
+                    StepStatus.FAILED,
+                ):
+                    self._set_status(task, child, StepStatus.READY)
+
+
+_BUNDLED_LATENCIES: dict[str, int] = {}
+
+
+def _bundled_latencies() -> dict[str, int]:
+    if not _BUNDLED_LATENCIES:
+        from asynctool_env.scenarios import TOOLS  # imports every scenario module
+
+        _BUNDLED_LATENCIES.update({name: tool.latency for name, tool in TOOLS.items()})
+    return _BUNDLED_LATENCIES
+
+
+def _declared_latencies(
+    instance: Instance, extra: Mapping[str, int] | None
+) -> dict[str, int]:
+    """Declared latency of every tool the instance uses (bundled registry + ``extra``)."""
+    declared = _bundled_latencies()
+    if extra:
+        declared = {**declared, **extra}
+    for task in instance.tasks:
+        for step in task.steps:
+            if step.tool not in declared:
+                raise KeyError(
+                    f"task {task.task_id!r} uses tool {step.tool!r}, which no bundled "
+                    "scenario declares; pass its latency in tool_latencies"
+                )
+    return declared

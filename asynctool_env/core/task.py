@@ -1,0 +1,106 @@
+"""Tasks, steps and instances: what an agent must get done, with the gold answers.
+
+An :class:`Instance` is what one episode plays: two or three :class:`Task` objects run at
+once. Each task is a small DAG of :class:`Step` objects, each step a gold tool call. The
+gold arguments may reference earlier responses (``${s0.flights.0.flight_id}``, see
+:mod:`asynctool_env.core.references`), and the dependency edges of the DAG are exactly those
+references plus any explicit ordering (``depends_on``), so "calling a step before its inputs
+arrived" is well defined.
+
+Gold arguments and gold responses are computed once, when the task is built (by running the
+scenario's backends along the gold trajectory), and stored on the step. The RL interface
+therefore never runs a backend while it trains; the chat interface runs backends only for
+calls that do not match a gold step.
+
+Everything here is frozen: an instance can be shared by many environments and episodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One gold tool call of a task.
+
+    Attributes:
+        tool: Name of the tool to call.
+        arguments: Argument template; may contain ``${sN.path}`` references.
+        depends_on: Indexes of the steps (of the same task) whose responses must have
+            arrived before this step can be called correctly. Always earlier steps.
+        expected_arguments: ``arguments`` with every reference resolved: what a correct
+            call sends.
+        expected_response: What the tool answers to the correct call.
+    """
+
+    tool: str
+    arguments: Mapping[str, Any]
+    depends_on: tuple[int, ...]
+    expected_arguments: Mapping[str, Any]
+    expected_response: Mapping[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class Task:
+    """A multi-step job from one scenario.
+
+    Attributes:
+        task_id: Unique within a dataset (``scenario/template/...``).
+        scenario: Name of the scenario whose tools the task uses.
+        instruction: What the user asks, in words.
+        steps: The gold trajectory, in a dependency-consistent order.
+        answer: Template of the final answer (references allowed), or ``None`` when the task
+            only needs its calls made and then to be declared done.
+        expected_answer: ``answer`` resolved against the gold responses.
+        world_seed: Seed of the scenario world the gold responses come from (the chat
+            interface rebuilds that world to answer calls that match no gold step).
+    """
+
+    task_id: str
+    scenario: str
+    instruction: str
+    steps: tuple[Step, ...]
+    answer: str | None = None
+    expected_answer: Any = None
+    world_seed: int = 0
+
+    @property
+    def n_steps(self) -> int:
+        return len(self.steps)
+
+
+@dataclass(frozen=True, slots=True)
+class Instance:
+    """The tasks of one episode, all running at once.
+
+    Attributes:
+        instance_id: Unique within a dataset.
+        tasks: Two or three tasks (any number >= 1 is accepted).
+        metadata: Free-form (split, composition kind, source), carried into reports.
+    """
+
+    instance_id: str
+    tasks: tuple[Task, ...]
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.tasks:
+            raise ValueError(f"instance {self.instance_id!r} has no tasks")
+        for task in self.tasks:
+            for index, step in enumerate(task.steps):
+                if any(parent >= index or parent < 0 for parent in step.depends_on):
+                    raise ValueError(
+                        f"task {task.task_id!r} step {index} depends on {step.depends_on}: "
+                        "a step may only depend on earlier steps"
+                    )
+
+    @property
+    def n_tasks(self) -> int:
+        return len(self.tasks)
+
+    @property
+    def n_steps(self) -> int:
+        return sum(len(task.steps) for task in self.tasks)

@@ -1,0 +1,569 @@
+"""``AsyncTool-v0``: asynchronous tool calling over several tasks, as a Gymnasium env."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from asynctool_env.core.latency import DEFAULT_MAX_LATENCY, LatencyProfile, make_latency_profile
+from asynctool_env.core.simulator import CallKind, Simulator, StepStatus, TaskStatus
+from asynctool_env.core.task import Instance
+from asynctool_env.instances import (
+    Composition,
+    InstanceGenerator,
+    load_instances,
+    shared_task_bank,
+)
+from asynctool_env.metrics import episode_metrics
+from asynctool_env.scenarios import TOOL_INDEX
+
+#: Largest ``max_tasks`` (and so ``n_tasks``) the env accepts.
+MAX_TASKS_LIMIT = 8
+#: Largest ``max_steps`` per task the env accepts.
+MAX_STEPS_LIMIT = 16
+
+PENDING_FIELDS = ("task", "step", "tool", "waited", "expected_latency")
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    """Weights of the reward terms (see ``AsyncToolEnv``'s *Rewards* section).
+
+    The defaults make the return rank schedules the way the metrics do: with the same tasks
+    succeeded and no invalid action, every extra round costs ``round``, so a faster schedule
+    always earns more.
+    """
+
+    task_success: float = 1.0
+    step_done: float = 0.1
+    round: float = -0.05
+    idle: float = 0.0
+    invalid: float = -0.1
+    dependency_violation: float = -0.5
+    redundant_call: float = -0.1
+    premature_answer: float = -0.5
+
+    @classmethod
+    def from_any(cls, value: RewardWeights | Mapping[str, float] | None) -> RewardWeights:
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, Mapping):
+            raise TypeError("reward_weights must be a RewardWeights or a mapping name -> weight")
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown reward weight(s) {unknown}; known weights: {', '.join(sorted(known))}"
+            )
+        return cls(**{name: float(weight) for name, weight in value.items()})
+
+
+class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
+    """Juggle several multi-step tasks whose tool calls answer late.
+
+    ## Description
+
+    An episode is one *instance*: 2 or 3 tasks (travel bookings, messages...) running at
+    once. Each task is a small DAG of gold tool calls; a call's arguments may need values
+    that only an earlier response of the same task reveals (a flight id, a contact id). A
+    call made in round ``r`` whose latency is ``L`` is answered at the start of round
+    ``r + 1 + L``. An agent that waits for each answer is slow; a good one uses the waiting
+    time to advance the other tasks, without ever calling a step before its inputs arrived.
+    This is the setting of the AsyncTool benchmark (arXiv 2605.27995), where LLM agents are
+    scored; here the same simulator trains and scores numeric policies.
+
+    The agent has a *focus* (one task at a time, like an assistant working in one thread)
+    and acts on the focused task.
+
+    ## Action Space
+
+    ``Discrete(K + S + 2)`` with ``K = max_tasks`` and ``S = max_steps``:
+
+    | Action              | Meaning                                                       |
+    |---------------------|---------------------------------------------------------------|
+    | ``0``               | wait: end the turn (the clock moves on)                       |
+    | ``1 .. K``          | switch focus to task ``a - 1``                                |
+    | ``K+1 .. K+S``      | call step ``a - K - 1`` of the focused task                   |
+    | ``K+S+1``           | answer the focused task (closes it)                           |
+
+    A call fills in its arguments from the responses delivered so far. Switching and
+    answering do not end the turn; a call ends it once ``max_calls_per_turn`` calls were
+    made; ``wait`` always ends it. After ``max_decisions_per_turn`` decisions without the
+    turn ending, the turn ends by itself (this stops endless switching).
+
+    ``action_masks()`` (and ``obs["action_mask"]``) marks the sensible actions. Masked
+    actions never raise. Most are no-ops with the ``invalid`` penalty (switching to the
+    focused, an answered or a padding task; calling a padding step; answering an answered
+    task). Three have real consequences, because an unmasked agent (an LLM) can do them:
+    calling a step whose inputs have not arrived is a **dependency violation** (the call goes
+    out, an error comes back); calling a pending or done step is a **redundant call**;
+    answering before every step is done is a **premature answer** (the task fails).
+
+    ## Observation Space
+
+    A single-level ``Dict`` of fixed-shape arrays (SB3 ``MultiInputPolicy``,
+    ``FlattenObservation`` and ``AsyncVectorEnv`` shared memory all work). Tasks are padded
+    to ``K`` and steps to ``S``; index ``k * S + s`` is step ``s`` of task ``k``.
+
+    | Key              | Space                             | Content                          |
+    |------------------|-----------------------------------|----------------------------------|
+    | ``step_status``  | ``MultiDiscrete([6] * K*S)`` int8 | 0 padding, 1 blocked, 2 ready,   |
+    |                  |                                   | 3 pending, 4 done, 5 failed      |
+    | ``step_latency`` | ``Box(0, 8, (K*S,))`` float32     | expected latency of each step    |
+    | ``step_parents`` | ``MultiBinary(K*S*S)`` int8       | ``[k, s, p] = 1``: step ``s`` of |
+    |                  |                                   | task ``k`` needs step ``p``      |
+    | ``task_status``  | ``MultiDiscrete([3] * K)`` int8   | 0 padding, 1 open, 2 answered    |
+    | ``pending``      | ``Box(-1, max_rounds, (P, 5))``   | calls in flight, soonest due     |
+    |                  | float32                           | first: task, step, tool index,   |
+    |                  |                                   | rounds waited, expected latency; |
+    |                  |                                   | rows of -1 pad                   |
+    | ``focused_task`` | ``Discrete(K)``                   | the focused task                 |
+    | ``round``        | ``Box(0, max_rounds, (1,))`` int32| the current round                |
+    | ``calls_left``   | ``Box(0, K*S, (1,))`` int32       | calls still allowed this turn    |
+    | ``action_mask``  | ``MultiBinary(K+S+2)`` int8       | 1 where the action is sensible   |
+
+    ``P = pending_slots``; with more calls in flight the latest-due ones are left out.
+
+    ## Rewards
+
+    A weighted sum (``reward_weights``, defaults in brackets) of: ``task_success`` [+1.0]
+    per task answered right; ``step_done`` [+0.1] per gold step whose correct response
+    arrived; ``round`` [-0.05] per round that passes, and once more for the round of the
+    last answer, so an episode is charged exactly ``rounds`` times; ``idle`` [0.0] per idle
+    round (a turn with no call while a step was ready); ``invalid`` [-0.1] per masked no-op;
+    ``dependency_violation`` [-0.5], ``redundant_call`` [-0.1] and ``premature_answer``
+    [-0.5] per occurrence. With equal successes and no mistakes the return falls strictly
+    with ``rounds``: returns rank schedules as the ``rounds`` metric does.
+
+    ## Starting State
+
+    ``reset(seed=...)`` draws an instance (from the procedural generator or the given
+    instances) and the realized latency of every gold step from ``self.np_random``. Round 0,
+    focus on task 0, steps without parents ready, all others blocked.
+
+    ## Episode End
+
+    *Terminated* when every task has been answered. *Truncated* when the clock reaches
+    ``max_rounds`` (the env counts rounds itself, so register it without a ``TimeLimit``: a
+    step count would cut episodes by decisions, not by time). ``info`` always carries
+    ``round`` and running counters; on the last step it also carries ``metrics``, the full
+    episode metrics (:class:`asynctool_env.metrics.EpisodeMetrics` as a dict).
+
+    ## Arguments
+
+    ```python
+    gym.make(
+        "AsyncTool-v0",
+        n_tasks=(2, 3),            # tasks per instance: an int or an inclusive range
+        latency="tool",            # "sync", "fixed", "fixed:N", "tool", "stochastic",
+                                   # "uniform", "lognormal" or a LatencyProfile
+        max_calls_per_turn=1,      # None: unlimited (parallel function calling)
+        reward_weights=None,       # mapping of RewardWeights fields to override
+        max_rounds=200,            # truncation horizon, in rounds
+        instances=None,            # list of Instance, or a .jsonl(.gz) path; None: generate
+        scenarios=None,            # scenario names for generation (default: all bundled)
+        composition="mixed",       # "cross", "same" or "mixed" scenario composition
+        max_tasks=3,               # K, padding of tasks (n_tasks <= K <= 8)
+        max_steps=8,               # S, padding of steps per task (<= 16)
+        pending_slots=8,           # P, rows of the pending queue
+        wait_jumps_to_next_delivery=False,
+        max_decisions_per_turn=None,  # default: calls per turn + 2 * K + 1
+        task_bank_seed=0,          # seed of the generator's single-task bank
+        render_mode=None,          # "ansi" or "rgb_array"
+    )
+    ```
+
+    ## Version History
+
+    * v0: Initial version.
+    """
+
+    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+
+    def __init__(
+        self,
+        n_tasks: int | tuple[int, int] = (2, 3),
+        latency: str | LatencyProfile = "tool",
+        max_calls_per_turn: int | None = 1,
+        reward_weights: RewardWeights | Mapping[str, float] | None = None,
+        max_rounds: int = 200,
+        instances: Sequence[Instance] | str | os.PathLike[str] | None = None,
+        scenarios: Sequence[str] | None = None,
+        composition: Composition = "mixed",
+        max_tasks: int = 3,
+        max_steps: int = 8,
+        pending_slots: int = 8,
+        wait_jumps_to_next_delivery: bool = False,
+        max_decisions_per_turn: int | None = None,
+        task_bank_seed: int = 0,
+        render_mode: str | None = None,
+    ) -> None:
+        if not 1 <= max_tasks <= MAX_TASKS_LIMIT:
+            raise ValueError(f"max_tasks must be in 1..{MAX_TASKS_LIMIT}, got {max_tasks}")
+        if not 1 <= max_steps <= MAX_STEPS_LIMIT:
+            raise ValueError(f"max_steps must be in 1..{MAX_STEPS_LIMIT}, got {max_steps}")
+        if not isinstance(max_rounds, (int, np.integer)) or max_rounds < 2:
+            raise ValueError(f"max_rounds must be a whole number >= 2, got {max_rounds!r}")
+        if pending_slots < 1:
+            raise ValueError(f"pending_slots must be >= 1, got {pending_slots}")
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']} or None, "
+                f"got {render_mode!r}"
+            )
+        if max_calls_per_turn is not None and (
+            not isinstance(max_calls_per_turn, (int, np.integer)) or max_calls_per_turn < 1
+        ):
+            raise ValueError(
+                f"max_calls_per_turn must be >= 1 or None, got {max_calls_per_turn!r}"
+            )
+        self.latency_profile = make_latency_profile(latency)
+        self.max_calls_per_turn = max_calls_per_turn
+        self.reward_weights = RewardWeights.from_any(reward_weights)
+        self.max_rounds = int(max_rounds)
+        self.max_tasks = K = int(max_tasks)
+        self.max_steps = S = int(max_steps)
+        self.pending_slots = int(pending_slots)
+        self.wait_jumps_to_next_delivery = bool(wait_jumps_to_next_delivery)
+        self.render_mode = render_mode
+        self.max_decisions_per_turn = (
+            int(max_decisions_per_turn)
+            if max_decisions_per_turn is not None
+            else (max_calls_per_turn or K * S) + 2 * K + 1
+        )
+        if self.max_decisions_per_turn < 1:
+            raise ValueError("max_decisions_per_turn must be >= 1")
+
+        self._instances: list[Instance] | None = None
+        self._generator: InstanceGenerator | None = None
+        if instances is None:
+            bank = shared_task_bank(
+                tuple(scenarios) if scenarios is not None else None, seed=int(task_bank_seed)
+            )
+            self._generator = InstanceGenerator(bank, n_tasks=n_tasks, composition=composition)
+            if self._generator.n_tasks[1] > K:
+                raise ValueError(
+                    f"n_tasks={n_tasks!r} exceeds max_tasks={K}; raise max_tasks (up to "
+                    f"{MAX_TASKS_LIMIT})"
+                )
+        else:
+            loaded = (
+                load_instances(instances)
+                if isinstance(instances, (str, os.PathLike))
+                else list(instances)
+            )
+            if not loaded:
+                raise ValueError("instances is empty")
+            for instance in loaded:
+                if not isinstance(instance, Instance):
+                    raise TypeError(
+                        f"instances must hold Instance objects, got {type(instance).__name__}"
+                    )
+                self._check_fits(instance)
+            self._instances = loaded
+
+        # Spaces ---------------------------------------------------------------------------
+        self.n_actions = K + S + 2
+        self.ACTION_WAIT = 0
+        self.ACTION_ANSWER = K + S + 1
+        big = float(max(self.max_rounds, len(TOOL_INDEX), K, S, DEFAULT_MAX_LATENCY))
+        self.action_space = spaces.Discrete(self.n_actions)
+        self.observation_space = spaces.Dict(
+            {
+                "step_status": spaces.MultiDiscrete(np.full(K * S, 6), dtype=np.int8),
+                "step_latency": spaces.Box(
+                    0.0, float(DEFAULT_MAX_LATENCY), (K * S,), dtype=np.float32
+                ),
+                "step_parents": spaces.MultiBinary(K * S * S),
+                "task_status": spaces.MultiDiscrete(np.full(K, 3), dtype=np.int8),
+                "pending": spaces.Box(
+                    -1.0, big, (self.pending_slots, len(PENDING_FIELDS)), dtype=np.float32
+                ),
+                "focused_task": spaces.Discrete(K),
+                "round": spaces.Box(0, self.max_rounds, (1,), dtype=np.int32),
+                "calls_left": spaces.Box(0, K * S, (1,), dtype=np.int32),
+                "action_mask": spaces.MultiBinary(self.n_actions),
+            }
+        )
+
+        # Episode state --------------------------------------------------------------------
+        self.simulator: Simulator | None = None
+        self.instance: Instance | None = None
+        self.focused_task = 0
+        self._decisions_this_turn = 0
+        self._status = np.zeros((K, S), dtype=np.int8)
+        self._latency = np.zeros((K, S), dtype=np.float32)
+        self._parents = np.zeros((K, S, S), dtype=np.int8)
+        self._task_status = np.zeros(K, dtype=np.int8)
+        self._pending = np.full((self.pending_slots, len(PENDING_FIELDS)), -1.0, np.float32)
+        self._mask = np.zeros(self.n_actions, dtype=np.int8)
+        self._pending_dirty = True
+
+    # -- Gymnasium API ---------------------------------------------------------------------
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+        """Start an episode.
+
+        ``options`` may hold ``"instance"`` (an :class:`Instance` to play) or
+        ``"instance_index"`` (into the env's instance list).
+        """
+        super().reset(seed=seed)
+        rng = self.np_random
+        options = options or {}
+        if "instance" in options:
+            instance = options["instance"]
+            if not isinstance(instance, Instance):
+                raise TypeError("options['instance'] must be an Instance")
+            self._check_fits(instance)
+        elif "instance_index" in options:
+            if self._instances is None:
+                raise ValueError("options['instance_index'] needs the env built with instances")
+            instance = self._instances[int(options["instance_index"])]
+        elif self._instances is not None:
+            instance = self._instances[int(rng.integers(len(self._instances)))]
+        else:
+            assert self._generator is not None
+            instance = self._generator.sample(rng)
+        self.instance = instance
+        self.simulator = Simulator(
+            instance,
+            rng,
+            latency=self.latency_profile,
+            max_calls_per_turn=self.max_calls_per_turn,
+            wait_jumps_to_next_delivery=self.wait_jumps_to_next_delivery,
+        )
+        self.focused_task = 0
+        self._decisions_this_turn = 0
+        self._fill_static_arrays()
+        self._pending_dirty = True
+        return self._observation(), self._info()
+
+    def step(
+        self, action: int | np.integer
+    ) -> tuple[dict[str, np.ndarray], float, bool, bool, dict[str, Any]]:
+        simulator = self.simulator
+        if simulator is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        if simulator.finished or simulator.round >= self.max_rounds:
+            raise gym.error.ResetNeeded("the episode is over; call reset()")
+        if not (isinstance(action, (int, np.integer)) or np.ndim(action) == 0):
+            raise TypeError(f"action must be an int in [0, {self.n_actions}), got {action!r}")
+        action = int(action)
+        if not 0 <= action < self.n_actions:
+            raise ValueError(f"action must be in [0, {self.n_actions}), got {action}")
+        weights = self.reward_weights
+        reward = 0.0
+        steps_before = simulator.steps_done
+        idle_before = simulator.idle_rounds
+        round_before = simulator.round
+        K, S = self.max_tasks, self.max_steps
+        n_tasks = len(simulator.tasks)
+        focused = self.focused_task
+        end_turn = False
+
+        if action == 0:
+            end_turn = True
+        elif action <= K:
+            target = action - 1
+            if target < n_tasks and target != focused and simulator.task_status[target] == 1:
+                self.focused_task = target
+            else:
+                reward += self._invalid(f"switch to task {target}")
+        elif action <= K + S:
+            step = action - K - 1
+            if (
+                focused < n_tasks
+                and simulator.task_status[focused] == TaskStatus.OPEN
+                and step < len(simulator.tasks[focused].steps)
+            ):
+                kind = simulator.call_step(focused, step).kind
+                self._pending_dirty = True
+                if kind is CallKind.VIOLATION:
+                    reward += weights.dependency_violation
+                elif kind is CallKind.REDUNDANT:
+                    reward += weights.redundant_call
+                if simulator.calls_left == 0:
+                    end_turn = True
+            else:
+                reward += self._invalid(f"call step {step} of task {focused}")
+        else:
+            if focused < n_tasks and simulator.task_status[focused] == TaskStatus.OPEN:
+                outcome = simulator.answer_task(focused)
+                self._task_status[focused] = TaskStatus.ANSWERED
+                if outcome.correct:
+                    reward += weights.task_success
+                if outcome.premature:
+                    reward += weights.premature_answer
+            else:
+                reward += self._invalid(f"answer task {focused}")
+
+        self._decisions_this_turn += 1
+        if not end_turn and self._decisions_this_turn >= self.max_decisions_per_turn:
+            end_turn = True
+        terminated = simulator.finished
+        if end_turn and not terminated:
+            simulator.end_turn()
+            self._decisions_this_turn = 0
+            self._pending_dirty = True
+        rounds_passed = simulator.round - round_before + (1 if terminated else 0)
+        reward += (
+            weights.step_done * (simulator.steps_done - steps_before)
+            + weights.round * rounds_passed
+            + weights.idle * (simulator.idle_rounds - idle_before)
+        )
+        truncated = not terminated and simulator.round >= self.max_rounds
+        info = self._info()
+        if terminated or truncated:
+            info["metrics"] = episode_metrics(simulator).as_dict()
+        return self._observation(), float(reward), bool(terminated), bool(truncated), info
+
+    def action_masks(self) -> np.ndarray:
+        """Boolean mask of the sensible actions (for sb3-contrib's ``MaskablePPO``)."""
+        if self.simulator is None:
+            raise gym.error.ResetNeeded("call reset() before action_masks()")
+        self._update_mask()
+        return self._mask.astype(bool)
+
+    def render(self) -> str | np.ndarray | None:
+        if self.render_mode is None:
+            gym.logger.warn(
+                "render() was called without a render_mode; pass render_mode='ansi' or "
+                "'rgb_array' to the constructor"
+            )
+            return None
+        if self.simulator is None:
+            raise gym.error.ResetNeeded("call reset() before render()")
+        from asynctool_env.envs import rendering
+
+        if self.render_mode == "ansi":
+            return rendering.render_text(self.simulator, self.focused_task)
+        return rendering.render_timeline(self.simulator)
+
+    def close(self) -> None:
+        self.simulator = None
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    def _check_fits(self, instance: Instance) -> None:
+        if instance.n_tasks > self.max_tasks:
+            raise ValueError(
+                f"instance {instance.instance_id!r} has {instance.n_tasks} tasks; "
+                f"max_tasks is {self.max_tasks}"
+            )
+        longest = max(len(task.steps) for task in instance.tasks)
+        if longest > self.max_steps:
+            raise ValueError(
+                f"instance {instance.instance_id!r} has a task of {longest} steps; "
+                f"max_steps is {self.max_steps}"
+            )
+
+    def _invalid(self, what: str) -> float:
+        assert self.simulator is not None
+        self.simulator.record_invalid(f"masked action: {what}")
+        return self.reward_weights.invalid
+
+    def _fill_static_arrays(self) -> None:
+        simulator = self.simulator
+        assert simulator is not None
+        self._status.fill(StepStatus.PADDING)
+        self._latency.fill(0.0)
+        self._parents.fill(0)
+        self._task_status.fill(TaskStatus.PADDING)
+        for k, task in enumerate(simulator.tasks):
+            n = len(task.steps)
+            self._status[k, :n] = simulator.step_status[k]
+            self._latency[k, :n] = simulator.expected_latency[k]
+            for s, step in enumerate(task.steps):
+                for parent in step.depends_on:
+                    self._parents[k, s, parent] = 1
+            self._task_status[k] = TaskStatus.OPEN
+        np.clip(self._latency, 0.0, DEFAULT_MAX_LATENCY, out=self._latency)
+        simulator.status_changes.clear()
+        self._static_parents = self._parents.reshape(-1).copy()
+        self._static_latency = self._latency.reshape(-1).copy()
+
+    def _update_mask(self) -> None:
+        simulator = self.simulator
+        assert simulator is not None
+        mask = self._mask
+        K, S = self.max_tasks, self.max_steps
+        focused = self.focused_task
+        mask[0] = 1
+        open_tasks = self._task_status == TaskStatus.OPEN
+        mask[1 : K + 1] = open_tasks
+        mask[1 + focused] = 0
+        if open_tasks[focused]:
+            row = self._status[focused]
+            mask[K + 1 : K + S + 1] = row == StepStatus.READY
+            n_steps = len(simulator.tasks[focused].steps)
+            mask[K + S + 1] = bool((row[:n_steps] == StepStatus.DONE).all())
+        else:
+            mask[K + 1 :] = 0
+
+    def _update_pending(self) -> None:
+        simulator = self.simulator
+        assert simulator is not None
+        pending = self._pending
+        pending.fill(-1.0)
+        now = simulator.round
+        for row, call in enumerate(sorted(simulator._pending)[: self.pending_slots]):
+            entry = call[2]
+            pending[row] = (
+                entry.task,
+                entry.step,
+                TOOL_INDEX.get(entry.tool, -1),
+                now - entry.issued_round,
+                entry.expected_latency,
+            )
+        self._pending_dirty = False
+
+    def _observation(self) -> dict[str, np.ndarray]:
+        simulator = self.simulator
+        assert simulator is not None
+        changes = simulator.status_changes
+        if changes:
+            status = self._status
+            for task, step, value in changes:
+                status[task, step] = value
+            changes.clear()
+        if self._pending_dirty:
+            self._update_pending()
+        self._update_mask()
+        calls_left = simulator.calls_left
+        if calls_left is None:
+            calls_left = self.max_tasks * self.max_steps
+        return {
+            "step_status": self._status.flatten(),
+            "step_latency": self._static_latency.copy(),
+            "step_parents": self._static_parents.copy(),
+            "task_status": self._task_status.copy(),
+            "pending": self._pending.copy(),
+            "focused_task": np.int64(self.focused_task),
+            "round": np.array([min(simulator.round, self.max_rounds)], dtype=np.int32),
+            "calls_left": np.array([calls_left], dtype=np.int32),
+            "action_mask": self._mask.copy(),
+        }
+
+    def _info(self) -> dict[str, Any]:
+        simulator = self.simulator
+        assert simulator is not None
+        return {
+            "round": simulator.round,
+            "calls": simulator.calls,
+            "steps_done": simulator.steps_done,
+            "tasks_answered": len(simulator.tasks) - simulator.open_tasks,
+            "dependency_violations": simulator.violations,
+            "idle_rounds": simulator.idle_rounds,
+            "invalid_actions": simulator.invalid_actions,
+        }
+

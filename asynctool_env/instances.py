@@ -1,0 +1,314 @@
+"""Where instances come from: a seeded procedural generator, or a JSONL file.
+
+Procedural generation works like the paper's data pipeline in miniature: single-task gold
+trajectories are built once into a :class:`TaskBank` (every template of every scenario, on a
+number of seeded worlds), and each episode composes 2 or 3 of them into a multi-task
+:class:`~asynctool_env.core.task.Instance`, either from different scenarios
+(*cross-scenario*) or from one scenario sharing one world (*same-scenario*, where tools and
+arguments are easy to confuse across tasks). Building the bank runs every backend once (a
+few milliseconds); composing an instance is a handful of draws, so ``reset`` stays cheap.
+
+Files hold one instance per line, in the schema of :class:`InstanceRecord` (pydantic, so a
+bad line gives an error naming the file, the line and the field).
+"""
+
+from __future__ import annotations
+
+import functools
+import gzip
+import json
+import zlib
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+import pydantic
+
+from asynctool_env.core.scenario import build_task
+from asynctool_env.core.task import Instance, Step, Task
+from asynctool_env.scenarios import SCENARIOS, get_scenario
+
+Composition = Literal["mixed", "cross", "same"]
+
+
+def _world_seed(bank_seed: int, scenario: str, world_index: int) -> int:
+    sequence = np.random.SeedSequence([bank_seed, zlib.crc32(scenario.encode()), world_index])
+    return int(sequence.generate_state(1)[0])
+
+
+class TaskBank:
+    """Single tasks, grouped by scenario and world, built once and shared.
+
+    Args:
+        scenarios: Scenario names (all bundled scenarios by default).
+        worlds_per_scenario: Seeded worlds per scenario.
+        tasks_per_template: Tasks drawn from each template on each world.
+        seed: Seed of the whole bank (worlds and template choices).
+    """
+
+    def __init__(
+        self,
+        scenarios: Sequence[str] | None = None,
+        *,
+        worlds_per_scenario: int = 16,
+        tasks_per_template: int = 1,
+        seed: int = 0,
+    ) -> None:
+        names = sorted(SCENARIOS) if scenarios is None else list(scenarios)
+        if not names:
+            raise ValueError("a task bank needs at least one scenario")
+        if worlds_per_scenario < 1 or tasks_per_template < 1:
+            raise ValueError("worlds_per_scenario and tasks_per_template must be >= 1")
+        self.scenarios = tuple(names)
+        self.seed = seed
+        #: ``tasks[scenario][world_index]``: the tasks built on that world.
+        self.tasks: dict[str, list[list[Task]]] = {}
+        for name in names:
+            scenario = get_scenario(name)
+            worlds: list[list[Task]] = []
+            for world_index in range(worlds_per_scenario):
+                world_seed = _world_seed(seed, name, world_index)
+                world = scenario.world(world_seed)
+                rng = np.random.default_rng(world_seed)
+                built = [
+                    build_task(scenario, template, world_seed, rng, world=world)
+                    for template in sorted(scenario.templates)
+                    for _ in range(tasks_per_template)
+                ]
+                worlds.append(built)
+            self.tasks[name] = worlds
+
+    def __len__(self) -> int:
+        return sum(len(world) for worlds in self.tasks.values() for world in worlds)
+
+
+@functools.lru_cache(maxsize=16)
+def shared_task_bank(
+    scenarios: tuple[str, ...] | None = None,
+    worlds_per_scenario: int = 16,
+    tasks_per_template: int = 1,
+    seed: int = 0,
+) -> TaskBank:
+    """A :class:`TaskBank` built once per process for each set of arguments."""
+    return TaskBank(
+        scenarios,
+        worlds_per_scenario=worlds_per_scenario,
+        tasks_per_template=tasks_per_template,
+        seed=seed,
+    )
+
+
+class InstanceGenerator:
+    """Composes multi-task instances from a :class:`TaskBank`.
+
+    Args:
+        bank: The single tasks to compose.
+        n_tasks: Tasks per instance: a number, or ``(low, high)`` drawn uniformly.
+        composition: ``"cross"`` (tasks from different scenarios where possible),
+            ``"same"`` (one scenario and world), or ``"mixed"`` (each task's scenario drawn
+            independently, so both kinds occur).
+    """
+
+    def __init__(
+        self,
+        bank: TaskBank,
+        n_tasks: int | tuple[int, int] = (2, 3),
+        composition: Composition = "mixed",
+    ) -> None:
+        low, high = (n_tasks, n_tasks) if isinstance(n_tasks, (int, np.integer)) else n_tasks
+        if not 1 <= low <= high:
+            raise ValueError(f"n_tasks must be >= 1 (or a range low <= high), got {n_tasks!r}")
+        if composition not in ("mixed", "cross", "same"):
+            raise ValueError(f"composition must be 'mixed', 'cross' or 'same', got {composition!r}")
+        smallest_world = min(len(world) for worlds in bank.tasks.values() for world in worlds)
+        if composition == "same" and high > smallest_world:
+            raise ValueError(
+                f"same-scenario instances of {high} tasks need {high} tasks per world; "
+                f"the bank has {smallest_world}"
+            )
+        self.bank = bank
+        self.n_tasks = (int(low), int(high))
+        self.composition = composition
+        self._names = bank.scenarios
+
+    def sample(self, rng: np.random.Generator) -> Instance:
+        """Draw one instance (all randomness from ``rng``)."""
+        low, high = self.n_tasks
+        count = low if low == high else int(rng.integers(low, high + 1))
+        names = self._names
+        if self.composition == "same":
+            chosen = [names[int(rng.integers(len(names)))]] * count
+        elif self.composition == "cross" and count <= len(names):
+            chosen = [names[int(index)] for index in rng.permutation(len(names))[:count]]
+        else:
+            chosen = [names[int(rng.integers(len(names)))] for _ in range(count)]
+        tasks: list[Task] = []
+        by_scenario: dict[str, list[Task]] = {}
+        for name in chosen:
+            if name not in by_scenario:
+                worlds = self.bank.tasks[name]
+                world = worlds[int(rng.integers(len(worlds)))]
+                order = rng.permutation(len(world))
+                by_scenario[name] = [world[int(index)] for index in order]
+            candidates = by_scenario[name]
+            if not candidates:  # more same-scenario tasks than templates on this world
+                worlds = self.bank.tasks[name]
+                candidates.extend(worlds[int(rng.integers(len(worlds)))])
+            tasks.append(candidates.pop())
+        kind = "same" if len(set(chosen)) == 1 and count > 1 else "cross"
+        instance_id = "+".join(task.task_id for task in tasks)
+        return Instance(instance_id, tuple(tasks), {"composition": kind})
+
+
+# ---------------------------------------------------------------------------------------
+# Files
+
+
+class StepRecord(pydantic.BaseModel):
+    """One gold call in a dataset file."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    tool: str
+    arguments: dict[str, Any]
+    depends_on: list[int] = []
+    expected_arguments: dict[str, Any]
+    expected_response: dict[str, Any]
+
+
+class TaskRecord(pydantic.BaseModel):
+    """One task in a dataset file."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    task_id: str
+    scenario: str
+    instruction: str
+    steps: list[StepRecord] = pydantic.Field(min_length=1)
+    answer: str | None = None
+    expected_answer: Any = None
+    world_seed: int = 0
+
+
+class InstanceRecord(pydantic.BaseModel):
+    """One line of a dataset file: an instance and its tasks."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    instance_id: str
+    tasks: list[TaskRecord] = pydantic.Field(min_length=1)
+    metadata: dict[str, Any] = {}
+
+    def to_instance(self) -> Instance:
+        return Instance(
+            self.instance_id,
+            tuple(
+                Task(
+                    task_id=task.task_id,
+                    scenario=task.scenario,
+                    instruction=task.instruction,
+                    steps=tuple(
+                        Step(
+                            tool=step.tool,
+                            arguments=step.arguments,
+                            depends_on=tuple(step.depends_on),
+                            expected_arguments=step.expected_arguments,
+                            expected_response=step.expected_response,
+                        )
+                        for step in task.steps
+                    ),
+                    answer=task.answer,
+                    expected_answer=task.expected_answer,
+                    world_seed=task.world_seed,
+                )
+                for task in self.tasks
+            ),
+            dict(self.metadata),
+        )
+
+    @classmethod
+    def from_instance(cls, instance: Instance) -> InstanceRecord:
+        return cls.model_validate(
+            {
+                "instance_id": instance.instance_id,
+                "metadata": dict(instance.metadata),
+                "tasks": [
+                    {
+                        "task_id": task.task_id,
+                        "scenario": task.scenario,
+                        "instruction": task.instruction,
+                        "answer": task.answer,
+                        "expected_answer": task.expected_answer,
+                        "world_seed": task.world_seed,
+                        "steps": [
+                            {
+                                "tool": step.tool,
+                                "arguments": dict(step.arguments),
+                                "depends_on": list(step.depends_on),
+                                "expected_arguments": dict(step.expected_arguments),
+                                "expected_response": dict(step.expected_response),
+                            }
+                            for step in task.steps
+                        ],
+                    }
+                    for task in instance.tasks
+                ],
+            }
+        )
+
+
+class InstanceFileError(ValueError):
+    """A dataset file has a line that is not a valid instance."""
+
+
+def _open_text(path: Path, mode: str) -> Any:
+    if path.suffix == ".gz":
+        return gzip.open(path, mode + "t", encoding="utf-8")
+    return path.open(mode, encoding="utf-8")
+
+
+def load_instances(path: str | Path) -> list[Instance]:
+    """Read instances from a ``.jsonl`` (or ``.jsonl.gz``) file.
+
+    Raises:
+        FileNotFoundError: No such file.
+        InstanceFileError: A line is not JSON or does not fit the schema; the message names
+            the file, the line and the field.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no instance file at {path}")
+    instances: list[Instance] = []
+    with _open_text(path, "r") as lines:
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                record = InstanceRecord.model_validate_json(line)
+                instances.append(record.to_instance())
+            except pydantic.ValidationError as error:
+                first = error.errors()[0]
+                where = ".".join(str(part) for part in first["loc"])
+                raise InstanceFileError(
+                    f"{path}:{number}: {where or '(line)'}: {first['msg']}"
+                    + (f" (and {error.error_count() - 1} more)" if error.error_count() > 1 else "")
+                ) from None
+            except ValueError as error:
+                raise InstanceFileError(f"{path}:{number}: {error}") from None
+    if not instances:
+        raise InstanceFileError(f"{path}: no instances in the file")
+    return instances
+
+
+def save_instances(instances: Iterable[Instance], path: str | Path) -> int:
+    """Write instances to a ``.jsonl`` (or ``.jsonl.gz``) file; returns how many."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    count = 0
+    with _open_text(path, "w") as out:
+        for instance in instances:
+            record = InstanceRecord.from_instance(instance)
+            out.write(json.dumps(record.model_dump(mode="json"), sort_keys=True) + "\n")
+            count += 1
+    return count

@@ -1,0 +1,62 @@
+"""The bundled scenarios, one module each, found by themselves.
+
+Every module in this package that defines ``SCENARIO`` (a
+:class:`~asynctool_env.core.scenario.Scenario`) is a scenario; its tools join one registry
+whose names must be unique. To add a scenario, add a module; nothing else changes.
+
+>>> sorted(SCENARIOS)[:2]
+['messaging', 'travel']
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import replace
+
+from asynctool_env.core.scenario import Scenario
+from asynctool_env.core.tools import Tool
+
+
+def _discover() -> tuple[dict[str, Scenario], dict[str, Tool]]:
+    scenarios: dict[str, Scenario] = {}
+    tools: dict[str, Tool] = {}
+    for module_info in sorted(pkgutil.iter_modules(__path__), key=lambda info: info.name):
+        if module_info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"{__name__}.{module_info.name}")
+        scenario = getattr(module, "SCENARIO", None)
+        if not isinstance(scenario, Scenario):
+            continue
+        if scenario.name in scenarios:
+            raise RuntimeError(f"two scenarios are named {scenario.name!r}")
+        owned = tuple(replace(tool, scenario=scenario.name) for tool in scenario.tools)
+        scenario = replace(scenario, tools=owned)
+        for tool in owned:
+            if tool.name in tools:
+                raise RuntimeError(
+                    f"tool {tool.name!r} is declared by both {tools[tool.name].scenario!r} "
+                    f"and {scenario.name!r}; tool names must be unique"
+                )
+            tools[tool.name] = tool
+        scenarios[scenario.name] = scenario
+    return scenarios, tools
+
+
+#: Scenario name -> scenario.
+SCENARIOS: dict[str, Scenario]
+#: Tool name -> tool, over all scenarios.
+TOOLS: dict[str, Tool]
+SCENARIOS, TOOLS = _discover()
+#: Tool name -> a stable index (sorted names), used in numeric observations.
+TOOL_INDEX: dict[str, int] = {name: index for index, name in enumerate(sorted(TOOLS))}
+
+
+def get_scenario(name: str) -> Scenario:
+    """The scenario called ``name``, with a helpful error for a typo."""
+    try:
+        return SCENARIOS[name]
+    except KeyError:
+        raise KeyError(
+            f"unknown scenario {name!r}; bundled scenarios: {', '.join(sorted(SCENARIOS))}"
+        ) from None
