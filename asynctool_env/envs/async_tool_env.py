@@ -121,16 +121,18 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     | ``step_parents`` | ``MultiBinary(K*S*S)`` int8       | ``[k, s, p] = 1``: step ``s`` of |
     |                  |                                   | task ``k`` needs step ``p``      |
     | ``task_status``  | ``MultiDiscrete([3] * K)`` int8   | 0 padding, 1 open, 2 answered    |
-    | ``pending``      | ``Box(-1, max_rounds, (P, 5))``   | calls in flight, soonest due     |
-    |                  | float32                           | first: task, step, tool index,   |
-    |                  |                                   | rounds waited, expected latency; |
-    |                  |                                   | rows of -1 pad                   |
+    | ``pending``      | ``Box(-1, max_rounds, (P*5,))``   | calls in flight, soonest due     |
+    |                  | float32                           | first, 5 values each: task,      |
+    |                  |                                   | step, tool index, rounds waited, |
+    |                  |                                   | expected latency; -1 pads        |
     | ``focused_task`` | ``Discrete(K)``                   | the focused task                 |
     | ``round``        | ``Box(0, max_rounds, (1,))`` int32| the current round                |
     | ``calls_left``   | ``Box(0, K*S, (1,))`` int32       | calls still allowed this turn    |
     | ``action_mask``  | ``MultiBinary(K+S+2)`` int8       | 1 where the action is sensible   |
 
     ``P = pending_slots``; with more calls in flight the latest-due ones are left out.
+    ``obs["pending"].reshape(P, 5)`` gives one row per call (flat, because SB3 policies
+    expect 1-D vectors).
 
     ## Rewards
 
@@ -285,7 +287,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 "step_parents": spaces.MultiBinary(K * S * S),
                 "task_status": spaces.MultiDiscrete(np.full(K, 3), dtype=np.int8),
                 "pending": spaces.Box(
-                    -1.0, big, (self.pending_slots, len(PENDING_FIELDS)), dtype=np.float32
+                    -1.0, big, (self.pending_slots * len(PENDING_FIELDS),), dtype=np.float32
                 ),
                 "focused_task": spaces.Discrete(K),
                 "round": spaces.Box(0, self.max_rounds, (1,), dtype=np.int32),
@@ -547,7 +549,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             "step_latency": self._static_latency.copy(),
             "step_parents": self._static_parents.copy(),
             "task_status": self._task_status.copy(),
-            "pending": self._pending.copy(),
+            "pending": self._pending.flatten(),
             "focused_task": np.int64(self.focused_task),
             "round": np.array([min(simulator.round, self.max_rounds)], dtype=np.int32),
             "calls_left": np.array([calls_left], dtype=np.int32),

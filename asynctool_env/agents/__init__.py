@@ -1,0 +1,42 @@
+"""Reference policies, by name.
+
+>>> sorted(POLICIES)
+['greedy', 'random', 'sequential']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from asynctool_env.agents.heuristics import (
+    GreedyInterleavingPolicy,
+    Policy,
+    RandomMaskedPolicy,
+    SequentialPolicy,
+)
+
+#: Policy name -> factory taking a seed.
+POLICIES: dict[str, Callable[[int | None], Policy]] = {
+    "random": lambda seed: RandomMaskedPolicy(seed),
+    "sequential": lambda seed: SequentialPolicy(),
+    "greedy": lambda seed: GreedyInterleavingPolicy(),
+}
+
+
+def make_policy(name: str, seed: int | None = None) -> Policy:
+    """The reference policy called ``name``."""
+    try:
+        factory = POLICIES[name]
+    except KeyError:
+        raise ValueError(f"unknown policy {name!r}; choose one of {', '.join(POLICIES)}") from None
+    return factory(seed)
+
+
+__all__ = [
+    "POLICIES",
+    "GreedyInterleavingPolicy",
+    "Policy",
+    "RandomMaskedPolicy",
+    "SequentialPolicy",
+    "make_policy",
+]

@@ -1,0 +1,105 @@
+"""The ``asynctool`` command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from asynctool_env.agents import POLICIES, make_policy
+from asynctool_env.core.latency import PROFILE_NAMES
+from asynctool_env.rollout import run_episodes, summarize
+
+app = typer.Typer(
+    help="AsyncTool: asynchronous function calling over several tasks.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def _main() -> None:
+    """AsyncTool: asynchronous function calling over several tasks."""
+
+
+def _parse_calls(value: str) -> int | None:
+    if value.strip().lower() in ("none", "unlimited"):
+        return None
+    if not value.strip().isdigit() or int(value) < 1:
+        raise typer.BadParameter("give a whole number >= 1, or 'unlimited'")
+    return int(value)
+
+
+@app.command()
+def run(
+    agent: Annotated[
+        list[str] | None,
+        typer.Option("--agent", "-a", help=f"Policy to run (repeatable): {', '.join(POLICIES)}."),
+    ] = None,
+    episodes: Annotated[int, typer.Option(min=1, help="Episodes per agent.")] = 20,
+    seed: Annotated[int, typer.Option(help="Seed of the first episode.")] = 0,
+    latency: Annotated[
+        str, typer.Option(help=f"Latency profile: {', '.join(PROFILE_NAMES)}.")
+    ] = "tool",
+    n_tasks: Annotated[int | None, typer.Option(min=1, max=3, help="Tasks per instance.")] = None,
+    calls_per_turn: Annotated[
+        str, typer.Option(help="Calls per turn: a number or 'unlimited'.")
+    ] = "1",
+    output: Annotated[
+        Path | None, typer.Option(help="Also write the per-episode metrics to this JSON file.")
+    ] = None,
+) -> None:
+    """Play reference agents on generated instances and print their mean metrics."""
+    names = agent or list(POLICIES)
+    for name in names:
+        if name not in POLICIES:
+            raise typer.BadParameter(
+                f"unknown agent {name!r}; choose from {', '.join(POLICIES)}", param_hint="--agent"
+            )
+    env_kwargs: dict[str, object] = {
+        "latency": latency,
+        "max_calls_per_turn": _parse_calls(calls_per_turn),
+    }
+    if n_tasks is not None:
+        env_kwargs["n_tasks"] = n_tasks
+    seeds = list(range(seed, seed + episodes))
+    table = Table(title=f"{episodes} episodes per agent, latency={latency}")
+    columns = [
+        ("agent", "agent"),
+        ("step F1", "step_f1"),
+        ("task ok", "task_success_rate"),
+        ("all ok", "instance_success"),
+        ("rounds", "rounds"),
+        ("sequential", "sequential_rounds"),
+        ("speedup", "speedup_vs_sequential"),
+        ("idle", "idle_ratio"),
+        ("in flight", "mean_in_flight"),
+        ("violations", "dependency_violations"),
+        ("return", "return"),
+    ]
+    for title, _ in columns:
+        table.add_column(title, justify="left" if title == "agent" else "right")
+    records: dict[str, list[dict[str, object]]] = {}
+    for name in names:
+        try:
+            results = run_episodes(make_policy(name, seed), seeds, env_kwargs)
+        except ValueError as error:
+            raise typer.BadParameter(str(error)) from error
+        summary = summarize(results)
+        table.add_row(name, *(f"{summary[key]:.3g}" for _, key in columns[1:]))
+        records[name] = [
+            {"seed": r.seed, "return": r.episode_return, **r.metrics} for r in results
+        ]
+    Console().print(table)
+    if output is not None:
+        output.parent.mkdir(parents=True, exist_ok=True)
+        output.write_text(json.dumps(records, indent=2))
+        Console().print(f"per-episode metrics written to {output}")
+
+
+if __name__ == "__main__":
+    app()
