@@ -32,7 +32,7 @@ The optimal round count and the efficiency ratio against it come from the exact 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 
 from asynctool_env.core.simulator import (
@@ -79,9 +79,12 @@ class EpisodeMetrics:
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready) of every field."""
-        result = asdict(self)
+        result = {name: getattr(self, name) for name in _FIELD_NAMES}
         result["task_completion_rounds"] = list(self.task_completion_rounds)
         return result
+
+
+_FIELD_NAMES = tuple(item.name for item in fields(EpisodeMetrics))
 
 
 def f1_score(precision: float, recall: float) -> float:

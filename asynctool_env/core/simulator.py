@@ -77,6 +77,11 @@ class TaskStatus(IntEnum):
     ANSWERED = 2
 
 
+# Plain ints for the hot paths (enum member access is slow in CPython 3.11).
+_BLOCKED, _READY, _PENDING, _DONE, _FAILED = 1, 2, 3, 4, 5
+_OPEN = 1
+
+
 class CallKind(str, Enum):
     """How a call relates to the gold trajectory."""
 
@@ -271,14 +276,14 @@ class Simulator:
                     children[parent].append(index)
             missing = [len(step.depends_on) for step in task.steps]
             statuses = [
-                StepStatus.READY if count == 0 else StepStatus.BLOCKED for count in missing
+                _READY if count == 0 else _BLOCKED for count in missing
             ]
-            self.ready_count += sum(1 for status in statuses if status == StepStatus.READY)
+            self.ready_count += sum(1 for status in statuses if status == _READY)
             self._children.append(children)
             self._missing_parents.append(missing)
             self.step_status.append([int(status) for status in statuses])
             self.responses.append([None] * len(task.steps))
-        self.task_status: list[int] = [int(TaskStatus.OPEN)] * len(self.tasks)
+        self.task_status: list[int] = [int(_OPEN)] * len(self.tasks)
         self.task_correct: list[bool] = [False] * len(self.tasks)
         self.answer_round: list[int | None] = [None] * len(self.tasks)
         self.open_tasks = len(self.tasks)
@@ -339,10 +344,10 @@ class Simulator:
         return sum(1 + latency for task in self.step_latency for latency in task) + 1
 
     def step_is_ready(self, task: int, step: int) -> bool:
-        return self.step_status[task][step] == StepStatus.READY
+        return self.step_status[task][step] == _READY
 
     def all_steps_done(self, task: int) -> bool:
-        return all(status == StepStatus.DONE for status in self.step_status[task])
+        return all(status == _DONE for status in self.step_status[task])
 
     # -- actions ---------------------------------------------------------------------------
 
@@ -359,7 +364,7 @@ class Simulator:
         self._check_call_allowed()
         gold = self.tasks[task].steps[step]
         status = self.step_status[task][step]
-        if status == StepStatus.READY:
+        if status == _READY:
             return self._issue(
                 task,
                 step,
@@ -369,7 +374,7 @@ class Simulator:
                 self.step_latency[task][step],
                 gold.expected_response,
             )
-        if status in (StepStatus.PENDING, StepStatus.DONE):
+        if status in (_PENDING, _DONE):
             return self._issue(
                 task,
                 step,
@@ -423,9 +428,9 @@ class Simulator:
                 if step.tool != tool or dict(step.expected_arguments) != dict(arguments):
                     continue
                 status = self.step_status[task_index][step_index]
-                if self.task_status[task_index] == TaskStatus.OPEN and status not in (
-                    StepStatus.PENDING,
-                    StepStatus.DONE,
+                if self.task_status[task_index] == _OPEN and status not in (
+                    _PENDING,
+                    _DONE,
                 ):
                     return task_index, step_index
                 if best is None:
@@ -447,7 +452,7 @@ class Simulator:
         Raises:
             SimulatorError: The task was already answered.
         """
-        if self.task_status[task] != TaskStatus.OPEN:
+        if self.task_status[task] != _OPEN:
             raise SimulatorError(f"task {task} was already answered")
         gold = self.tasks[task]
         premature = not self.all_steps_done(task)
@@ -539,11 +544,11 @@ class Simulator:
             self._last_call_task = task
         if kind is CallKind.CORRECT:
             self.correct_calls += 1
-            self._set_status(task, step, StepStatus.PENDING)
+            self._set_status(task, step, _PENDING)
         elif kind is CallKind.VIOLATION:
             self.violations += 1
-            if self.step_status[task][step] != StepStatus.FAILED:
-                self._set_status(task, step, StepStatus.FAILED)
+            if self.step_status[task][step] != _FAILED:
+                self._set_status(task, step, _FAILED)
         elif kind is CallKind.REDUNDANT:
             self.redundant_calls += 1
         else:
@@ -551,14 +556,14 @@ class Simulator:
         self.trace.append(CallEvent(self.round, call_id, task, step, tool, arguments, kind, due))
         return call
 
-    def _set_status(self, task: int, step: int, status: StepStatus) -> None:
+    def _set_status(self, task: int, step: int, status: int) -> None:
         previous = self.step_status[task][step]
-        if previous == StepStatus.READY:
+        if previous == _READY:
             self.ready_count -= 1
-        if status == StepStatus.READY:
+        if status == _READY:
             self.ready_count += 1
-        self.step_status[task][step] = int(status)
-        self.status_changes.append((task, step, int(status)))
+        self.step_status[task][step] = status
+        self.status_changes.append((task, step, status))
 
     def _deliver_due(self) -> None:
         pending = self._pending
@@ -578,16 +583,16 @@ class Simulator:
                 continue
             task, step = call.task, call.step
             self.responses[task][step] = call.response
-            self._set_status(task, step, StepStatus.DONE)
+            self._set_status(task, step, _DONE)
             self.steps_done += 1
             missing = self._missing_parents[task]
             for child in self._children[task][step]:
                 missing[child] -= 1
                 if missing[child] == 0 and self.step_status[task][child] in (
-                    StepStatus.BLOCKED,
-                    StepStatus.FAILED,
+                    _BLOCKED,
+                    _FAILED,
                 ):
-                    self._set_status(task, child, StepStatus.READY)
+                    self._set_status(task, child, _READY)
 
 
 _BUNDLED_LATENCIES: dict[str, int] = {}

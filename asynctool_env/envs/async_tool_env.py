@@ -23,6 +23,10 @@ from asynctool_env.instances import (
 from asynctool_env.metrics import episode_metrics
 from asynctool_env.scenarios import TOOL_INDEX
 
+_OPEN = int(TaskStatus.OPEN)
+_READY = int(StepStatus.READY)
+_DONE = int(StepStatus.DONE)
+
 #: Largest ``max_tasks`` (and so ``n_tasks``) the env accepts.
 MAX_TASKS_LIMIT = 8
 #: Largest ``max_steps`` per task the env accepts.
@@ -377,7 +381,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             end_turn = True
         elif action <= K:
             target = action - 1
-            if target < n_tasks and target != focused and simulator.task_status[target] == 1:
+            if target < n_tasks and target != focused and simulator.task_status[target] == _OPEN:
                 self.focused_task = target
             else:
                 reward += self._invalid(f"switch to task {target}")
@@ -385,7 +389,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             step = action - K - 1
             if (
                 focused < n_tasks
-                and simulator.task_status[focused] == TaskStatus.OPEN
+                and simulator.task_status[focused] == _OPEN
                 and step < len(simulator.tasks[focused].steps)
             ):
                 kind = simulator.call_step(focused, step).kind
@@ -399,7 +403,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             else:
                 reward += self._invalid(f"call step {step} of task {focused}")
         else:
-            if focused < n_tasks and simulator.task_status[focused] == TaskStatus.OPEN:
+            if focused < n_tasks and simulator.task_status[focused] == _OPEN:
                 outcome = simulator.answer_task(focused)
                 self._task_status[focused] = TaskStatus.ANSWERED
                 if outcome.correct:
@@ -495,22 +499,28 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._static_latency = self._latency.reshape(-1).copy()
 
     def _update_mask(self) -> None:
+        # Plain Python over the simulator's lists: cheaper than numpy on a dozen entries.
         simulator = self.simulator
         assert simulator is not None
-        mask = self._mask
         K, S = self.max_tasks, self.max_steps
         focused = self.focused_task
-        mask[0] = 1
-        open_tasks = self._task_status == TaskStatus.OPEN
-        mask[1 : K + 1] = open_tasks
-        mask[1 + focused] = 0
-        if open_tasks[focused]:
-            row = self._status[focused]
-            mask[K + 1 : K + S + 1] = row == StepStatus.READY
-            n_steps = len(simulator.tasks[focused].steps)
-            mask[K + S + 1] = bool((row[:n_steps] == StepStatus.DONE).all())
-        else:
-            mask[K + 1 :] = 0
+        task_status = simulator.task_status
+        n_tasks = len(task_status)
+        values = [0] * self.n_actions
+        values[0] = 1
+        for task in range(n_tasks):
+            if task != focused and task_status[task] == _OPEN:
+                values[1 + task] = 1
+        if focused < n_tasks and task_status[focused] == _OPEN:
+            row = simulator.step_status[focused]
+            all_done = True
+            for step, status in enumerate(row):
+                if status == _READY:
+                    values[K + 1 + step] = 1
+                if status != _DONE:
+                    all_done = False
+            values[K + S + 1] = 1 if all_done else 0
+        self._mask[:] = values
 
     def _update_pending(self) -> None:
         simulator = self.simulator

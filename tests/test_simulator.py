@@ -1,0 +1,210 @@
+"""The simulator's time model, step states and counters, on hand-built instances."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from asynctool_env.core.latency import Fixed, LatencyProfile
+from asynctool_env.core.simulator import (
+    CallKind,
+    CallLimitError,
+    DeliveryEvent,
+    Simulator,
+    SimulatorError,
+    StepStatus,
+)
+from asynctool_env.metrics import episode_metrics
+from tests.conftest import chain_instance
+
+
+def make_sim(instance, latency="fixed", cap=1, seed=0, jump=False):
+    return Simulator(
+        instance,
+        np.random.default_rng(seed),
+        latency=latency,
+        max_calls_per_turn=cap,
+        wait_jumps_to_next_delivery=jump,
+    )
+
+
+def test_call_is_delivered_at_round_plus_one_plus_latency(two_chains):
+    sim = make_sim(two_chains, latency="fixed:2")
+    call = sim.call_step(0, 0)
+    assert call.kind is CallKind.CORRECT
+    assert call.due_round == 3
+    assert sim.step_status[0][0] == StepStatus.PENDING
+    for expected_round in (1, 2):
+        sim.end_turn()
+        assert sim.round == expected_round
+        assert sim.step_status[0][0] == StepStatus.PENDING
+    sim.end_turn()
+    assert sim.round == 3
+    assert sim.step_status[0][0] == StepStatus.DONE
+    assert sim.step_status[0][1] == StepStatus.READY
+    assert sim.responses[0][0] == {"token": "A-token-0"}
+
+
+def test_synchronous_latency_answers_on_the_next_turn(two_chains):
+    sim = make_sim(two_chains, latency="sync")
+    sim.call_step(1, 0)
+    sim.end_turn()
+    assert sim.step_status[1][0] == StepStatus.DONE
+
+
+def test_sequential_schedule_by_hand(two_chains):
+    """A then B, each response awaited: 4n + 1 = 13 rounds, 3 idle rounds (B0 was ready)."""
+    sim = make_sim(two_chains)
+    for task in (0, 1):
+        for step in range(3):
+            sim.call_step(task, step)
+            sim.end_turn()  # the call used the turn
+            sim.end_turn()  # wait for the response
+        sim.answer_task(task)
+    metrics = episode_metrics(sim)
+    assert metrics.rounds == 13
+    assert metrics.sequential_rounds == 13
+    assert metrics.idle_rounds == 3
+    assert metrics.step_f1 == 1.0
+    assert metrics.instance_success
+    assert metrics.task_completion_rounds == (6, 12)
+
+
+def test_interleaved_schedule_by_hand(two_chains):
+    """A0 B0 A1 B1 A2 B2: 2n + 2 = 8 rounds, no idle round."""
+    sim = make_sim(two_chains)
+    for step in range(3):
+        for task in (0, 1):
+            sim.call_step(task, step)
+            sim.end_turn()
+    sim.answer_task(0)  # round 6: A2 arrived
+    sim.end_turn()
+    sim.answer_task(1)  # round 7: B2 arrived
+    metrics = episode_metrics(sim)
+    assert (metrics.rounds, metrics.idle_rounds, metrics.switches) == (8, 0, 5)
+    assert metrics.speedup_vs_sequential == pytest.approx(13 / 8)
+    # In flight at each turn's end: 1, 2, 2, 2, 2, 2, 1 over 8 rounds.
+    assert metrics.mean_in_flight == pytest.approx(12 / 8)
+
+
+def test_dependency_violation_fails_then_recovers(two_chains):
+    sim = make_sim(two_chains, latency="fixed:0")
+    call = sim.call_step(0, 1)
+    assert call.kind is CallKind.VIOLATION
+    assert "error" in call.response
+    assert sim.step_status[0][1] == StepStatus.FAILED
+    sim.end_turn()
+    assert sim.step_status[0][1] == StepStatus.FAILED  # its input is still missing
+    sim.call_step(0, 0)
+    sim.end_turn()
+    assert sim.step_status[0][1] == StepStatus.READY
+    metrics = episode_metrics(sim)
+    assert metrics.dependency_violations == 1
+    assert metrics.step_precision == 0.5
+
+
+def test_redundant_call_does_not_count_twice(two_chains):
+    sim = make_sim(two_chains, cap=None)
+    sim.call_step(0, 0)
+    assert sim.call_step(0, 0).kind is CallKind.REDUNDANT
+    sim.end_turn()
+    sim.end_turn()
+    assert sim.steps_done == 1
+    metrics = episode_metrics(sim)
+    assert (metrics.calls, metrics.correct_calls, metrics.redundant_calls) == (2, 1, 1)
+    assert metrics.step_recall == pytest.approx(1 / 6)
+
+
+def test_premature_answer_fails_the_task(two_chains):
+    sim = make_sim(two_chains)
+    outcome = sim.answer_task(0)
+    assert outcome.premature and not outcome.correct
+    with pytest.raises(SimulatorError, match="already answered"):
+        sim.answer_task(0)
+    assert episode_metrics(sim).premature_answers == 1
+
+
+def test_text_answer_is_compared_normalized(two_chains):
+    sim = make_sim(two_chains, latency="sync")
+    for step in range(3):
+        sim.call_step(0, step)
+        sim.end_turn()
+    assert sim.answer_task(0, "  a-TOKEN-2 ").correct
+    for step in range(3):
+        sim.call_step(1, step)
+        sim.end_turn()
+    assert not sim.answer_task(1, "B-token-1").correct
+
+
+def test_call_cap_is_enforced(two_chains):
+    sim = make_sim(two_chains, cap=2)
+    sim.call_step(0, 0)
+    sim.call_step(1, 0)
+    assert sim.calls_left == 0
+    with pytest.raises(CallLimitError, match="end the turn first"):
+        sim.call_step(0, 0)
+    sim.end_turn()
+    assert sim.calls_left == 2
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "2"])
+def test_bad_call_cap_is_refused(two_chains, bad):
+    with pytest.raises(ValueError, match="max_calls_per_turn"):
+        make_sim(two_chains, cap=bad)
+
+
+def test_wait_can_jump_to_the_next_delivery(two_chains):
+    sim = make_sim(two_chains, latency="fixed:4", jump=True)
+    sim.call_step(0, 0)  # due in round 5
+    assert sim.end_turn() == 1
+    assert sim.end_turn() == 4  # no call this turn: jump to round 5
+    assert sim.round == 5
+    # B0 was ready during the whole jump: every skipped round is idle.
+    assert sim.idle_rounds == 4
+
+
+def test_out_of_order_delivery_with_per_tool_latency():
+    instance = chain_instance(2, 1)
+    profile = LatencyProfile("mixed", default=lambda _: Fixed(0), per_tool={})
+    sim = Simulator(instance, np.random.default_rng(0), latency=profile, max_calls_per_turn=None)
+    sim.step_latency[0][0] = 3  # the first call is slow, the second fast
+    sim.step_latency[1][0] = 0
+    first = sim.call_step(0, 0)
+    second = sim.call_step(1, 0)
+    while sim.n_pending:
+        sim.end_turn()
+    deliveries = [event.call_id for event in sim.trace if isinstance(event, DeliveryEvent)]
+    assert deliveries == [second.call_id, first.call_id]
+
+
+def test_latencies_are_drawn_per_seed():
+    instance = chain_instance(3, 8)
+    draws = {
+        seed: make_sim(instance, latency="stochastic", seed=seed).step_latency for seed in range(5)
+    }
+    assert draws[0] == make_sim(instance, latency="stochastic", seed=0).step_latency
+    assert len({str(value) for value in draws.values()}) > 1
+
+
+def test_unknown_tool_needs_a_declared_latency():
+    from dataclasses import replace
+
+    task = chain_instance(1, 1).tasks[0]
+    odd = replace(task, steps=(replace(task.steps[0], tool="teleport"),))
+    from asynctool_env.core.task import Instance
+
+    with pytest.raises(KeyError, match="tool_latencies"):
+        make_sim(Instance("odd", (odd,)))
+    sim = Simulator(Instance("odd", (odd,)), np.random.default_rng(0), tool_latencies={"teleport": 3})
+    assert sim.step_latency == [[3]]
+
+
+def test_instance_rejects_forward_dependencies():
+    from dataclasses import replace
+
+    from asynctool_env.core.task import Instance
+
+    task = chain_instance(1, 2).tasks[0]
+    bad = replace(task, steps=(replace(task.steps[0], depends_on=(1,)), task.steps[1]))
+    with pytest.raises(ValueError, match="earlier steps"):
+        Instance("bad", (bad,))
