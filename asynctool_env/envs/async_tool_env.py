@@ -362,9 +362,11 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             raise gym.error.ResetNeeded("call reset() before step()")
         if simulator.finished or simulator.round >= self.max_rounds:
             raise gym.error.ResetNeeded("the episode is over; call reset()")
-        if not (isinstance(action, (int, np.integer)) or np.ndim(action) == 0):
+        if not isinstance(action, (int, np.integer)) and not (
+            isinstance(action, np.ndarray) and action.shape in ((), (1,)) and action.dtype.kind in "iu"
+        ):
             raise TypeError(f"action must be an int in [0, {self.n_actions}), got {action!r}")
-        action = int(action)
+        action = int(action.reshape(()) if isinstance(action, np.ndarray) else action)
         if not 0 <= action < self.n_actions:
             raise ValueError(f"action must be in [0, {self.n_actions}), got {action}")
         weights = self.reward_weights
