@@ -26,6 +26,12 @@ def _main() -> None:
     """AsyncTool: asynchronous function calling over several tasks."""
 
 
+def _console() -> Console:
+    """A console; wide when writing to a file or pipe, so tables keep every column."""
+    console = Console()
+    return console if console.is_terminal else Console(width=160)
+
+
 def _parse_calls(value: str) -> int | None:
     if value.strip().lower() in ("none", "unlimited"):
         return None
@@ -91,14 +97,13 @@ def run(
             raise typer.BadParameter(str(error)) from error
         summary = summarize(results)
         table.add_row(name, *(f"{summary[key]:.3g}" for _, key in columns[1:]))
-        records[name] = [
-            {"seed": r.seed, "return": r.episode_return, **r.metrics} for r in results
-        ]
-    Console().print(table)
+        records[name] = [{"seed": r.seed, "return": r.episode_return, **r.metrics} for r in results]
+    console = _console()
+    console.print(table)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
         output.write_text(json.dumps(records, indent=2))
-        Console().print(f"per-episode metrics written to {output}")
+        console.print(f"per-episode metrics written to {output}")
 
 
 if __name__ == "__main__":

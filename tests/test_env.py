@@ -140,7 +140,7 @@ def test_hand_built_schedules_through_the_env():
         total = 0.0
         for index, action in enumerate(actions):
             assert observation["action_mask"][action] == 1, (name, index, action)
-            observation, reward, terminated, truncated, info = env.step(action)
+            observation, reward, terminated, _truncated, info = env.step(action)
             total += reward
             assert terminated == (index == len(actions) - 1), (name, index)
         metrics = info["metrics"]
@@ -209,10 +209,10 @@ def test_metrics_agree_with_running_counters():
     env = AsyncToolEnv(latency="stochastic")
     rng = np.random.default_rng(5)
     for seed in range(10):
-        observation, _ = env.reset(seed=seed)
+        env.reset(seed=seed)
         while True:
             action = int(rng.integers(env.n_actions))
-            observation, _, terminated, truncated, info = env.step(action)
+            _observation, _, terminated, truncated, info = env.step(action)
             if terminated or truncated:
                 break
         sim = env.simulator

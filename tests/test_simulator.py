@@ -195,7 +195,9 @@ def test_unknown_tool_needs_a_declared_latency():
 
     with pytest.raises(KeyError, match="tool_latencies"):
         make_sim(Instance("odd", (odd,)))
-    sim = Simulator(Instance("odd", (odd,)), np.random.default_rng(0), tool_latencies={"teleport": 3})
+    sim = Simulator(
+        Instance("odd", (odd,)), np.random.default_rng(0), tool_latencies={"teleport": 3}
+    )
     assert sim.step_latency == [[3]]
 
 

@@ -275,9 +275,7 @@ class Simulator:
                 for parent in step.depends_on:
                     children[parent].append(index)
             missing = [len(step.depends_on) for step in task.steps]
-            statuses = [
-                _READY if count == 0 else _BLOCKED for count in missing
-            ]
+            statuses = [_READY if count == 0 else _BLOCKED for count in missing]
             self.ready_count += sum(1 for status in statuses if status == _READY)
             self._children.append(children)
             self._missing_parents.append(missing)
@@ -606,9 +604,7 @@ def _bundled_latencies() -> dict[str, int]:
     return _BUNDLED_LATENCIES
 
 
-def _declared_latencies(
-    instance: Instance, extra: Mapping[str, int] | None
-) -> dict[str, int]:
+def _declared_latencies(instance: Instance, extra: Mapping[str, int] | None) -> dict[str, int]:
     """Declared latency of every tool the instance uses (bundled registry + ``extra``)."""
     declared = _bundled_latencies()
     if extra:

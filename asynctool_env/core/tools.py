@@ -163,9 +163,7 @@ def tool(*, latency: int = 1, name: str | None = None) -> Callable[[ToolFunction
         fields: dict[str, Any] = {}
         for parameter in parameters:
             annotation = hints.get(parameter.name, Any)
-            default = (
-                ... if parameter.default is inspect.Parameter.empty else parameter.default
-            )
+            default = ... if parameter.default is inspect.Parameter.empty else parameter.default
             description = argument_docs.get(parameter.name)
             if description is None:
                 raise TypeError(f"tool {function.__name__}: document argument {parameter.name!r}")

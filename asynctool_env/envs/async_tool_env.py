@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
-from typing import Any
+from typing import Any, ClassVar
 
 import gymnasium as gym
 import numpy as np
@@ -192,7 +192,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     * v0: Initial version.
     """
 
-    metadata = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
 
     def __init__(
         self,
@@ -228,22 +228,20 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         if max_calls_per_turn is not None and (
             not isinstance(max_calls_per_turn, (int, np.integer)) or max_calls_per_turn < 1
         ):
-            raise ValueError(
-                f"max_calls_per_turn must be >= 1 or None, got {max_calls_per_turn!r}"
-            )
+            raise ValueError(f"max_calls_per_turn must be >= 1 or None, got {max_calls_per_turn!r}")
         self.latency_profile = make_latency_profile(latency)
         self.max_calls_per_turn = max_calls_per_turn
         self.reward_weights = RewardWeights.from_any(reward_weights)
         self.max_rounds = int(max_rounds)
-        self.max_tasks = K = int(max_tasks)
-        self.max_steps = S = int(max_steps)
+        self.max_tasks = n_task_slots = int(max_tasks)
+        self.max_steps = n_step_slots = int(max_steps)
         self.pending_slots = int(pending_slots)
         self.wait_jumps_to_next_delivery = bool(wait_jumps_to_next_delivery)
         self.render_mode = render_mode
         self.max_decisions_per_turn = (
             int(max_decisions_per_turn)
             if max_decisions_per_turn is not None
-            else (max_calls_per_turn or K * S) + 2 * K + 1
+            else (max_calls_per_turn or n_task_slots * n_step_slots) + 2 * n_task_slots + 1
         )
         if self.max_decisions_per_turn < 1:
             raise ValueError("max_decisions_per_turn must be >= 1")
@@ -255,9 +253,9 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 tuple(scenarios) if scenarios is not None else None, seed=int(task_bank_seed)
             )
             self._generator = InstanceGenerator(bank, n_tasks=n_tasks, composition=composition)
-            if self._generator.n_tasks[1] > K:
+            if self._generator.n_tasks[1] > n_task_slots:
                 raise ValueError(
-                    f"n_tasks={n_tasks!r} exceeds max_tasks={K}; raise max_tasks (up to "
+                    f"n_tasks={n_tasks!r} exceeds max_tasks={n_task_slots}; raise max_tasks (up to "
                     f"{MAX_TASKS_LIMIT})"
                 )
         else:
@@ -277,25 +275,32 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             self._instances = loaded
 
         # Spaces ---------------------------------------------------------------------------
-        self.n_actions = K + S + 2
+        self.n_actions = n_task_slots + n_step_slots + 2
         self.ACTION_WAIT = 0
-        self.ACTION_ANSWER = K + S + 1
-        big = float(max(self.max_rounds, len(TOOL_INDEX), K, S, DEFAULT_MAX_LATENCY))
+        self.ACTION_ANSWER = n_task_slots + n_step_slots + 1
+        big = float(
+            max(self.max_rounds, len(TOOL_INDEX), n_task_slots, n_step_slots, DEFAULT_MAX_LATENCY)
+        )
         self.action_space = spaces.Discrete(self.n_actions)
         self.observation_space = spaces.Dict(
             {
-                "step_status": spaces.MultiDiscrete(np.full(K * S, 6), dtype=np.int8),
-                "step_latency": spaces.Box(
-                    0.0, float(DEFAULT_MAX_LATENCY), (K * S,), dtype=np.float32
+                "step_status": spaces.MultiDiscrete(
+                    np.full(n_task_slots * n_step_slots, 6), dtype=np.int8
                 ),
-                "step_parents": spaces.MultiBinary(K * S * S),
-                "task_status": spaces.MultiDiscrete(np.full(K, 3), dtype=np.int8),
+                "step_latency": spaces.Box(
+                    0.0,
+                    float(DEFAULT_MAX_LATENCY),
+                    (n_task_slots * n_step_slots,),
+                    dtype=np.float32,
+                ),
+                "step_parents": spaces.MultiBinary(n_task_slots * n_step_slots * n_step_slots),
+                "task_status": spaces.MultiDiscrete(np.full(n_task_slots, 3), dtype=np.int8),
                 "pending": spaces.Box(
                     -1.0, big, (self.pending_slots * len(PENDING_FIELDS),), dtype=np.float32
                 ),
-                "focused_task": spaces.Discrete(K),
+                "focused_task": spaces.Discrete(n_task_slots),
                 "round": spaces.Box(0, self.max_rounds, (1,), dtype=np.int32),
-                "calls_left": spaces.Box(0, K * S, (1,), dtype=np.int32),
+                "calls_left": spaces.Box(0, n_task_slots * n_step_slots, (1,), dtype=np.int32),
                 "action_mask": spaces.MultiBinary(self.n_actions),
             }
         )
@@ -305,10 +310,10 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self.instance: Instance | None = None
         self.focused_task = 0
         self._decisions_this_turn = 0
-        self._status = np.zeros((K, S), dtype=np.int8)
-        self._latency = np.zeros((K, S), dtype=np.float32)
-        self._parents = np.zeros((K, S, S), dtype=np.int8)
-        self._task_status = np.zeros(K, dtype=np.int8)
+        self._status = np.zeros((n_task_slots, n_step_slots), dtype=np.int8)
+        self._latency = np.zeros((n_task_slots, n_step_slots), dtype=np.float32)
+        self._parents = np.zeros((n_task_slots, n_step_slots, n_step_slots), dtype=np.int8)
+        self._task_status = np.zeros(n_task_slots, dtype=np.int8)
         self._pending = np.full((self.pending_slots, len(PENDING_FIELDS)), -1.0, np.float32)
         self._mask = np.zeros(self.n_actions, dtype=np.int8)
         self._pending_dirty = True
@@ -363,7 +368,9 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         if simulator.finished or simulator.round >= self.max_rounds:
             raise gym.error.ResetNeeded("the episode is over; call reset()")
         if not isinstance(action, (int, np.integer)) and not (
-            isinstance(action, np.ndarray) and action.shape in ((), (1,)) and action.dtype.kind in "iu"
+            isinstance(action, np.ndarray)
+            and action.shape in ((), (1,))
+            and action.dtype.kind in "iu"
         ):
             raise TypeError(f"action must be an int in [0, {self.n_actions}), got {action!r}")
         action = int(action.reshape(()) if isinstance(action, np.ndarray) else action)
@@ -374,21 +381,21 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         steps_before = simulator.steps_done
         idle_before = simulator.idle_rounds
         round_before = simulator.round
-        K, S = self.max_tasks, self.max_steps
+        n_task_slots, n_step_slots = self.max_tasks, self.max_steps
         n_tasks = len(simulator.tasks)
         focused = self.focused_task
         end_turn = False
 
         if action == 0:
             end_turn = True
-        elif action <= K:
+        elif action <= n_task_slots:
             target = action - 1
             if target < n_tasks and target != focused and simulator.task_status[target] == _OPEN:
                 self.focused_task = target
             else:
                 reward += self._invalid(f"switch to task {target}")
-        elif action <= K + S:
-            step = action - K - 1
+        elif action <= n_task_slots + n_step_slots:
+            step = action - n_task_slots - 1
             if (
                 focused < n_tasks
                 and simulator.task_status[focused] == _OPEN
@@ -504,7 +511,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         # Plain Python over the simulator's lists: cheaper than numpy on a dozen entries.
         simulator = self.simulator
         assert simulator is not None
-        K, S = self.max_tasks, self.max_steps
+        n_task_slots, n_step_slots = self.max_tasks, self.max_steps
         focused = self.focused_task
         task_status = simulator.task_status
         n_tasks = len(task_status)
@@ -518,10 +525,10 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             all_done = True
             for step, status in enumerate(row):
                 if status == _READY:
-                    values[K + 1 + step] = 1
+                    values[n_task_slots + 1 + step] = 1
                 if status != _DONE:
                     all_done = False
-            values[K + S + 1] = 1 if all_done else 0
+            values[n_task_slots + n_step_slots + 1] = 1 if all_done else 0
         self._mask[:] = values
 
     def _update_pending(self) -> None:
@@ -580,4 +587,3 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             "idle_rounds": simulator.idle_rounds,
             "invalid_actions": simulator.invalid_actions,
         }
-
