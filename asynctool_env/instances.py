@@ -116,7 +116,19 @@ class InstanceGenerator:
         n_tasks: int | tuple[int, int] = (2, 3),
         composition: Composition = "mixed",
     ) -> None:
-        low, high = (n_tasks, n_tasks) if isinstance(n_tasks, (int, np.integer)) else n_tasks
+        if isinstance(n_tasks, (int, np.integer)) and not isinstance(n_tasks, bool):
+            low, high = n_tasks, n_tasks
+        elif (
+            isinstance(n_tasks, Sequence)
+            and not isinstance(n_tasks, str)
+            and len(n_tasks) == 2
+            and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in n_tasks)
+        ):
+            low, high = n_tasks
+        else:
+            raise ValueError(
+                f"n_tasks must be a whole number or a (low, high) pair, got {n_tasks!r}"
+            )
         if not 1 <= low <= high:
             raise ValueError(f"n_tasks must be >= 1 (or a range low <= high), got {n_tasks!r}")
         if composition not in ("mixed", "cross", "same"):
@@ -135,27 +147,32 @@ class InstanceGenerator:
     def sample(self, rng: np.random.Generator) -> Instance:
         """Draw one instance (all randomness from ``rng``)."""
         low, high = self.n_tasks
-        count = low if low == high else int(rng.integers(low, high + 1))
+        # One vector of uniforms, consumed in order: a single call into the generator is
+        # much cheaper than one call per choice, and reset() runs this every episode.
+        uniforms = iter(rng.random(2 + 4 * high).tolist())
+
+        def pick(n: int) -> int:
+            return int(next(uniforms) * n)
+
+        count = low + pick(high - low + 1)
         names = self._names
         if self.composition == "same":
-            chosen = [names[int(rng.integers(len(names)))]] * count
-        elif self.composition == "cross" and count <= len(names):
-            chosen = [names[int(index)] for index in rng.permutation(len(names))[:count]]
+            chosen = [names[pick(len(names))]] * count
+        elif self.composition == "cross":
+            # Every scenario once, in random order, before any scenario repeats.
+            pool = list(names)
+            chosen = [pool.pop(pick(len(pool))) for _ in range(min(count, len(names)))]
+            chosen += [names[pick(len(names))] for _ in range(count - len(chosen))]
         else:
-            chosen = [names[int(rng.integers(len(names)))] for _ in range(count)]
+            chosen = [names[pick(len(names))] for _ in range(count)]
         tasks: list[Task] = []
         by_scenario: dict[str, list[Task]] = {}
         for name in chosen:
-            if name not in by_scenario:
+            candidates = by_scenario.get(name)
+            if not candidates:  # first task of this scenario (or its world ran out of tasks)
                 worlds = self.bank.tasks[name]
-                world = worlds[int(rng.integers(len(worlds)))]
-                order = rng.permutation(len(world))
-                by_scenario[name] = [world[int(index)] for index in order]
-            candidates = by_scenario[name]
-            if not candidates:  # more same-scenario tasks than templates on this world
-                worlds = self.bank.tasks[name]
-                candidates.extend(worlds[int(rng.integers(len(worlds)))])
-            tasks.append(candidates.pop())
+                candidates = by_scenario[name] = list(worlds[pick(len(worlds))])
+            tasks.append(candidates.pop(pick(len(candidates))))
         kind = "same" if len(set(chosen)) == 1 and count > 1 else "cross"
         instance_id = "+".join(task.task_id for task in tasks)
         return Instance(instance_id, tuple(tasks), {"composition": kind})
@@ -279,6 +296,16 @@ def load_instances(path: str | Path) -> list[Instance]:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"no instance file at {path}")
+    try:
+        instances = _read_instances(path)
+    except (gzip.BadGzipFile, EOFError, zlib.error, UnicodeDecodeError) as error:
+        raise InstanceFileError(f"{path}: cannot read the file: {error}") from None
+    if not instances:
+        raise InstanceFileError(f"{path}: no instances in the file")
+    return instances
+
+
+def _read_instances(path: Path) -> list[Instance]:
     instances: list[Instance] = []
     with _open_text(path, "r") as lines:
         for number, line in enumerate(lines, start=1):
@@ -296,8 +323,6 @@ def load_instances(path: str | Path) -> list[Instance]:
                 ) from None
             except ValueError as error:
                 raise InstanceFileError(f"{path}:{number}: {error}") from None
-    if not instances:
-        raise InstanceFileError(f"{path}: no instances in the file")
     return instances
 
 

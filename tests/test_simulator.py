@@ -207,6 +207,7 @@ def test_instance_rejects_forward_dependencies():
     from asynctool_env.core.task import Instance
 
     task = chain_instance(1, 2).tasks[0]
-    bad = replace(task, steps=(replace(task.steps[0], depends_on=(1,)), task.steps[1]))
     with pytest.raises(ValueError, match="earlier steps"):
-        Instance("bad", (bad,))
+        replace(task, steps=(replace(task.steps[0], depends_on=(1,)), task.steps[1]))
+    with pytest.raises(ValueError, match="no tasks"):
+        Instance("empty", ())

@@ -109,7 +109,9 @@ class Uniform:
 
 @dataclass(frozen=True)
 class Geometric:
-    """Number of failures before a success, with the given mean, clipped to ``max_latency``.
+    """Number of failures before a success, with mean ``mean_rounds``, clipped to ``max_latency``.
+
+    :attr:`mean` is the expectation of the clipped draw, slightly below ``mean_rounds``.
 
     Memoryless: a call that has already waited tells nothing about how long it will still
     wait, which is what makes stochastic latency hard to plan around.
@@ -119,8 +121,10 @@ class Geometric:
     max_latency: int = DEFAULT_MAX_LATENCY
 
     def __post_init__(self) -> None:
-        if self.mean_rounds < 0:
+        if not self.mean_rounds >= 0:  # also rejects NaN
             raise ValueError(f"Geometric latency needs mean >= 0, got {self.mean_rounds}")
+        if self.max_latency < 0:
+            raise ValueError(f"Geometric latency needs max_latency >= 0, got {self.max_latency}")
 
     def sample(self, rng: np.random.Generator) -> int:
         if self.mean_rounds == 0:
@@ -131,7 +135,12 @@ class Geometric:
 
     @property
     def mean(self) -> float:
-        return float(self.mean_rounds)
+        # Expectation of the clipped draw: sum over k = 1..max of P(draw >= k) = q**k, with
+        # q = m / (1 + m); it equals ``m * (1 - q**max)``, a little below ``m``.
+        if self.mean_rounds == 0:
+            return 0.0
+        q = self.mean_rounds / (1.0 + self.mean_rounds)
+        return float(self.mean_rounds * (1.0 - q**self.max_latency))
 
     @property
     def is_deterministic(self) -> bool:
@@ -147,8 +156,8 @@ class LogNormal:
     max_latency: int = DEFAULT_MAX_LATENCY
 
     def __post_init__(self) -> None:
-        if self.median < 0 or self.sigma < 0:
-            raise ValueError("LogNormal latency needs median >= 0 and sigma >= 0")
+        if self.median < 0 or self.sigma < 0 or self.max_latency < 0:
+            raise ValueError("LogNormal latency needs median, sigma and max_latency >= 0")
 
     def sample(self, rng: np.random.Generator) -> int:
         if self.median == 0:
@@ -240,7 +249,7 @@ def make_latency_profile(spec: str | LatencyProfile) -> LatencyProfile:
         return _NAMED_PROFILES[name]()
     if name.startswith("fixed:"):
         value = name.removeprefix("fixed:")
-        if value.isdigit() and int(value) <= DEFAULT_MAX_LATENCY:
+        if value.isascii() and value.isdigit() and int(value) <= DEFAULT_MAX_LATENCY:
             return _fixed_profile(int(value))
         raise ValueError(
             f"latency {spec!r}: N in 'fixed:N' must be a whole number 0..{DEFAULT_MAX_LATENCY}"

@@ -8,12 +8,14 @@ A gold argument may name a value that only an earlier response reveals, written 
     {"members": ["${s0.contact_id}", "${s1.contact_id}"]}
 
 ``s0`` is step 0 of the same task; the rest of the path walks the response (dict keys and
-list indexes). A step *depends on* every step its arguments reference, which is how the
+list indexes). Inside a longer string, a referenced string is inserted as it is and any other
+value as JSON (``true``, ``null``, ``[1, 2]``). A step *depends on* every step its arguments reference, which is how the
 dependency DAG of a task is derived from its gold calls.
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -76,12 +78,17 @@ def resolve(value: Any, responses: Sequence[Mapping[str, Any] | None]) -> Any:
         whole = _REFERENCE.fullmatch(value)
         if whole:
             return _lookup(whole, responses)
-        return _REFERENCE.sub(lambda match: str(_lookup(match, responses)), value)
+        return _REFERENCE.sub(lambda match: _as_text(_lookup(match, responses)), value)
     if isinstance(value, Mapping):
         return {key: resolve(item, responses) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
         return [resolve(item, responses) for item in value]
     return value
+
+
+def _as_text(value: Any) -> str:
+    """How a value reads inside a string: strings as they are, anything else as JSON."""
+    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _lookup(match: re.Match[str], responses: Sequence[Mapping[str, Any] | None]) -> Any:

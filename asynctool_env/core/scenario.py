@@ -98,7 +98,9 @@ def stable_id(prefix: str, *parts: Any, digits: int = 6) -> str:
     """An id that depends only on ``parts`` (never on call order or the process).
 
     >>> stable_id("BK", "FL123", "Ada Lovelace")
-    'BK-...'
+    'BK-00FA16'
+    >>> stable_id("MSG", "FL123", "Ada Lovelace", digits=8)
+    'MSG-00FA1611'
     """
     payload = json.dumps(parts, sort_keys=True, default=str).encode()
     return f"{prefix}-{hashlib.blake2b(payload, digest_size=8).hexdigest()[:digits].upper()}"
@@ -136,9 +138,10 @@ def build_task(
     steps: list[Step] = []
     for index, step_spec in enumerate(spec.steps):
         parents = referenced_steps(step_spec.arguments) | set(step_spec.after)
-        if any(parent >= index for parent in parents):
+        if any(parent >= index or parent < 0 for parent in parents):
             raise TemplateError(
-                f"{scenario.name}/{template_name} step {index} references a later step"
+                f"{scenario.name}/{template_name} step {index} depends on {sorted(parents)}: "
+                "a step may only depend on earlier steps"
             )
         try:
             arguments = resolve(step_spec.arguments, responses)

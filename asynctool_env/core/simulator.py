@@ -258,7 +258,9 @@ class Simulator:
                 expected.append(distribution.mean)
             self.step_latency.append(realized)
             self.expected_latency.append(expected)
-        self._extra_rng = np.random.default_rng(rng.integers(0, 2**63 - 1))
+        # Built on first use: most episodes of the numeric env never make a non-gold call.
+        self._extra_seed = int(rng.integers(0, 2**63 - 1))
+        self._extra_rng_instance: np.random.Generator | None = None
 
         self.round = 0
         self.calls_this_turn = 0
@@ -266,20 +268,14 @@ class Simulator:
         self.trace: list[TraceEvent] = []
         self.step_status: list[list[int]] = []
         self.responses: list[list[Mapping[str, Any] | None]] = []
-        self._children: list[list[list[int]]] = []
         self._missing_parents: list[list[int]] = []
         self.ready_count = 0
         for task in self.tasks:
-            children: list[list[int]] = [[] for _ in task.steps]
-            for index, step in enumerate(task.steps):
-                for parent in step.depends_on:
-                    children[parent].append(index)
             missing = [len(step.depends_on) for step in task.steps]
             statuses = [_READY if count == 0 else _BLOCKED for count in missing]
-            self.ready_count += sum(1 for status in statuses if status == _READY)
-            self._children.append(children)
+            self.ready_count += statuses.count(_READY)
             self._missing_parents.append(missing)
-            self.step_status.append([int(status) for status in statuses])
+            self.step_status.append(statuses)
             self.responses.append([None] * len(task.steps))
         self.task_status: list[int] = [int(_OPEN)] * len(self.tasks)
         self.task_correct: list[bool] = [False] * len(self.tasks)
@@ -514,7 +510,9 @@ class Simulator:
 
     def _draw_latency(self, tool: str) -> int:
         declared = self._declared.get(tool, 1)
-        return self.profile.distribution(tool, declared).sample(self._extra_rng)
+        if self._extra_rng_instance is None:
+            self._extra_rng_instance = np.random.default_rng(self._extra_seed)
+        return self.profile.distribution(tool, declared).sample(self._extra_rng_instance)
 
     def _issue(
         self,
@@ -584,7 +582,7 @@ class Simulator:
             self._set_status(task, step, _DONE)
             self.steps_done += 1
             missing = self._missing_parents[task]
-            for child in self._children[task][step]:
+            for child in self.tasks[task].children[step]:
                 missing[child] -= 1
                 if missing[child] == 0 and self.step_status[task][child] in (
                     _BLOCKED,

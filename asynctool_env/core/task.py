@@ -66,6 +66,22 @@ class Task:
     answer: str | None = None
     expected_answer: Any = None
     world_seed: int = 0
+    #: ``children[s]``: the steps that need step ``s`` (derived, for the simulator).
+    children: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.steps:
+            raise ValueError(f"task {self.task_id!r} has no steps")
+        children: list[list[int]] = [[] for _ in self.steps]
+        for index, step in enumerate(self.steps):
+            for parent in step.depends_on:
+                if not 0 <= parent < index:
+                    raise ValueError(
+                        f"task {self.task_id!r} step {index} depends on {step.depends_on}: "
+                        "a step may only depend on earlier steps"
+                    )
+                children[parent].append(index)
+        object.__setattr__(self, "children", tuple(tuple(items) for items in children))
 
     @property
     def n_steps(self) -> int:
@@ -89,13 +105,6 @@ class Instance:
     def __post_init__(self) -> None:
         if not self.tasks:
             raise ValueError(f"instance {self.instance_id!r} has no tasks")
-        for task in self.tasks:
-            for index, step in enumerate(task.steps):
-                if any(parent >= index or parent < 0 for parent in step.depends_on):
-                    raise ValueError(
-                        f"task {task.task_id!r} step {index} depends on {step.depends_on}: "
-                        "a step may only depend on earlier steps"
-                    )
 
     @property
     def n_tasks(self) -> int:
