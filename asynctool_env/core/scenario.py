@@ -63,6 +63,62 @@ World = Any
 TaskTemplate = Callable[[World, np.random.Generator], TaskSpec]
 
 
+# ---------------------------------------------------------------------------------------
+# Evolution hooks. The dataset pipeline grows seed tasks with generic operators; a scenario
+# tells them, through these rules, which of its steps can be deepened or widened.
+
+
+@dataclass(frozen=True)
+class LookupRule:
+    """A constant argument that a lookup step could reveal instead (in-depth evolution).
+
+    The operator finds a step whose argument ``argument`` holds a constant (no reference),
+    asks ``lookup(world, value)`` how to look that value up, inserts the lookup step before
+    it and replaces the constant by a reference into the lookup's response. In the
+    instruction, the constant is replaced by the noun phrase (or the phrase is appended).
+
+    Attributes:
+        argument: Argument name, e.g. ``"contact_id"``.
+        tool: The lookup tool, e.g. ``"find_contact"``.
+        lookup: ``(world, value) -> (lookup arguments, path of the value in the lookup's
+            response, noun phrase)``, e.g. ``({"name": "Maya Patel"}, "contact_id",
+            "Maya Patel's contact id")``; ``None`` when this value cannot be looked up.
+    """
+
+    argument: str
+    tool: str
+    lookup: Callable[[World, Any], tuple[dict[str, Any], str, str] | None]
+
+
+@dataclass(frozen=True)
+class FollowUpRule:
+    """A step that can be appended after a step of ``after_tool`` (in-depth evolution).
+
+    Attributes:
+        after_tool: The tool of the step to follow, e.g. ``"book_flight"``.
+        follow_up: ``(world, rng, index) -> (step, sentence)`` where ``index`` is the
+            followed step's index, so the new step's arguments reference it as
+            ``f"${{s{index}.booking_id}}"``; ``sentence`` is appended to the instruction
+            (e.g. ``"Then confirm the booking's status."``).
+    """
+
+    after_tool: str
+    follow_up: Callable[[World, np.random.Generator, int], tuple[StepSpec, str]]
+
+
+@dataclass(frozen=True)
+class SideStepRule:
+    """An independent step that can be added to any task of the scenario (in-breadth).
+
+    Attributes:
+        name: Identifies the rule in dataset metadata.
+        side_step: ``(world, rng) -> (step, sentence)``; the step references nothing.
+    """
+
+    name: str
+    side_step: Callable[[World, np.random.Generator], tuple[StepSpec, str]]
+
+
 @dataclass(frozen=True)
 class Scenario:
     """One tool category: tools, world generator and task templates.
@@ -74,6 +130,9 @@ class Scenario:
         make_world: ``rng -> world``.
         tools: The scenario's tools; names must be unique across all scenarios.
         templates: Template name -> template function.
+        lookups: In-depth evolution: constant arguments a lookup step can reveal.
+        follow_ups: In-depth evolution: steps that can be appended after a step.
+        side_steps: In-breadth evolution: independent steps that can be added.
     """
 
     name: str
@@ -82,6 +141,9 @@ class Scenario:
     make_world: Callable[[np.random.Generator], World]
     tools: tuple[Tool, ...]
     templates: Mapping[str, TaskTemplate] = field(default_factory=dict)
+    lookups: tuple[LookupRule, ...] = ()
+    follow_ups: tuple[FollowUpRule, ...] = ()
+    side_steps: tuple[SideStepRule, ...] = ()
 
     def tool(self, name: str) -> Tool:
         for candidate in self.tools:

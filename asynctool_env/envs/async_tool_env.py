@@ -119,12 +119,12 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     | Key              | Space                             | Content                          |
     |------------------|-----------------------------------|----------------------------------|
-    | ``step_status``  | ``MultiDiscrete([6] * K*S)`` int8 | 0 padding, 1 blocked, 2 ready,   |
+    | ``step_status``  | ``MultiDiscrete([6] * K*S)``      | 0 padding, 1 blocked, 2 ready,   |
     |                  |                                   | 3 pending, 4 done, 5 failed      |
     | ``step_latency`` | ``Box(0, 8, (K*S,))`` float32     | expected latency of each step    |
     | ``step_parents`` | ``MultiBinary(K*S*S)`` int8       | ``[k, s, p] = 1``: step ``s`` of |
     |                  |                                   | task ``k`` needs step ``p``      |
-    | ``task_status``  | ``MultiDiscrete([3] * K)`` int8   | 0 padding, 1 open, 2 answered    |
+    | ``task_status``  | ``MultiDiscrete([3] * K)``        | 0 padding, 1 open, 2 answered    |
     | ``pending``      | ``Box(-1, max_rounds, (P*5,))``   | calls in flight, soonest due     |
     |                  | float32                           | first, 5 values each: task,      |
     |                  |                                   | step, tool index, rounds waited, |
@@ -284,9 +284,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self.action_space = spaces.Discrete(self.n_actions)
         self.observation_space = spaces.Dict(
             {
-                "step_status": spaces.MultiDiscrete(
-                    np.full(n_task_slots * n_step_slots, 6), dtype=np.int8
-                ),
+                "step_status": spaces.MultiDiscrete(np.full(n_task_slots * n_step_slots, 6)),
                 "step_latency": spaces.Box(
                     0.0,
                     float(DEFAULT_MAX_LATENCY),
@@ -294,7 +292,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                     dtype=np.float32,
                 ),
                 "step_parents": spaces.MultiBinary(n_task_slots * n_step_slots * n_step_slots),
-                "task_status": spaces.MultiDiscrete(np.full(n_task_slots, 3), dtype=np.int8),
+                "task_status": spaces.MultiDiscrete(np.full(n_task_slots, 3)),
                 "pending": spaces.Box(
                     -1.0, big, (self.pending_slots * len(PENDING_FIELDS),), dtype=np.float32
                 ),
@@ -310,26 +308,27 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self.instance: Instance | None = None
         self.focused_task = 0
         self._decisions_this_turn = 0
-        # The observation lives in three flat buffers, one per dtype; each step copies the
-        # three buffers and hands out slices of the copies (3 copies instead of 9).
+        # The observation lives in one flat buffer per dtype; each step copies the buffers
+        # and hands out slices of the copies (3 copies instead of 9 for the 9 keys).
         ks, kss = n_task_slots * n_step_slots, n_task_slots * n_step_slots * n_step_slots
-        int8_layout = {
-            "step_status": ks,
-            "step_parents": kss,
-            "task_status": n_task_slots,
-            "action_mask": self.n_actions,
-        }
-        float_layout = {"step_latency": ks, "pending": self.pending_slots * len(PENDING_FIELDS)}
-        self._int8 = np.zeros(sum(int8_layout.values()), dtype=np.int8)
-        self._float = np.zeros(sum(float_layout.values()), dtype=np.float32)
+        # Status codes are int64: SB3 sums MultiDiscrete nvec in the space's dtype, and an
+        # int8 nvec overflows there.
+        layouts = (
+            (np.int64, {"step_status": ks, "task_status": n_task_slots}),
+            (np.int8, {"step_parents": kss, "action_mask": self.n_actions}),
+            (np.float32, {"step_latency": ks, "pending": self.pending_slots * 5}),
+        )
+        self._buffers = tuple(
+            np.zeros(sum(layout.values()), dtype=dtype) for dtype, layout in layouts
+        )
         self._int32 = np.zeros(2, dtype=np.int32)  # round, calls_left
         self._slices: list[tuple[str, int, slice]] = []
-        for buffer_index, layout in ((0, int8_layout), (1, float_layout)):
+        for buffer_index, (_, layout) in enumerate(layouts):
             offset = 0
             for key, size in layout.items():
                 self._slices.append((key, buffer_index, slice(offset, offset + size)))
                 offset += size
-        views = {key: (self._int8, self._float)[index][part] for key, index, part in self._slices}
+        views = {key: self._buffers[index][part] for key, index, part in self._slices}
         self._status = views["step_status"].reshape(n_task_slots, n_step_slots)
         self._parents = views["step_parents"].reshape(n_task_slots, n_step_slots, n_step_slots)
         self._task_status = views["task_status"]
@@ -583,7 +582,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             calls_left = self.max_tasks * self.max_steps
         self._int32[0] = min(simulator.round, self.max_rounds)
         self._int32[1] = calls_left
-        buffers = (self._int8.copy(), self._float.copy())
+        buffers = tuple(buffer.copy() for buffer in self._buffers)
         observation = {key: buffers[index][part] for key, index, part in self._slices}
         numbers = self._int32.copy()
         observation["round"] = numbers[0:1]
