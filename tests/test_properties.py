@@ -98,6 +98,8 @@ def test_random_actions_keep_the_invariants(kwargs, seed, masked, choices):
         observation, reward, terminated, truncated, info = env.step(action)
         assert isinstance(reward, float) and np.isfinite(reward)
         assert env.observation_space.contains(observation)
+        # The incrementally kept mask equals one computed from scratch.
+        np.testing.assert_array_equal(observation["action_mask"], env.action_masks())
         check_invariants(env)
         if terminated or truncated:
             check_metrics(info["metrics"])

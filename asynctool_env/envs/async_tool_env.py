@@ -32,6 +32,9 @@ MAX_TASKS_LIMIT = 8
 #: Largest ``max_steps`` per task the env accepts.
 MAX_STEPS_LIMIT = 16
 
+#: Immutable numpy scalars for ``obs["focused_task"]`` (cheaper than building one per step).
+_TASK_INDEXES = tuple(np.int64(index) for index in range(MAX_TASKS_LIMIT))
+
 PENDING_FIELDS = ("task", "step", "tool", "waited", "expected_latency")
 
 
@@ -336,6 +339,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._latency = views["step_latency"].reshape(n_task_slots, n_step_slots)
         self._pending = views["pending"].reshape(self.pending_slots, len(PENDING_FIELDS))
         self._pending_dirty = True
+        self._mask_dirty = True
 
     # -- Gymnasium API ---------------------------------------------------------------------
 
@@ -376,6 +380,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._decisions_this_turn = 0
         self._fill_static_arrays()
         self._pending_dirty = True
+        self._mask_dirty = True
         return self._observation(), self._info()
 
     def step(
@@ -411,6 +416,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             target = action - 1
             if target < n_tasks and target != focused and simulator.task_status[target] == _OPEN:
                 self.focused_task = target
+                self._mask_dirty = True
             else:
                 reward += self._invalid(f"switch to task {target}")
         elif action <= n_task_slots + n_step_slots:
@@ -433,6 +439,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         else:
             if focused < n_tasks and simulator.task_status[focused] == _OPEN:
                 outcome = simulator.answer_task(focused)
+                self._mask_dirty = True
                 self._task_status[focused] = TaskStatus.ANSWERED
                 if outcome.correct:
                     reward += weights.task_success
@@ -574,9 +581,12 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             for task, step, value in changes:
                 status[task, step] = value
             changes.clear()
+            self._mask_dirty = True
         if self._pending_dirty:
             self._update_pending()
-        self._update_mask()
+        if self._mask_dirty:
+            self._update_mask()
+            self._mask_dirty = False
         calls_left = simulator.calls_left
         if calls_left is None:
             calls_left = self.max_tasks * self.max_steps
@@ -587,7 +597,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         numbers = self._int32.copy()
         observation["round"] = numbers[0:1]
         observation["calls_left"] = numbers[1:2]
-        observation["focused_task"] = np.int64(self.focused_task)
+        observation["focused_task"] = _TASK_INDEXES[self.focused_task]
         return observation
 
     def _info(self) -> dict[str, Any]:
