@@ -6,9 +6,11 @@ second with ``env.action_space.sample()``, both built with ``gym.make``. Machine
 so the two are measured one after the other, best of ``--repeats``, and the ratio is what to
 compare across machines.
 
-The script also splits AsyncTool's cost into parts, because Gymnasium's masked sampler is
-itself slower than a whole CartPole step: the sampler alone, the env with actions drawn by a
-plain numpy generator over the mask, and ``reset``.
+The script also splits AsyncTool's cost into parts: the masked sampler alone (AsyncTool's
+action space is a ``Discrete`` subclass with a cheaper masked ``sample``; Gymnasium's own
+``Discrete.sample(mask)`` is measured beside it, since it costs more than a whole CartPole
+step), the loop with Gymnasium's sampler, the env with actions drawn by a plain numpy
+generator over the mask, and ``reset``.
 
 Run: ``python benchmarks/env_speed.py [--steps 50000] [--repeats 3]``
 """
@@ -36,17 +38,22 @@ def cartpole_rate(steps: int) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def asynctool_rate(steps: int, gym_sampler: bool, **kwargs: object) -> tuple[float, int]:
+def asynctool_rate(steps: int, sampler: str = "space", **kwargs: object) -> tuple[float, int]:
+    """Steps/s with actions from ``sampler``: "space" (the env's action space), "gymnasium"
+    (a plain ``gymnasium.spaces.Discrete``) or "numpy" (a numpy generator over the mask)."""
     env = gym.make("AsyncTool-v0", **kwargs)
     obs, _ = env.reset(seed=0)
     env.action_space.seed(0)
+    plain = gym.spaces.Discrete(env.action_space.n, seed=0)
     rng = np.random.default_rng(0)
     episodes = 0
     start = time.perf_counter()
     for _ in range(steps):
         mask = obs["action_mask"]
-        if gym_sampler:
+        if sampler == "space":
             action = env.action_space.sample(mask=mask)
+        elif sampler == "gymnasium":
+            action = plain.sample(mask=mask)
         else:
             allowed = np.flatnonzero(mask)
             action = allowed[rng.integers(len(allowed))]
@@ -57,12 +64,12 @@ def asynctool_rate(steps: int, gym_sampler: bool, **kwargs: object) -> tuple[flo
     return steps / (time.perf_counter() - start), episodes
 
 
-def sampler_cost(steps: int) -> float:
-    """Seconds per call of ``Discrete.sample(mask=...)`` alone, on AsyncTool's action space."""
+def sampler_cost(steps: int, gymnasium_space: bool) -> float:
+    """Seconds per call of ``sample(mask=...)`` alone: AsyncTool's space or Gymnasium's."""
     env = gym.make("AsyncTool-v0")
     obs, _ = env.reset(seed=0)
     mask = obs["action_mask"]
-    space = env.action_space
+    space = gym.spaces.Discrete(env.action_space.n) if gymnasium_space else env.action_space
     start = time.perf_counter()
     for _ in range(steps):
         space.sample(mask=mask)
@@ -84,25 +91,36 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
 
+    def best(sampler: str, **kwargs: object) -> tuple[float, int]:
+        return max(asynctool_rate(args.steps, sampler, **kwargs) for _ in range(args.repeats))
+
     cartpole = max(cartpole_rate(args.steps) for _ in range(args.repeats))
-    masked = max(asynctool_rate(args.steps, True) for _ in range(args.repeats))
-    plain = max(asynctool_rate(args.steps, False) for _ in range(args.repeats))
-    three = max(asynctool_rate(args.steps, False, n_tasks=3) for _ in range(args.repeats))
-    one = max(asynctool_rate(args.steps, False, n_tasks=1) for _ in range(args.repeats))
-    sampler = min(sampler_cost(args.steps) for _ in range(args.repeats))
+    masked = best("space")
+    gymnasium_masked = best("gymnasium")
+    plain = best("numpy")
+    one, three = best("numpy", n_tasks=1), best("numpy", n_tasks=3)
+    ours = min(sampler_cost(args.steps, False) for _ in range(args.repeats))
+    theirs = min(sampler_cost(args.steps, True) for _ in range(args.repeats))
     reset = min(reset_cost(2_000) for _ in range(args.repeats))
 
-    print(f"CartPole-v1, action_space.sample():          {cartpole:>10,.0f} steps/s")
-    print(f"AsyncTool-v0, action_space.sample(mask):     {masked[0]:>10,.0f} steps/s")
-    print(f"  ratio AsyncTool / CartPole:                {masked[0] / cartpole:>10.2f}")
-    print(f"AsyncTool-v0, numpy choice over the mask:    {plain[0]:>10,.0f} steps/s")
-    print(f"  ratio AsyncTool / CartPole:                {plain[0] / cartpole:>10.2f}")
-    print(f"  1 task per instance:                       {one[0]:>10,.0f} steps/s")
-    print(f"  3 tasks per instance:                      {three[0]:>10,.0f} steps/s")
-    print(f"Discrete.sample(mask) alone:                 {sampler * 1e6:>10.2f} us/call")
-    print(f"CartPole step + sample, for comparison:      {1e6 / cartpole:>10.2f} us/step")
-    print(f"AsyncTool reset (generate instance):         {reset * 1e6:>10.1f} us/reset")
-    print(f"  mean decisions per episode (random):       {args.steps / max(plain[1], 1):>10.1f}")
+    rows = [
+        ("CartPole-v1, action_space.sample()", f"{cartpole:,.0f} steps/s"),
+        ("AsyncTool-v0, action_space.sample(mask)", f"{masked[0]:,.0f} steps/s"),
+        ("  ratio AsyncTool / CartPole", f"{masked[0] / cartpole:.2f}"),
+        ("AsyncTool-v0, gymnasium Discrete.sample(mask)", f"{gymnasium_masked[0]:,.0f} steps/s"),
+        ("  ratio AsyncTool / CartPole", f"{gymnasium_masked[0] / cartpole:.2f}"),
+        ("AsyncTool-v0, numpy choice over the mask", f"{plain[0]:,.0f} steps/s"),
+        ("  ratio AsyncTool / CartPole", f"{plain[0] / cartpole:.2f}"),
+        ("  1 task per instance (numpy choice)", f"{one[0]:,.0f} steps/s"),
+        ("  3 tasks per instance (numpy choice)", f"{three[0]:,.0f} steps/s"),
+        ("AsyncTool action_space.sample(mask) alone", f"{ours * 1e6:.2f} us/call"),
+        ("gymnasium Discrete.sample(mask) alone", f"{theirs * 1e6:.2f} us/call"),
+        ("CartPole step + sample, for comparison", f"{1e6 / cartpole:.2f} us/step"),
+        ("AsyncTool reset (compose an instance)", f"{reset * 1e6:.1f} us/reset"),
+        ("  decisions per episode (random masked)", f"{args.steps / max(plain[1], 1):.1f}"),
+    ]
+    for label, value in rows:
+        print(f"{label:<48}{value:>18}")
 
 
 if __name__ == "__main__":

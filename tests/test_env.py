@@ -273,3 +273,28 @@ def test_reward_weights_can_be_overridden():
     env.reset(seed=0)
     total = sum(env.step(action)[1] for action in (call(0), ANSWER))
     assert total == pytest.approx(1.0 + 0.1 - 2.0)  # success + step - 2 rounds
+
+
+def test_masked_sampler_matches_gymnasium_semantics():
+    from collections import Counter
+
+    from asynctool_env.envs.async_tool_env import MaskedDiscrete
+
+    space = MaskedDiscrete(13, seed=0)
+    mask = np.zeros(13, dtype=np.int8)
+    mask[[0, 3, 7]] = 1
+    counts = Counter(int(space.sample(mask=mask)) for _ in range(6000))
+    assert set(counts) == {0, 3, 7}
+    assert all(abs(count - 2000) < 200 for count in counts.values())  # uniform
+    assert space.sample(mask=np.zeros(13, dtype=np.int8)) == 0  # nothing allowed: start
+    seeded = [MaskedDiscrete(13, seed=5) for _ in range(2)]
+    draws = [[int(one.sample(mask=mask)) for _ in range(20)] for one in seeded]
+    assert draws[0] == draws[1] and len(set(draws[0])) > 1
+    assert isinstance(space, gym.spaces.Discrete)
+    for bad, message in [
+        (np.ones(13, dtype=np.int64), "dtype"),
+        (np.ones(12, dtype=np.int8), "shape"),
+        (np.full(13, 2, dtype=np.int8), "0 or 1"),
+    ]:
+        with pytest.raises(AssertionError, match=message):
+            space.sample(mask=bad)

@@ -9,8 +9,8 @@ A gold argument may name a value that only an earlier response reveals, written 
 
 ``s0`` is step 0 of the same task; the rest of the path walks the response (dict keys and
 list indexes). Inside a longer string, a referenced string is inserted as it is and any other
-value as JSON (``true``, ``null``, ``[1, 2]``). A step *depends on* every step its arguments reference, which is how the
-dependency DAG of a task is derived from its gold calls.
+value as JSON (``true``, ``null``, ``[1, 2]``). A step *depends on* every step its arguments
+reference, which is how the dependency DAG of a task is derived from its gold calls.
 """
 
 from __future__ import annotations

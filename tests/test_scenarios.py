@@ -1,0 +1,648 @@
+"""The scenario registry, the bundled scenarios' tools and templates, and ``build_task``."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+from typing import Any
+
+import jsonschema
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from asynctool_env.core.references import referenced_steps, resolve
+from asynctool_env.core.scenario import (
+    Scenario,
+    StepSpec,
+    TaskSpec,
+    TemplateError,
+    build_task,
+    stable_id,
+)
+from asynctool_env.core.task import Instance, Task
+from asynctool_env.core.tools import ToolArgumentError, ToolError
+from asynctool_env.scenarios import SCENARIOS, TOOL_INDEX, TOOLS, get_scenario
+from asynctool_env.scenarios import messaging as messaging_module
+from asynctool_env.scenarios import travel as travel_module
+
+TEMPLATES = [
+    (name, template) for name in sorted(SCENARIOS) for template in SCENARIOS[name].templates
+]
+WORLD_SEEDS = range(30)
+
+#: Gold DAG of each template (``depends_on`` of every step); group_announcement has two.
+DAGS: dict[tuple[str, str], list[list[tuple[int, ...]]]] = {
+    ("travel", "cheapest_flight"): [[(), (0,)]],
+    ("travel", "hotel_in_currency"): [[(), (0,), (1,)]],
+    ("travel", "trip"): [[(), (), (), (0,), (1,), (3, 4)]],
+    ("travel", "round_trip"): [[(), (), (0,), (1,), (2, 3)]],
+    ("travel", "weather_and_cash"): [[(), ()]],
+    ("travel", "warmer_city"): [[(), ()]],
+    ("messaging", "message_contact"): [[(), (0,)]],
+    ("messaging", "reply_latest"): [[(), (0,), (1,)]],
+    ("messaging", "group_announcement"): [
+        [(), (), (0, 1), (2,)],
+        [(), (), (), (0, 1, 2), (3,)],
+    ],
+    ("messaging", "forward_latest"): [[(), (), (0,), (1, 2)]],
+    ("messaging", "message_two"): [[(), (), (0,), (1,)]],
+}
+
+
+def build(scenario: str, template: str, seed: int) -> Task:
+    return build_task(SCENARIOS[scenario], template, seed, np.random.default_rng(seed))
+
+
+def gold_responses(scenario: Scenario, task: Task, order: list[int]) -> dict[int, Any]:
+    """Run the task's gold calls (arguments already resolved) on a fresh world in ``order``."""
+    world = scenario.world(task.world_seed)
+    return {
+        index: scenario.tool(task.steps[index].tool).execute(
+            world, task.steps[index].expected_arguments
+        )
+        for index in order
+    }
+
+
+# -- registry -------------------------------------------------------------------------------
+
+
+def test_registry_holds_the_bundled_scenarios():
+    assert sorted(SCENARIOS) == ["messaging", "travel"]
+    assert {name: scenario.name for name, scenario in SCENARIOS.items()} == {
+        "messaging": "messaging",
+        "travel": "travel",
+    }
+    assert SCENARIOS["travel"].category == "Travel Planning"
+    assert SCENARIOS["messaging"].category == "Message"
+    assert all(scenario.description for scenario in SCENARIOS.values())
+
+
+@pytest.mark.parametrize(
+    ("scenario", "latencies"),
+    [
+        (
+            "travel",
+            {
+                "search_flights": 1,
+                "book_flight": 2,
+                "search_hotels": 1,
+                "book_hotel": 2,
+                "convert_currency": 1,
+                "get_weather": 0,
+                "create_itinerary": 1,
+            },
+        ),
+        (
+            "messaging",
+            {
+                "find_contact": 1,
+                "list_messages": 1,
+                "send_message": 1,
+                "reply_to_message": 1,
+                "create_group": 2,
+                "send_group_message": 1,
+            },
+        ),
+    ],
+)
+def test_scenario_tools_and_declared_latencies(scenario, latencies):
+    tools = SCENARIOS[scenario].tools
+    assert {tool.name: tool.latency for tool in tools} == latencies
+    assert all(tool.scenario == scenario for tool in tools)
+    assert all(TOOLS[tool.name] is tool for tool in tools)
+
+
+def test_tool_names_are_unique_and_all_registered():
+    names = [tool.name for scenario in SCENARIOS.values() for tool in scenario.tools]
+    assert len(names) == len(set(names)) == 13
+    assert set(TOOLS) == set(names)
+    assert {name: tool.scenario for name, tool in TOOLS.items()} == {
+        tool.name: scenario.name for scenario in SCENARIOS.values() for tool in scenario.tools
+    }
+    assert dict(TOOL_INDEX) == {name: index for index, name in enumerate(sorted(names))}
+
+
+def test_module_level_tools_are_not_mutated_by_registration():
+    assert travel_module.search_flights.scenario == ""
+    assert TOOLS["search_flights"].scenario == "travel"
+    assert TOOLS["search_flights"].function is travel_module.search_flights.function
+
+
+def test_get_scenario():
+    assert get_scenario("travel") is SCENARIOS["travel"]
+    assert get_scenario("messaging") is SCENARIOS["messaging"]
+
+
+@pytest.mark.parametrize("name", ["nope", "Travel", ""])
+def test_get_scenario_unknown_name_lists_the_bundled_ones(name):
+    with pytest.raises(KeyError) as error:
+        get_scenario(name)
+    assert error.value.args[0] == (
+        f"unknown scenario {name!r}; bundled scenarios: messaging, travel"
+    )
+
+
+def test_scenario_tool_lookup():
+    travel = SCENARIOS["travel"]
+    assert travel.tool("book_flight") is TOOLS["book_flight"]
+    with pytest.raises(KeyError, match="scenario 'travel' has no tool 'find_contact'"):
+        travel.tool("find_contact")
+
+
+# -- schemas --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(TOOLS))
+def test_tool_schema_is_valid_json_schema(name):
+    tool = TOOLS[name]
+    schema = tool.openai_schema()
+    assert json.loads(json.dumps(schema)) == schema
+    assert schema["type"] == "function"
+    function = schema["function"]
+    assert function["name"] == name
+    assert function["description"] == tool.description
+    assert tool.description.endswith(".")
+    parameters = function["parameters"]
+    jsonschema.Draft202012Validator.check_schema(parameters)
+    jsonschema.Draft7Validator.check_schema(parameters)
+    assert parameters["type"] == "object"
+    assert parameters["additionalProperties"] is False
+    assert set(parameters["required"]) <= set(parameters["properties"])
+    for prop in parameters["properties"].values():
+        assert prop["description"]
+        assert "title" not in prop
+
+
+@pytest.mark.parametrize(
+    ("name", "required", "optional"),
+    [
+        ("search_flights", ["origin", "destination", "date"], []),
+        ("book_flight", ["flight_id", "passenger"], []),
+        ("search_hotels", ["city", "check_in", "nights"], []),
+        ("book_hotel", ["hotel_id", "guest", "check_in", "nights"], []),
+        ("convert_currency", ["amount", "from_currency", "to_currency"], []),
+        ("get_weather", ["city", "date"], []),
+        ("create_itinerary", ["title", "items"], []),
+        ("find_contact", ["name"], []),
+        ("list_messages", ["contact_id"], ["limit"]),
+        ("send_message", ["contact_id", "text"], []),
+        ("reply_to_message", ["message_id", "text"], []),
+        ("create_group", ["name", "member_ids"], []),
+        ("send_group_message", ["group_id", "text"], []),
+    ],
+)
+def test_tool_schema_arguments(name, required, optional):
+    parameters = TOOLS[name].openai_schema()["function"]["parameters"]
+    assert parameters["required"] == required
+    assert list(parameters["properties"]) == required + optional
+
+
+# -- templates ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("scenario_name", "template"), TEMPLATES)
+def test_every_template_builds_a_consistent_task(scenario_name, template):
+    scenario = SCENARIOS[scenario_name]
+    for seed in WORLD_SEEDS:
+        task = build(scenario_name, template, seed)
+        assert task.scenario == scenario_name
+        assert task.world_seed == seed
+        assert re.fullmatch(rf"{scenario_name}/{template}/[0-9a-f]{{8}}", task.task_id)
+        assert task.instruction
+        assert [list(step.depends_on) for step in task.steps] in [
+            [list(parents) for parents in dag] for dag in DAGS[scenario_name, template]
+        ]
+        responses: list[Any] = []
+        for index, step in enumerate(task.steps):
+            assert all(0 <= parent < index for parent in step.depends_on)
+            assert set(step.depends_on) == referenced_steps(step.arguments)
+            assert step.tool in {tool.name for tool in scenario.tools}
+            tool = scenario.tool(step.tool)
+            assert tool.validate_arguments(step.expected_arguments) == step.expected_arguments
+            resolved = tool.validate_arguments(resolve(step.arguments, responses))
+            assert resolved == step.expected_arguments
+            assert "error" not in step.expected_response
+            responses.append(step.expected_response)
+        if task.answer is None:
+            assert task.expected_answer is None
+        else:
+            assert task.expected_answer == resolve(task.answer, responses)
+        Instance("one", (task,))  # the DAG is acceptable to an instance
+
+
+@pytest.mark.parametrize(("scenario_name", "template"), TEMPLATES)
+def test_templates_are_deterministic(scenario_name, template):
+    for seed in (0, 1, 17):
+        assert build(scenario_name, template, seed) == build(scenario_name, template, seed)
+    first = build(scenario_name, template, 0)
+    assert first == build_task(
+        SCENARIOS[scenario_name],
+        template,
+        0,
+        np.random.default_rng(0),
+        world=SCENARIOS[scenario_name].world(0),
+    )
+    others = {build(scenario_name, template, seed).task_id for seed in range(1, 6)}
+    assert len(others | {first.task_id}) > 1
+
+
+@pytest.mark.parametrize(("scenario_name", "template"), TEMPLATES)
+def test_gold_responses_do_not_depend_on_call_order(scenario_name, template):
+    scenario = SCENARIOS[scenario_name]
+    shuffle = np.random.default_rng(99)
+    for seed in range(10):
+        task = build(scenario_name, template, seed)
+        expected = {index: step.expected_response for index, step in enumerate(task.steps)}
+        forward = list(range(task.n_steps))
+        orders = [forward[::-1], [int(i) for i in shuffle.permutation(task.n_steps)]]
+        for order in orders:
+            assert gold_responses(scenario, task, order) == expected
+
+
+@pytest.mark.parametrize("scenario_name", sorted(SCENARIOS))
+def test_interleaving_several_tasks_on_one_world_gives_the_gold_responses(scenario_name):
+    scenario = SCENARIOS[scenario_name]
+    seed = 5
+    world = scenario.world(seed)
+    rng = np.random.default_rng(seed)
+    tasks = [
+        build_task(scenario, template, seed, rng, world=world)
+        for template in sorted(scenario.templates)
+        for _ in range(2)
+    ]
+    calls = [(task, index) for task in tasks for index in range(task.n_steps)]
+    fresh = scenario.world(seed)
+    for position in np.random.default_rng(0).permutation(len(calls)):
+        task, index = calls[int(position)]
+        step = task.steps[index]
+        response = scenario.tool(step.tool).execute(fresh, step.expected_arguments)
+        assert response == step.expected_response
+
+
+@pytest.mark.parametrize("scenario_name", sorted(SCENARIOS))
+def test_worlds_depend_only_on_the_seed(scenario_name):
+    scenario = SCENARIOS[scenario_name]
+    assert scenario.world(3) == scenario.world(3)
+    assert scenario.world(3) == scenario.make_world(np.random.default_rng(3))
+    assert len({repr(scenario.world(seed)) for seed in range(20)}) == 20
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+@given(world_seed=st.integers(min_value=0, max_value=2**63 - 1), rng_seed=st.integers(0, 2**32))
+def test_every_template_builds_on_random_worlds(world_seed, rng_seed):
+    for scenario_name, template in TEMPLATES:
+        scenario = SCENARIOS[scenario_name]
+        task = build_task(scenario, template, world_seed, np.random.default_rng(rng_seed))
+        assert task.world_seed == world_seed
+        assert task.n_steps >= 2
+
+
+# -- travel backends ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def travel_world():
+    return SCENARIOS["travel"].world(0)
+
+
+def call(tool_name: str, world: Any, /, **arguments: Any) -> dict[str, Any]:
+    return TOOLS[tool_name].execute(world, arguments)
+
+
+def test_travel_world_shape(travel_world):
+    assert len(travel_world.cities) == len(set(travel_world.cities)) == 6
+    first, last = travel_world.dates
+    assert dt.date.fromisoformat(last) - dt.date.fromisoformat(first) == dt.timedelta(days=27)
+    assert travel_world.rates["USD"] == 1.0
+    for code, rate in travel_module.BASE_RATES.items():
+        assert 0.97 * rate <= travel_world.rates[code] <= 1.03 * rate
+
+
+def test_search_flights_is_cheapest_first_and_bookable(travel_world):
+    origin, destination = travel_world.city_names()[:2]
+    first, _ = travel_world.dates
+    found = call("search_flights", travel_world, origin=origin, destination=destination, date=first)
+    flights = found["flights"]
+    assert len(flights) == travel_module.FLIGHTS_PER_ROUTE
+    prices = [flight["price"] for flight in flights]
+    assert prices == sorted(set(prices))
+    for flight in flights:
+        booked = call("book_flight", travel_world, flight_id=flight["flight_id"], passenger="Ada")
+        assert booked["flight_id"] == flight["flight_id"]
+        assert booked["price"] == flight["price"]
+        assert re.fullmatch(r"BK-[0-9A-F]{6}", booked["booking_id"])
+    # the same booking twice gives the same id; lower case and spaces are tolerated
+    flight_id = flights[0]["flight_id"]
+    once = call("book_flight", travel_world, flight_id=flight_id, passenger="Ada  Lovelace")
+    twice = call(
+        "book_flight", travel_world, flight_id=f" {flight_id.lower()} ", passenger="Ada Lovelace"
+    )
+    assert once == twice
+
+
+def test_search_hotels_totals(travel_world):
+    city = travel_world.city_names()[0]
+    first, _ = travel_world.dates
+    found = call("search_hotels", travel_world, city=city.upper(), check_in=first, nights=3)
+    assert found["city"] == city
+    assert found["nights"] == 3
+    hotels = found["hotels"]
+    assert len(hotels) == travel_module.HOTELS_PER_CITY
+    assert [hotel["nightly_price"] for hotel in hotels] == sorted(
+        {hotel["nightly_price"] for hotel in hotels}
+    )
+    assert all(hotel["total_price"] == 3 * hotel["nightly_price"] for hotel in hotels)
+
+
+def test_convert_currency_round_trip(travel_world):
+    there = call(
+        "convert_currency", travel_world, amount=100, from_currency="usd", to_currency="EUR"
+    )
+    assert there["amount"] == round(100 * travel_world.rates["EUR"], 2)
+    assert there["from_currency"] == "USD"
+    same = call(
+        "convert_currency", travel_world, amount=12.5, from_currency="JPY", to_currency="JPY"
+    )
+    assert same["amount"] == 12.5
+    assert same["rate"] == 1.0
+
+
+def _outside_city(world: Any) -> str:
+    return next(city.name for city in travel_module.CITIES if city.code not in world.cities)
+
+
+def _travel_bad_calls(world: Any) -> list[tuple[str, dict[str, Any], str]]:
+    first, last = world.dates
+    after = (dt.date.fromisoformat(last) + dt.timedelta(days=1)).isoformat()
+    a, b = world.city_names()[:2]
+    outside = _outside_city(world)
+    return [
+        ("search_flights", {"origin": outside, "destination": b, "date": first}, "unknown origin"),
+        ("search_flights", {"origin": a, "destination": "Atlantis", "date": first}, "unknown dest"),
+        ("search_flights", {"origin": a, "destination": a, "date": first}, "must be different"),
+        ("search_flights", {"origin": a, "destination": b, "date": "tomorrow"}, "not a date"),
+        ("search_flights", {"origin": a, "destination": b, "date": after}, "outside the bookable"),
+        ("book_flight", {"flight_id": "flight-1", "passenger": "Ada"}, "malformed flight_id"),
+        ("book_flight", {"flight_id": "ZZ999-0101", "passenger": "Ada"}, "outside the window"),
+        ("book_flight", {"flight_id": "AZ412-1332", "passenger": "Ada"}, "is not a date"),
+        ("search_hotels", {"city": a, "check_in": first, "nights": 0}, "between 1 and 14"),
+        ("search_hotels", {"city": a, "check_in": first, "nights": 15}, "between 1 and 14"),
+        ("book_hotel", {"hotel_id": "H1", "guest": "A", "check_in": first, "nights": 1}, "malf"),
+        (
+            "book_hotel",
+            {"hotel_id": "HTL-ZZZ0ABC", "guest": "A", "check_in": first, "nights": 1},
+            "no hotel",
+        ),
+        (
+            "convert_currency",
+            {"amount": 1, "from_currency": "XYZ", "to_currency": "USD"},
+            "unknown currency 'XYZ'",
+        ),
+        (
+            "convert_currency",
+            {"amount": -1, "from_currency": "EUR", "to_currency": "USD"},
+            "finite number >= 0",
+        ),
+        (
+            "convert_currency",
+            {"amount": float("inf"), "from_currency": "EUR", "to_currency": "USD"},
+            "finite number >= 0",
+        ),
+        ("get_weather", {"city": outside, "date": first}, "unknown city"),
+        ("create_itinerary", {"title": "Trip", "items": []}, "1 to 20 items, got 0"),
+        ("create_itinerary", {"title": "Trip", "items": ["x"] * 21}, "1 to 20 items, got 21"),
+        ("create_itinerary", {"title": "  ", "items": ["x"]}, "title must not be empty"),
+        ("create_itinerary", {"title": "Trip", "items": ["x", " "]}, "must not be empty"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(20))
+def test_travel_bad_calls_raise_tool_error(travel_world, case):
+    name, arguments, message = _travel_bad_calls(travel_world)[case]
+    with pytest.raises(ToolError, match=re.escape(message)) as error:
+        TOOLS[name].execute(travel_world, arguments)
+    assert not isinstance(error.value, ToolArgumentError)
+
+
+def test_flight_of_another_world_is_not_bookable():
+    source, target = SCENARIOS["travel"].world(0), SCENARIOS["travel"].world(1)
+    task = build("travel", "cheapest_flight", 0)
+    flight_id = task.steps[1].expected_arguments["flight_id"]
+    assert call("book_flight", source, flight_id=flight_id, passenger="Ada")
+    with pytest.raises(ToolError, match="flight"):
+        call("book_flight", target, flight_id=flight_id, passenger="Ada")
+
+
+# -- messaging backends ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def messaging_world():
+    return SCENARIOS["messaging"].world(0)
+
+
+def test_messaging_world_shape(messaging_world):
+    assert len(set(messaging_world.names)) == messaging_module.N_CONTACTS
+    assert len(set(messaging_world.contact_ids)) == messaging_module.N_CONTACTS
+    assert all(re.fullmatch(r"CT-[0-9A-F]{6}", cid) for cid in messaging_world.contact_ids)
+
+
+@pytest.mark.parametrize("variant", ["full", "first", "last", "shouting"])
+def test_find_contact_by_any_unique_name(messaging_world, variant):
+    full = messaging_world.names[0]
+    query = {
+        "full": full,
+        "first": full.split()[0],
+        "last": full.split()[-1],
+        "shouting": f"  {full.upper()} ",
+    }[variant]
+    found = call("find_contact", messaging_world, name=query)
+    assert found["name"] == full
+    assert found["contact_id"] == messaging_world.contact_ids[0]
+
+
+def test_list_messages_limit_and_order(messaging_world):
+    contact = messaging_world.contact_ids[0]
+    everything = call("list_messages", messaging_world, contact_id=contact, limit=20)
+    total = everything["total"]
+    assert 3 <= total <= 6
+    assert len(everything["messages"]) == total
+    stamps = [message["sent_at"] for message in everything["messages"]]
+    assert stamps == sorted(stamps, reverse=True)
+    two = call("list_messages", messaging_world, contact_id=contact.lower(), limit=2)
+    assert two["messages"] == everything["messages"][:2]
+    default = call("list_messages", messaging_world, contact_id=contact)
+    assert default["messages"] == everything["messages"][:5]
+
+
+def test_group_id_ignores_member_order_and_duplicates(messaging_world):
+    a, b, c = messaging_world.contact_ids[:3]
+    one = call("create_group", messaging_world, name="Book club", member_ids=[a, b, c])
+    two = call("create_group", messaging_world, name=" Book  club ", member_ids=[c, a, b, a])
+    assert one == two
+    assert one["size"] == 3
+    assert re.fullmatch(r"GRP-[0-9A-F]{6}", one["group_id"])
+    posted = call("send_group_message", messaging_world, group_id=one["group_id"], text="Hi")
+    assert posted["group_id"] == one["group_id"]
+
+
+def _messaging_bad_calls(world: Any) -> list[tuple[str, dict[str, Any], str]]:
+    a, b = world.contact_ids[:2]
+    outsider = next(name for name in messaging_module.CONTACT_NAMES if name not in world.names)
+    return [
+        ("find_contact", {"name": outsider}, "no contact named"),
+        ("find_contact", {"name": "   "}, "name must not be empty"),
+        ("find_contact", {"name": "a"}, "matches several contacts"),
+        ("list_messages", {"contact_id": "CT-000000"}, "unknown contact_id"),
+        ("list_messages", {"contact_id": a, "limit": 0}, "between 1 and 20"),
+        ("list_messages", {"contact_id": a, "limit": 21}, "between 1 and 20"),
+        ("send_message", {"contact_id": a, "text": "  "}, "text must not be empty"),
+        ("send_message", {"contact_id": a, "text": "x" * 1001}, "text is too long"),
+        ("send_message", {"contact_id": "Maya", "text": "hi"}, "unknown contact_id"),
+        ("reply_to_message", {"message_id": "MSG-00000000", "text": "hi"}, "no message"),
+        ("create_group", {"name": "G", "member_ids": [a]}, "at least two different members"),
+        ("create_group", {"name": "G", "member_ids": [a, a.lower()]}, "at least two different"),
+        ("create_group", {"name": "G", "member_ids": [a, "CT-000000"]}, "unknown contact ids"),
+        ("create_group", {"name": " ", "member_ids": [a, b]}, "name must not be empty"),
+        ("send_group_message", {"group_id": "group-1", "text": "hi"}, "unknown group_id"),
+        ("send_group_message", {"group_id": "GRP-ABC123", "text": ""}, "must not be empty"),
+    ]
+
+
+@pytest.mark.parametrize("case", range(16))
+def test_messaging_bad_calls_raise_tool_error(messaging_world, case):
+    name, arguments, message = _messaging_bad_calls(messaging_world)[case]
+    with pytest.raises(ToolError, match=re.escape(message)) as error:
+        TOOLS[name].execute(messaging_world, arguments)
+    assert not isinstance(error.value, ToolArgumentError)
+
+
+def test_reply_goes_to_the_sender(messaging_world):
+    contact = messaging_world.contact_ids[3]
+    latest = call("list_messages", messaging_world, contact_id=contact)["messages"][0]
+    reply = call("reply_to_message", messaging_world, message_id=latest["message_id"], text="ok")
+    assert reply["to"] == contact
+    assert reply["in_reply_to"] == latest["message_id"]
+
+
+# -- build_task errors ----------------------------------------------------------------------
+
+
+def _scenario_with(template: Any) -> Scenario:
+    travel = SCENARIOS["travel"]
+    return Scenario(
+        name="probe",
+        category="Probe",
+        description="Templates that go wrong.",
+        make_world=travel.make_world,
+        tools=travel.tools,
+        templates={"broken": template},
+    )
+
+
+def _weather(world: Any) -> dict[str, str]:
+    return {"city": world.city_names()[0], "date": world.dates[0]}
+
+
+@pytest.mark.parametrize(
+    ("steps", "message"),
+    [
+        (
+            lambda w: [
+                StepSpec("get_weather", _weather(w)),
+                StepSpec("get_weather", {"c": "${s1.x}"}),
+            ],
+            r"probe/broken step 1 depends on \[1\]: a step may only depend on earlier steps",
+        ),
+        (
+            lambda w: [StepSpec("get_weather", _weather(w), after=(-1,))],
+            r"probe/broken step 0 depends on \[-1\]",
+        ),
+        (
+            lambda w: [StepSpec("get_weather", {"city": "Atlantis", "date": w.dates[0]})],
+            r"probe/broken \(world 4\) step 0 get_weather: unknown city 'Atlantis'",
+        ),
+        (
+            lambda w: [
+                StepSpec("get_weather", _weather(w)),
+                StepSpec("get_weather", {"city": "${s0.nowhere}", "date": w.dates[0]}),
+            ],
+            r"step 1 get_weather: \$\{s0\.nowhere\}: the response has no field 'nowhere'",
+        ),
+        (
+            lambda w: [StepSpec("get_weather", {"city": "Paris"})],
+            r"step 0 get_weather: get_weather: missing required argument 'date'",
+        ),
+        (
+            lambda w: [StepSpec("find_contact", {"name": "Ada"})],
+            r"step 0 find_contact: .*no tool 'find_contact'",
+        ),
+    ],
+)
+def test_broken_templates_raise_template_error(steps, message):
+    scenario = _scenario_with(lambda world, rng: TaskSpec("Broken.", steps(world)))
+    with pytest.raises(TemplateError, match=message):
+        build_task(scenario, "broken", 4, np.random.default_rng(0))
+
+
+def test_broken_answer_raises_template_error():
+    scenario = _scenario_with(
+        lambda world, rng: TaskSpec(
+            "Broken.", [StepSpec("get_weather", _weather(world))], answer="${s1.condition}"
+        )
+    )
+    with pytest.raises(TemplateError, match=r"probe/broken answer: .*step 1 has not answered"):
+        build_task(scenario, "broken", 4, np.random.default_rng(0))
+
+
+def test_explicit_after_becomes_a_dependency():
+    scenario = _scenario_with(
+        lambda world, rng: TaskSpec(
+            "Two forecasts, in order.",
+            [
+                StepSpec("get_weather", _weather(world)),
+                StepSpec("get_weather", _weather(world), (0,)),
+            ],
+            answer="${s1.condition}",
+        )
+    )
+    task = build_task(scenario, "broken", 4, np.random.default_rng(0))
+    assert [step.depends_on for step in task.steps] == [(), (0,)]
+    assert task.expected_answer == task.steps[1].expected_response["condition"]
+
+
+# -- stable_id ------------------------------------------------------------------------------
+
+
+def test_stable_id_known_values():
+    assert stable_id("BK", "FL123", "Ada Lovelace") == "BK-00FA16"
+    assert stable_id("MSG", "FL123", "Ada Lovelace", digits=8) == "MSG-00FA1611"
+    assert stable_id("XX", "FL123", "Ada Lovelace").endswith("-00FA16")
+
+
+@pytest.mark.parametrize("digits", [1, 4, 6, 8, 16])
+def test_stable_id_shape(digits):
+    assert re.fullmatch(rf"ID-[0-9A-F]{{{digits}}}", stable_id("ID", 1, "a", digits=digits))
+
+
+def test_stable_id_depends_only_on_the_parts():
+    assert stable_id("A", 1, "x") == stable_id("A", 1, "x")
+    assert stable_id("A", {"b": 1, "a": 2}) == stable_id("A", {"a": 2, "b": 1})
+    assert stable_id("A", ["m", "n"]) == stable_id("A", ("m", "n"))
+    distinct = {
+        stable_id("A", 1, "x"),
+        stable_id("A", "x", 1),
+        stable_id("A", "1", "x"),
+        stable_id("A", 2, "x"),
+        stable_id("A", 1, "y"),
+        stable_id("A", 1),
+    }
+    assert len(distinct) == 6
