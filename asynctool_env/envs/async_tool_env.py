@@ -165,8 +165,8 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     |                  |                                   | step, tool index, rounds waited, |
     |                  |                                   | expected latency; -1 pads        |
     | ``focused_task`` | ``Discrete(K)``                   | the focused task                 |
-    | ``round``        | ``Box(0, max_rounds, (1,))`` int32| the current round                |
-    | ``calls_left``   | ``Box(0, K*S, (1,))`` int32       | calls still allowed this turn    |
+    | ``round``        | ``Box(0, max_rounds, (1,))`` int64| the current round                |
+    | ``calls_left``   | ``Box(0, K*S, (1,))`` int64       | calls still allowed this turn    |
     | ``action_mask``  | ``MultiBinary(K+S+2)`` int8       | 1 where the action is sensible   |
 
     ``P = pending_slots``; with more calls in flight the latest-due ones are left out.
@@ -332,8 +332,8 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                     -1.0, big, (self.pending_slots * len(PENDING_FIELDS),), dtype=np.float32
                 ),
                 "focused_task": spaces.Discrete(n_task_slots),
-                "round": spaces.Box(0, self.max_rounds, (1,), dtype=np.int32),
-                "calls_left": spaces.Box(0, n_task_slots * n_step_slots, (1,), dtype=np.int32),
+                "round": spaces.Box(0, self.max_rounds, (1,), dtype=np.int64),
+                "calls_left": spaces.Box(0, n_task_slots * n_step_slots, (1,), dtype=np.int64),
                 "action_mask": spaces.MultiBinary(self.n_actions),
             }
         )
@@ -343,27 +343,32 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self.instance: Instance | None = None
         self.focused_task = 0
         self._decisions_this_turn = 0
-        # The observation lives in one flat buffer per dtype; each step copies the buffers
-        # and hands out slices of the copies (3 copies instead of 9 for the 9 keys).
+        # The observation lives in one flat buffer per dtype; each step copies the three
+        # buffers and hands out slices of the copies (3 copies instead of one per key).
+        # Status codes are int64: SB3 sums a MultiDiscrete's nvec in the space's dtype, and
+        # an int8 nvec overflows there.
         ks, kss = n_task_slots * n_step_slots, n_task_slots * n_step_slots * n_step_slots
-        # Status codes are int64: SB3 sums MultiDiscrete nvec in the space's dtype, and an
-        # int8 nvec overflows there.
         layouts = (
-            (np.int64, {"step_status": ks, "task_status": n_task_slots}),
+            (
+                np.int64,
+                {"step_status": ks, "task_status": n_task_slots, "round": 1, "calls_left": 1},
+            ),
             (np.int8, {"step_parents": kss, "action_mask": self.n_actions}),
             (np.float32, {"step_latency": ks, "pending": self.pending_slots * 5}),
         )
         self._buffers = tuple(
             np.zeros(sum(layout.values()), dtype=dtype) for dtype, layout in layouts
         )
-        self._int32 = np.zeros(2, dtype=np.int32)  # round, calls_left
-        self._slices: list[tuple[str, int, slice]] = []
-        for buffer_index, (_, layout) in enumerate(layouts):
+        self._slices: dict[str, slice] = {}
+        views = {}
+        for buffer, (_, layout) in zip(self._buffers, layouts, strict=True):
             offset = 0
             for key, size in layout.items():
-                self._slices.append((key, buffer_index, slice(offset, offset + size)))
+                self._slices[key] = slice(offset, offset + size)
+                views[key] = buffer[offset : offset + size]
                 offset += size
-        views = {key: self._buffers[index][part] for key, index, part in self._slices}
+        self._clock = views["round"]
+        self._calls_left = views["calls_left"]
         self._status = views["step_status"].reshape(n_task_slots, n_step_slots)
         self._parents = views["step_parents"].reshape(n_task_slots, n_step_slots, n_step_slots)
         self._task_status = views["task_status"]
@@ -622,15 +627,21 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         calls_left = simulator.calls_left
         if calls_left is None:
             calls_left = self.max_tasks * self.max_steps
-        self._int32[0] = min(simulator.round, self.max_rounds)
-        self._int32[1] = calls_left
-        buffers = tuple(buffer.copy() for buffer in self._buffers)
-        observation = {key: buffers[index][part] for key, index, part in self._slices}
-        numbers = self._int32.copy()
-        observation["round"] = numbers[0:1]
-        observation["calls_left"] = numbers[1:2]
-        observation["focused_task"] = _TASK_INDEXES[self.focused_task]
-        return observation
+        self._clock[0] = min(simulator.round, self.max_rounds)
+        self._calls_left[0] = calls_left
+        ints, bits, floats = (buffer.copy() for buffer in self._buffers)
+        part = self._slices
+        return {
+            "step_status": ints[part["step_status"]],
+            "step_latency": floats[part["step_latency"]],
+            "step_parents": bits[part["step_parents"]],
+            "task_status": ints[part["task_status"]],
+            "pending": floats[part["pending"]],
+            "focused_task": _TASK_INDEXES[self.focused_task],
+            "round": ints[part["round"]],
+            "calls_left": ints[part["calls_left"]],
+            "action_mask": bits[part["action_mask"]],
+        }
 
     def _info(self) -> dict[str, Any]:
         simulator = self.simulator
