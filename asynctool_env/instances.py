@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+import io
 import json
 import zlib
 from collections.abc import Iterable, Sequence
@@ -206,6 +207,11 @@ class TaskRecord(pydantic.BaseModel):
     answer: str | None = None
     expected_answer: Any = None
     world_seed: int = 0
+    metadata: dict[str, Any] = {}
+
+
+#: Version of the file schema; bump it when a field changes meaning.
+SCHEMA_VERSION = 1
 
 
 class InstanceRecord(pydantic.BaseModel):
@@ -213,6 +219,7 @@ class InstanceRecord(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
+    schema_version: Literal[1] = SCHEMA_VERSION
     instance_id: str
     tasks: list[TaskRecord] = pydantic.Field(min_length=1)
     metadata: dict[str, Any] = {}
@@ -238,6 +245,7 @@ class InstanceRecord(pydantic.BaseModel):
                     answer=task.answer,
                     expected_answer=task.expected_answer,
                     world_seed=task.world_seed,
+                    metadata=dict(task.metadata),
                 )
                 for task in self.tasks
             ),
@@ -258,6 +266,7 @@ class InstanceRecord(pydantic.BaseModel):
                         "answer": task.answer,
                         "expected_answer": task.expected_answer,
                         "world_seed": task.world_seed,
+                        "metadata": dict(task.metadata),
                         "steps": [
                             {
                                 "tool": step.tool,
@@ -281,8 +290,25 @@ class InstanceFileError(ValueError):
 
 def _open_text(path: Path, mode: str) -> Any:
     if path.suffix == ".gz":
+        if mode == "w":
+            # mtime=0 and no file name in the header: the same content gives the same bytes.
+            raw = gzip.GzipFile(filename="", mode="wb", fileobj=path.open("wb"), mtime=0)
+            return _ClosingTextWrapper(raw)
         return gzip.open(path, mode + "t", encoding="utf-8")
-    return path.open(mode, encoding="utf-8")
+    return path.open(mode, encoding="utf-8", newline="\n")
+
+
+class _ClosingTextWrapper(io.TextIOWrapper):
+    """A text wrapper over a GzipFile that also closes the file the GzipFile writes to."""
+
+    def __init__(self, raw: gzip.GzipFile) -> None:
+        super().__init__(raw, encoding="utf-8", newline="\n")
+        self._target = raw.fileobj
+
+    def close(self) -> None:
+        super().close()
+        if self._target is not None:
+            self._target.close()
 
 
 def load_instances(path: str | Path) -> list[Instance]:

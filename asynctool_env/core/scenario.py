@@ -196,13 +196,38 @@ def build_task(
     if world is None:
         world = scenario.world(world_seed)
     spec = scenario.templates[template_name](world, rng)
+    return build_task_from_spec(scenario, spec, world_seed, world=world, template=template_name)
+
+
+def build_task_from_spec(
+    scenario: Scenario,
+    spec: TaskSpec,
+    world_seed: int,
+    *,
+    world: World | None = None,
+    template: str = "custom",
+    metadata: Mapping[str, Any] | None = None,
+) -> Task:
+    """Execute a :class:`TaskSpec`'s gold calls on the world of ``world_seed`` and freeze it.
+
+    :func:`build_task` runs a template and calls this; the dataset pipeline calls it on
+    evolved specs. The task id hashes the world seed, the instruction and the gold calls, so
+    two different tasks never share an id by accident.
+
+    Raises:
+        TemplateError: A gold call fails, a reference cannot be resolved, or a step depends
+            on a later one.
+    """
+    if world is None:
+        world = scenario.world(world_seed)
+    label = f"{scenario.name}/{template}"
     responses: list[Mapping[str, Any] | None] = []
     steps: list[Step] = []
     for index, step_spec in enumerate(spec.steps):
         parents = referenced_steps(step_spec.arguments) | set(step_spec.after)
         if any(parent >= index or parent < 0 for parent in parents):
             raise TemplateError(
-                f"{scenario.name}/{template_name} step {index} depends on {sorted(parents)}: "
+                f"{label} step {index} depends on {sorted(parents)}: "
                 "a step may only depend on earlier steps"
             )
         try:
@@ -212,8 +237,7 @@ def build_task(
             response = tool.function(world, **arguments)
         except (ToolError, LookupError) as error:
             raise TemplateError(
-                f"{scenario.name}/{template_name} (world {world_seed}) step {index} "
-                f"{step_spec.tool}: {error}"
+                f"{label} (world {world_seed}) step {index} {step_spec.tool}: {error}"
             ) from error
         responses.append(response)
         steps.append(
@@ -225,20 +249,27 @@ def build_task(
                 expected_response=response,
             )
         )
+    if not steps:
+        raise TemplateError(f"{label}: a task needs at least one step")
     expected_answer = None
     if spec.answer is not None:
         try:
             expected_answer = resolve(spec.answer, responses)
         except LookupError as error:
-            raise TemplateError(f"{scenario.name}/{template_name} answer: {error}") from error
-    task_key = json.dumps([world_seed, spec.instruction], sort_keys=True)
-    digest = hashlib.blake2b(task_key.encode(), digest_size=4).hexdigest()
+            raise TemplateError(f"{label} answer: {error}") from error
+    task_key = json.dumps(
+        [world_seed, spec.instruction, [[step.tool, step.expected_arguments] for step in steps]],
+        sort_keys=True,
+        default=str,
+    )
+    digest = hashlib.blake2b(task_key.encode(), digest_size=6).hexdigest()
     return Task(
-        task_id=f"{scenario.name}/{template_name}/{digest}",
+        task_id=f"{label}/{digest}",
         scenario=scenario.name,
         instruction=spec.instruction,
         steps=tuple(steps),
         answer=spec.answer,
         expected_answer=expected_answer,
         world_seed=world_seed,
+        metadata={"template": template, **(metadata or {})},
     )

@@ -66,6 +66,8 @@ class Task:
     answer: str | None = None
     expected_answer: Any = None
     world_seed: int = 0
+    #: Free-form facts about the task (template, evolution operators, pattern...).
+    metadata: Mapping[str, Any] = field(default_factory=dict)
     #: ``children[s]``: the steps that need step ``s`` (derived, for the simulator).
     children: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
 

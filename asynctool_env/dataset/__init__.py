@@ -1,0 +1,1 @@
+"""The AsyncTool dataset: the build pipeline, evolution operators and the shipped file."""

@@ -1,0 +1,186 @@
+"""Hybrid data evolution: operators that grow seed tasks into harder or wider ones.
+
+The AsyncTool paper builds its data by "hybrid data evolution": seed trajectories are
+deepened (longer dependency chains) and widened (more independent work), then composed into
+multi-task instances and filtered by execution. This module holds the task-level operators;
+composition and filtering live in :mod:`asynctool_env.dataset.build`.
+
+Every operator takes a :class:`~asynctool_env.core.scenario.TaskSpec` (the template's output,
+before execution) and returns a new spec, or ``None`` when it does not apply. The scenario
+tells the operators what is possible through its evolution rules
+(:class:`~asynctool_env.core.scenario.LookupRule`, ``FollowUpRule``, ``SideStepRule``), so
+the operators themselves know nothing about flights or files.
+
+======================== ========= ===========================================================
+operator                  kind      what it does
+======================== ========= ===========================================================
+``lookup``                in-depth  a constant argument (an id the instruction states) is
+                                    replaced by a reference into a new lookup step inserted
+                                    first; the instruction names the thing instead of the id.
+                                    The chain gets one step longer and the id becomes
+                                    knowable only from a response.
+``follow_up``             in-depth  a dependent step is appended after a step of a given tool
+                                    (confirm a booking, check an order), extending a branch
+``side_step``             in-breadth an independent step is added (a weather check, a quote):
+                                    more work that can overlap the waits
+``latency``               in-breadth the instance is given another latency profile (applied at
+                                    composition, see ``build.py``)
+======================== ========= ===========================================================
+
+Operators never touch the world or run a backend: the evolved spec is executed afterwards by
+:func:`~asynctool_env.core.scenario.build_task_from_spec`, and a spec whose gold calls fail is
+dropped by the pipeline's filter.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+from typing import Any
+
+import numpy as np
+
+from asynctool_env.core.scenario import Scenario, StepSpec, TaskSpec, World
+
+_REFERENCE_INDEX = re.compile(r"\$\{s(\d+)")
+
+#: Steps a task may have after evolution (the env's default ``max_steps`` is 8).
+MAX_EVOLVED_STEPS = 8
+
+Operator = Callable[[TaskSpec, Scenario, World, np.random.Generator], TaskSpec | None]
+
+
+def shift_references(value: Any, offset: int, start: int = 0) -> Any:
+    """Renumber ``${sN...}`` references with ``N >= start`` by ``offset`` in any JSON value.
+
+    >>> shift_references({"id": "${s0.flights.0.flight_id}", "n": 2}, 1)
+    {'id': '${s1.flights.0.flight_id}', 'n': 2}
+    """
+    if isinstance(value, str):
+        if "${s" not in value:
+            return value
+
+        def renumber(match: re.Match[str]) -> str:
+            index = int(match.group(1))
+            return f"${{s{index + offset if index >= start else index}"
+
+        return _REFERENCE_INDEX.sub(renumber, value)
+    if isinstance(value, Mapping):
+        return {key: shift_references(item, offset, start) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [shift_references(item, offset, start) for item in value]
+    return value
+
+
+def _is_constant(value: Any) -> bool:
+    return isinstance(value, (str, int, float)) and "${" not in str(value)
+
+
+def _append_sentence(instruction: str, sentence: str) -> str:
+    instruction = instruction.rstrip()
+    if instruction and instruction[-1] not in ".!?":
+        instruction += "."
+    return f"{instruction} {sentence.strip()}"
+
+
+def add_lookup(
+    spec: TaskSpec, scenario: Scenario, world: World, rng: np.random.Generator
+) -> TaskSpec | None:
+    """In-depth: make a constant argument come from a new first lookup step."""
+    if len(spec.steps) >= MAX_EVOLVED_STEPS:
+        return None
+    candidates: list[tuple[int, str, Any, Any]] = []
+    for index, step in enumerate(spec.steps):
+        for rule in scenario.lookups:
+            value = step.arguments.get(rule.argument)
+            if value is not None and _is_constant(value) and step.tool != rule.tool:
+                candidates.append((index, rule.argument, value, rule))
+    if not candidates:
+        return None
+    index, argument, value, rule = candidates[int(rng.integers(len(candidates)))]
+    found = rule.lookup(world, value)
+    if found is None:
+        return None
+    lookup_arguments, path, phrase = found
+    lookup_step = StepSpec(rule.tool, dict(lookup_arguments))
+    shifted = [
+        StepSpec(
+            step.tool,
+            shift_references(step.arguments, 1),
+            tuple(parent + 1 for parent in step.after),
+        )
+        for step in spec.steps
+    ]
+    target = shifted[index]
+    arguments = dict(target.arguments)
+    arguments[argument] = "${s0." + path + "}"
+    shifted[index] = replace(target, arguments=arguments)
+    text = str(value)
+    if text in spec.instruction:
+        instruction = spec.instruction.replace(text, phrase, 1)
+    else:
+        instruction = _append_sentence(spec.instruction, f"Look up {phrase} first.")
+    answer = shift_references(spec.answer, 1) if spec.answer is not None else None
+    return TaskSpec(instruction, [lookup_step, *shifted], answer)
+
+
+def add_follow_up(
+    spec: TaskSpec, scenario: Scenario, world: World, rng: np.random.Generator
+) -> TaskSpec | None:
+    """In-depth: append a step that depends on an existing step of a matching tool."""
+    if len(spec.steps) >= MAX_EVOLVED_STEPS:
+        return None
+    candidates = [
+        (index, rule)
+        for index, step in enumerate(spec.steps)
+        for rule in scenario.follow_ups
+        if rule.after_tool == step.tool
+    ]
+    if not candidates:
+        return None
+    index, rule = candidates[int(rng.integers(len(candidates)))]
+    step, sentence = rule.follow_up(world, rng, index)
+    return TaskSpec(
+        _append_sentence(spec.instruction, sentence), [*spec.steps, step], spec.answer
+    )
+
+
+def add_side_step(
+    spec: TaskSpec, scenario: Scenario, world: World, rng: np.random.Generator
+) -> TaskSpec | None:
+    """In-breadth: add an independent step."""
+    if len(spec.steps) >= MAX_EVOLVED_STEPS or not scenario.side_steps:
+        return None
+    rule = scenario.side_steps[int(rng.integers(len(scenario.side_steps)))]
+    step, sentence = rule.side_step(world, rng)
+    if step.after or "${" in str(step.arguments):
+        raise ValueError(f"side step rule {rule.name!r} made a dependent step")
+    return TaskSpec(
+        _append_sentence(spec.instruction, sentence), [*spec.steps, step], spec.answer
+    )
+
+
+#: Task-level operators by name, in the order the pipeline tries them.
+OPERATORS: dict[str, Operator] = {
+    "lookup": add_lookup,
+    "follow_up": add_follow_up,
+    "side_step": add_side_step,
+}
+
+
+def evolve(
+    spec: TaskSpec,
+    scenario: Scenario,
+    world: World,
+    rng: np.random.Generator,
+    operators: tuple[str, ...],
+) -> tuple[TaskSpec, tuple[str, ...]]:
+    """Apply ``operators`` in order; returns the spec and the operators that applied."""
+    applied: list[str] = []
+    for name in operators:
+        evolved = OPERATORS[name](spec, scenario, world, rng)
+        if evolved is not None:
+            spec = evolved
+            applied.append(name)
+    return spec, tuple(applied)
