@@ -106,5 +106,84 @@ def run(
         console.print(f"per-episode metrics written to {output}")
 
 
+data_app = typer.Typer(help="Build and inspect the benchmark dataset.", no_args_is_help=True)
+app.add_typer(data_app, name="data")
+
+
+@data_app.command("build")
+def data_build(
+    output: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the file (default: the file shipped in the package)."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Root seed of the pipeline.")] = 2605,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check", help="Build in memory and compare with the existing file; write nothing."
+        ),
+    ] = False,
+) -> None:
+    """Regenerate the dataset file (bit for bit for the same seed)."""
+    import tempfile
+
+    from asynctool_env.dataset import DATASET_PATH
+    from asynctool_env.dataset.build import BuildConfig, build_dataset, distinct_tasks
+    from asynctool_env.instances import save_instances
+
+    console = _console()
+    target = output or DATASET_PATH
+    instances, report = build_dataset(BuildConfig(seed=seed))
+    if check:
+        with tempfile.TemporaryDirectory() as folder:
+            fresh = Path(folder) / target.name
+            save_instances(instances, fresh)
+            same = target.is_file() and fresh.read_bytes() == target.read_bytes()
+        console.print(f"{target}: {'identical' if same else 'DIFFERENT'} to a fresh build")
+        raise typer.Exit(0 if same else 1)
+    count = save_instances(instances, target)
+    console.print(
+        f"wrote {count} instances ({distinct_tasks(instances)} distinct single tasks) to {target}"
+    )
+    console.print(
+        f"seed specs {report.seed_specs}, evolved {report.evolved_specs}, dropped: "
+        f"{report.rejected_execution} failed execution, {report.rejected_replay} failed "
+        f"replay, {report.rejected_size} too short or long, {report.duplicates} duplicates"
+    )
+
+
+@data_app.command("stats")
+def data_stats(
+    split: Annotated[
+        str | None, typer.Option(help="Only this split (default: every split).")
+    ] = None,
+    path: Annotated[
+        Path | None, typer.Option(help="A dataset file (default: the shipped one).")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the counts as JSON.")] = False,
+) -> None:
+    """Print the composition table: scenario x pattern x task count, and the mixes."""
+    from asynctool_env.dataset import DATASET_PATH
+    from asynctool_env.dataset.stats import composition, composition_table, mix_table
+    from asynctool_env.instances import InstanceFileError, load_instances
+
+    file = path or DATASET_PATH
+    try:
+        instances = load_instances(file)
+    except (FileNotFoundError, InstanceFileError) as error:
+        raise typer.BadParameter(str(error), param_hint="--path") from error
+    if split is not None:
+        instances = [i for i in instances if i.metadata.get("split") == split]
+        if not instances:
+            raise typer.BadParameter(f"no split {split!r} in {file}", param_hint="--split")
+    stats = composition(instances)
+    console = _console()
+    if as_json:
+        console.print_json(json.dumps(stats))
+        return
+    console.print(composition_table(stats, f"{file.name}" + (f" [{split}]" if split else "")))
+    console.print(mix_table(stats))
+
+
 if __name__ == "__main__":
     app()

@@ -1,8 +1,9 @@
 """Where instances come from: a seeded procedural generator, or a JSONL file.
 
 Procedural generation works like the paper's data pipeline in miniature: single-task gold
-trajectories are built once into a :class:`TaskBank` (every template of every scenario, on a
-number of seeded worlds), and each episode composes 2 or 3 of them into a multi-task
+trajectories are built once into a :class:`TaskBank` (every template of every scenario and
+evolved variants, on a number of seeded worlds), and each episode composes 2 or 3 of them
+into a multi-task
 :class:`~asynctool_env.core.task.Instance`, either from different scenarios
 (*cross-scenario*) or from one scenario sharing one world (*same-scenario*, where tools and
 arguments are easy to confuse across tasks). Building the bank runs every backend once (a
@@ -26,59 +27,60 @@ from typing import Any, Literal
 import numpy as np
 import pydantic
 
-from asynctool_env.core.scenario import build_task
 from asynctool_env.core.task import Instance, Step, Task
 from asynctool_env.scenarios import SCENARIOS, get_scenario
 
 Composition = Literal["mixed", "cross", "same"]
 
 
-def _world_seed(bank_seed: int, scenario: str, world_index: int) -> int:
-    sequence = np.random.SeedSequence([bank_seed, zlib.crc32(scenario.encode()), world_index])
-    return int(sequence.generate_state(1)[0])
-
-
 class TaskBank:
     """Single tasks, grouped by scenario and world, built once and shared.
+
+    The tasks come from the same generators as the shipped dataset (every template of every
+    scenario, plus evolved variants: see :mod:`asynctool_env.dataset.evolution`) on a stream
+    of worlds of its own, so procedural episodes never reuse a dataset world.
 
     Args:
         scenarios: Scenario names (all bundled scenarios by default).
         worlds_per_scenario: Seeded worlds per scenario.
-        tasks_per_template: Tasks drawn from each template on each world.
-        seed: Seed of the whole bank (worlds and template choices).
+        variants_per_seed: Evolved variants tried per template and world (0: none).
+        seed: Seed of the whole bank (worlds, template choices, evolution).
     """
 
     def __init__(
         self,
         scenarios: Sequence[str] | None = None,
         *,
-        worlds_per_scenario: int = 16,
-        tasks_per_template: int = 1,
+        worlds_per_scenario: int = 4,
+        variants_per_seed: int = 2,
         seed: int = 0,
     ) -> None:
+        from asynctool_env.dataset.build import tasks_for_world  # the dataset's generators
+
         names = sorted(SCENARIOS) if scenarios is None else list(scenarios)
         if not names:
             raise ValueError("a task bank needs at least one scenario")
-        if worlds_per_scenario < 1 or tasks_per_template < 1:
-            raise ValueError("worlds_per_scenario and tasks_per_template must be >= 1")
+        if worlds_per_scenario < 1:
+            raise ValueError(f"worlds_per_scenario must be >= 1, got {worlds_per_scenario}")
+        if variants_per_seed < 0:
+            raise ValueError(f"variants_per_seed must be >= 0, got {variants_per_seed}")
         self.scenarios = tuple(names)
         self.seed = seed
         #: ``tasks[scenario][world_index]``: the tasks built on that world.
         self.tasks: dict[str, list[list[Task]]] = {}
         for name in names:
             scenario = get_scenario(name)
-            worlds: list[list[Task]] = []
-            for world_index in range(worlds_per_scenario):
-                world_seed = _world_seed(seed, name, world_index)
-                world = scenario.world(world_seed)
-                rng = np.random.default_rng(world_seed)
-                built = [
-                    build_task(scenario, template, world_seed, rng, world=world)
-                    for template in sorted(scenario.templates)
-                    for _ in range(tasks_per_template)
-                ]
-                worlds.append(built)
-            self.tasks[name] = worlds
+            self.tasks[name] = [
+                tasks_for_world(
+                    scenario,
+                    world_index,
+                    seed=seed,
+                    stream="procedural",
+                    variants_per_seed=variants_per_seed,
+                    replay=False,
+                )
+                for world_index in range(worlds_per_scenario)
+            ]
 
     def __len__(self) -> int:
         return sum(len(world) for worlds in self.tasks.values() for world in worlds)
@@ -87,15 +89,15 @@ class TaskBank:
 @functools.lru_cache(maxsize=16)
 def shared_task_bank(
     scenarios: tuple[str, ...] | None = None,
-    worlds_per_scenario: int = 16,
-    tasks_per_template: int = 1,
+    worlds_per_scenario: int = 4,
+    variants_per_seed: int = 2,
     seed: int = 0,
 ) -> TaskBank:
     """A :class:`TaskBank` built once per process for each set of arguments."""
     return TaskBank(
         scenarios,
         worlds_per_scenario=worlds_per_scenario,
-        tasks_per_template=tasks_per_template,
+        variants_per_seed=variants_per_seed,
         seed=seed,
     )
 
@@ -116,6 +118,7 @@ class InstanceGenerator:
         bank: TaskBank,
         n_tasks: int | tuple[int, int] = (2, 3),
         composition: Composition = "mixed",
+        steps_per_task: tuple[int, int] | None = None,
     ) -> None:
         if isinstance(n_tasks, (int, np.integer)) and not isinstance(n_tasks, bool):
             low, high = n_tasks, n_tasks
@@ -134,7 +137,30 @@ class InstanceGenerator:
             raise ValueError(f"n_tasks must be >= 1 (or a range low <= high), got {n_tasks!r}")
         if composition not in ("mixed", "cross", "same"):
             raise ValueError(f"composition must be 'mixed', 'cross' or 'same', got {composition!r}")
-        smallest_world = min(len(world) for worlds in bank.tasks.values() for world in worlds)
+        if steps_per_task is not None:
+            fewest, most = steps_per_task
+            if not 1 <= fewest <= most:
+                raise ValueError(
+                    f"steps_per_task must be a (low, high) pair with 1 <= low <= high, "
+                    f"got {steps_per_task!r}"
+                )
+            tasks = {
+                name: [
+                    [task for task in world if fewest <= task.n_steps <= most] for world in worlds
+                ]
+                for name, worlds in bank.tasks.items()
+            }
+        else:
+            tasks = bank.tasks
+        # Worlds left empty by the filter are dropped; so are scenarios left with none.
+        self._tasks = {
+            name: [world for world in worlds if world]
+            for name, worlds in tasks.items()
+            if any(worlds)
+        }
+        if not self._tasks:
+            raise ValueError(f"no task in the bank has {steps_per_task} steps")
+        smallest_world = min(len(world) for worlds in self._tasks.values() for world in worlds)
         if composition == "same" and high > smallest_world:
             raise ValueError(
                 f"same-scenario instances of {high} tasks need {high} tasks per world; "
@@ -143,7 +169,7 @@ class InstanceGenerator:
         self.bank = bank
         self.n_tasks = (int(low), int(high))
         self.composition = composition
-        self._names = bank.scenarios
+        self._names = tuple(name for name in bank.scenarios if name in self._tasks)
 
     def sample(self, rng: np.random.Generator) -> Instance:
         """Draw one instance (all randomness from ``rng``)."""
@@ -171,7 +197,7 @@ class InstanceGenerator:
         for name in chosen:
             candidates = by_scenario.get(name)
             if not candidates:  # first task of this scenario (or its world ran out of tasks)
-                worlds = self.bank.tasks[name]
+                worlds = self._tasks[name]
                 candidates = by_scenario[name] = list(worlds[pick(len(worlds))])
             tasks.append(candidates.pop(pick(len(candidates))))
         kind = "same" if len(set(chosen)) == 1 and count > 1 else "cross"

@@ -158,49 +158,81 @@ def build_single_tasks(
     pool: dict[str, list[list[Task]]] = {}
     seen: set[str] = set()
     for name in sorted(SCENARIOS):
-        scenario = SCENARIOS[name]
-        worlds: list[list[Task]] = []
+        pool[name] = []
         for world_index in range(split.worlds_per_scenario):
-            world_seed = int(
-                _rng(config.seed, split.name, name, world_index).integers(0, 2**31 - 1)
+            tasks = tasks_for_world(
+                SCENARIOS[name],
+                world_index,
+                seed=config.seed,
+                stream=split.name,
+                variants_per_seed=config.variants_per_seed,
+                report=report,
+                seen=seen,
             )
-            world = scenario.world(world_seed)
-            kept: list[Task] = []
-            for template in sorted(scenario.templates):
-                rng = _rng(config.seed, split.name, name, world_index, template)
-                seed_spec = scenario.templates[template](world, rng)
-                report.seed_specs += 1
-                candidates = [(seed_spec, ())]
-                order = rng.permutation(len(VARIANTS))
-                for variant_index in order[: config.variants_per_seed]:
-                    evolved, applied = evolve(
-                        seed_spec, scenario, world, rng, VARIANTS[int(variant_index)]
-                    )
-                    if applied:
-                        report.evolved_specs += 1
-                        candidates.append((evolved, applied))
-                for spec, applied in candidates:
-                    task = _validated_task(
-                        scenario, spec, world_seed, world, template, applied, report
-                    )
-                    if task is None:
-                        continue
-                    signature = repr(
-                        (
-                            task.world_seed,
-                            task.instruction,
-                            [(step.tool, step.expected_arguments) for step in task.steps],
-                        )
-                    )
-                    if signature in seen:
-                        report.duplicates += 1
-                        continue
-                    seen.add(signature)
-                    kept.append(task)
-                    report.single_tasks[split.name] += 1
-            worlds.append(kept)
-        pool[name] = worlds
+            report.single_tasks[split.name] += len(tasks)
+            pool[name].append(tasks)
     return pool
+
+
+def tasks_for_world(
+    scenario: Scenario,
+    world_index: int,
+    *,
+    seed: int,
+    stream: str,
+    variants_per_seed: int,
+    report: BuildReport | None = None,
+    seen: set[str] | None = None,
+    replay: bool = True,
+) -> list[Task]:
+    """The validated seed and evolved tasks of one world of one scenario.
+
+    Args:
+        scenario: The scenario.
+        world_index: Which world of the stream.
+        seed: Root seed.
+        stream: Names an independent stream of worlds (a split, or "procedural").
+        variants_per_seed: Evolved variants tried per seed task.
+        report: Counts what was kept and dropped.
+        seen: Signatures of tasks already kept (for deduplication across worlds).
+        replay: Replay each task through the simulator (the dataset does; the procedural
+            generator skips it, since execution already checks the gold calls).
+    """
+    report = report if report is not None else BuildReport()
+    seen = seen if seen is not None else set()
+    world_seed = int(_rng(seed, stream, scenario.name, world_index).integers(0, 2**31 - 1))
+    world = scenario.world(world_seed)
+    kept: list[Task] = []
+    for template in sorted(scenario.templates):
+        rng = _rng(seed, stream, scenario.name, world_index, template)
+        seed_spec = scenario.templates[template](world, rng)
+        report.seed_specs += 1
+        candidates: list[tuple[Any, tuple[str, ...]]] = [(seed_spec, ())]
+        order = rng.permutation(len(VARIANTS))
+        for variant_index in order[:variants_per_seed]:
+            evolved, applied = evolve(seed_spec, scenario, world, rng, VARIANTS[int(variant_index)])
+            if applied:
+                report.evolved_specs += 1
+                candidates.append((evolved, applied))
+        for spec, applied in candidates:
+            task = _validated_task(
+                scenario, spec, world_seed, world, template, applied, report, replay
+            )
+            if task is None:
+                continue
+            signature = repr(
+                (
+                    task.world_seed,
+                    task.instruction,
+                    [(step.tool, step.expected_arguments) for step in task.steps],
+                )
+            )
+            if signature in seen:
+                report.duplicates += 1
+                continue
+            seen.add(signature)
+            kept.append(task)
+    return kept
 
 
 def _validated_task(
@@ -211,6 +243,7 @@ def _validated_task(
     template: str,
     applied: tuple[str, ...],
     report: BuildReport,
+    replay: bool = True,
 ) -> Task | None:
     try:
         task = build_task_from_spec(
@@ -238,8 +271,7 @@ def _validated_task(
         world_seed=task.world_seed,
         metadata={**task.metadata, "pattern": task_pattern(task)},
     )
-    metrics, _ = replay_gold(Instance(task.task_id, (task,)))
-    if not metrics.instance_success:
+    if replay and not replay_gold(Instance(task.task_id, (task,)))[0].instance_success:
         report.rejected_replay += 1
         report.rejections.append(f"{task.task_id}: the gold replay did not succeed")
         return None
@@ -350,9 +382,7 @@ def _same_scenario(
 ) -> list[Task] | None:
     """``n_tasks`` distinct tasks of one world of one scenario (different templates)."""
     for name in _least_used(list(names), scenario_usage.__getitem__, rng, count=len(names)):
-        worlds = [
-            (name, index) for index, world in enumerate(pool[name]) if len(world) >= n_tasks
-        ]
+        worlds = [(name, index) for index, world in enumerate(pool[name]) if len(world) >= n_tasks]
         if not worlds:
             continue
         _, world_index = _least_used(worlds, world_usage.__getitem__, rng)[0]
@@ -360,9 +390,7 @@ def _same_scenario(
         tasks = list(pool[name][world_index])
         chosen: list[Task] = []
         templates: set[str] = set()
-        by_usage = _least_used(
-            tasks, lambda task: task_usage[task.task_id], rng, count=len(tasks)
-        )
+        by_usage = _least_used(tasks, lambda task: task_usage[task.task_id], rng, count=len(tasks))
         for task in by_usage:
             template = task.metadata.get("template", "")
             if template in templates:

@@ -141,9 +141,7 @@ def add_follow_up(
         return None
     index, rule = candidates[int(rng.integers(len(candidates)))]
     step, sentence = rule.follow_up(world, rng, index)
-    return TaskSpec(
-        _append_sentence(spec.instruction, sentence), [*spec.steps, step], spec.answer
-    )
+    return TaskSpec(_append_sentence(spec.instruction, sentence), [*spec.steps, step], spec.answer)
 
 
 def add_side_step(
@@ -156,9 +154,7 @@ def add_side_step(
     step, sentence = rule.side_step(world, rng)
     if step.after or "${" in str(step.arguments):
         raise ValueError(f"side step rule {rule.name!r} made a dependent step")
-    return TaskSpec(
-        _append_sentence(spec.instruction, sentence), [*spec.steps, step], spec.answer
-    )
+    return TaskSpec(_append_sentence(spec.instruction, sentence), [*spec.steps, step], spec.answer)
 
 
 #: Task-level operators by name, in the order the pipeline tries them.

@@ -204,23 +204,30 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     gym.make(
         "AsyncTool-v0",
         n_tasks=(2, 3),            # tasks per instance: an int or an inclusive range
-        latency="tool",            # "sync", "fixed", "fixed:N", "tool", "stochastic",
-                                   # "uniform", "lognormal" or a LatencyProfile
+        latency=None,              # None: the instance's own profile ("tool" when it has
+                                   # none); or "sync", "fixed", "fixed:N", "tool",
+                                   # "stochastic", "uniform", "lognormal", a LatencyProfile
         max_calls_per_turn=1,      # None: unlimited (parallel function calling)
         reward_weights=None,       # mapping of RewardWeights fields to override
         max_rounds=200,            # truncation horizon, in rounds
-        instances=None,            # list of Instance, or a .jsonl(.gz) path; None: generate
-        scenarios=None,            # scenario names for generation (default: all bundled)
-        composition="mixed",       # "cross", "same" or "mixed" scenario composition
+        instances=None,            # list of Instance, or a .jsonl(.gz) path
+        split=None,                # "test" or "dev": the shipped benchmark split
+        scenarios=None,            # procedural: scenario names (default: all 12)
+        composition="mixed",       # procedural: "cross", "same" or "mixed" scenarios
+        steps_per_task=None,       # procedural: (low, high) gold steps per task
         max_tasks=3,               # K, padding of tasks (n_tasks <= K <= 8)
         max_steps=8,               # S, padding of steps per task (<= 16)
         pending_slots=8,           # P, rows of the pending queue
         wait_jumps_to_next_delivery=False,
         max_decisions_per_turn=None,  # default: calls per turn + 2 * K + 1
-        task_bank_seed=0,          # seed of the generator's single-task bank
+        task_bank_seed=0,          # procedural: seed of the single-task bank
         render_mode=None,          # "ansi" or "rgb_array"
     )
     ```
+
+    With neither ``instances`` nor ``split`` the env is *procedural*: each ``reset(seed)``
+    composes a fresh instance from a bank of single tasks built by the dataset's own
+    generators (templates and evolution) on worlds the shipped dataset does not use.
 
     ## Version History
 
@@ -232,13 +239,15 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     def __init__(
         self,
         n_tasks: int | tuple[int, int] = (2, 3),
-        latency: str | LatencyProfile = "tool",
+        latency: str | LatencyProfile | None = None,
         max_calls_per_turn: int | None = 1,
         reward_weights: RewardWeights | Mapping[str, float] | None = None,
         max_rounds: int = 200,
         instances: Sequence[Instance] | str | os.PathLike[str] | None = None,
+        split: str | None = None,
         scenarios: Sequence[str] | None = None,
         composition: Composition = "mixed",
+        steps_per_task: tuple[int, int] | None = None,
         max_tasks: int = 3,
         max_steps: int = 8,
         pending_slots: int = 8,
@@ -264,7 +273,9 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             not isinstance(max_calls_per_turn, (int, np.integer)) or max_calls_per_turn < 1
         ):
             raise ValueError(f"max_calls_per_turn must be >= 1 or None, got {max_calls_per_turn!r}")
-        self.latency_profile = make_latency_profile(latency)
+        # None: each instance's own profile (dataset instances carry one), else "tool".
+        self.latency_profile = None if latency is None else make_latency_profile(latency)
+        self._profiles: dict[str, LatencyProfile] = {}
         self.max_calls_per_turn = max_calls_per_turn
         self.reward_weights = RewardWeights.from_any(reward_weights)
         self.max_rounds = int(max_rounds)
@@ -283,15 +294,23 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
         self._instances: list[Instance] | None = None
         self._generator: InstanceGenerator | None = None
+        if instances is not None and split is not None:
+            raise ValueError("pass instances or split, not both")
+        if split is not None:
+            from asynctool_env.dataset import load_split
+
+            instances = load_split(split)
         if instances is None:
             bank = shared_task_bank(
                 tuple(scenarios) if scenarios is not None else None, seed=int(task_bank_seed)
             )
-            self._generator = InstanceGenerator(bank, n_tasks=n_tasks, composition=composition)
+            self._generator = InstanceGenerator(
+                bank, n_tasks=n_tasks, composition=composition, steps_per_task=steps_per_task
+            )
             if self._generator.n_tasks[1] > n_task_slots:
                 raise ValueError(
-                    f"n_tasks={n_tasks!r} exceeds max_tasks={n_task_slots}; raise max_tasks (up to "
-                    f"{MAX_TASKS_LIMIT})"
+                    f"n_tasks={n_tasks!r} exceeds max_tasks={n_task_slots}; raise max_tasks "
+                    f"(up to {MAX_TASKS_LIMIT})"
                 )
         else:
             loaded = (
@@ -409,7 +428,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self.simulator = Simulator(
             instance,
             rng,
-            latency=self.latency_profile,
+            latency=self._profile_for(instance),
             max_calls_per_turn=self.max_calls_per_turn,
             wait_jumps_to_next_delivery=self.wait_jumps_to_next_delivery,
         )
@@ -544,6 +563,15 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 f"instance {instance.instance_id!r} has a task of {longest} steps; "
                 f"max_steps is {self.max_steps}"
             )
+
+    def _profile_for(self, instance: Instance) -> LatencyProfile:
+        if self.latency_profile is not None:
+            return self.latency_profile
+        name = str(instance.metadata.get("latency", "tool"))
+        profile = self._profiles.get(name)
+        if profile is None:
+            profile = self._profiles[name] = make_latency_profile(name)
+        return profile
 
     def _invalid(self, what: str) -> float:
         assert self.simulator is not None
