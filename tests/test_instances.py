@@ -29,9 +29,13 @@ from tests.conftest import chain_instance
 N_TEMPLATES = {name: len(scenario.templates) for name, scenario in SCENARIOS.items()}
 
 
+TWO = ["messaging", "travel"]
+
+
 @pytest.fixture(scope="module")
 def bank() -> TaskBank:
-    return TaskBank(worlds_per_scenario=4, seed=0)
+    """Two scenarios keep the composition tests exact; evolution adds variants."""
+    return TaskBank(TWO, worlds_per_scenario=4, seed=0)
 
 
 def all_tasks(bank: TaskBank) -> list[Any]:
@@ -41,56 +45,57 @@ def all_tasks(bank: TaskBank) -> list[Any]:
 # -- TaskBank -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(
-    ("scenarios", "worlds", "per_template", "size"),
-    [
-        (None, 1, 1, 11),
-        (None, 3, 1, 33),
-        (None, 2, 2, 44),
-        (["travel"], 2, 1, 12),
-        (["messaging"], 3, 2, 30),
-    ],
-)
-def test_task_bank_size_and_layout(scenarios, worlds, per_template, size):
-    bank = TaskBank(scenarios, worlds_per_scenario=worlds, tasks_per_template=per_template)
-    assert len(bank) == size
+@pytest.mark.parametrize(("scenarios", "worlds"), [(None, 1), (["travel"], 2), (TWO, 3)])
+def test_task_bank_without_evolution_has_one_task_per_template(scenarios, worlds):
+    bank = TaskBank(scenarios, worlds_per_scenario=worlds, variants_per_seed=0)
     expected_names = tuple(sorted(SCENARIOS) if scenarios is None else scenarios)
     assert bank.scenarios == expected_names
     assert list(bank.tasks) == list(expected_names)
+    assert len(bank) == worlds * sum(N_TEMPLATES[name] for name in expected_names)
     for name, world_list in bank.tasks.items():
         assert len(world_list) == worlds
         seeds = set()
         for world in world_list:
-            assert len(world) == per_template * N_TEMPLATES[name]
             assert {task.scenario for task in world} == {name}
             world_seeds = {task.world_seed for task in world}
             assert len(world_seeds) == 1
             seeds |= world_seeds
-            templates = [task.task_id.split("/")[1] for task in world]
-            assert templates == [
-                t for t in sorted(SCENARIOS[name].templates) for _ in range(per_template)
-            ]
+            templates = [task.metadata["template"] for task in world]
+            assert templates == sorted(SCENARIOS[name].templates)
+            assert all(task.metadata["operators"] == [] for task in world)
         assert len(seeds) == worlds
 
 
+def test_task_bank_evolution_adds_variants(bank):
+    for name, world_list in bank.tasks.items():
+        for world in world_list:
+            seeds = [task for task in world if not task.metadata["operators"]]
+            assert len(seeds) == N_TEMPLATES[name]
+            assert len(world) <= N_TEMPLATES[name] * 3
+    evolved = [task for task in all_tasks(bank) if task.metadata["operators"]]
+    assert len(evolved) >= len(all_tasks(bank)) // 4
+    operators = Counter(op for task in evolved for op in task.metadata["operators"])
+    assert set(operators) <= {"lookup", "follow_up", "side_step"}
+
+
 def test_task_bank_is_deterministic(bank):
-    again = TaskBank(worlds_per_scenario=4, seed=0)
+    again = TaskBank(TWO, worlds_per_scenario=4, seed=0)
     assert again.tasks == bank.tasks
-    other = TaskBank(worlds_per_scenario=4, seed=1)
+    other = TaskBank(TWO, worlds_per_scenario=4, seed=1)
     assert other.tasks != bank.tasks
     ids = {task.task_id for task in all_tasks(bank)}
     assert ids.isdisjoint(task.task_id for task in all_tasks(other))
 
 
 def test_task_bank_world_seeds_do_not_depend_on_the_other_scenarios():
-    both = TaskBank(worlds_per_scenario=2, seed=3)
+    both = TaskBank(TWO, worlds_per_scenario=2, seed=3)
     alone = TaskBank(["travel"], worlds_per_scenario=2, seed=3)
     assert alone.tasks["travel"] == both.tasks["travel"]
 
 
 def test_task_bank_task_ids_are_unique(bank):
     ids = [task.task_id for task in all_tasks(bank)]
-    assert len(ids) == len(set(ids)) == 44
+    assert len(ids) == len(set(ids)) == len(bank)
 
 
 @pytest.mark.parametrize(
@@ -98,7 +103,7 @@ def test_task_bank_task_ids_are_unique(bank):
     [
         ({"scenarios": []}, ValueError, "at least one scenario"),
         ({"worlds_per_scenario": 0}, ValueError, "must be >= 1"),
-        ({"tasks_per_template": 0}, ValueError, "must be >= 1"),
+        ({"variants_per_seed": -1}, ValueError, "must be >= 0"),
         ({"scenarios": ["travel", "nope"]}, KeyError, "unknown scenario 'nope'"),
     ],
 )
@@ -111,7 +116,18 @@ def test_shared_task_bank_is_built_once():
     first = shared_task_bank(("messaging",), 2, 1, 5)
     assert shared_task_bank(("messaging",), 2, 1, 5) is first
     assert shared_task_bank(("messaging",), 2, 1, 6) is not first
-    assert first.tasks == TaskBank(["messaging"], worlds_per_scenario=2, seed=5).tasks
+    again = TaskBank(["messaging"], worlds_per_scenario=2, variants_per_seed=1, seed=5)
+    assert first.tasks == again.tasks
+
+
+def test_steps_per_task_filters_the_bank(bank):
+    generator = InstanceGenerator(bank, n_tasks=2, steps_per_task=(2, 3))
+    for instance in samples(generator, n=50):
+        assert all(2 <= task.n_steps <= 3 for task in instance.tasks)
+    with pytest.raises(ValueError, match="steps_per_task"):
+        InstanceGenerator(bank, steps_per_task=(4, 2))
+    with pytest.raises(ValueError, match="no task in the bank"):
+        InstanceGenerator(bank, steps_per_task=(20, 30))
 
 
 # -- InstanceGenerator ----------------------------------------------------------------------
@@ -232,11 +248,16 @@ def test_bad_composition_is_rejected(bank, composition):
         InstanceGenerator(bank, composition=composition)
 
 
-def test_same_composition_needs_enough_tasks_per_world(bank):
-    # messaging has 5 templates, so a world holds 5 tasks
-    InstanceGenerator(bank, n_tasks=5, composition="same")
-    with pytest.raises(ValueError, match=r"instances of 6 tasks need 6 tasks per world; .* has 5"):
-        InstanceGenerator(bank, n_tasks=(2, 6), composition="same")
+def test_same_composition_needs_enough_tasks_per_world():
+    plain = TaskBank(["messaging"], worlds_per_scenario=2, variants_per_seed=0)
+    per_world = N_TEMPLATES["messaging"]
+    InstanceGenerator(plain, n_tasks=per_world, composition="same")
+    with pytest.raises(
+        ValueError,
+        match=rf"instances of {per_world + 1} tasks need {per_world + 1} tasks per world; "
+        rf".* has {per_world}",
+    ):
+        InstanceGenerator(plain, n_tasks=(2, per_world + 1), composition="same")
 
 
 # -- files ----------------------------------------------------------------------------------
