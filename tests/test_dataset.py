@@ -93,7 +93,7 @@ def test_metadata_describes_each_instance(shipped):
 
 def test_env_plays_the_test_split():
     env = AsyncToolEnv(split="test")
-    observation, _ = env.reset(seed=0)
+    env.reset(seed=0)
     assert env.instance.metadata["split"] == "test"
     assert env.simulator.profile.name.startswith(env.instance.metadata["latency"].split(":")[0])
     fixed = AsyncToolEnv(split="dev", latency="sync")
