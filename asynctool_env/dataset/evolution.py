@@ -96,11 +96,13 @@ def add_lookup(
             value = step.arguments.get(rule.argument)
             if value is not None and _is_constant(value) and step.tool != rule.tool:
                 candidates.append((index, rule.argument, value, rule))
-    if not candidates:
-        return None
-    index, argument, value, rule = candidates[int(rng.integers(len(candidates)))]
-    found = rule.lookup(world, value)
-    if found is None:
+    # Candidates in random order; the first whose value the rule can look up wins.
+    for position in rng.permutation(len(candidates)):
+        index, argument, value, rule = candidates[int(position)]
+        found = rule.lookup(world, value)
+        if found is not None:
+            break
+    else:
         return None
     lookup_arguments, path, phrase = found
     lookup_step = StepSpec(rule.tool, dict(lookup_arguments))

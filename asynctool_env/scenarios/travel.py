@@ -48,7 +48,17 @@ The templates
                             an itinerary joining both bookings (a diamond)
 ``weather_and_cash``  2     get_weather and convert_currency, independent
 ``warmer_city``       2     two independent forecasts; the answer is the warmer city
+``known_flight``      2     book a flight *given by id* -> its destination's forecast that
+                            day (a chain; the id is a constant that a lookup can reveal)
 ==================== ===== ==============================================================
+
+Evolution hooks
+---------------
+Lookups: a constant ``flight_id`` is revealed by ``search_flights`` of its route and day
+(the id decodes to both), a constant ``hotel_id`` by ``search_hotels`` of its city.
+Follow-ups: after ``search_flights``, book the cheapest; after ``book_flight``, the forecast
+at its destination on its day; after ``book_hotel``, convert its total into another
+currency. Side steps: a forecast, or a currency conversion, of the world's cities and rates.
 """
 
 from __future__ import annotations
@@ -64,7 +74,15 @@ from typing import Any
 
 import numpy as np
 
-from asynctool_env.core.scenario import Scenario, StepSpec, TaskSpec, stable_id
+from asynctool_env.core.scenario import (
+    FollowUpRule,
+    LookupRule,
+    Scenario,
+    SideStepRule,
+    StepSpec,
+    TaskSpec,
+    stable_id,
+)
 from asynctool_env.core.tools import ToolError, tool
 
 
@@ -784,6 +802,112 @@ def warmer_city(world: TravelWorld, rng: np.random.Generator) -> TaskSpec:
     )
 
 
+def known_flight(world: TravelWorld, rng: np.random.Generator) -> TaskSpec:
+    """Book a flight given by id, then its destination's forecast (2 steps, a chain)."""
+    origin, destination = _two_cities(world, rng)
+    day = _day(world, rng)
+    flight = _choice(rng, _flights(world, origin, destination, day))
+    passenger = _choice(rng, _TRAVELLERS)
+    return TaskSpec(
+        instruction=(
+            f"Book {flight['flight_id']} for {passenger}, then check the weather forecast at "
+            "the flight's destination on its date. Tell me the booking id and the forecast "
+            "condition."
+        ),
+        steps=(
+            StepSpec("book_flight", {"flight_id": flight["flight_id"], "passenger": passenger}),
+            StepSpec("get_weather", {"city": "${s0.destination}", "date": "${s0.date}"}),
+        ),
+        answer="${s0.booking_id} (${s1.condition})",
+    )
+
+
+# -- evolution hooks ------------------------------------------------------------------------
+
+
+def _lookup_flight(world: TravelWorld, value: Any) -> tuple[dict[str, Any], str, str] | None:
+    """A constant flight id -> search_flights of its route and day."""
+    if not isinstance(value, str):
+        return None
+    try:
+        flight = _find_flight(world, value)
+    except ToolError:
+        return None
+    arguments = {key: flight[key] for key in ("origin", "destination", "date")}
+    found = search_flights.function(world, **arguments)["flights"]
+    index = [item["flight_id"] for item in found].index(flight["flight_id"])
+    phrase = (
+        f"the {flight['depart']} {flight['airline']} flight from {flight['origin']} to "
+        f"{flight['destination']} on {flight['date']} (the one at {flight['price']} USD)"
+    )
+    return arguments, f"flights.{index}.flight_id", phrase
+
+
+def _lookup_hotel(world: TravelWorld, value: Any) -> tuple[dict[str, Any], str, str] | None:
+    """A constant hotel id -> search_hotels of its city (any stay lists the same hotels)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        city, hotel = _find_hotel(world, value)
+    except ToolError:
+        return None
+    arguments = {"city": city.name, "check_in": world.dates[0], "nights": 1}
+    found = search_hotels.function(world, **arguments)["hotels"]
+    index = [item["hotel_id"] for item in found].index(hotel["hotel_id"])
+    return arguments, f"hotels.{index}.hotel_id", f"the {hotel['name']} in {city.name}"
+
+
+def _follow_book_cheapest(
+    world: TravelWorld, rng: np.random.Generator, index: int
+) -> tuple[StepSpec, str]:
+    passenger = _choice(rng, _TRAVELLERS)
+    step = StepSpec(
+        "book_flight",
+        {"flight_id": f"${{s{index}.flights.0.flight_id}}", "passenger": passenger},
+    )
+    return step, f"Then book the cheapest of those flights for {passenger}."
+
+
+def _follow_flight_weather(
+    world: TravelWorld, rng: np.random.Generator, index: int
+) -> tuple[StepSpec, str]:
+    step = StepSpec(
+        "get_weather", {"city": f"${{s{index}.destination}}", "date": f"${{s{index}.date}}"}
+    )
+    return step, "Then check the weather at that flight's destination on its date."
+
+
+def _follow_hotel_total(
+    world: TravelWorld, rng: np.random.Generator, index: int
+) -> tuple[StepSpec, str]:
+    target = _choice(rng, sorted(world.rates))
+    step = StepSpec(
+        "convert_currency",
+        {
+            "amount": f"${{s{index}.total_price}}",
+            "from_currency": f"${{s{index}.currency}}",
+            "to_currency": target,
+        },
+    )
+    return step, f"Then convert that reservation's total price into {target}."
+
+
+def _side_weather(world: TravelWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+    city = _CITY_BY_CODE[_choice(rng, world.cities)]
+    day = _day(world, rng).isoformat()
+    step = StepSpec("get_weather", {"city": city.name, "date": day})
+    return step, f"Also check the weather forecast in {city.name} on {day}."
+
+
+def _side_currency(world: TravelWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+    source, target = (str(code) for code in rng.permutation(sorted(world.rates))[:2])
+    amount = 25 * (1 + int(rng.integers(40)))
+    step = StepSpec(
+        "convert_currency", {"amount": amount, "from_currency": source, "to_currency": target}
+    )
+    return step, f"Also convert {amount} {source} into {target}."
+
+
 SCENARIO = Scenario(
     name="travel",
     category="Travel Planning",
@@ -808,5 +932,19 @@ SCENARIO = Scenario(
         "round_trip": round_trip,
         "weather_and_cash": weather_and_cash,
         "warmer_city": warmer_city,
+        "known_flight": known_flight,
     },
+    lookups=(
+        LookupRule("flight_id", "search_flights", _lookup_flight),
+        LookupRule("hotel_id", "search_hotels", _lookup_hotel),
+    ),
+    follow_ups=(
+        FollowUpRule("search_flights", _follow_book_cheapest),
+        FollowUpRule("book_flight", _follow_flight_weather),
+        FollowUpRule("book_hotel", _follow_hotel_total),
+    ),
+    side_steps=(
+        SideStepRule("weather", _side_weather),
+        SideStepRule("currency", _side_currency),
+    ),
 )
