@@ -84,6 +84,13 @@ def _append_sentence(instruction: str, sentence: str) -> str:
     return f"{instruction} {sentence.strip()}"
 
 
+def _repeats_a_step(spec: TaskSpec, new: StepSpec) -> bool:
+    """True when ``new`` is a call the task already makes (same tool and arguments)."""
+    return any(
+        step.tool == new.tool and dict(step.arguments) == dict(new.arguments) for step in spec.steps
+    )
+
+
 def add_lookup(
     spec: TaskSpec, scenario: Scenario, world: World, rng: np.random.Generator
 ) -> TaskSpec | None:
@@ -143,6 +150,8 @@ def add_follow_up(
         return None
     index, rule = candidates[int(rng.integers(len(candidates)))]
     step, sentence = rule.follow_up(world, rng, index)
+    if _repeats_a_step(spec, step):
+        return None
     return TaskSpec(_append_sentence(spec.instruction, sentence), [*spec.steps, step], spec.answer)
 
 
@@ -156,6 +165,8 @@ def add_side_step(
     step, sentence = rule.side_step(world, rng)
     if step.after or "${" in str(step.arguments):
         raise ValueError(f"side step rule {rule.name!r} made a dependent step")
+    if _repeats_a_step(spec, step):
+        return None
     return TaskSpec(_append_sentence(spec.instruction, sentence), [*spec.steps, step], spec.answer)
 
 

@@ -45,7 +45,17 @@ The templates
                              latest one (fan-in of B's id and A's message)
 ``message_two``        4     two independent chains find_contact -> send_message; no answer
                              to give, the messages only have to be sent
+``reply_by_id``        2     list_messages of a contact id given in the instruction ->
+                             reply_to_message (a chain; its constant contact id is what the
+                             ``contact_id`` lookup rule can turn into a find_contact step)
 ===================== ===== ==============================================================
+
+Evolution hooks
+---------------
+A constant ``contact_id`` can be revealed by ``find_contact`` on the contact's name (lookup);
+a ``list_messages`` step can be followed by a reply to the newest message and a
+``create_group`` step by a post in the new group (follow-ups); looking up any contact's
+phone number is an independent extra step (side step).
 """
 
 from __future__ import annotations
@@ -59,7 +69,15 @@ from typing import Any
 
 import numpy as np
 
-from asynctool_env.core.scenario import Scenario, StepSpec, TaskSpec, stable_id
+from asynctool_env.core.scenario import (
+    FollowUpRule,
+    LookupRule,
+    Scenario,
+    SideStepRule,
+    StepSpec,
+    TaskSpec,
+    stable_id,
+)
 from asynctool_env.core.tools import ToolError, tool
 
 #: Full names a world draws its contacts from (first and last names are all distinct).
@@ -489,6 +507,67 @@ def message_two(world: MessagingWorld, rng: np.random.Generator) -> TaskSpec:
     )
 
 
+def reply_by_id(world: MessagingWorld, rng: np.random.Generator) -> TaskSpec:
+    """List the messages of a contact id given in the instruction, reply to the newest one
+    (2 steps, a chain)."""
+    contact_id = world.contact_ids[int(rng.integers(len(world.contact_ids)))]
+    text = _choice(rng, _REPLIES)
+    return TaskSpec(
+        instruction=(
+            f"Using {contact_id}, list that contact's latest messages and reply "
+            f'"{text}" to the newest one. Tell me what their message said.'
+        ),
+        steps=(
+            StepSpec("list_messages", {"contact_id": contact_id}),
+            StepSpec(
+                "reply_to_message", {"message_id": "${s0.messages.0.message_id}", "text": text}
+            ),
+        ),
+        answer="${s0.messages.0.text}",
+    )
+
+
+# -- evolution hooks ------------------------------------------------------------------------
+
+
+def _lookup_contact(world: MessagingWorld, value: Any) -> tuple[dict[str, Any], str, str] | None:
+    """A contact id is revealed by find_contact on the contact's full name."""
+    if not isinstance(value, str) or value.strip().upper() not in world.contact_ids:
+        return None
+    name = world.names[world.contact_ids.index(value.strip().upper())]
+    return {"name": name}, "contact_id", f"{name}'s contact id"
+
+
+def _follow_list(
+    world: MessagingWorld, rng: np.random.Generator, index: int
+) -> tuple[StepSpec, str]:
+    text = _choice(rng, _REPLIES)
+    step = StepSpec(
+        "reply_to_message", {"message_id": f"${{s{index}.messages.0.message_id}}", "text": text}
+    )
+    return step, f'Then reply "{text}" to the newest of those messages.'
+
+
+_FOLLOW_UP_POSTS: tuple[str, ...] = (
+    "Please add the dates to your calendars.",
+    "Reply here if you can't make it.",
+    "I'll share the agenda tomorrow.",
+)
+
+
+def _follow_group(
+    world: MessagingWorld, rng: np.random.Generator, index: int
+) -> tuple[StepSpec, str]:
+    text = _choice(rng, _FOLLOW_UP_POSTS)
+    step = StepSpec("send_group_message", {"group_id": f"${{s{index}.group_id}}", "text": text})
+    return step, f'Then post "{text}" in the new group.'
+
+
+def _side_phone(world: MessagingWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+    (name,) = _people(world, rng, 1)
+    return StepSpec("find_contact", {"name": name}), f"Also look up {name}'s phone number."
+
+
 SCENARIO = Scenario(
     name="messaging",
     category="Message",
@@ -511,5 +590,12 @@ SCENARIO = Scenario(
         "group_announcement": group_announcement,
         "forward_latest": forward_latest,
         "message_two": message_two,
+        "reply_by_id": reply_by_id,
     },
+    lookups=(LookupRule("contact_id", "find_contact", _lookup_contact),),
+    follow_ups=(
+        FollowUpRule("list_messages", _follow_list),
+        FollowUpRule("create_group", _follow_group),
+    ),
+    side_steps=(SideStepRule("phone_number", _side_phone),),
 )
