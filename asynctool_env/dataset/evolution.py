@@ -113,6 +113,8 @@ def add_lookup(
         return None
     lookup_arguments, path, phrase = found
     lookup_step = StepSpec(rule.tool, dict(lookup_arguments))
+    if _repeats_a_step(spec, lookup_step):
+        return None
     shifted = [
         StepSpec(
             step.tool,
