@@ -24,14 +24,26 @@ Every interface (RL env, chat wrapper, multi-agent env) produces the same trace 
 ``invalid_actions``          refused actions (masked actions, unparsable output)
 ``premature_answers``        tasks answered before all their steps were done
 ``task_completion_rounds``   per task, the round it was answered (``None`` if never)
+``optimal_rounds``           fewest rounds any schedule takes on this episode's realized
+                             latencies and call cap (:mod:`asynctool_env.solver`); ``None``
+                             when not computed
+``efficiency``               ``optimal_rounds / rounds`` in (0, 1] (``None`` likewise)
+``mean_ready_wait``          rounds from a step becoming ready to its correct call, averaged
+                             over the steps that became ready (uncalled ones count up to the
+                             episode's end)
+``neglected_tasks``          tasks never answered, or with a step left ready for
+                             ``NEGLECT_ROUNDS`` rounds or more while other tasks got calls
+``tool_confusions``          calls matching no gold step that pass another task's gold
+                             argument value (arguments crossed between tasks)
+``failure_modes``            labels of what went wrong: ``dependency_violation``,
+                             ``task_neglect``, ``tool_confusion``, ``premature_answer``,
+                             ``redundant_call``, ``idle_wait``
 =========================== ================================================================
-
-The optimal round count and the efficiency ratio against it come from the exact solver.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -76,15 +88,25 @@ class EpisodeMetrics:
     invalid_actions: int
     premature_answers: int
     task_completion_rounds: tuple[int | None, ...]
+    mean_ready_wait: float = 0.0
+    neglected_tasks: int = 0
+    tool_confusions: int = 0
+    failure_modes: tuple[str, ...] = ()
+    optimal_rounds: int | None = None
+    efficiency: float | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready) of every field."""
         result = {name: getattr(self, name) for name in _FIELD_NAMES}
         result["task_completion_rounds"] = list(self.task_completion_rounds)
+        result["failure_modes"] = list(self.failure_modes)
         return result
 
 
 _FIELD_NAMES = tuple(item.name for item in fields(EpisodeMetrics))
+
+#: A step left ready this many rounds while other tasks got calls marks its task neglected.
+NEGLECT_ROUNDS = 4
 
 
 def f1_score(precision: float, recall: float) -> float:
@@ -99,6 +121,7 @@ def compute_metrics(
     step_latency: Sequence[Sequence[int]],
     *,
     rounds_elapsed: int | None = None,
+    optimal_rounds: int | None = None,
 ) -> EpisodeMetrics:
     """Score an episode from its trace alone.
 
@@ -108,6 +131,8 @@ def compute_metrics(
         step_latency: Realized latency of each gold step (``Simulator.step_latency``).
         rounds_elapsed: Rounds played when the episode stopped unfinished; by default the
             round reached by the last turn end in the trace.
+        optimal_rounds: The optimum for this episode (see :mod:`asynctool_env.solver`), to
+            fill ``optimal_rounds`` and ``efficiency``.
     """
     n_tasks = instance.n_tasks
     n_steps = instance.n_steps
@@ -118,18 +143,26 @@ def compute_metrics(
     done_steps: set[tuple[int, int]] = set()
     correct_call_ids: set[int] = set()
     answers: dict[int, AnswerEvent] = {}
+    first_call: dict[tuple[int, int], int] = {}
+    delivered_round: dict[tuple[int, int], int] = {}
+    call_rounds: list[tuple[int, int]] = []
+    unmatched_calls: list[CallEvent] = []
     for event in trace:
         if isinstance(event, CallEvent):
             calls += 1
+            if event.task >= 0:
+                call_rounds.append((event.round, event.task))
             if event.kind is CallKind.CORRECT:
                 correct += 1
                 correct_call_ids.add(event.call_id)
+                first_call.setdefault((event.task, event.step), event.round)
             elif event.kind is CallKind.VIOLATION:
                 violations += 1
             elif event.kind is CallKind.REDUNDANT:
                 redundant += 1
             else:
                 unmatched += 1
+                unmatched_calls.append(event)
             if event.task >= 0:
                 if last_task is not None and event.task != last_task:
                     switches += 1
@@ -137,6 +170,7 @@ def compute_metrics(
         elif isinstance(event, DeliveryEvent):
             if event.call_id in correct_call_ids:
                 done_steps.add((event.task, event.step))
+                delivered_round[(event.task, event.step)] = event.round
         elif isinstance(event, AnswerEvent):
             answers[event.task] = event
         elif isinstance(event, TurnEndEvent):
@@ -156,6 +190,38 @@ def compute_metrics(
     precision = correct / calls if calls else 0.0
     recall = len(done_steps) / n_steps if n_steps else 0.0
     sequential = sum(1 + latency for task in step_latency for latency in task) + 1
+    last = rounds - 1
+    waits: list[int] = []
+    neglected: set[int] = {index for index in range(n_tasks) if index not in answers}
+    for task_index, task in enumerate(instance.tasks):
+        for step_index, step in enumerate(task.steps):
+            parents = [delivered_round.get((task_index, parent)) for parent in step.depends_on]
+            if any(parent is None for parent in parents):
+                continue  # never became ready
+            ready = max((parent for parent in parents if parent is not None), default=0)
+            called = first_call.get((task_index, step_index))
+            answered = answers.get(task_index)
+            end = called if called is not None else (answered.round if answered else last)
+            if end < ready:
+                continue
+            waits.append(end - ready)
+            if end - ready >= NEGLECT_ROUNDS and any(
+                ready <= when < end and other != task_index for when, other in call_rounds
+            ):
+                neglected.add(task_index)
+    confusions = _tool_confusions(instance, unmatched_calls)
+    labels = [
+        name
+        for name, happened in (
+            ("dependency_violation", violations > 0),
+            ("task_neglect", bool(neglected)),
+            ("tool_confusion", confusions > 0),
+            ("premature_answer", any(event.premature for event in answers.values())),
+            ("redundant_call", redundant > 0),
+            ("idle_wait", idle_rounds > 0),
+        )
+        if happened
+    ]
     return EpisodeMetrics(
         n_tasks=n_tasks,
         n_steps=n_steps,
@@ -183,14 +249,59 @@ def compute_metrics(
         task_completion_rounds=tuple(
             answers[index].round if index in answers else None for index in range(n_tasks)
         ),
+        mean_ready_wait=sum(waits) / len(waits) if waits else 0.0,
+        neglected_tasks=len(neglected),
+        tool_confusions=confusions,
+        failure_modes=tuple(labels),
+        optimal_rounds=optimal_rounds,
+        efficiency=min(optimal_rounds / rounds, 1.0) if optimal_rounds is not None else None,
     )
 
 
-def episode_metrics(simulator: Simulator) -> EpisodeMetrics:
+def _argument_values(value: Any) -> list[str]:
+    if isinstance(value, Mapping):
+        return [item for nested in value.values() for item in _argument_values(nested)]
+    if isinstance(value, (list, tuple)):
+        return [item for nested in value for item in _argument_values(nested)]
+    return [str(value)] if isinstance(value, (str, int)) and not isinstance(value, bool) else []
+
+
+def _tool_confusions(instance: Instance, unmatched: Sequence[CallEvent]) -> int:
+    """Unmatched calls that put one task's gold value into another task's tool.
+
+    A call counts when its tool belongs to some tasks' gold calls and one of its argument
+    values (3 characters or more) appears in the gold arguments of exactly one task that does
+    not use that tool: the agent crossed arguments between tasks.
+    """
+    if not unmatched or instance.n_tasks < 2:
+        return 0
+    owners: dict[str, set[int]] = {}
+    users_of: dict[str, set[int]] = {}
+    for index, task in enumerate(instance.tasks):
+        for step in task.steps:
+            users_of.setdefault(step.tool, set()).add(index)
+            for value in _argument_values(step.expected_arguments):
+                if len(value) >= 3:
+                    owners.setdefault(value, set()).add(index)
+    count = 0
+    for call in unmatched:
+        users = users_of.get(call.tool)
+        if not users:
+            continue
+        for value in _argument_values(call.arguments):
+            holders = owners.get(value, set())
+            if len(holders) == 1 and holders.isdisjoint(users):
+                count += 1
+                break
+    return count
+
+
+def episode_metrics(simulator: Simulator, *, optimal_rounds: int | None = None) -> EpisodeMetrics:
     """Score the episode a simulator has played so far (from its trace)."""
     return compute_metrics(
         simulator.instance,
         simulator.trace,
         simulator.step_latency,
         rounds_elapsed=simulator.rounds,
+        optimal_rounds=optimal_rounds,
     )

@@ -211,3 +211,61 @@ def test_instance_rejects_forward_dependencies():
         replace(task, steps=(replace(task.steps[0], depends_on=(1,)), task.steps[1]))
     with pytest.raises(ValueError, match="no tasks"):
         Instance("empty", ())
+
+
+def test_failure_labels_and_ready_waits_of_the_hand_schedules(two_chains):
+    sequential = make_sim(two_chains)
+    for task in (0, 1):
+        for step in range(3):
+            sequential.call_step(task, step)
+            sequential.end_turn()
+            sequential.end_turn()
+        sequential.answer_task(task)
+    metrics = episode_metrics(sequential)
+    # B0 is ready from round 0 but called in round 6, while A got its calls: neglect.
+    assert metrics.mean_ready_wait == pytest.approx(6 / 6)
+    assert metrics.neglected_tasks == 1
+    assert metrics.failure_modes == ("task_neglect", "idle_wait")
+
+    interleaved = make_sim(two_chains)
+    for step in range(3):
+        for task in (0, 1):
+            interleaved.call_step(task, step)
+            interleaved.end_turn()
+    interleaved.answer_task(0)
+    interleaved.end_turn()
+    interleaved.answer_task(1)
+    metrics = episode_metrics(interleaved, optimal_rounds=8)
+    assert metrics.mean_ready_wait == pytest.approx(1 / 6)  # only B0 waited, one round
+    assert metrics.failure_modes == ()
+    assert (metrics.optimal_rounds, metrics.efficiency) == (8, 1.0)
+
+
+def test_unanswered_task_is_neglected_and_premature_is_labelled(two_chains):
+    sim = make_sim(two_chains, latency="sync")
+    sim.call_step(0, 1)  # violation
+    sim.answer_task(0)  # premature
+    sim.end_turn()
+    metrics = episode_metrics(sim, optimal_rounds=10)
+    assert metrics.neglected_tasks == 1  # B was never answered (A was, wrongly)
+    assert set(metrics.failure_modes) == {
+        "dependency_violation",
+        "task_neglect",
+        "premature_answer",
+    }
+    assert metrics.efficiency == 1.0  # capped at 1 for an unfinished episode
+
+
+def test_tool_confusion_counts_crossed_arguments():
+    from asynctool_env.core.task import Instance
+    from tests.conftest import chain_task
+
+    instance = Instance(
+        "mixed", (chain_task("A", 2, tool="send_message"), chain_task("B", 2, tool="find_contact"))
+    )
+    sim = make_sim(instance, cap=None)
+    sim.call_unmatched("send_message", {"name": "B-1"}, {"error": "no"})  # B's value, A's tool
+    sim.call_unmatched("send_message", {"name": "nobody"}, {"error": "no"})
+    sim.call_unmatched("find_contact", {"name": "B-1", "after": "x"}, {"error": "no"})  # B's own
+    assert episode_metrics(sim).tool_confusions == 1
+    assert "tool_confusion" in episode_metrics(sim).failure_modes
