@@ -26,6 +26,9 @@ def run_episode(env: AsyncToolEnv, policy: Policy, seed: int) -> EpisodeResult:
     """Play one episode of ``env`` (reset with ``seed``) with ``policy``."""
     observation, _ = env.reset(seed=seed)
     policy.reset(seed)
+    bind = getattr(policy, "bind", None)
+    if bind is not None:  # policies that read the env itself (the oracle)
+        bind(env)
     total, decisions = 0.0, 0
     while True:
         observation, reward, terminated, truncated, info = env.step(policy.act(observation))

@@ -7,7 +7,7 @@ import json
 import pytest
 from typer.testing import CliRunner
 
-from asynctool_env.agents import POLICIES, GreedyInterleavingPolicy, SequentialPolicy, make_policy
+from asynctool_env.agents import POLICIES, CriticalPathPolicy, SequentialPolicy, make_policy
 from asynctool_env.cli import app
 from asynctool_env.envs import AsyncToolEnv
 from asynctool_env.rollout import run_episode, run_episodes, summarize
@@ -15,7 +15,7 @@ from tests.conftest import chain_instance
 
 
 @pytest.mark.parametrize(
-    ("policy", "rounds"), [(SequentialPolicy(), 13), (GreedyInterleavingPolicy(), 8)]
+    ("policy", "rounds"), [(SequentialPolicy(), 13), (CriticalPathPolicy(), 8)]
 )
 def test_policies_on_the_hand_built_chains(policy, rounds):
     env = AsyncToolEnv(instances=[chain_instance(2, 3)], latency="fixed")
@@ -28,7 +28,7 @@ def test_three_chains_interleaved_by_greedy():
     # 3 chains of 3 steps, L = 1, one call per turn: the calls fill rounds 0..8 and the last
     # response arrives in round 10, so 11 rounds; one task at a time takes 3 * 3 * 2 + 1 = 19.
     env = AsyncToolEnv(instances=[chain_instance(3, 3)], latency="fixed")
-    assert run_episode(env, GreedyInterleavingPolicy(), 0).metrics["rounds"] == 11
+    assert run_episode(env, CriticalPathPolicy(), 0).metrics["rounds"] == 11
     assert run_episode(env, SequentialPolicy(), 0).metrics["rounds"] == 19
 
 

@@ -114,11 +114,11 @@ def test_random_actions_keep_the_invariants(kwargs, seed, masked, choices):
 @settings(max_examples=30, deadline=None)
 @given(seed=st.integers(0, 2**31 - 1), latency=st.sampled_from(["tool", "stochastic"]))
 def test_masked_greedy_never_slower_than_sequential(seed, latency):
-    from asynctool_env.agents import GreedyInterleavingPolicy, SequentialPolicy
+    from asynctool_env.agents import CriticalPathPolicy, SequentialPolicy
     from asynctool_env.rollout import run_episode
 
     env = env_for({"latency": latency})
-    greedy = run_episode(env, GreedyInterleavingPolicy(), seed).metrics
+    greedy = run_episode(env, CriticalPathPolicy(), seed).metrics
     sequential = run_episode(env, SequentialPolicy(), seed).metrics
     assert sequential["rounds"] == sequential["sequential_rounds"]
     assert greedy["rounds"] <= sequential["rounds"]

@@ -1,7 +1,7 @@
 """Reference policies, by name.
 
 >>> sorted(POLICIES)
-['greedy', 'random', 'sequential']
+['critical_path', 'greedy', 'oracle', 'random', 'sequential']
 """
 
 from __future__ import annotations
@@ -9,17 +9,21 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from asynctool_env.agents.heuristics import (
-    GreedyInterleavingPolicy,
+    CriticalPathPolicy,
+    GreedyPolicy,
     Policy,
     RandomMaskedPolicy,
     SequentialPolicy,
 )
+from asynctool_env.agents.oracle import OraclePolicy
 
 #: Policy name -> factory taking a seed.
 POLICIES: dict[str, Callable[[int | None], Policy]] = {
     "random": lambda seed: RandomMaskedPolicy(seed),
     "sequential": lambda seed: SequentialPolicy(),
-    "greedy": lambda seed: GreedyInterleavingPolicy(),
+    "greedy": lambda seed: GreedyPolicy(),
+    "critical_path": lambda seed: CriticalPathPolicy(),
+    "oracle": lambda seed: OraclePolicy(),
 }
 
 
@@ -34,7 +38,9 @@ def make_policy(name: str, seed: int | None = None) -> Policy:
 
 __all__ = [
     "POLICIES",
-    "GreedyInterleavingPolicy",
+    "CriticalPathPolicy",
+    "GreedyPolicy",
+    "OraclePolicy",
     "Policy",
     "RandomMaskedPolicy",
     "SequentialPolicy",

@@ -219,7 +219,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         max_steps=8,               # S, padding of steps per task (<= 16)
         pending_slots=8,           # P, rows of the pending queue
         wait_jumps_to_next_delivery=False,
-        max_decisions_per_turn=None,  # default: calls per turn + 2 * K + 1
+        max_decisions_per_turn=None,  # default: calls per turn + 3 * K + 1
         task_bank_seed=0,          # procedural: seed of the single-task bank
         render_mode=None,          # "ansi" or "rgb_array"
     )
@@ -287,7 +287,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self.max_decisions_per_turn = (
             int(max_decisions_per_turn)
             if max_decisions_per_turn is not None
-            else (max_calls_per_turn or n_task_slots * n_step_slots) + 2 * n_task_slots + 1
+            else (max_calls_per_turn or n_task_slots * n_step_slots) + 3 * n_task_slots + 1
         )
         if self.max_decisions_per_turn < 1:
             raise ValueError("max_decisions_per_turn must be >= 1")

@@ -1,0 +1,59 @@
+"""The oracle: replays the exact optimal schedule of the episode.
+
+Unlike the other reference policies it is not an observation-only policy: after each
+``reset`` it reads the episode's realized latencies from the env's simulator, asks
+:func:`asynctool_env.solver.optimal_schedule_for_instance` for the fewest-rounds schedule and
+then plays it (switching focus as needed and answering each task as soon as it is done).
+Its efficiency is 1.0 by construction; the benchmark uses it as the ceiling and the tests use
+it to check the solver against the env.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asynctool_env.agents.heuristics import Observation, _answer_or_switch, _layout
+
+
+class OraclePolicy:
+    """Plays the exact optimal schedule (needs the env: see :meth:`bind`)."""
+
+    name = "oracle"
+
+    def __init__(self) -> None:
+        self._env: Any = None
+        self._schedule: tuple[tuple[tuple[int, int], ...], ...] = ()
+        self._called: set[tuple[int, int]] = set()
+
+    def reset(self, seed: int | None = None) -> None:
+        self._called = set()
+
+    def bind(self, env: Any) -> None:
+        """Read the episode just reset in ``env`` and plan its optimal schedule."""
+        from asynctool_env.solver import optimal_schedule_for_instance
+
+        self._env = env.unwrapped
+        simulator = self._env.simulator
+        plan = optimal_schedule_for_instance(
+            simulator.instance, simulator.step_latency, simulator.max_calls_per_turn
+        )
+        self._schedule = plan.calls
+        self._called = set()
+
+    def act(self, observation: Observation) -> int:
+        if self._env is None:
+            raise RuntimeError("the oracle needs bind(env) after each reset")
+        answer = _answer_or_switch(observation)
+        if answer is not None:
+            return answer
+        round_index = int(observation["round"][0])
+        planned = self._schedule[round_index] if round_index < len(self._schedule) else ()
+        todo = [call for call in planned if call not in self._called]
+        if not todo or observation["calls_left"][0] <= 0:
+            return 0
+        task, step = todo[0]
+        n_tasks, _ = _layout(observation)
+        if int(observation["focused_task"]) != task:
+            return 1 + task
+        self._called.add((task, step))
+        return n_tasks + 1 + step
