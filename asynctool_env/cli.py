@@ -152,6 +152,47 @@ def data_build(
     )
 
 
+@data_app.command("paraphrase")
+def data_paraphrase(
+    model: Annotated[str, typer.Option(help="Model name on the OpenAI-compatible server.")],
+    output: Annotated[Path, typer.Option(help="Where to write the paraphrased file.")],
+    base_url: Annotated[
+        str | None, typer.Option(help="Server URL (default: OpenAI's; e.g. a vLLM server).")
+    ] = None,
+    api_key_env: Annotated[
+        str, typer.Option(help="Environment variable holding the API key.")
+    ] = "OPENAI_API_KEY",
+    path: Annotated[
+        Path | None, typer.Option(help="Dataset file to read (default: the shipped one).")
+    ] = None,
+    temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.7,
+) -> None:
+    """Optional stage: rewrite instructions with a model, keeping every literal."""
+    import os
+
+    from asynctool_env.dataset import DATASET_PATH
+    from asynctool_env.dataset.paraphrase import openai_client, paraphrase_instances
+    from asynctool_env.instances import InstanceFileError, load_instances, save_instances
+
+    source = path or DATASET_PATH
+    if output.resolve() == DATASET_PATH.resolve():
+        raise typer.BadParameter(
+            "write paraphrases to a new file; the shipped file is rebuilt by 'data build'",
+            param_hint="--output",
+        )
+    try:
+        instances = load_instances(source)
+        client = openai_client(base_url, os.environ.get(api_key_env))
+    except (FileNotFoundError, InstanceFileError, RuntimeError) as error:
+        raise typer.BadParameter(str(error)) from error
+    rewritten, report = paraphrase_instances(instances, client, model, temperature=temperature)
+    save_instances(rewritten, output)
+    _console().print(
+        f"{report.asked} instructions: {report.kept} rewritten, {report.rejected} rejected "
+        f"(a literal was lost), {report.failed} failed; wrote {output}"
+    )
+
+
 @data_app.command("stats")
 def data_stats(
     split: Annotated[

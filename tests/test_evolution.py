@@ -201,3 +201,68 @@ def test_side_step_rule_must_not_depend_on_anything():
     )
     with pytest.raises(ValueError, match="dependent step"):
         add_side_step(SEED, bad, None, rng())
+
+
+class _FakeClient:
+    """Stands in for ``openai.OpenAI``: ``chat.completions.create`` returns canned text."""
+
+    def __init__(self, reply):
+        self.reply = reply
+        self.chat = self
+        self.completions = self
+        self.calls = 0
+
+    def create(self, **kwargs):
+        from types import SimpleNamespace
+
+        self.calls += 1
+        text = self.reply(kwargs["messages"][-1]["content"])
+        if isinstance(text, Exception):
+            raise text
+        message = SimpleNamespace(content=text)
+        return SimpleNamespace(choices=[SimpleNamespace(message=message)])
+
+
+def test_paraphrase_keeps_only_rewrites_that_keep_every_literal():
+    from asynctool_env.core.task import Instance
+    from asynctool_env.dataset.paraphrase import keeps_literals, literals, paraphrase_instances
+    from tests.conftest import chain_task
+
+    assert literals('Send "Hi there" to CT-4F2A91 on 2025-07-18.') == [
+        '"Hi there"',
+        "CT-4F2A91",
+        "2025-07-18.",
+    ]
+    assert keeps_literals('Post "A b" to CT-1', 'Please post "A b" for CT-1')
+    assert not keeps_literals('Post "A b" to CT-1', "Please post A b for CT-1")
+    tasks = [chain_task(name, 2) for name in "ABC"]
+    tasks = [
+        type(task)(
+            task_id=task.task_id,
+            scenario=task.scenario,
+            instruction=f'Send "{name} note" to ID-{index}7',
+            steps=task.steps,
+            answer=task.answer,
+            expected_answer=task.expected_answer,
+        )
+        for index, (name, task) in enumerate(zip("ABC", tasks, strict=True))
+    ]
+    instances = [Instance("one", (tasks[0], tasks[1])), Instance("two", (tasks[1], tasks[2]))]
+
+    def reply(text):
+        if "A note" in text:
+            return text.replace("Send", "Please send")  # keeps the literals
+        if "B note" in text:
+            return "Send a note somewhere"  # loses them
+        return RuntimeError("server down")
+
+    client = _FakeClient(reply)
+    result, report = paraphrase_instances(instances, client, "fake-model")
+    assert client.calls == 3  # task B is shared by both instances: asked once
+    assert (report.asked, report.kept, report.rejected, report.failed) == (3, 1, 1, 1)
+    first = result[0].tasks[0]
+    assert first.instruction == 'Please send "A note" to ID-07'
+    assert first.metadata["original_instruction"] == 'Send "A note" to ID-07'
+    assert first.steps == tasks[0].steps and first.task_id == tasks[0].task_id
+    assert result[0].tasks[1].instruction == tasks[1].instruction  # rejected: unchanged
+    assert result[1].tasks[1].instruction == tasks[2].instruction  # failed: unchanged
