@@ -31,8 +31,9 @@ Every interface (RL env, chat wrapper, multi-agent env) produces the same trace 
 ``mean_ready_wait``          rounds from a step becoming ready to its correct call, averaged
                              over the steps that became ready (uncalled ones count up to the
                              episode's end)
-``neglected_tasks``          tasks never answered, or with a step left ready for
-                             ``NEGLECT_ROUNDS`` rounds or more while other tasks got calls
+``neglected_tasks``          tasks never answered by the end of the episode (the agent
+                             lost track of them). Waiting on a ready step is not counted: an
+                             optimal schedule often defers steps with slack
 ``tool_confusions``          calls matching no gold step that pass another task's gold
                              argument value (arguments crossed between tasks)
 ``failure_modes``            labels of what went wrong: ``dependency_violation``,
@@ -105,9 +106,6 @@ class EpisodeMetrics:
 
 _FIELD_NAMES = tuple(item.name for item in fields(EpisodeMetrics))
 
-#: A step left ready this many rounds while other tasks got calls marks its task neglected.
-NEGLECT_ROUNDS = 4
-
 
 def f1_score(precision: float, recall: float) -> float:
     """Harmonic mean, 0 when both are 0."""
@@ -145,13 +143,10 @@ def compute_metrics(
     answers: dict[int, AnswerEvent] = {}
     first_call: dict[tuple[int, int], int] = {}
     delivered_round: dict[tuple[int, int], int] = {}
-    call_rounds: list[tuple[int, int]] = []
     unmatched_calls: list[CallEvent] = []
     for event in trace:
         if isinstance(event, CallEvent):
             calls += 1
-            if event.task >= 0:
-                call_rounds.append((event.round, event.task))
             if event.kind is CallKind.CORRECT:
                 correct += 1
                 correct_call_ids.add(event.call_id)
@@ -205,10 +200,6 @@ def compute_metrics(
             if end < ready:
                 continue
             waits.append(end - ready)
-            if end - ready >= NEGLECT_ROUNDS and any(
-                ready <= when < end and other != task_index for when, other in call_rounds
-            ):
-                neglected.add(task_index)
     confusions = _tool_confusions(instance, unmatched_calls)
     labels = [
         name

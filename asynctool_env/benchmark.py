@@ -1,0 +1,364 @@
+"""Evaluate agents on the benchmark: episodes, optimal schedules, summaries, leaderboards.
+
+This is the evaluation API behind ``asynctool bench``, ``eval`` and ``ablate``. One episode
+per instance of a split (or of a procedural stream), each with its own seed (``seed +
+index``), so a result names exactly what was played. Every episode is scored by
+:mod:`asynctool_env.metrics`, with ``optimal_rounds`` from the exact solver on the episode's
+realized latencies, so ``efficiency`` compares the agent with the best possible schedule of
+that very episode.
+
+Results are plain data: :class:`EpisodeRecord` rows (written as JSONL, one per episode, with
+a compact timeline of the calls for plots) and :func:`summarize` tables (JSON and CSV).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from asynctool_env.agents import POLICIES, make_policy
+from asynctool_env.core.simulator import CallEvent, DeliveryEvent, Simulator
+from asynctool_env.core.task import Instance
+from asynctool_env.envs import AsyncToolEnv
+from asynctool_env.metrics import episode_metrics
+from asynctool_env.solver import optimal_schedule_for_instance
+
+#: The reference agents, in leaderboard order (``asynctool bench`` runs these).
+REFERENCE_AGENTS = ("random", "sequential", "greedy", "critical_path", "oracle")
+
+#: Metrics averaged in summaries and leaderboards (booleans become rates).
+SUMMARY_METRICS = (
+    "instance_success",
+    "task_success_rate",
+    "step_f1",
+    "efficiency",
+    "rounds",
+    "optimal_rounds",
+    "sequential_rounds",
+    "speedup_vs_sequential",
+    "idle_ratio",
+    "mean_in_flight",
+    "switches",
+    "mean_ready_wait",
+    "dependency_violations",
+    "redundant_calls",
+    "invalid_actions",
+)
+
+FAILURE_MODES = (
+    "dependency_violation",
+    "task_neglect",
+    "tool_confusion",
+    "premature_answer",
+    "redundant_call",
+    "idle_wait",
+)
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    """What to play.
+
+    Attributes:
+        split: ``"test"``, ``"dev"``, or ``"procedural"`` (fresh generated instances).
+        latency: A profile name forcing one latency for every instance; ``None`` keeps each
+            instance's own profile.
+        n_tasks: Keep only instances with this many tasks (procedural: generate this many).
+        episodes: Play only the first N instances (``None``: all of the split).
+        seed: Episode ``i`` is reset with ``seed + i``.
+        max_calls_per_turn: The call cap (``None``: unlimited).
+        optimal: Compute ``optimal_rounds`` and ``efficiency`` with the exact solver.
+    """
+
+    split: str = "test"
+    latency: str | None = None
+    n_tasks: int | None = None
+    episodes: int | None = None
+    seed: int = 0
+    max_calls_per_turn: int | None = 1
+    optimal: bool = True
+
+    def env_kwargs(self) -> dict[str, Any]:
+        kwargs: dict[str, Any] = {
+            "latency": self.latency,
+            "max_calls_per_turn": self.max_calls_per_turn,
+        }
+        if self.split == "procedural" and self.n_tasks is not None:
+            kwargs["n_tasks"] = self.n_tasks
+        return kwargs
+
+
+@dataclass(frozen=True)
+class EpisodeRecord:
+    """One episode of one agent: what was played and how it went."""
+
+    agent: str
+    instance_id: str
+    instance_index: int
+    seed: int
+    latency: str
+    n_tasks: int
+    episode_return: float
+    decisions: int
+    metrics: Mapping[str, Any]
+    #: ``[task, step, call round, delivery round or -1, kind]`` per call (for Gantt plots).
+    timeline: Sequence[Sequence[Any]] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _instances(config: EvalConfig) -> list[Instance] | None:
+    """The instances to play (``None`` for the procedural stream)."""
+    if config.split == "procedural":
+        return None
+    from asynctool_env.dataset import load_split
+
+    instances = load_split(config.split)
+    if config.n_tasks is not None:
+        instances = [i for i in instances if i.n_tasks == config.n_tasks]
+        if not instances:
+            raise ValueError(f"no instance of {config.n_tasks} tasks in split {config.split!r}")
+    if config.episodes is not None:
+        instances = instances[: config.episodes]
+    return instances
+
+
+def timeline(simulator: Simulator) -> list[list[Any]]:
+    """Calls of an episode as ``[task, step, call round, delivery round, kind]`` rows."""
+    delivered = {
+        event.call_id: event.round for event in simulator.trace if isinstance(event, DeliveryEvent)
+    }
+    return [
+        [event.task, event.step, event.round, delivered.get(event.call_id, -1), event.kind.value]
+        for event in simulator.trace
+        if isinstance(event, CallEvent)
+    ]
+
+
+def play_episode(
+    env: AsyncToolEnv,
+    agent: str,
+    seed: int,
+    *,
+    instance_index: int | None = None,
+    optimal: bool = True,
+) -> EpisodeRecord:
+    """Play one episode of ``agent`` and score it."""
+    options = {"instance_index": instance_index} if instance_index is not None else None
+    policy = make_policy(agent, seed)
+    observation, _ = env.reset(seed=seed, options=options)
+    policy.reset(seed)
+    bind = getattr(policy, "bind", None)
+    if bind is not None:
+        bind(env)
+    simulator = env.simulator
+    assert simulator is not None
+    best = None
+    if optimal:
+        best = optimal_schedule_for_instance(
+            simulator.instance, simulator.step_latency, simulator.max_calls_per_turn
+        ).rounds
+    total, decisions = 0.0, 0
+    while True:
+        observation, reward, terminated, truncated, _ = env.step(policy.act(observation))
+        total += reward
+        decisions += 1
+        if terminated or truncated:
+            break
+    metrics = episode_metrics(simulator, optimal_rounds=best).as_dict()
+    instance = simulator.instance
+    return EpisodeRecord(
+        agent=agent,
+        instance_id=instance.instance_id,
+        instance_index=instance_index if instance_index is not None else -1,
+        seed=seed,
+        latency=simulator.profile.name,
+        n_tasks=instance.n_tasks,
+        episode_return=total,
+        decisions=decisions,
+        metrics=metrics,
+        timeline=timeline(simulator),
+    )
+
+
+def _run_chunk(agent: str, config: EvalConfig, indexes: Sequence[int]) -> list[EpisodeRecord]:
+    instances = _instances(config)
+    if instances is None:
+        env = AsyncToolEnv(**config.env_kwargs())
+        return [
+            play_episode(env, agent, config.seed + index, optimal=config.optimal)
+            for index in indexes
+        ]
+    env = AsyncToolEnv(instances=instances, **config.env_kwargs())
+    return [
+        play_episode(env, agent, config.seed + index, instance_index=index, optimal=config.optimal)
+        for index in indexes
+    ]
+
+
+def evaluate(
+    agent: str,
+    config: EvalConfig | None = None,
+    *,
+    workers: int = 1,
+    progress: Callable[[int], None] | None = None,
+) -> list[EpisodeRecord]:
+    """Play ``agent`` on every episode of ``config``; ``workers`` processes share the work.
+
+    Args:
+        agent: A reference agent name (see :data:`asynctool_env.agents.POLICIES`).
+        config: What to play (default: the whole test split).
+        workers: Processes; 1 runs in this process.
+        progress: Called with the number of episodes finished so far.
+    """
+    if agent not in POLICIES:
+        raise ValueError(f"unknown agent {agent!r}; choose one of {', '.join(POLICIES)}")
+    if workers < 1:
+        raise ValueError(f"workers must be >= 1, got {workers}")
+    config = config or EvalConfig()
+    instances = _instances(config)
+    count = len(instances) if instances is not None else (config.episodes or 100)
+    indexes = list(range(count))
+    chunk = max(1, math.ceil(count / (workers * 4)))
+    chunks = [indexes[start : start + chunk] for start in range(0, count, chunk)]
+    records: list[EpisodeRecord] = []
+    if workers == 1:
+        for part in chunks:
+            records.extend(_run_chunk(agent, config, part))
+            if progress:
+                progress(len(records))
+        return records
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(_run_chunk, agent, config, part) for part in chunks]
+        for future in futures:
+            records.extend(future.result())
+            if progress:
+                progress(len(records))
+    return records
+
+
+def summarize(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
+    """Means of :data:`SUMMARY_METRICS`, failure-mode rates and the mean return."""
+    if not records:
+        raise ValueError("no episodes to summarize")
+    summary: dict[str, Any] = {"agent": records[0].agent, "episodes": len(records)}
+    for name in SUMMARY_METRICS:
+        values = [r.metrics.get(name) for r in records if r.metrics.get(name) is not None]
+        summary[name] = float(np.mean([float(v) for v in values])) if values else None
+    for mode in FAILURE_MODES:
+        summary[f"rate_{mode}"] = float(
+            np.mean([mode in r.metrics.get("failure_modes", ()) for r in records])
+        )
+    summary["return"] = float(np.mean([r.episode_return for r in records]))
+    return summary
+
+
+def grouped_summaries(
+    records: Sequence[EpisodeRecord], key: Callable[[EpisodeRecord], Any]
+) -> dict[Any, dict[str, Any]]:
+    """:func:`summarize` per group of ``key(record)``."""
+    groups: dict[Any, list[EpisodeRecord]] = {}
+    for record in records:
+        groups.setdefault(key(record), []).append(record)
+    return {name: summarize(group) for name, group in sorted(groups.items(), key=str)}
+
+
+LEADERBOARD_COLUMNS = (
+    ("agent", "agent", ""),
+    ("overall", "instance_success", "pct"),
+    ("task", "task_success_rate", "pct"),
+    ("step F1", "step_f1", "pct"),
+    ("efficiency", "efficiency", "ratio"),
+    ("rounds", "rounds", "num"),
+    ("optimal", "optimal_rounds", "num"),
+    ("speedup", "speedup_vs_sequential", "ratio"),
+    ("idle", "idle_ratio", "ratio"),
+    ("in flight", "mean_in_flight", "num"),
+    ("violations", "dependency_violations", "num"),
+)
+
+
+def format_value(value: Any, kind: str) -> str:
+    if value is None:
+        return "-"
+    if kind == "pct":
+        return f"{100 * value:.1f}"
+    if kind == "ratio":
+        return f"{value:.3f}"
+    if kind == "num":
+        return f"{value:.2f}"
+    return str(value)
+
+
+def leaderboard_markdown(summaries: Sequence[Mapping[str, Any]], title: str = "") -> str:
+    """A markdown table of summaries, best efficiency first."""
+    rows = sorted(summaries, key=lambda s: (-(s.get("efficiency") or 0), str(s["agent"])))
+    header = "| " + " | ".join(column for column, _, _ in LEADERBOARD_COLUMNS) + " |"
+    rule = "|" + "|".join("---" if kind == "" else "---:" for _, _, kind in LEADERBOARD_COLUMNS)
+    lines = [f"### {title}", ""] if title else []
+    lines += [header, rule + "|"]
+    for summary in rows:
+        cells = [format_value(summary.get(key), kind) for _, key, kind in LEADERBOARD_COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_results(
+    folder: str | os.PathLike[str],
+    records: Iterable[EpisodeRecord],
+    summaries: Sequence[Mapping[str, Any]],
+    config: EvalConfig,
+) -> Path:
+    """Write ``episodes.jsonl``, ``summary.json``, ``summary.csv`` and ``leaderboard.md``."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    with (out / "episodes.jsonl").open("w", encoding="utf-8") as handle:
+        for record in records:
+            handle.write(json.dumps(record.to_json(), sort_keys=True) + "\n")
+    payload = {"config": asdict(config), "summaries": list(summaries)}
+    (out / "summary.json").write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    if summaries:
+        names = list(summaries[0])
+        with (out / "summary.csv").open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=names)
+            writer.writeheader()
+            for summary in summaries:
+                writer.writerow(summary)
+    title = f"{config.split} split" + (f", latency={config.latency}" if config.latency else "")
+    (out / "leaderboard.md").write_text(leaderboard_markdown(summaries, title))
+    return out
+
+
+def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[EpisodeRecord]:
+    """Episode records from result folders or ``episodes.jsonl`` files.
+
+    Raises:
+        FileNotFoundError: A path has no ``episodes.jsonl``.
+        ValueError: A line is not a valid record (the message names file and line).
+    """
+    records: list[EpisodeRecord] = []
+    for path in paths:
+        file = Path(path)
+        if file.is_dir():
+            file = file / "episodes.jsonl"
+        if not file.is_file():
+            raise FileNotFoundError(f"no episodes.jsonl at {path}")
+        with file.open(encoding="utf-8") as handle:
+            for number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                try:
+                    records.append(EpisodeRecord(**json.loads(line)))
+                except (json.JSONDecodeError, TypeError) as error:
+                    raise ValueError(f"{file}:{number}: not an episode record: {error}") from None
+    return records
