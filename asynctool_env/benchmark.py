@@ -30,6 +30,7 @@ from asynctool_env.core.simulator import CallEvent, DeliveryEvent, Simulator
 from asynctool_env.core.task import Instance
 from asynctool_env.envs import AsyncToolEnv
 from asynctool_env.metrics import episode_metrics
+from asynctool_env.rollout import run_episode
 from asynctool_env.solver import optimal_schedule_for_instance
 
 #: The reference agents, in leaderboard order (``asynctool bench`` runs these).
@@ -153,14 +154,9 @@ def play_episode(
     instance_index: int | None = None,
     optimal: bool = True,
 ) -> EpisodeRecord:
-    """Play one episode of ``agent`` and score it."""
+    """Play one episode of ``agent`` and score it (with the optimum of that episode)."""
     options = {"instance_index": instance_index} if instance_index is not None else None
-    policy = make_policy(agent, seed)
-    observation, _ = env.reset(seed=seed, options=options)
-    policy.reset(seed)
-    bind = getattr(policy, "bind", None)
-    if bind is not None:
-        bind(env)
+    result = run_episode(env, make_policy(agent, seed), seed, options)
     simulator = env.simulator
     assert simulator is not None
     best = None
@@ -168,14 +164,6 @@ def play_episode(
         best = optimal_schedule_for_instance(
             simulator.instance, simulator.step_latency, simulator.max_calls_per_turn
         ).rounds
-    total, decisions = 0.0, 0
-    while True:
-        observation, reward, terminated, truncated, _ = env.step(policy.act(observation))
-        total += reward
-        decisions += 1
-        if terminated or truncated:
-            break
-    metrics = episode_metrics(simulator, optimal_rounds=best).as_dict()
     instance = simulator.instance
     return EpisodeRecord(
         agent=agent,
@@ -184,9 +172,9 @@ def play_episode(
         seed=seed,
         latency=simulator.profile.name,
         n_tasks=instance.n_tasks,
-        episode_return=total,
-        decisions=decisions,
-        metrics=metrics,
+        episode_return=result.episode_return,
+        decisions=result.decisions,
+        metrics=episode_metrics(simulator, optimal_rounds=best).as_dict(),
         timeline=timeline(simulator),
     )
 

@@ -10,10 +10,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from asynctool_env.agents import POLICIES, make_policy
-from asynctool_env.core.latency import PROFILE_NAMES
-from asynctool_env.rollout import run_episodes, summarize
-
 app = typer.Typer(
     help="AsyncTool: asynchronous function calling over several tasks.",
     no_args_is_help=True,
@@ -40,70 +36,249 @@ def _parse_calls(value: str) -> int | None:
     return int(value)
 
 
-@app.command()
-def run(
-    agent: Annotated[
-        list[str] | None,
-        typer.Option("--agent", "-a", help=f"Policy to run (repeatable): {', '.join(POLICIES)}."),
-    ] = None,
-    episodes: Annotated[int, typer.Option(min=1, help="Episodes per agent.")] = 20,
-    seed: Annotated[int, typer.Option(help="Seed of the first episode.")] = 0,
-    latency: Annotated[
-        str, typer.Option(help=f"Latency profile: {', '.join(PROFILE_NAMES)}.")
-    ] = "tool",
-    n_tasks: Annotated[int | None, typer.Option(min=1, max=3, help="Tasks per instance.")] = None,
-    calls_per_turn: Annotated[
-        str, typer.Option(help="Calls per turn: a number or 'unlimited'.")
-    ] = "1",
-    output: Annotated[
-        Path | None, typer.Option(help="Also write the per-episode metrics to this JSON file.")
-    ] = None,
-) -> None:
-    """Play reference agents on generated instances and print their mean metrics."""
-    names = agent or list(POLICIES)
+def _check_agents(names: list[str]) -> list[str]:
+    from asynctool_env.agents import POLICIES
+
     for name in names:
         if name not in POLICIES:
             raise typer.BadParameter(
                 f"unknown agent {name!r}; choose from {', '.join(POLICIES)}", param_hint="--agent"
             )
-    env_kwargs: dict[str, object] = {
-        "latency": latency,
-        "max_calls_per_turn": _parse_calls(calls_per_turn),
-    }
-    if n_tasks is not None:
-        env_kwargs["n_tasks"] = n_tasks
-    seeds = list(range(seed, seed + episodes))
-    table = Table(title=f"{episodes} episodes per agent, latency={latency}")
-    columns = [
-        ("agent", "agent"),
-        ("step F1", "step_f1"),
-        ("task ok", "task_success_rate"),
-        ("all ok", "instance_success"),
-        ("rounds", "rounds"),
-        ("sequential", "sequential_rounds"),
-        ("speedup", "speedup_vs_sequential"),
-        ("idle", "idle_ratio"),
-        ("in flight", "mean_in_flight"),
-        ("violations", "dependency_violations"),
-        ("return", "return"),
-    ]
-    for title, _ in columns:
-        table.add_column(title, justify="left" if title == "agent" else "right")
-    records: dict[str, list[dict[str, object]]] = {}
-    for name in names:
-        try:
-            results = run_episodes(make_policy(name, seed), seeds, env_kwargs)
-        except ValueError as error:
-            raise typer.BadParameter(str(error)) from error
-        summary = summarize(results)
-        table.add_row(name, *(f"{summary[key]:.3g}" for _, key in columns[1:]))
-        records[name] = [{"seed": r.seed, "return": r.episode_return, **r.metrics} for r in results]
+    return names
+
+
+def _check_latency(latency: str | None) -> str | None:
+    from asynctool_env.core.latency import make_latency_profile
+
+    if latency is None:
+        return None
+    try:
+        make_latency_profile(latency)
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--latency") from error
+    return latency
+
+
+def _evaluate_agents(agents: list[str], config, workers: int, console: Console):
+    """Run agents with a progress bar; returns (records, summaries)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    from asynctool_env.benchmark import evaluate, summarize
+
+    records, summaries = [], []
+    with Progress(
+        "[progress.description]{task.description}",
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=not console.is_terminal,
+    ) as progress:
+        for agent in agents:
+            bar = progress.add_task(agent, total=None)
+            try:
+                found = evaluate(
+                    agent,
+                    config,
+                    workers=workers,
+                    progress=lambda done, bar=bar: progress.update(bar, completed=done),
+                )
+            except (ValueError, FileNotFoundError) as error:
+                raise typer.BadParameter(str(error)) from error
+            progress.update(bar, total=len(found), completed=len(found))
+            records.extend(found)
+            summaries.append(summarize(found))
+    return records, summaries
+
+
+def _leaderboard_table(summaries, title: str) -> Table:
+    from asynctool_env.benchmark import LEADERBOARD_COLUMNS, format_value
+
+    table = Table(title=title)
+    for column, _, kind in LEADERBOARD_COLUMNS:
+        table.add_column(column, justify="left" if kind == "" else "right")
+    for summary in sorted(summaries, key=lambda s: (-(s.get("efficiency") or 0), s["agent"])):
+        table.add_row(
+            *(format_value(summary.get(key), kind) for _, key, kind in LEADERBOARD_COLUMNS)
+        )
+    return table
+
+
+Workers = Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")]
+
+
+@app.command()
+def bench(
+    output: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("results/bench"),
+    split: Annotated[str, typer.Option(help="Dataset split: test or dev.")] = "test",
+    workers: Workers = 1,
+    plots: Annotated[bool, typer.Option(help="Also draw the report plots.")] = False,
+) -> None:
+    """Run the reference agents on the benchmark split and print the leaderboard."""
+    from asynctool_env.benchmark import REFERENCE_AGENTS, EvalConfig, write_results
+
+    if split not in ("test", "dev"):
+        raise typer.BadParameter("choose test or dev", param_hint="--split")
     console = _console()
+    config = EvalConfig(split=split)
+    records, summaries = _evaluate_agents(list(REFERENCE_AGENTS), config, workers, console)
+    folder = write_results(output, records, summaries, config)
+    console.print(_leaderboard_table(summaries, f"AsyncTool {split} split: reference agents"))
+    console.print(
+        "overall = all tasks of the instance right; efficiency = optimal rounds / rounds; "
+        "speedup = sequential rounds / rounds"
+    )
+    if plots:
+        _draw_plots(records, folder)
+    console.print(f"results written to {folder}/")
+
+
+@app.command("eval")
+def eval_command(
+    agent: Annotated[list[str], typer.Option("--agent", "-a", help="Agent (repeatable).")],
+    split: Annotated[str, typer.Option(help="test, dev or procedural.")] = "test",
+    latency: Annotated[
+        str | None,
+        typer.Option(help="Force one latency profile (default: each instance's own)."),
+    ] = None,
+    n_tasks: Annotated[
+        int | None, typer.Option(min=1, max=8, help="Only N-task instances.")
+    ] = None,
+    episodes: Annotated[int | None, typer.Option(min=1, help="Only the first N episodes.")] = None,
+    seed: Annotated[int, typer.Option(help="Episode i is reset with seed + i.")] = 0,
+    calls_per_turn: Annotated[
+        str, typer.Option(help="Calls per turn: a number or 'unlimited'.")
+    ] = "1",
+    output: Annotated[Path | None, typer.Option(help="Folder for the results.")] = None,
+    workers: Workers = 1,
+) -> None:
+    """Evaluate agents with a chosen split, latency, task count and seed."""
+    from asynctool_env.benchmark import EvalConfig, write_results
+
+    if split not in ("test", "dev", "procedural"):
+        raise typer.BadParameter("choose test, dev or procedural", param_hint="--split")
+    config = EvalConfig(
+        split=split,
+        latency=_check_latency(latency),
+        n_tasks=n_tasks,
+        episodes=episodes,
+        seed=seed,
+        max_calls_per_turn=_parse_calls(calls_per_turn),
+    )
+    console = _console()
+    records, summaries = _evaluate_agents(_check_agents(agent), config, workers, console)
+    console.print(_leaderboard_table(summaries, f"{split} split, latency={latency or 'own'}"))
+    if output is not None:
+        console.print(f"results written to {write_results(output, records, summaries, config)}/")
+
+
+def _draw_plots(records, folder: Path) -> list[Path]:
+    from asynctool_env.plots import (
+        plot_efficiency_by_latency,
+        plot_success_by_tasks,
+        plot_timelines,
+    )
+
+    # The timeline shows the first instance, as every agent played it.
+    first = records[0].instance_id
+    same = [r for r in records if r.instance_id == first]
+    paths = [
+        plot_timelines(same, folder / "timeline.png"),
+        plot_efficiency_by_latency(records, folder / "efficiency_by_latency.png"),
+        plot_success_by_tasks(records, folder / "success_by_tasks.png"),
+    ]
+    for path in paths:
+        _console().print(f"plot: {path}")
+    return paths
+
+
+@app.command()
+def report(
+    results: Annotated[list[Path], typer.Argument(help="Result folders or episodes.jsonl files.")],
+    output: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("results/report"),
+) -> None:
+    """Leaderboard markdown and plots (timeline, efficiency vs latency, success vs tasks)."""
+    from asynctool_env.benchmark import grouped_summaries, leaderboard_markdown, read_records
+
+    try:
+        records = read_records(results)
+    except (FileNotFoundError, ValueError) as error:
+        raise typer.BadParameter(str(error), param_hint="RESULTS") from error
+    if not records:
+        raise typer.BadParameter("the results hold no episodes", param_hint="RESULTS")
+    output.mkdir(parents=True, exist_ok=True)
+    summaries = list(grouped_summaries(records, lambda r: r.agent).values())
+    lines = [leaderboard_markdown(summaries, "Leaderboard")]
+    lines += ["### Efficiency by latency profile", ""]
+    lines += ["| agent | latency | episodes | efficiency |", "|---|---|---:|---:|"]
+    for (agent, latency), summary in grouped_summaries(
+        records, lambda r: (r.agent, r.latency)
+    ).items():
+        efficiency = summary["efficiency"]
+        shown = f"{efficiency:.3f}" if efficiency is not None else "-"
+        lines.append(f"| {agent} | {latency} | {summary['episodes']} | {shown} |")
+    (output / "leaderboard.md").write_text("\n".join(lines) + "\n")
+    console = _console()
+    console.print(_leaderboard_table(summaries, "Leaderboard"))
+    _draw_plots(records, output)
+    console.print(f"report written to {output}/")
+
+
+ABLATION_LATENCIES = ("sync", "fixed:1", "fixed:2", "fixed:3", "stochastic")
+
+
+@app.command()
+def ablate(
+    agent: Annotated[str, typer.Option("--agent", "-a", help="Agent to ablate.")] = "critical_path",
+    split: Annotated[str, typer.Option(help="test or dev.")] = "test",
+    episodes: Annotated[int | None, typer.Option(min=1, help="Only the first N episodes.")] = None,
+    workers: Workers = 1,
+    output: Annotated[Path | None, typer.Option(help="Also write the table as markdown.")] = None,
+) -> None:
+    """The paper's ablations for one agent: latency profile, and 2 vs 3 tasks."""
+    from asynctool_env.benchmark import EvalConfig, format_value, summarize
+
+    _check_agents([agent])
+    if split not in ("test", "dev"):
+        raise typer.BadParameter("choose test or dev", param_hint="--split")
+    console = _console()
+    rows: list[tuple[str, dict]] = []
+    settings: list[tuple[str, dict]] = [
+        (f"latency={name}", {"latency": name}) for name in ABLATION_LATENCIES
+    ]
+    settings += [(f"{count} tasks", {"n_tasks": count}) for count in (2, 3)]
+    for label, change in settings:
+        config = EvalConfig(split=split, episodes=episodes, **change)
+        records, _ = _evaluate_agents([agent], config, workers, console)
+        rows.append((label, summarize(records)))
+    columns = [
+        ("setting", None, ""),
+        ("episodes", "episodes", "int"),
+        ("overall", "instance_success", "pct"),
+        ("efficiency", "efficiency", "ratio"),
+        ("rounds", "rounds", "num"),
+        ("optimal", "optimal_rounds", "num"),
+        ("sequential", "sequential_rounds", "num"),
+        ("speedup", "speedup_vs_sequential", "ratio"),
+        ("idle", "idle_ratio", "ratio"),
+    ]
+    table = Table(title=f"Ablations: {agent} on the {split} split")
+    for name, _, kind in columns:
+        table.add_column(name, justify="left" if kind == "" else "right")
+    lines = ["| " + " | ".join(name for name, _, _ in columns) + " |"]
+    lines.append("|---" + "|---:" * (len(columns) - 1) + "|")
+    for label, summary in rows:
+        cells = [label] + [
+            str(summary[key]) if kind == "int" else format_value(summary[key], kind)
+            for _, key, kind in columns[1:]
+        ]
+        table.add_row(*cells)
+        lines.append("| " + " | ".join(cells) + " |")
     console.print(table)
     if output is not None:
         output.parent.mkdir(parents=True, exist_ok=True)
-        output.write_text(json.dumps(records, indent=2))
-        console.print(f"per-episode metrics written to {output}")
+        output.write_text("\n".join(lines) + "\n")
+        console.print(f"table written to {output}")
 
 
 data_app = typer.Typer(help="Build and inspect the benchmark dataset.", no_args_is_help=True)

@@ -1,12 +1,10 @@
-"""Run policies through the env and collect their episode metrics."""
+"""Play a policy through the env: the one episode loop every caller uses."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
-
-import numpy as np
 
 from asynctool_env.agents import Policy
 from asynctool_env.envs import AsyncToolEnv
@@ -22,12 +20,20 @@ class EpisodeResult:
     metrics: Mapping[str, Any]
 
 
-def run_episode(env: AsyncToolEnv, policy: Policy, seed: int) -> EpisodeResult:
-    """Play one episode of ``env`` (reset with ``seed``) with ``policy``."""
-    observation, _ = env.reset(seed=seed)
+def run_episode(
+    env: AsyncToolEnv,
+    policy: Policy,
+    seed: int,
+    options: Mapping[str, Any] | None = None,
+) -> EpisodeResult:
+    """Play one episode of ``env`` (reset with ``seed`` and ``options``) with ``policy``.
+
+    Policies that read the env itself (the oracle) get ``policy.bind(env)`` after the reset.
+    """
+    observation, _ = env.reset(seed=seed, options=dict(options) if options else None)
     policy.reset(seed)
     bind = getattr(policy, "bind", None)
-    if bind is not None:  # policies that read the env itself (the oracle)
+    if bind is not None:
         bind(env)
     total, decisions = 0.0, 0
     while True:
@@ -47,32 +53,3 @@ def run_episodes(
         return [run_episode(env, policy, seed) for seed in seeds]
     finally:
         env.close()
-
-
-#: Metrics averaged by :func:`summarize` (booleans become rates).
-SUMMARY_METRICS = (
-    "step_f1",
-    "task_success_rate",
-    "instance_success",
-    "rounds",
-    "sequential_rounds",
-    "speedup_vs_sequential",
-    "idle_ratio",
-    "mean_in_flight",
-    "switches",
-    "dependency_violations",
-    "invalid_actions",
-)
-
-
-def summarize(results: Sequence[EpisodeResult]) -> dict[str, float]:
-    """Mean of each of :data:`SUMMARY_METRICS` and of the return over ``results``."""
-    if not results:
-        raise ValueError("no episodes to summarize")
-    summary = {
-        name: float(np.mean([float(result.metrics[name]) for result in results]))
-        for name in SUMMARY_METRICS
-    }
-    summary["return"] = float(np.mean([result.episode_return for result in results]))
-    summary["episodes"] = float(len(results))
-    return summary
