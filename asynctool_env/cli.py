@@ -72,7 +72,7 @@ def _evaluate_agents(agents: list[str], config, workers: int, console: Console):
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         console=console,
-        transient=not console.is_terminal,
+        disable=not console.is_terminal,
     ) as progress:
         for agent in agents:
             bar = progress.add_task(agent, total=None)
