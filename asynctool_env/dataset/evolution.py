@@ -150,9 +150,13 @@ def add_follow_up(
     ]
     if not candidates:
         return None
-    index, rule = candidates[int(rng.integers(len(candidates)))]
-    step, sentence = rule.follow_up(world, rng, index)
-    if _repeats_a_step(spec, step):
+    # Candidates in random order; the first that adds a call the task does not make wins.
+    for position in rng.permutation(len(candidates)):
+        index, rule = candidates[int(position)]
+        step, sentence = rule.follow_up(world, rng, index)
+        if not _repeats_a_step(spec, step):
+            break
+    else:
         return None
     return TaskSpec(_append_sentence(spec.instruction, sentence), [*spec.steps, step], spec.answer)
 
@@ -163,11 +167,14 @@ def add_side_step(
     """In-breadth: add an independent step."""
     if len(spec.steps) >= MAX_EVOLVED_STEPS or not scenario.side_steps:
         return None
-    rule = scenario.side_steps[int(rng.integers(len(scenario.side_steps)))]
-    step, sentence = rule.side_step(world, rng)
-    if step.after or "${" in str(step.arguments):
-        raise ValueError(f"side step rule {rule.name!r} made a dependent step")
-    if _repeats_a_step(spec, step):
+    for position in rng.permutation(len(scenario.side_steps)):
+        rule = scenario.side_steps[int(position)]
+        step, sentence = rule.side_step(world, rng)
+        if step.after or "${" in str(step.arguments):
+            raise ValueError(f"side step rule {rule.name!r} made a dependent step")
+        if not _repeats_a_step(spec, step):
+            break
+    else:
         return None
     return TaskSpec(_append_sentence(spec.instruction, sentence), [*spec.steps, step], spec.answer)
 

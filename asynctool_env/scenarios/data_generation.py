@@ -55,8 +55,9 @@ Evolution hooks
 ---------------
 Lookups: a constant ``policy_id`` is revealed by ``get_password_policy`` of the policy's
 name, a constant test ``dataset_id`` by the ``start_test_dataset_build`` call it encodes.
-Follow-ups: a summary after a build, an address in the first profile's country after
-profiles, a password after a policy look-up. Side steps: UUIDs or distribution samples.
+Follow-ups: UUIDs in the new dataset's namespace after a build, an address in the first
+profile's country after profiles, a password after a policy look-up. Side steps: UUIDs or
+distribution samples.
 """
 
 from __future__ import annotations
@@ -1011,11 +1012,20 @@ def _lookup_dataset(world: DataGenWorld, value: Any) -> tuple[dict[str, Any], st
     )
 
 
-def _follow_summary(
+def _follow_uuids(
     world: DataGenWorld, rng: np.random.Generator, index: int
 ) -> tuple[StepSpec, str]:
-    step = StepSpec("get_test_dataset_summary", {"dataset_id": f"${{s{index}.dataset_id}}"})
-    return step, "Then get that test dataset's summary."
+    """UUIDs in the new dataset's namespace (the templates that build a dataset already read
+    its summary, so a summary follow-up would only repeat a call they make)."""
+    seed, count = _user_seed(rng), 1 + int(rng.integers(5))
+    step = StepSpec(
+        "generate_seeded_uuids",
+        {"seed": seed, "count": count, "namespace": f"${{s{index}.dataset_id}}"},
+    )
+    return step, (
+        f"Then, using that test dataset's id as the namespace, generate {count} UUID(s) "
+        f"with seed {seed}."
+    )
 
 
 def _follow_address(
@@ -1085,7 +1095,7 @@ SCENARIO = Scenario(
         LookupRule("dataset_id", "start_test_dataset_build", _lookup_dataset),
     ),
     follow_ups=(
-        FollowUpRule("start_test_dataset_build", _follow_summary),
+        FollowUpRule("start_test_dataset_build", _follow_uuids),
         FollowUpRule("generate_user_profiles", _follow_address),
         FollowUpRule("get_password_policy", _follow_password),
     ),

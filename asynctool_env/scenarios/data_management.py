@@ -66,9 +66,10 @@ The templates
 Evolution hooks
 ---------------
 A constant stored ``record_id`` is revealed by querying its table on the key column
-(lookup); a ``start_table_export`` step can be followed by its status check and an
-``insert_table_record`` step by a backup of the table (follow-ups); describing a table or
-starting an export are independent extra steps (side steps).
+(lookup); a ``start_table_export`` step can be followed by a backup of the exported table
+labelled with the job id and an ``insert_table_record`` step by a backup of the table
+(follow-ups); describing a table or starting an export are independent extra steps (side
+steps).
 """
 
 from __future__ import annotations
@@ -1188,8 +1189,15 @@ def _lookup_record(world: DatabaseWorld, value: Any) -> tuple[dict[str, Any], st
 def _follow_export(
     world: DatabaseWorld, rng: np.random.Generator, index: int
 ) -> tuple[StepSpec, str]:
-    step = StepSpec("get_export_job_status", {"job_id": f"${{s{index}.job_id}}"})
-    return step, "Then check the export job and report its download link."
+    """Back up the exported table, labelled with the export's job id (the template that
+    exports already checks the job's status, so a status follow-up would only repeat it)."""
+    step = StepSpec(
+        "backup_database_tables",
+        {"tables": [f"${{s{index}.table}}"], "label": f"${{s{index}.job_id}}"},
+    )
+    return step, (
+        "Then back up the exported table on its own, using the export's job id as the backup label."
+    )
 
 
 def _follow_insert(

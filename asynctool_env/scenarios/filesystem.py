@@ -62,9 +62,9 @@ Evolution hooks
 ---------------
 A constant ``path`` or ``source`` whose file name is unique in the home directory is
 revealed by ``find_files_by_pattern`` (lookups); ``compress_directory`` can be followed by
-its status check, ``find_files_by_pattern`` and ``list_directory`` by the metadata of the
-first file found (follow-ups); a checksum or a directory listing are independent extra
-steps (side steps).
+a search for every file under the compressed folder, ``find_files_by_pattern`` and
+``list_directory`` by the metadata of the first file found (follow-ups); a checksum or a
+directory listing are independent extra steps (side steps).
 """
 
 from __future__ import annotations
@@ -1059,8 +1059,15 @@ def _lookup_path(world: FilesystemWorld, value: Any) -> tuple[dict[str, Any], st
 def _follow_compress(
     world: FilesystemWorld, rng: np.random.Generator, index: int
 ) -> tuple[StepSpec, str]:
-    step = StepSpec("get_compression_job_status", {"job_id": f"${{s{index}.job_id}}"})
-    return step, "Then check the compression job and report the archive's compressed size."
+    """Every file under the compressed folder: what went into the archive (the template that
+    compresses already checks the job's status, so a status follow-up would only repeat it)."""
+    step = StepSpec(
+        "find_files_by_pattern", {"directory": f"${{s{index}.directory}}", "pattern": "*"}
+    )
+    return step, (
+        'Then find every file under the folder you compressed (name pattern "*"), to see '
+        "what went into the archive."
+    )
 
 
 def _follow_find(

@@ -59,8 +59,9 @@ Evolution hooks
 ---------------
 Lookups: a constant ``snippet_id`` is revealed by ``search_text_catalogue`` of the snippet's
 title, a constant ``glossary_id`` by ``get_translation_glossary`` of its language.
-Follow-ups: fetch the first hit after a search, count the words after a fetch or a
-replacement, truncate after a translation. Side steps: slugify or restyle a constant phrase.
+Follow-ups: search for every snippet of the first hit's kind after a search, count the words
+after a fetch, extract a kind of pattern after a replacement, truncate after a translation.
+Side steps: slugify or restyle a constant phrase.
 """
 
 from __future__ import annotations
@@ -950,14 +951,34 @@ def _lookup_glossary(world: StringWorld, value: Any) -> tuple[dict[str, Any], st
     return {"language": language}, "glossary_id", f"the {language} translation glossary"
 
 
-def _follow_fetch(world: StringWorld, rng: np.random.Generator, index: int) -> tuple[StepSpec, str]:
-    step = StepSpec("fetch_text_snippet", {"snippet_id": f"${{s{index}.results.0.snippet_id}}"})
-    return step, "Then fetch the first snippet that search found."
+def _follow_search(
+    world: StringWorld, rng: np.random.Generator, index: int
+) -> tuple[StepSpec, str]:
+    """Search again for every snippet of the first hit's kind (each template that searches
+    already fetches the first hit, and a title search rarely finds a second one)."""
+    step = StepSpec("search_text_catalogue", {"query": f"${{s{index}.results.0.kind}}"})
+    return step, (
+        "Then search the catalogue again, using as the query the kind of the snippet you "
+        "found (exactly as the search results give it), to list every snippet of that kind."
+    )
 
 
 def _follow_count(world: StringWorld, rng: np.random.Generator, index: int) -> tuple[StepSpec, str]:
     step = StepSpec("count_text_words", {"text": f"${{s{index}.text}}"})
     return step, "Then count the words of that text."
+
+
+def _follow_replace(
+    world: StringWorld, rng: np.random.Generator, index: int
+) -> tuple[StepSpec, str]:
+    """Extract a kind of pattern from the edited text (the one template that replaces already
+    counts the result's words, so a word count would only repeat its call)."""
+    pattern = _choice(rng, tuple(PATTERNS))
+    step = StepSpec("extract_text_patterns", {"text": f"${{s{index}.text}}", "pattern": pattern})
+    return step, (
+        f'Then extract the {_NOUNS[pattern]} (pattern "{pattern}") from the text as it is '
+        "after the replacement."
+    )
 
 
 def _follow_truncate(
@@ -1029,10 +1050,10 @@ SCENARIO = Scenario(
         LookupRule("glossary_id", "get_translation_glossary", _lookup_glossary),
     ),
     follow_ups=(
-        FollowUpRule("search_text_catalogue", _follow_fetch),
+        FollowUpRule("search_text_catalogue", _follow_search),
         FollowUpRule("fetch_text_snippet", _follow_count),
         FollowUpRule("translate_text_with_glossary", _follow_truncate),
-        FollowUpRule("replace_text_phrase", _follow_count),
+        FollowUpRule("replace_text_phrase", _follow_replace),
     ),
     side_steps=(
         SideStepRule("slugify_phrase", _side_slug),
