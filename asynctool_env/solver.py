@@ -1,0 +1,660 @@
+"""The exact solver: the fewest rounds in which an episode's gold steps can all be done.
+
+The rules
+---------
+The rules are the simulator's (:mod:`asynctool_env.core.simulator`), on the realized
+latencies of an episode. An instance has tasks; each task's steps form a DAG
+(``depends_on``: earlier steps of the same task); step ``s`` has latency ``L_s >= 0``.
+Time runs in rounds ``0, 1, 2, ...``; in each round at most ``cap`` calls may be made
+(``max_calls_per_turn``, ``None`` for no limit). A call of ``s`` made in round ``r`` is
+delivered at the start of round ``r + 1 + L_s``; ``s`` may be called in round ``r`` only when
+every parent has been delivered at a round ``<= r``. Every step is called exactly once, and a
+task is answered in the round its last step is delivered, so::
+
+    rounds = max over steps of (call round + 1 + L) + 1
+
+One one-step task with ``L = 1`` takes 3 rounds (call in round 0, delivery and answer in
+round 2); the sequential schedule (:func:`sequential_rounds`) takes ``sum(1 + L) + 1``; two
+chains of ``n`` steps with ``L = 1`` and ``cap = 1`` take ``2n + 2`` at best (interleave them).
+
+Never idle
+----------
+Calls take one slot of one round whatever their latency, which makes idling useless: there
+is an optimal schedule in which every round makes ``min(cap, #ready)`` calls. Take an optimal
+schedule and the earliest round ``r`` with a free slot while some ready step ``s`` is called
+later, in round ``r' > r``. Moving ``s`` to round ``r`` keeps the schedule valid (``s``'s
+parents were delivered by ``r``, there was a free slot, and ``s``'s children only see their
+input earlier) and delivers ``s`` earlier, so ``rounds`` does not grow. Each move lowers the
+sum of call rounds, so the moves end, in a schedule that never leaves a slot free while a
+step is ready. The search therefore branches only on *which* ready steps fill the slots, and
+with ``cap = None`` (or whenever every ready step fits) there is nothing to choose: calling
+everything ready at once is optimal.
+
+The search
+----------
+Depth-first branch and bound over decision points, with memoization. A state is the status
+of every step, relative to the current round: not called yet, delivered, or in flight with
+``k >= 1`` rounds left until delivery. Its value ``g`` is the number of rounds still needed
+(``rounds - now``), which does not depend on the absolute round, so equal states reached by
+different orders share one table entry. From a state the search tries each way to fill the
+``min(cap, #ready)`` slots, then moves the clock to the next round in which something is
+ready (jumping over rounds where everything waits on a response: no decision is made there).
+
+``_solve(state, limit)`` answers "is ``g(state) < limit``?": it returns ``g`` exactly when it
+is below ``limit``, or else a lower bound ``>= limit`` (fail-high); both kinds of answer are
+kept (an exact table and a lower-bound table), so a state refuted under one limit is
+refuted again in ``O(1)`` under any limit no larger. A child gets the limit
+``min(limit, best so far) - dt``; a node stops trying children once ``best`` meets its own
+lower bound. The root is searched with the limit set by the heuristic below: either the
+search returns something smaller (and a schedule realizing it) or it proves the heuristic
+optimal.
+
+Choices are tried best-first: ready steps are ordered by their tail (longest remaining
+latency-weighted path first), so the first leaf reached is the heuristic's schedule and the
+incumbent improves from there.
+
+Symmetry, where cheap to detect:
+
+* **Interchangeable ready steps.** A ready step whose remaining sub-DAG is a tree (each
+  descendant has one parent inside it, every other parent already delivered) is labelled by
+  the canonical form of that labelled tree (latencies as labels, children sorted). Two such
+  ready steps with the same label can be swapped by an automorphism of the state (their
+  subtrees are disjoint and touch nothing else still open), so choices that differ only by
+  such swaps are tried once. Chains, fan-outs and out-trees are covered.
+* **Identical tasks.** Tasks with the same DAG and the same latencies are interchangeable:
+  the table key sorts their per-task states, so the state "A at step 2, B at step 1" and
+  "A at step 1, B at step 2" share an entry.
+
+The bound
+---------
+Admissible lower bound ``h(state) <= g(state)``, computed at every node:
+
+* each uncalled step ``s`` gets an earliest call round ``est_s`` from the precedences alone
+  (0 if ready; otherwise the latest over its parents of: rounds left for one in flight,
+  ``est_p + 1 + L_p`` for one not called), and a *tail* ``q_s = 1 + L_s + max child tail``:
+  the latency-weighted longest path from ``s`` to the end. A call of ``s`` in round ``r``
+  forces ``rounds >= r + q_s + 1``.
+* relax the problem to unit jobs with release dates ``est_s`` and tails ``q_s`` on ``cap``
+  slots per round, precedences dropped. Filling each round's slots with the released jobs of
+  the largest tails minimizes ``max(r_s + q_s)`` for that relaxation (an exchange argument:
+  swapping a larger-tailed job into an earlier slot never raises the maximum), so the greedy
+  value plus one is admissible. It dominates both textbook bounds: the longest remaining
+  path ``max(est_s + q_s) + 1`` (what it reduces to with no cap), and the call-count bound
+  ``ceil(U / cap) - 1 + min tail + 1`` for ``U`` uncalled steps.
+* a step in flight with ``k`` rounds left forces ``rounds >= now + k + 1``.
+
+Fallback
+--------
+Each expanded node counts toward ``node_limit``. Past it the search stops and
+:func:`optimal_schedule` returns the best schedule found so far (at worst the heuristic's)
+with ``exact=False`` and ``lower_bound`` set to the root's admissible bound, so the optimum
+lies in ``[lower_bound, rounds]``. With ``exact=True``, ``lower_bound == rounds``.
+
+Complexity
+----------
+The problem is NP-hard in general (it contains scheduling unit jobs with precedences on
+``cap`` machines, ``P|prec,p_j=1|C_max``), so the worst case is exponential: the table holds
+at most one entry per reachable state, i.e. per order ideal of the DAG times in-flight
+remainders (``<= (1 + max L)^{cap}`` combinations of them). In practice the bound is tight:
+on the benchmark's 2-3 tasks of 2-8 steps most instances are solved at the root or within a
+few hundred nodes (see ``benchmarks/solver_speed.py``). A node costs ``O(N + E)`` to generate
+its state and ``O(U log U)`` for the bound, plus the choices it enumerates (``C(#ready,
+cap)`` at most). With ``cap = None`` there is one choice per node and the solver is linear in
+the number of decision rounds.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from asynctool_env.core.simulator import Simulator
+    from asynctool_env.core.task import Instance
+
+__all__ = [
+    "Schedule",
+    "critical_path_schedule",
+    "optimal_schedule",
+    "optimal_schedule_for_instance",
+    "optimal_schedule_for_simulator",
+    "schedule_rounds",
+    "sequential_rounds",
+]
+
+#: Calls of one round: ``(task, step)`` pairs.
+RoundCalls = tuple[tuple[int, int], ...]
+
+# Step codes in a state: -1 not called, 0 delivered, k > 0 in flight with k rounds left.
+_UNCALLED = -1
+_INFINITY = 1 << 60
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """A schedule of every gold call, and what is known about its optimality.
+
+    Attributes:
+        rounds: Rounds it takes: last delivery round + 1 (the simulator's ``rounds`` when
+            each task is answered as soon as its last step is delivered).
+        calls: ``calls[r]``: the ``(task, step)`` pairs called in round ``r``, sorted, for
+            rounds ``0 .. last call round`` (rounds without a call are empty tuples; the
+            rounds after the last call, spent waiting, are not listed).
+        exact: ``rounds`` is proven minimal.
+        lower_bound: A proven lower bound on the minimum (``== rounds`` when ``exact``).
+        nodes: Search nodes expanded (0 for the heuristic or when the root bound was met).
+    """
+
+    rounds: int
+    calls: tuple[RoundCalls, ...]
+    exact: bool
+    lower_bound: int
+    nodes: int
+
+
+class _NodeLimitError(Exception):
+    pass
+
+
+class _OptimumFoundError(Exception):
+    pass
+
+
+class _Problem:
+    """An instance flattened to global step ids (task-major), with static tables."""
+
+    def __init__(
+        self,
+        dependencies: Sequence[Sequence[Sequence[int]]],
+        latencies: Sequence[Sequence[int]],
+        max_calls_per_turn: int | None,
+    ) -> None:
+        if max_calls_per_turn is not None and (
+            isinstance(max_calls_per_turn, bool)
+            or not hasattr(max_calls_per_turn, "__index__")
+            or max_calls_per_turn < 1
+        ):
+            raise ValueError(
+                f"max_calls_per_turn must be a whole number >= 1 or None, "
+                f"got {max_calls_per_turn!r}"
+            )
+        if len(dependencies) != len(latencies):
+            raise ValueError(
+                f"{len(dependencies)} tasks of dependencies but {len(latencies)} of latencies"
+            )
+        if not dependencies:
+            raise ValueError("an instance needs at least one task")
+        self.offsets: list[int] = []
+        self.task_of: list[int] = []
+        self.step_of: list[int] = []
+        self.parents: list[tuple[int, ...]] = []
+        self.lat: list[int] = []
+        offset = 0
+        for task, (deps, lats) in enumerate(zip(dependencies, latencies, strict=True)):
+            if len(deps) != len(lats) or not deps:
+                raise ValueError(
+                    f"task {task}: {len(deps)} steps of dependencies, {len(lats)} latencies "
+                    "(both must match and be >= 1)"
+                )
+            self.offsets.append(offset)
+            for step, (parents, latency) in enumerate(zip(deps, lats, strict=True)):
+                if not hasattr(latency, "__index__") or int(latency) < 0:
+                    raise ValueError(f"task {task} step {step}: latency {latency!r} is not >= 0")
+                for parent in parents:
+                    if not 0 <= int(parent) < step:
+                        raise ValueError(
+                            f"task {task} step {step} depends on {tuple(parents)}: a step may "
+                            "only depend on earlier steps"
+                        )
+                self.task_of.append(task)
+                self.step_of.append(step)
+                self.parents.append(tuple(sorted({offset + int(p) for p in parents})))
+                self.lat.append(int(latency))
+            offset += len(deps)
+        self.n = n = offset
+        self.n_tasks = len(dependencies)
+        self.bounds = [*self.offsets, n]
+        self.cap = n if max_calls_per_turn is None else min(int(max_calls_per_turn), n)
+        self.children: list[list[int]] = [[] for _ in range(n)]
+        for g in range(n):
+            for p in self.parents[g]:
+                self.children[p].append(g)
+        # Tail: latency-weighted longest path from a step's call to the last delivery.
+        self.tail = [0] * n
+        for g in reversed(range(n)):
+            self.tail[g] = (
+                1 + self.lat[g] + max((self.tail[c] for c in self.children[g]), default=0)
+            )
+        self.order = sorted(range(n), key=lambda g: (-self.tail[g], g))
+        self.rank = [0] * n
+        for position, g in enumerate(self.order):
+            self.rank[g] = position
+        self._build_tree_labels()
+        self._build_task_classes(dependencies)
+
+    def _build_tree_labels(self) -> None:
+        """``tree_label[g]``: an id of the labelled tree below ``g``, or ``None`` if the
+        steps below ``g`` do not form a tree; ``outside[g]``: their parents outside it."""
+        n = self.n
+        closure = [0] * n  # bitmask of g and its descendants
+        for g in reversed(range(n)):
+            mask = 1 << g
+            for c in self.children[g]:
+                mask |= closure[c]
+            closure[g] = mask
+        interned: dict[tuple[object, ...], int] = {}
+        label: list[int | None] = [None] * n
+        self.outside: list[tuple[int, ...]] = [()] * n
+        for g in reversed(range(n)):
+            inside = closure[g]
+            is_tree = True
+            outside: set[int] = set()
+            for d in range(g + 1, n):
+                if not inside >> d & 1:
+                    continue
+                in_parents = [p for p in self.parents[d] if inside >> p & 1]
+                if len(in_parents) != 1:
+                    is_tree = False
+                    break
+                outside.update(p for p in self.parents[d] if not inside >> p & 1)
+            child_labels = [label[c] for c in self.children[g]]
+            if not is_tree or any(item is None for item in child_labels):
+                continue
+            key = (self.lat[g], tuple(sorted(child_labels)))  # type: ignore[type-var]
+            label[g] = interned.setdefault(key, len(interned))
+            self.outside[g] = tuple(sorted(outside))
+        self.tree_label = label
+
+    def _build_task_classes(self, dependencies: Sequence[Sequence[Sequence[int]]]) -> None:
+        """Groups of two or more tasks with the same DAG and latencies."""
+        groups: dict[tuple[object, ...], list[int]] = {}
+        for task in range(self.n_tasks):
+            start, end = self.bounds[task], self.bounds[task + 1]
+            signature = (
+                tuple(tuple(sorted(int(p) for p in deps)) for deps in dependencies[task]),
+                tuple(self.lat[start:end]),
+            )
+            groups.setdefault(signature, []).append(task)
+        self.task_classes = [members for members in groups.values() if len(members) > 1]
+
+    # -- state helpers -------------------------------------------------------------------
+
+    def root(self) -> tuple[int, ...]:
+        return (_UNCALLED,) * self.n
+
+    def ready(self, state: tuple[int, ...]) -> list[int]:
+        """Uncalled steps whose parents are all delivered, by decreasing tail."""
+        parents = self.parents
+        found = [
+            g
+            for g in range(self.n)
+            if state[g] == _UNCALLED and all(state[p] == 0 for p in parents[g])
+        ]
+        found.sort(key=self.rank.__getitem__)
+        return found
+
+    def advance(
+        self, state: tuple[int, ...], choice: Sequence[int], n_ready: int
+    ) -> tuple[int, tuple[int, ...] | None]:
+        """Make the calls of ``choice`` now and move to the next round with a ready step.
+
+        Returns ``(dt, child)``: the rounds the clock moved and the new state, or
+        ``(g, None)`` when every step has been called (``g``: rounds still needed).
+        """
+        codes = list(state)
+        lat = self.lat
+        for g in choice:
+            codes[g] = 1 + lat[g]
+        if _UNCALLED not in codes:
+            return max(codes) + 1, None
+        parents = self.parents
+        dt = 0
+        step = 1 if n_ready > len(choice) else 0
+        while True:
+            if step == 0:
+                step = min(code for code in codes if code > 0)
+            dt += step
+            codes = [code - step if code > step else (code if code < 0 else 0) for code in codes]
+            for g, code in enumerate(codes):
+                if code == _UNCALLED and all(codes[p] == 0 for p in parents[g]):
+                    return dt, tuple(codes)
+            step = 0
+
+    def bound(self, state: tuple[int, ...]) -> int:
+        """Admissible lower bound on the rounds still needed from ``state``."""
+        parents, lat, tail = self.parents, self.lat, self.tail
+        est = [0] * self.n
+        releases: list[tuple[int, int]] = []
+        value = 0
+        for g, code in enumerate(state):
+            if code >= 0:
+                if code >= value:
+                    value = code + 1
+                continue
+            earliest = 0
+            for p in parents[g]:
+                c = state[p]
+                if c < 0:
+                    c = est[p] + 1 + lat[p]
+                if c > earliest:
+                    earliest = c
+            est[g] = earliest
+            releases.append((earliest, tail[g]))
+        cap = self.cap
+        if len(releases) <= cap:
+            for earliest, q in releases:
+                if earliest + q >= value:
+                    value = earliest + q + 1
+            return value
+        releases.sort()
+        heap: list[int] = []
+        i, m = 0, len(releases)
+        now = releases[0][0]
+        while i < m or heap:
+            if not heap and releases[i][0] > now:
+                now = releases[i][0]
+            while i < m and releases[i][0] <= now:
+                heapq.heappush(heap, -releases[i][1])
+                i += 1
+            # The first job out has the largest tail of the round: it alone sets the round's max.
+            q = -heap[0]
+            if now + q >= value:
+                value = now + q + 1
+            for _ in range(min(cap, len(heap))):
+                heapq.heappop(heap)
+            now += 1
+        return value
+
+    def choices(self, state: tuple[int, ...], ready: list[int]) -> Iterator[tuple[int, ...]]:
+        """Ways to fill the round's slots, best tail first, one per symmetry class."""
+        k = self.cap
+        if k >= len(ready):
+            yield tuple(ready)
+            return
+        # Interchangeable steps share a label (a tree id >= 0); any other step gets its own.
+        labels: list[int] = []
+        symmetric = False
+        for g in ready:
+            label = self.tree_label[g]
+            if label is not None and all(state[p] == 0 for p in self.outside[g]):
+                labels.append(label)
+                symmetric = True
+            else:
+                labels.append(-1 - g)
+        if not symmetric:
+            yield from itertools.combinations(ready, k)
+            return
+        seen: set[tuple[int, ...]] = set()
+        for positions in itertools.combinations(range(len(ready)), k):
+            signature = tuple(sorted(labels[i] for i in positions))
+            if signature in seen:
+                continue
+            seen.add(signature)
+            yield tuple(ready[i] for i in positions)
+
+    def canonical(self, state: tuple[int, ...]) -> tuple[tuple[int, ...], list[int] | None]:
+        """Table key of ``state`` and the task relabelling that produced it (``None``: the
+        identity); ``frame[actual task] = canonical task``."""
+        if not self.task_classes:
+            return state, None
+        bounds = self.bounds
+        parts = [state[bounds[k] : bounds[k + 1]] for k in range(self.n_tasks)]
+        frame = list(range(self.n_tasks))
+        moved = False
+        canonical_parts = list(parts)
+        for members in self.task_classes:
+            by_state = sorted(members, key=parts.__getitem__)
+            for slot, task in zip(members, by_state, strict=True):
+                frame[task] = slot
+                canonical_parts[slot] = parts[task]
+                if slot != task:
+                    moved = True
+        if not moved:
+            return state, None
+        return tuple(itertools.chain.from_iterable(canonical_parts)), frame
+
+    def relabel(self, steps: Sequence[int], frame: Sequence[int]) -> tuple[int, ...]:
+        """Global step ids under a task relabelling ``frame`` (actual -> canonical task)."""
+        offsets, task_of = self.offsets, self.task_of
+        return tuple(offsets[frame[task_of[g]]] + g - offsets[task_of[g]] for g in steps)
+
+    def to_schedule_calls(
+        self, decisions: Sequence[tuple[int, Sequence[int]]]
+    ) -> tuple[tuple[RoundCalls, ...], int]:
+        """``(round, steps)`` decisions -> per-round ``(task, step)`` calls and ``rounds``."""
+        if not decisions:
+            return (), 1
+        last = max(r for r, _ in decisions)
+        per_round: list[list[tuple[int, int]]] = [[] for _ in range(last + 1)]
+        rounds = 1
+        for r, steps in decisions:
+            for g in steps:
+                per_round[r].append((self.task_of[g], self.step_of[g]))
+                rounds = max(rounds, r + 1 + self.lat[g] + 1)
+        return tuple(tuple(sorted(calls)) for calls in per_round), rounds
+
+
+def _heuristic(problem: _Problem) -> list[tuple[int, tuple[int, ...]]]:
+    """Longest-remaining-path-first list schedule: ``(round, steps)`` per decision."""
+    state: tuple[int, ...] | None = problem.root()
+    now = 0
+    decisions: list[tuple[int, tuple[int, ...]]] = []
+    while state is not None:
+        ready = problem.ready(state)
+        choice = tuple(ready[: problem.cap])
+        decisions.append((now, choice))
+        dt, state = problem.advance(state, choice, len(ready))
+        now += dt
+    return decisions
+
+
+class _Search:
+    def __init__(self, problem: _Problem, node_limit: int, root_bound: int) -> None:
+        self.problem = problem
+        self.node_limit = node_limit
+        self.root_bound = root_bound
+        self.nodes = 0
+        self.exact: dict[tuple[int, ...], tuple[int, tuple[int, ...]]] = {}
+        self.lower: dict[tuple[int, ...], int] = {}
+        self.path: list[tuple[int, tuple[int, ...]]] = []
+        self.incumbent: tuple[int, list[tuple[int, tuple[int, ...]]]] | None = None
+        self.incumbent_rounds = 0
+
+    def solve(self, state: tuple[int, ...], now: int, limit: int) -> int:
+        """``g(state)`` if it is below ``limit``; otherwise a lower bound ``>= limit``."""
+        problem = self.problem
+        key, frame = problem.canonical(state)
+        hit = self.exact.get(key)
+        if hit is not None:
+            return hit[0]
+        bound = problem.bound(state)
+        known = self.lower.get(key, 0)
+        if known > bound:
+            bound = known
+        if bound >= limit:
+            return bound
+        self.nodes += 1
+        if self.nodes > self.node_limit:
+            raise _NodeLimitError
+        ready = problem.ready(state)
+        best = _INFINITY
+        best_choice: tuple[int, ...] = ()
+        for choice in problem.choices(state, ready):
+            dt, child = problem.advance(state, choice, len(ready))
+            if child is None:
+                value = dt
+            else:
+                self.path.append((now, choice))
+                value = dt + self.solve(child, now + dt, min(limit, best) - dt)
+                self.path.pop()
+            if value < best:
+                best, best_choice = value, choice
+                if best <= bound:
+                    break
+        if best < limit:
+            stored = best_choice if frame is None else problem.relabel(best_choice, frame)
+            self.exact[key] = (best, stored)
+            if now + best < self.incumbent_rounds:
+                self._record(state, now, now + best)
+        else:
+            self.lower[key] = best
+        return best
+
+    def follow(self, state: tuple[int, ...], now: int) -> list[tuple[int, tuple[int, ...]]]:
+        """The decisions stored in the exact table from ``state`` on."""
+        problem = self.problem
+        decisions: list[tuple[int, tuple[int, ...]]] = []
+        current: tuple[int, ...] | None = state
+        while current is not None:
+            key, frame = problem.canonical(current)
+            choice = self.exact[key][1]
+            if frame is not None:
+                inverse = [0] * len(frame)
+                for task, slot in enumerate(frame):
+                    inverse[slot] = task
+                choice = problem.relabel(choice, inverse)
+            decisions.append((now, choice))
+            dt, current = problem.advance(current, choice, len(problem.ready(current)))
+            now += dt
+        return decisions
+
+    def _record(self, state: tuple[int, ...], now: int, rounds: int) -> None:
+        self.incumbent = (rounds, [*self.path, *self.follow(state, now)])
+        self.incumbent_rounds = rounds
+        if rounds <= self.root_bound:
+            raise _OptimumFoundError
+
+
+def _from_decisions(
+    problem: _Problem,
+    decisions: Sequence[tuple[int, Sequence[int]]],
+    *,
+    exact: bool,
+    lower_bound: int,
+    nodes: int,
+) -> Schedule:
+    calls, rounds = problem.to_schedule_calls(decisions)
+    return Schedule(rounds, calls, exact, rounds if exact else lower_bound, nodes)
+
+
+def optimal_schedule(
+    dependencies: Sequence[Sequence[Sequence[int]]],
+    latencies: Sequence[Sequence[int]],
+    max_calls_per_turn: int | None = 1,
+    *,
+    node_limit: int = 200_000,
+) -> Schedule:
+    """A schedule with the fewest rounds (see the module docstring for rules and search).
+
+    Args:
+        dependencies: ``dependencies[task][step]``: the earlier steps of the same task that
+            ``step`` needs (a step's ``depends_on``).
+        latencies: ``latencies[task][step]``: realized latency ``L >= 0`` of the step's call.
+        max_calls_per_turn: Calls allowed per round, ``None`` for no limit.
+        node_limit: Search nodes to expand at most. Past it the best schedule found so far is
+            returned with ``exact=False`` and ``lower_bound`` set.
+
+    Raises:
+        ValueError: Malformed input (shapes, negative latency, forward dependency, cap < 1).
+    """
+    problem = _Problem(dependencies, latencies, max_calls_per_turn)
+    heuristic = _heuristic(problem)
+    _, upper = problem.to_schedule_calls(heuristic)
+    root = problem.root()
+    root_bound = problem.bound(root)
+    if root_bound >= upper:
+        return _from_decisions(problem, heuristic, exact=True, lower_bound=upper, nodes=0)
+    search = _Search(problem, node_limit, root_bound)
+    search.incumbent_rounds = upper
+    try:
+        value = search.solve(root, 0, upper)
+    except _NodeLimitError:
+        search.nodes = node_limit
+        if search.incumbent is None:
+            return _from_decisions(
+                problem, heuristic, exact=False, lower_bound=root_bound, nodes=search.nodes
+            )
+        rounds, decisions = search.incumbent
+        exact = rounds <= root_bound
+        return _from_decisions(
+            problem, decisions, exact=exact, lower_bound=root_bound, nodes=search.nodes
+        )
+    except _OptimumFoundError:
+        assert search.incumbent is not None
+        return _from_decisions(
+            problem, search.incumbent[1], exact=True, lower_bound=root_bound, nodes=search.nodes
+        )
+    if value >= upper or search.incumbent is None:
+        return _from_decisions(
+            problem, heuristic, exact=True, lower_bound=upper, nodes=search.nodes
+        )
+    schedule = _from_decisions(
+        problem, search.incumbent[1], exact=True, lower_bound=value, nodes=search.nodes
+    )
+    assert schedule.rounds == value
+    return schedule
+
+
+def critical_path_schedule(
+    dependencies: Sequence[Sequence[Sequence[int]]],
+    latencies: Sequence[Sequence[int]],
+    max_calls_per_turn: int | None = 1,
+) -> Schedule:
+    """The longest-remaining-path-first list schedule (the search's first upper bound).
+
+    Each round it calls the ``min(cap, #ready)`` ready steps with the longest latency-weighted
+    path to the end (``1 + L`` per step), ties to the lower task then step. ``exact`` is
+    ``True`` only when it meets the admissible root bound (then it is provably optimal);
+    ``lower_bound`` is that bound; ``nodes`` is 0.
+    """
+    problem = _Problem(dependencies, latencies, max_calls_per_turn)
+    decisions = _heuristic(problem)
+    calls, rounds = problem.to_schedule_calls(decisions)
+    root_bound = problem.bound(problem.root())
+    return Schedule(rounds, calls, rounds <= root_bound, min(root_bound, rounds), 0)
+
+
+def sequential_rounds(latencies: Sequence[Sequence[int]]) -> int:
+    """Rounds of the one-call-at-a-time schedule, each response awaited: ``sum(1 + L) + 1``."""
+    return sum(1 + int(latency) for task in latencies for latency in task) + 1
+
+
+def schedule_rounds(
+    calls: Sequence[Sequence[tuple[int, int]]], latencies: Sequence[Sequence[int]]
+) -> int:
+    """``rounds`` of a schedule given as per-round calls: last delivery round + 1."""
+    return 1 + max(
+        (
+            r + 1 + int(latencies[task][step])
+            for r, items in enumerate(calls)
+            for task, step in items
+        ),
+        default=0,
+    )
+
+
+def optimal_schedule_for_instance(
+    instance: Instance,
+    step_latency: Sequence[Sequence[int]],
+    max_calls_per_turn: int | None = 1,
+    *,
+    node_limit: int = 200_000,
+) -> Schedule:
+    """:func:`optimal_schedule` of an :class:`~asynctool_env.core.task.Instance` on realized
+    latencies (``Simulator.step_latency``)."""
+    dependencies = [[step.depends_on for step in task.steps] for task in instance.tasks]
+    return optimal_schedule(dependencies, step_latency, max_calls_per_turn, node_limit=node_limit)
+
+
+def optimal_schedule_for_simulator(simulator: Simulator, *, node_limit: int = 200_000) -> Schedule:
+    """:func:`optimal_schedule` of a simulator's episode: its instance, its realized gold
+    latencies and its ``max_calls_per_turn``."""
+    return optimal_schedule_for_instance(
+        simulator.instance,
+        simulator.step_latency,
+        simulator.max_calls_per_turn,
+        node_limit=node_limit,
+    )
