@@ -113,6 +113,8 @@ class EpisodeRecord:
     metrics: Mapping[str, Any]
     #: ``[task, step, call round, delivery round or -1, kind]`` per call (for Gantt plots).
     timeline: Sequence[Sequence[Any]] = field(default_factory=list)
+    #: Agent-specific facts: token usage, whether the episode failed and why (LLM agents).
+    details: Mapping[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -248,6 +250,7 @@ def summarize(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
             np.mean([mode in r.metrics.get("failure_modes", ()) for r in records])
         )
     summary["return"] = float(np.mean([r.episode_return for r in records]))
+    summary["failed_episodes"] = sum(1 for r in records if r.details.get("failed"))
     return summary
 
 
