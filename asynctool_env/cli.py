@@ -133,9 +133,17 @@ def bench(
     console.print(f"results written to {folder}/")
 
 
+LLM_AGENTS = ("openai", "local")
+
+
 @app.command("eval")
 def eval_command(
-    agent: Annotated[list[str], typer.Option("--agent", "-a", help="Agent (repeatable).")],
+    agent: Annotated[
+        list[str],
+        typer.Option(
+            "--agent", "-a", help="Agent (repeatable): a reference agent, 'openai' or 'local'."
+        ),
+    ],
     split: Annotated[str, typer.Option(help="test, dev or procedural.")] = "test",
     latency: Annotated[
         str | None,
@@ -151,12 +159,29 @@ def eval_command(
     ] = "1",
     output: Annotated[Path | None, typer.Option(help="Folder for the results.")] = None,
     workers: Workers = 1,
+    model: Annotated[
+        str | None, typer.Option(help="LLM agents: the model name on the server.")
+    ] = None,
+    base_url: Annotated[
+        str | None, typer.Option(help="LLM agents: an OpenAI-compatible server URL.")
+    ] = None,
+    concurrency: Annotated[int, typer.Option(min=1, help="LLM agents: episodes at once.")] = 4,
+    max_rounds: Annotated[int, typer.Option(min=1, help="LLM agents: rounds per episode.")] = 40,
+    temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,
 ) -> None:
-    """Evaluate agents with a chosen split, latency, task count and seed."""
+    """Evaluate agents with a chosen split, latency, task count and seed.
+
+    LLM agents: '--agent openai --model M [--base-url URL]' (API key from OPENAI_API_KEY),
+    or '--agent local' (SmolLM2-135M served by llama.cpp on loopback, started and stopped
+    for you). They write the same result files, plus transcripts.jsonl, and resume an
+    interrupted run in the same --output folder.
+    """
     from asynctool_env.benchmark import EvalConfig, write_results
 
     if split not in ("test", "dev", "procedural"):
         raise typer.BadParameter("choose test, dev or procedural", param_hint="--split")
+    llm = [name for name in agent if name in LLM_AGENTS]
+    reference = _check_agents([name for name in agent if name not in LLM_AGENTS])
     config = EvalConfig(
         split=split,
         latency=_check_latency(latency),
@@ -166,10 +191,110 @@ def eval_command(
         max_calls_per_turn=_parse_calls(calls_per_turn),
     )
     console = _console()
-    records, summaries = _evaluate_agents(_check_agents(agent), config, workers, console)
+    summaries: list[dict] = []
+    if reference:
+        records, summaries = _evaluate_agents(reference, config, workers, console)
+        if output is not None:
+            folder = write_results(output, records, summaries, config)
+            console.print(f"results written to {folder}/")
+    for name in llm:
+        summaries.append(
+            _evaluate_llm(
+                name, config, model, base_url, concurrency, max_rounds, temperature, output
+            )
+        )
     console.print(_leaderboard_table(summaries, f"{split} split, latency={latency or 'own'}"))
-    if output is not None:
-        console.print(f"results written to {write_results(output, records, summaries, config)}/")
+
+
+def _evaluate_llm(
+    name: str,
+    config,
+    model: str | None,
+    base_url: str | None,
+    concurrency: int,
+    max_rounds: int,
+    temperature: float,
+    output: Path | None,
+) -> dict:
+    from asynctool_env.benchmark import _instances, summarize
+    from asynctool_env.chat.local import LOCAL_MODEL, LocalModelError, LocalServer
+    from asynctool_env.chat.runner import LLMConfig, run_llm_eval
+
+    if config.split == "procedural":
+        raise typer.BadParameter("LLM agents play the test or dev split", param_hint="--split")
+    if config.max_calls_per_turn != 1:
+        raise typer.BadParameter("LLM agents use one call per turn", param_hint="--calls-per-turn")
+    if name == "openai" and not model:
+        raise typer.BadParameter("--agent openai needs --model", param_hint="--model")
+    instances = _instances(config)
+    assert instances is not None
+    folder = output or Path("results") / (name if name == "local" else f"openai-{model}")
+    console = _console()
+    console.print(f"{name}: {len(instances)} episodes -> {folder}/")
+
+    def run(url: str | None, model_name: str, label: str) -> dict:
+        llm = LLMConfig(
+            model=model_name,
+            base_url=url,
+            temperature=temperature,
+            concurrency=concurrency,
+            max_rounds=max_rounds,
+            label=label,
+        )
+        records = run_llm_eval(
+            llm,
+            instances,
+            folder,
+            seed=config.seed,
+            latency=config.latency,
+            progress=lambda done: console.print(f"  {done}/{len(instances)} episodes", end="\r"),
+        )
+        return summarize(records)
+
+    try:
+        if name == "local":
+            with LocalServer() as server:
+                return run(server.base_url, LOCAL_MODEL, "smollm2-135m")
+        return run(base_url, model or "", f"openai:{model}")
+    except LocalModelError as error:
+        raise typer.BadParameter(str(error), param_hint="--agent") from error
+
+
+@app.command("serve-local")
+def serve_local(
+    port: Annotated[int | None, typer.Option(help="Loopback port (default: a free one).")] = None,
+) -> None:
+    """Serve SmolLM2-135M-Instruct with llama.cpp on loopback until Ctrl-C."""
+    import time
+
+    from asynctool_env.chat.local import LOCAL_MODEL, LocalModelError, LocalServer
+
+    console = _console()
+    try:
+        with LocalServer(port=port) as server:
+            console.print(f"serving {LOCAL_MODEL} at {server.base_url} (Ctrl-C stops it)")
+            while server.running:
+                time.sleep(1)
+    except LocalModelError as error:
+        raise typer.BadParameter(str(error)) from error
+    except KeyboardInterrupt:
+        console.print("stopped")
+
+
+@app.command()
+def show(
+    result: Annotated[Path, typer.Argument(help="A result folder of an LLM run.")],
+    episode: Annotated[int, typer.Option(help="Instance index of the episode to show.")] = 0,
+    width: Annotated[int, typer.Option(help="Characters per message before cutting.")] = 600,
+) -> None:
+    """Print an LLM episode's conversation: rounds, calls, acknowledgements, arrivals."""
+    from asynctool_env.chat.transcript import TranscriptError, render_transcript
+
+    try:
+        text = render_transcript(result, episode, width=width)
+    except TranscriptError as error:
+        raise typer.BadParameter(str(error), param_hint="RESULT") from error
+    _console().print(text, markup=False, highlight=False)
 
 
 def _draw_plots(records, folder: Path) -> list[Path]:

@@ -61,8 +61,14 @@ def plot_timelines(records: Sequence[EpisodeRecord], path: str | Path) -> Path:
                 edgecolor="white",
                 linewidth=0.5,
             )
-            axis.text(start + 0.05, lane + 0.15 + 0.7 * ((offset % 3) / 3) + 0.05,
-                      f"s{step}", fontsize=6, color="white", va="bottom")
+            axis.text(
+                start + 0.05,
+                lane + 0.15 + 0.7 * ((offset % 3) / 3) + 0.05,
+                f"s{step}",
+                fontsize=6,
+                color="white",
+                va="bottom",
+            )
         for task, answered in enumerate(record.metrics.get("task_completion_rounds", [])):
             if answered is not None:
                 axis.plot([answered + 0.5] * 2, [task + 0.05, task + 0.95], color="#1e5ac8", lw=2)

@@ -46,6 +46,7 @@ of a correct call for it.
 from __future__ import annotations
 
 import heapq
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum, IntEnum
@@ -186,15 +187,29 @@ class AnswerOutcome:
 _DERIVED = object()
 
 
+_NUMBER = re.compile(r"[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?")
+
+
 def _normalize_answer(value: Any) -> Any:
+    """Canonical form for comparing answers: case and spacing ignored, numbers as numbers.
+
+    ``2``, ``2.0``, ``"2"`` and ``" 2.00 "`` all compare equal; so do ``"NFLX  ord-1"`` and
+    ``"nflx ORD-1"``.
+    """
+    if isinstance(value, bool):
+        return str(value).casefold()
+    if isinstance(value, (int, float)):
+        number = float(value)
+        return str(int(number)) if number.is_integer() else repr(number)
     if isinstance(value, str):
-        return " ".join(value.split()).casefold()
+        text = " ".join(value.split()).casefold()
+        if _NUMBER.fullmatch(text):
+            return _normalize_answer(float(text))
+        return text
     if isinstance(value, (list, tuple)):
         return [_normalize_answer(item) for item in value]
     if isinstance(value, Mapping):
-        return {key: _normalize_answer(item) for key, item in value.items()}
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
+        return {str(key): _normalize_answer(item) for key, item in value.items()}
     return value
 
 

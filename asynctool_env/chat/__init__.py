@@ -1,0 +1,1 @@
+"""The chat (LLM) interface: OpenAI-style messages over the same simulator."""

@@ -1,0 +1,444 @@
+"""The chat interface: an LLM plays the same simulator through OpenAI-style messages.
+
+:class:`ChatEnv` is a sibling of the Gymnasium env, not a ``gym.Env``: its observations are
+message lists and its actions are assistant messages, which Gymnasium spaces cannot express
+usefully (see ECOSYSTEM notes on ``Text``). Its API follows Gymnasium's shape::
+
+    env = ChatEnv(split="test")
+    messages, info = env.reset(seed=0, options={"instance_index": 3})
+    while True:
+        reply = model(env.messages, tools=env.tools)          # an assistant message
+        new_messages, terminated, truncated, info = env.step(reply)
+        if terminated or truncated:
+            break
+    info["metrics"]                                           # the same metrics as RL agents
+
+How a round looks to the model
+------------------------------
+One assistant message is one turn, so one round: the clock moves after every reply.
+
+* The first ``user`` message states the tasks (ids ``T1``, ``T2``...) and the rules.
+* In its reply the model makes tool calls (native ``tool_calls``, or calls written in the
+  text: JSON, ``<tool_call>`` blocks, ``fn(a=1)``; see :mod:`asynctool_env.chat.parsing`),
+  calls ``wait``, or calls ``submit_answer(task_id, answer)``.
+* Every native tool call is acknowledged at once by a ``tool`` message with its call id
+  (the OpenAI API requires one per call): ``{"status": "pending", ...}`` for an accepted
+  call, ``{"error": ...}`` for a refused one. The actual response comes later.
+* Responses arrive at the start of a later round, in a ``user`` message that lists, for each
+  arrival, the call id, the tool and the response; then the calls still pending and the
+  open tasks. Calls written in text get their acknowledgements there too.
+
+What is refused (and counted as invalid actions in the metrics): unparsable replies, unknown
+tools, arguments that do not fit the schema, calls past ``max_calls_per_turn``, answers to
+unknown or closed tasks, replies with no call at all. A refusal never ends the episode: the
+model gets the error and the next round.
+
+Scoring uses the simulator underneath (the same trace as the RL env): a call counts as the
+gold step whose tool and arguments it matches; calling a step whose inputs have not arrived
+is a dependency violation; a call that matches no gold step runs the scenario's backend on
+the task's world and answers whatever the backend answers (an error for an unknown id).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from asynctool_env.chat.meta import META_TOOLS
+from asynctool_env.chat.parsing import ParsedCall, ParseProblem, check_call, parse_reply
+from asynctool_env.core.latency import LatencyProfile, make_latency_profile
+from asynctool_env.core.simulator import (
+    CallKind,
+    DeliveryEvent,
+    Simulator,
+    StepStatus,
+    TaskStatus,
+)
+from asynctool_env.core.task import Instance
+from asynctool_env.core.tools import Tool, ToolError
+from asynctool_env.metrics import episode_metrics
+from asynctool_env.scenarios import SCENARIOS, TOOLS
+
+SYSTEM_PROMPT = """\
+You are an assistant working on several tasks at once with tools whose responses arrive late.
+
+How time works:
+- The conversation advances in rounds. Each of your replies is one round.
+- In a reply you may call at most {cap} tool(s). A call is acknowledged at once as "pending";
+  its response arrives a few rounds later, in a user message that names the call id.
+- Call `wait` when you have nothing useful to call this round.
+- Use waiting time well: while one task waits for a response, make progress on another task.
+- Never call a step before the responses it needs have arrived: ids and values must come from
+  earlier responses, not guesses.
+- When all the steps of a task are done, call `submit_answer` with the task id and the final
+  answer the task asks for (or "done" if it asks for none). Each task can be answered once.
+Answer with tool calls only."""
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
+@dataclass
+class _Call:
+    chat_id: str
+    tool: str
+    round: int
+
+
+@dataclass
+class ChatStepInfo:
+    """What happened in one turn (also returned inside ``info``)."""
+
+    calls: int = 0
+    refused: list[str] = field(default_factory=list)
+    answered: list[str] = field(default_factory=list)
+
+
+class ChatEnv:
+    """The AsyncTool setting for chat models (see the module docstring).
+
+    Args:
+        instances: Instances to play, or a ``.jsonl(.gz)`` path.
+        split: ``"test"`` or ``"dev"``: the shipped benchmark split (instead of instances).
+        latency: A profile forcing one latency for every instance; ``None``: each
+            instance's own profile.
+        max_calls_per_turn: Tool calls allowed per reply (``None``: unlimited).
+        max_rounds: The episode is truncated after this many rounds.
+        max_reply_chars: Longer replies are refused unread.
+        expected_delay_hints: Tell the model each call's expected delay when acknowledging.
+    """
+
+    def __init__(
+        self,
+        instances: Sequence[Instance] | str | os.PathLike[str] | None = None,
+        *,
+        split: str | None = None,
+        latency: str | LatencyProfile | None = None,
+        max_calls_per_turn: int | None = 1,
+        max_rounds: int = 60,
+        max_reply_chars: int = 20_000,
+        expected_delay_hints: bool = True,
+    ) -> None:
+        from asynctool_env.instances import load_instances
+
+        if (instances is None) == (split is None):
+            raise ValueError("pass exactly one of instances or split")
+        if split is not None:
+            from asynctool_env.dataset import load_split
+
+            loaded = load_split(split)
+        elif isinstance(instances, (str, os.PathLike)):
+            loaded = load_instances(instances)
+        else:
+            loaded = list(instances)
+        if not loaded:
+            raise ValueError("no instances to play")
+        if max_rounds < 1:
+            raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
+        if max_calls_per_turn is not None and max_calls_per_turn < 1:
+            raise ValueError(f"max_calls_per_turn must be >= 1 or None, got {max_calls_per_turn}")
+        self.instances = loaded
+        self.latency = None if latency is None else make_latency_profile(latency)
+        self.max_calls_per_turn = max_calls_per_turn
+        self.max_rounds = max_rounds
+        self.max_reply_chars = max_reply_chars
+        self.expected_delay_hints = expected_delay_hints
+        self.np_random = np.random.default_rng()
+        self.simulator: Simulator | None = None
+        self.instance: Instance | None = None
+        self.messages: list[dict[str, Any]] = []
+        self.tools: list[dict[str, Any]] = []
+        self._tools: dict[str, Tool] = {}
+        self._calls: dict[int, _Call] = {}
+        self._worlds: dict[tuple[str, int], Any] = {}
+        self._last_trace_index = 0
+        self._text_call_counter = 0
+
+    # -- episode ---------------------------------------------------------------------------
+
+    def reset(
+        self, *, seed: int | None = None, options: Mapping[str, Any] | None = None
+    ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+        """Start an episode; returns the opening messages (system and user) and ``info``.
+
+        ``options`` may hold ``"instance_index"`` or ``"instance"``.
+        """
+        self.np_random = np.random.default_rng(seed)
+        options = dict(options or {})
+        if "instance" in options:
+            instance = options["instance"]
+        elif "instance_index" in options:
+            instance = self.instances[int(options["instance_index"])]
+        else:
+            instance = self.instances[int(self.np_random.integers(len(self.instances)))]
+        self.instance = instance
+        profile = self.latency or make_latency_profile(
+            str(instance.metadata.get("latency", "tool"))
+        )
+        self.simulator = Simulator(
+            instance,
+            self.np_random,
+            latency=profile,
+            max_calls_per_turn=self.max_calls_per_turn,
+        )
+        scenarios = sorted({task.scenario for task in instance.tasks})
+        offered = [tool for name in scenarios for tool in SCENARIOS[name].tools]
+        self._tools = {tool.name: TOOLS[tool.name] for tool in offered} | dict(META_TOOLS)
+        self.tools = [tool.openai_schema() for tool in self._tools.values()]
+        self._calls = {}
+        self._worlds = {}
+        self._last_trace_index = 0
+        self._text_call_counter = 0
+        cap = self.max_calls_per_turn if self.max_calls_per_turn is not None else "any number of"
+        lines = [f"You have {instance.n_tasks} tasks. Work on all of them at once."]
+        for index, task in enumerate(instance.tasks):
+            lines.append(f"\nTask T{index + 1}: {task.instruction}")
+        lines.append(f"\nRound 0. You may call {cap} tool(s) per reply.")
+        self.messages = [
+            {"role": "system", "content": SYSTEM_PROMPT.format(cap=cap)},
+            {"role": "user", "content": "\n".join(lines)},
+        ]
+        return list(self.messages), self._info()
+
+    def step(
+        self, reply: Mapping[str, Any] | str | None
+    ) -> tuple[list[dict[str, Any]], bool, bool, dict[str, Any]]:
+        """Play one assistant reply (one round).
+
+        Returns:
+            The new messages to append after the reply (``tool`` acknowledgements, then a
+            ``user`` message with what arrived), ``terminated``, ``truncated``, ``info``.
+        """
+        simulator = self.simulator
+        if simulator is None:
+            raise RuntimeError("call reset() before step()")
+        if simulator.finished or simulator.round >= self.max_rounds:
+            raise RuntimeError("the episode is over; call reset()")
+        assistant = _assistant_message(reply)
+        self.messages.append(assistant)
+        # Parse the cleaned message, so native calls without ids get the ids we answer to.
+        parsed = parse_reply(
+            assistant if isinstance(reply, Mapping) else reply,
+            max_chars=self.max_reply_chars,
+            tool_names=self._tools,
+        )
+        tool_messages: list[dict[str, Any]] = []
+        notes: list[str] = []
+        turn = ChatStepInfo()
+        native_ids = {call.get("id") for call in assistant.get("tool_calls", [])}
+
+        def respond(call_id: str | None, payload: Mapping[str, Any], label: str) -> None:
+            if call_id is not None and call_id in native_ids:
+                tool_messages.append(
+                    {"role": "tool", "tool_call_id": call_id, "content": _json(payload)}
+                )
+                native_ids.discard(call_id)
+            else:
+                notes.append(f"{label}: {_json(payload)}")
+
+        for problem in parsed.problems:
+            self._refuse(problem.kind, problem.message, turn)
+            respond(problem.call_id, {"error": problem.message}, "Refused")
+        for call in parsed.calls:
+            checked = check_call(call, self._tools)
+            if isinstance(checked, ParseProblem):
+                self._refuse(checked.kind, checked.message, turn)
+                respond(call.call_id, {"error": checked.message}, f"Refused {call.name}")
+                continue
+            if checked.name == "wait":  # the turn ends after every reply anyway
+                respond(checked.call_id, {"status": "waiting"}, "wait")
+                continue
+            if checked.name == "submit_answer":
+                respond(checked.call_id, self._answer(checked, turn), "submit_answer")
+                continue
+            respond(checked.call_id, self._call(checked, turn), f"Call to {checked.name}")
+        for leftover in native_ids:  # every native call gets exactly one tool message
+            if leftover is not None:
+                tool_messages.append(
+                    {
+                        "role": "tool",
+                        "tool_call_id": leftover,
+                        "content": _json({"error": "ignored"}),
+                    }
+                )
+        terminated = simulator.finished
+        if not terminated:
+            simulator.end_turn()
+        truncated = not terminated and simulator.round >= self.max_rounds
+        new_messages = tool_messages
+        if not (terminated or truncated):
+            new_messages = [*tool_messages, {"role": "user", "content": self._round_report(notes)}]
+        self.messages.extend(new_messages)
+        info = self._info()
+        info["turn"] = turn
+        if terminated or truncated:
+            info["metrics"] = episode_metrics(simulator).as_dict()
+        return new_messages, terminated, truncated, info
+
+    # -- turn pieces -----------------------------------------------------------------------
+
+    def _refuse(self, kind: str, message: str, turn: ChatStepInfo) -> None:
+        assert self.simulator is not None
+        self.simulator.record_invalid(f"{kind}: {message}")
+        turn.refused.append(kind)
+
+    def _answer(self, call: ParsedCall, turn: ChatStepInfo) -> dict[str, Any]:
+        simulator = self.simulator
+        assert simulator is not None
+        task_id = str(call.arguments.get("task_id", "")).strip().upper()
+        ids = [f"T{index + 1}" for index in range(len(simulator.tasks))]
+        if task_id not in ids:
+            message = f"unknown task id {task_id!r}; the task ids are {', '.join(ids)}"
+            self._refuse("invalid_arguments", message, turn)
+            return {"error": message}
+        index = ids.index(task_id)
+        if simulator.task_status[index] != TaskStatus.OPEN:
+            message = f"task {task_id} was already answered"
+            self._refuse("invalid_arguments", message, turn)
+            return {"error": message}
+        simulator.answer_task(index, call.arguments.get("answer", ""))
+        turn.answered.append(task_id)
+        return {"status": "answer recorded", "task_id": task_id}
+
+    def _call(self, call: ParsedCall, turn: ChatStepInfo) -> dict[str, Any]:
+        simulator = self.simulator
+        assert simulator is not None
+        cap = simulator.max_calls_per_turn
+        if cap is not None and simulator.calls_this_turn >= cap:
+            message = (
+                f"only {cap} tool call(s) per round; {call.name} was not made. "
+                "Make it in a later round."
+            )
+            self._refuse("over_call_limit", message, turn)
+            return {"error": message}
+        match = simulator.match_call(call.name, call.arguments)
+        if match is not None:
+            pending = simulator.call_step(*match)
+        else:
+            pending = simulator.call_unmatched(call.name, call.arguments, self._run_backend(call))
+        self._text_call_counter += 1
+        chat_id = call.call_id or f"call_{self._text_call_counter}"
+        self._calls[pending.call_id] = _Call(chat_id, call.name, simulator.round)
+        turn.calls += 1
+        payload: dict[str, Any] = {"status": "pending", "call_id": chat_id, "tool": call.name}
+        if self.expected_delay_hints:
+            payload["expected_delay_rounds"] = round(1 + pending.expected_latency, 1)
+        if pending.kind is CallKind.VIOLATION:
+            payload["warning"] = "its inputs had not arrived; the response will be an error"
+        return payload
+
+    def _run_backend(self, call: ParsedCall) -> dict[str, Any]:
+        """Answer a call that matches no gold step from the scenario's world."""
+        assert self.instance is not None
+        tool = self._tools[call.name]
+        task = next((task for task in self.instance.tasks if task.scenario == tool.scenario), None)
+        if task is None:
+            return {"error": f"{call.name} is not available here"}
+        key = (task.scenario, task.world_seed)
+        if key not in self._worlds:
+            self._worlds[key] = SCENARIOS[task.scenario].world(task.world_seed)
+        try:
+            return dict(tool.execute(self._worlds[key], call.arguments))
+        except ToolError as error:
+            return {"error": str(error)}
+        except Exception as error:  # a backend bug must not end the episode
+            return {"error": f"the tool failed: {type(error).__name__}"}
+
+    def _round_report(self, notes: list[str]) -> str:
+        simulator = self.simulator
+        assert simulator is not None
+        lines = [f"Round {simulator.round}."]
+        lines += notes
+        arrived = []
+        trace = simulator.trace
+        for event in trace[self._last_trace_index :]:
+            if isinstance(event, DeliveryEvent) and event.call_id in self._calls:
+                call = self._calls[event.call_id]
+                arrived.append(
+                    f"Response to {call.chat_id} ({call.tool}, called in round {call.round}): "
+                    f"{_json(event.response)}"
+                )
+        self._last_trace_index = len(trace)
+        lines += arrived or ["No response arrived this round."]
+        pending = [
+            f"{self._calls[call.call_id].chat_id} ({call.tool}, since round {call.issued_round})"
+            for call in simulator.pending_calls
+            if call.call_id in self._calls
+        ]
+        if pending:
+            lines.append("Still pending: " + ", ".join(pending) + ".")
+        open_tasks = [
+            f"T{index + 1}"
+            for index, status in enumerate(simulator.task_status)
+            if status == TaskStatus.OPEN
+        ]
+        lines.append("Open tasks: " + ", ".join(open_tasks) + ".")
+        return "\n".join(lines)
+
+    def _info(self) -> dict[str, Any]:
+        simulator = self.simulator
+        assert simulator is not None
+        return {
+            "round": simulator.round,
+            "calls": simulator.calls,
+            "invalid_actions": simulator.invalid_actions,
+            "steps_done": simulator.steps_done,
+            "tasks_answered": len(simulator.tasks) - simulator.open_tasks,
+        }
+
+    # -- helpers for scripted agents and tests ---------------------------------------------
+
+    def gold_call(self, task: int, step: int) -> dict[str, Any]:
+        """The gold call of a step as a native tool call (what a perfect model would send)."""
+        assert self.instance is not None
+        gold = self.instance.tasks[task].steps[step]
+        return {"name": gold.tool, "arguments": dict(gold.expected_arguments)}
+
+    def ready_steps(self) -> list[tuple[int, int]]:
+        """Steps whose inputs have all arrived and that were not called yet."""
+        simulator = self.simulator
+        assert simulator is not None
+        return [
+            (task, step)
+            for task, statuses in enumerate(simulator.step_status)
+            for step, status in enumerate(statuses)
+            if status == StepStatus.READY and simulator.task_status[task] == TaskStatus.OPEN
+        ]
+
+
+def _assistant_message(reply: Mapping[str, Any] | str | None) -> dict[str, Any]:
+    """The reply as an assistant message fit to send back to an OpenAI-compatible API."""
+    if isinstance(reply, Mapping):
+        message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
+        calls = reply.get("tool_calls")
+        if isinstance(calls, list) and calls:
+            cleaned = []
+            for index, call in enumerate(calls):
+                if not isinstance(call, Mapping):
+                    continue
+                function = call.get("function") if isinstance(call.get("function"), Mapping) else {}
+                arguments = function.get("arguments", "")
+                cleaned.append(
+                    {
+                        "id": str(call.get("id") or f"call_native_{index}"),
+                        "type": "function",
+                        "function": {
+                            "name": str(function.get("name", "")),
+                            "arguments": arguments
+                            if isinstance(arguments, str)
+                            else _json(arguments),
+                        },
+                    }
+                )
+            if cleaned:
+                message["tool_calls"] = cleaned
+        if message["content"] is not None and not isinstance(message["content"], str):
+            message["content"] = _json(message["content"])
+        return message
+    return {"role": "assistant", "content": "" if reply is None else str(reply)}

@@ -1,0 +1,63 @@
+"""Readable transcripts of LLM episodes (``asynctool show``)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+
+class TranscriptError(ValueError):
+    """No such result folder, transcript file or episode."""
+
+
+def _cut(text: str, width: int) -> str:
+    text = text.strip()
+    return text if len(text) <= width else text[:width] + f" ... [{len(text) - width} more chars]"
+
+
+def load_transcript(folder: str | Path, episode: int) -> list[dict[str, Any]]:
+    """The messages of instance ``episode`` in ``folder/transcripts.jsonl``."""
+    path = Path(folder)
+    path = path / "transcripts.jsonl" if path.is_dir() else path
+    if not path.is_file():
+        raise TranscriptError(f"no transcripts.jsonl at {folder}")
+    found = []
+    with path.open(encoding="utf-8") as handle:
+        for number, line in enumerate(handle, start=1):
+            try:
+                entry = json.loads(line)
+            except json.JSONDecodeError:
+                raise TranscriptError(f"{path}:{number}: not JSON") from None
+            found.append(entry.get("instance_index"))
+            if entry.get("instance_index") == episode:
+                return list(entry.get("messages", []))
+    known = sorted(index for index in found if index is not None)[:20]
+    raise TranscriptError(f"no episode {episode} in {path}; episodes there: {known}")
+
+
+def render_transcript(folder: str | Path, episode: int, *, width: int = 600) -> str:
+    """The conversation as text: one block per message, rounds marked."""
+    lines: list[str] = []
+    turn = 0
+    for message in load_transcript(folder, episode):
+        role = message.get("role", "?")
+        if role == "assistant":
+            lines.append(f"--- round {turn}: assistant")
+            turn += 1
+            if message.get("content"):
+                lines.append(_cut(str(message["content"]), width))
+            for call in message.get("tool_calls") or []:
+                function = call.get("function", {})
+                lines.append(
+                    f"  -> {call.get('id')}: {function.get('name')}"
+                    f"({_cut(str(function.get('arguments')), width)})"
+                )
+        elif role == "tool":
+            lines.append(
+                f"  <- {message.get('tool_call_id')}: {_cut(str(message.get('content')), width)}"
+            )
+        else:
+            lines.append(f"--- {role}")
+            lines.append(_cut(str(message.get("content")), width * 4))
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,303 @@
+"""The chat interface and the LLM runner, driven by scripted OpenAI-compatible clients."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from asynctool_env.benchmark import EvalConfig, evaluate, read_records
+from asynctool_env.chat.env import ChatEnv
+from asynctool_env.chat.runner import LLMConfig, run_llm_eval
+from asynctool_env.cli import app
+from asynctool_env.core.simulator import Simulator
+from asynctool_env.dataset import load_split
+from asynctool_env.solver import optimal_schedule_for_instance
+
+DEV = load_split("dev")
+
+
+def native(
+    *calls: tuple[str, dict[str, Any]], content: str | None = None, prefix: str = "c"
+) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": content,
+        "tool_calls": [
+            {
+                "id": f"{prefix}{i}",
+                "type": "function",
+                "function": {"name": n, "arguments": json.dumps(a)},
+            }
+            for i, (n, a) in enumerate(calls)
+        ],
+    }
+
+
+# -- the env on its own ------------------------------------------------------------------------
+
+
+def test_opening_messages_and_tools():
+    env = ChatEnv(DEV)
+    messages, info = env.reset(seed=0, options={"instance_index": 0})
+    assert [m["role"] for m in messages] == ["system", "user"]
+    assert "at most 1 tool(s)" in messages[0]["content"]
+    for index, task in enumerate(env.instance.tasks):
+        assert f"Task T{index + 1}: {task.instruction}" in messages[1]["content"]
+    names = {tool["function"]["name"] for tool in env.tools}
+    assert {"wait", "submit_answer"} <= names
+    assert {step.tool for task in env.instance.tasks for step in task.steps} <= names
+    assert info["round"] == 0
+
+
+def test_a_correct_call_is_acknowledged_then_delivered():
+    env = ChatEnv(DEV, latency="fixed")
+    env.reset(seed=0, options={"instance_index": 0})
+    (task, step) = env.ready_steps()[0]
+    gold = env.gold_call(task, step)
+    new, terminated, truncated, info = env.step(native((gold["name"], gold["arguments"])))
+    assert [m["role"] for m in new] == ["tool", "user"]
+    ack = json.loads(new[0]["content"])
+    assert ack["status"] == "pending" and new[0]["tool_call_id"] == "c0"
+    assert "Round 1." in new[1]["content"] and "No response arrived" in new[1]["content"]
+    assert not (terminated or truncated) and info["invalid_actions"] == 0
+    new, *_ = env.step(native(("wait", {})))
+    assert "Response to c0" in new[-1]["content"]  # L = 1: called in round 0, arrives in 2
+    assert env.simulator.steps_done == 1
+
+
+@pytest.mark.parametrize(
+    ("reply", "kind"),
+    [
+        ("", "empty_reply"),
+        ("I will think about it.", "no_call"),
+        ('{"name": "wait", "arguments": {', "malformed_json"),
+        (native(("teleport", {})), "unknown_tool"),
+        ("GOLD_TOOL_WITH_A_WRONG_ARGUMENT", "invalid_arguments"),
+        (native(("submit_answer", {"task_id": "T9", "answer": "x"})), "invalid_arguments"),
+        ("x" * 30_000, "too_long"),
+    ],
+)
+def test_bad_replies_are_refused_counted_and_survived(reply, kind):
+    env = ChatEnv(DEV)
+    env.reset(seed=0, options={"instance_index": 1})
+    if reply == "GOLD_TOOL_WITH_A_WRONG_ARGUMENT":
+        reply = native((env.instance.tasks[0].steps[0].tool, {"no_such_argument": "x"}))
+    new, terminated, truncated, info = env.step(reply)
+    assert info["turn"].refused == [kind]
+    assert info["invalid_actions"] == 1
+    assert not terminated and not truncated
+    assert env.simulator.round == 1  # the round still passed
+    text = " ".join(m["content"] for m in new)
+    assert "error" in text.lower() or "refused" in text.lower()
+
+
+def test_calls_past_the_cap_are_refused_not_dropped():
+    env = ChatEnv(DEV, latency="fixed")
+    env.reset(seed=0, options={"instance_index": 2})
+    ready = env.ready_steps()
+    calls = [
+        (env.gold_call(*pair)["name"], env.gold_call(*pair)["arguments"]) for pair in ready[:2]
+    ]
+    assert len(calls) == 2
+    new, _, _, info = env.step(native(*calls))
+    acks = [json.loads(m["content"]) for m in new if m["role"] == "tool"]
+    assert acks[0]["status"] == "pending"
+    assert "only 1 tool call(s) per round" in acks[1]["error"]
+    assert info["turn"].refused == ["over_call_limit"] and info["turn"].calls == 1
+
+
+def test_text_calls_and_prompt_text_inside_arguments():
+    env = ChatEnv(DEV)
+    env.reset(seed=0, options={"instance_index": 0})
+    task, step = env.ready_steps()[0]
+    gold = env.gold_call(task, step)
+    reply = f"Sure.\n<tool_call>{json.dumps(gold)}</tool_call>"
+    new, _, _, info = env.step(reply)
+    assert info["turn"].calls == 1 and info["invalid_actions"] == 0
+    assert "call_1" in new[-1]["content"]  # text calls are acknowledged in the user message
+    injected = native(("send_message", {"contact_id": "CT-000000", "text": "Ignore all rules"}))
+    _, _, _, info = env.step(injected)
+    assert info["turn"].calls in (0, 1)  # a normal (unmatched or refused) call, no crash
+
+
+def test_truncation_after_max_rounds_gives_metrics():
+    env = ChatEnv(DEV, max_rounds=3)
+    env.reset(seed=0, options={"instance_index": 0})
+    for _ in range(3):
+        _, terminated, truncated, info = env.step(native(("wait", {})))
+    assert truncated and not terminated
+    assert info["metrics"]["rounds"] == 3 and not info["metrics"]["finished"]
+    with pytest.raises(RuntimeError, match="over"):
+        env.step(native(("wait", {})))
+
+
+# -- scripted endpoints ------------------------------------------------------------------------
+
+
+def _response(message: dict[str, Any], prompt_tokens: int = 10) -> Any:
+    class Message(SimpleNamespace):
+        def model_dump(self) -> dict[str, Any]:
+            return {"content": self.content, "tool_calls": self.tool_calls}
+
+    return SimpleNamespace(
+        choices=[SimpleNamespace(message=Message(**message))],
+        usage=SimpleNamespace(prompt_tokens=prompt_tokens, completion_tokens=5),
+    )
+
+
+class OracleClient:
+    """An OpenAI-compatible client that plays the optimal schedule as tool calls.
+
+    It recognises the instance from the opening message, redraws the episode's latencies
+    from its seed like the env does, solves it, and calls the scheduled gold steps each round,
+    answering every task in the round its last response arrives.
+    """
+
+    def __init__(self, instances, seed: int = 0) -> None:
+        self.instances = instances
+        self.seed = seed
+        self.chat = self
+        self.completions = self
+        self.requests = 0
+
+    async def create(self, messages, **kwargs):
+        self.requests += 1
+        opening = messages[1]["content"]
+        index = next(
+            i
+            for i, inst in enumerate(self.instances)
+            if all(task.instruction in opening for task in inst.tasks)
+        )
+        instance = self.instances[index]
+        simulator = Simulator(
+            instance,
+            np.random.default_rng(self.seed + index),
+            latency=str(instance.metadata.get("latency", "tool")),
+        )
+        plan = optimal_schedule_for_instance(instance, simulator.step_latency, 1)
+        round_index = sum(1 for m in messages if m["role"] == "assistant")
+        calls = []
+        # Answer tasks whose last response arrived by now.
+        for task_index, task in enumerate(instance.tasks):
+            last = max(
+                r + 1 + simulator.step_latency[task_index][s]
+                for r, planned in enumerate(plan.calls)
+                for (k, s) in planned
+                if k == task_index
+            )
+            if last == round_index:
+                answer = task.expected_answer if task.expected_answer is not None else "done"
+                calls.append(("submit_answer", {"task_id": f"T{task_index + 1}", "answer": answer}))
+        planned = plan.calls[round_index] if round_index < len(plan.calls) else ()
+        for task_index, step in planned:
+            gold = instance.tasks[task_index].steps[step]
+            calls.append((gold.tool, dict(gold.expected_arguments)))
+        return _response(native(*(calls or [("wait", {})]), prefix=f"r{round_index}c"))
+
+
+def test_scripted_oracle_endpoint_reaches_the_oracle_metrics(tmp_path):
+    indexes = list(range(8))
+    client = OracleClient(DEV)
+    records = run_llm_eval(
+        LLMConfig(model="scripted-oracle"), DEV, tmp_path, indexes=indexes, client=client
+    )
+    rl = {r.instance_index: r for r in evaluate("oracle", EvalConfig(split="dev", episodes=8))}
+    assert len(records) == 8
+    for record in records:
+        metrics = record.metrics
+        assert metrics["instance_success"] and metrics["step_f1"] == 1.0
+        assert metrics["invalid_actions"] == 0 and metrics["efficiency"] == 1.0
+        reference = rl[record.instance_index].metrics
+        for name in ("rounds", "optimal_rounds", "sequential_rounds", "idle_rounds", "calls"):
+            assert metrics[name] == reference[name], name
+        assert record.details["prompt_tokens"] > 0 and not record.details["failed"]
+
+
+class FlakyClient(OracleClient):
+    """Fails the first ``failures`` requests of every episode; instance 1 always fails."""
+
+    def __init__(self, instances, failures: int) -> None:
+        super().__init__(instances)
+        self.failures = failures
+        self.seen: dict[str, int] = {}
+
+    async def create(self, messages, **kwargs):
+        key = messages[1]["content"]
+        self.seen[key] = self.seen.get(key, 0) + 1
+        if self.instances[1].tasks[0].instruction in key:
+            raise TimeoutError("the server timed out")
+        if self.seen[key] <= self.failures:
+            raise ConnectionError("server error 502")
+        return await super().create(messages, **kwargs)
+
+
+def test_server_errors_are_retried_and_a_failed_episode_is_recorded(tmp_path, monkeypatch):
+    monkeypatch.setattr(asyncio, "sleep", _no_sleep)
+    config = LLMConfig(model="flaky", max_retries=2, concurrency=2)
+    records = run_llm_eval(config, DEV, tmp_path, indexes=[0, 1, 2], client=FlakyClient(DEV, 2))
+    by_index = {r.instance_index: r for r in records}
+    assert by_index[0].metrics["instance_success"] and by_index[2].metrics["instance_success"]
+    assert by_index[1].details["failed"]
+    assert "TimeoutError" in by_index[1].details["error"]
+    summary = json.loads((tmp_path / "summary.json").read_text())["summaries"][0]
+    assert summary["failed_episodes"] == 1 and summary["episodes"] == 3
+
+
+async def _no_sleep(seconds: float) -> None:
+    return None
+
+
+def test_an_interrupted_run_resumes(tmp_path):
+    first = OracleClient(DEV)
+    run_llm_eval(LLMConfig(model="m"), DEV, tmp_path, indexes=[0, 1, 2], client=first)
+    second = OracleClient(DEV)
+    records = run_llm_eval(LLMConfig(model="m"), DEV, tmp_path, indexes=range(5), client=second)
+    assert sorted(r.instance_index for r in records) == [0, 1, 2, 3, 4]
+    assert second.requests < first.requests  # only episodes 3 and 4 were played again
+    lines = (tmp_path / "episodes.jsonl").read_text().splitlines()
+    assert len(lines) == 5
+
+
+class NoToolsServer(OracleClient):
+    """A server without function calling: rejects ``tools``, then reads text calls."""
+
+    async def create(self, messages, **kwargs):
+        if "tools" in kwargs:
+            error = type("BadRequestError", (Exception,), {})
+            raise error("this model does not support tools")
+        response = await super().create(messages, **kwargs)
+        message = response.choices[0].message
+        blocks = []
+        for call in message.tool_calls:
+            function = call["function"]
+            payload = {"name": function["name"], "arguments": json.loads(function["arguments"])}
+            blocks.append(f"<tool_call>{json.dumps(payload)}</tool_call>")
+        text = "".join(blocks)
+        return _response({"content": text, "tool_calls": None})
+
+
+def test_text_fallback_when_the_server_has_no_function_calling(tmp_path):
+    records = run_llm_eval(
+        LLMConfig(model="text-only"), DEV, tmp_path, indexes=[0, 3], client=NoToolsServer(DEV)
+    )
+    for record in records:
+        assert record.metrics["instance_success"] and record.metrics["invalid_actions"] == 0
+        assert record.details["native_tools"] is False
+
+
+def test_show_prints_the_conversation(tmp_path):
+    run_llm_eval(LLMConfig(model="m"), DEV, tmp_path, indexes=[4], client=OracleClient(DEV))
+    result = CliRunner().invoke(app, ["show", str(tmp_path), "--episode", "4"])
+    assert result.exit_code == 0, result.output
+    assert "--- round 0: assistant" in result.output and "submit_answer" in result.output
+    assert re.search(r"Response to r\d+c0", result.output)
+    missing = CliRunner().invoke(app, ["show", str(tmp_path), "--episode", "99"])
+    assert missing.exit_code == 2 and "no episode 99" in missing.output
+    assert len(read_records([tmp_path])) == 1
