@@ -82,6 +82,7 @@ from __future__ import annotations
 
 import ast
 import difflib
+import functools
 import json
 import re
 import warnings
@@ -926,6 +927,18 @@ def _schema_type(schema: Any) -> str:
 
 def _signature(tool: Tool) -> str:
     """``name(a: string, b: integer (optional))``, or "" when the schema cannot be read."""
+    try:
+        return _cached_signature(tool)
+    except TypeError:  # an unhashable stand-in for a Tool
+        return _build_signature(tool)
+
+
+@functools.lru_cache(maxsize=512)
+def _cached_signature(tool: Tool) -> str:
+    return _build_signature(tool)
+
+
+def _build_signature(tool: Tool) -> str:
     try:
         parameters = tool.openai_schema()["function"]["parameters"]
         required = set(parameters.get("required", ()))
