@@ -301,3 +301,38 @@ def test_show_prints_the_conversation(tmp_path):
     missing = CliRunner().invoke(app, ["show", str(tmp_path), "--episode", "99"])
     assert missing.exit_code == 2 and "no episode 99" in missing.output
     assert len(read_records([tmp_path])) == 1
+
+
+@pytest.mark.slow
+def test_smollm2_end_to_end_through_llama_cpp(tmp_path):
+    """The real thing: llama.cpp serves SmolLM2-135M on loopback, the openai client drives it."""
+    pytest.importorskip("openai")
+    from asynctool_env.chat.local import LOCAL_MODEL, LocalServer, llama_server_available
+
+    if not llama_server_available():
+        pytest.skip("llama-cpp-python[server] is not installed")
+    config = LLMConfig(
+        model=LOCAL_MODEL, max_rounds=3, concurrency=1, max_tokens=96, label="smollm2-135m"
+    )
+    with LocalServer() as server:
+        assert server.running
+        config = LLMConfig(**{**config.__dict__, "base_url": server.base_url})
+        records = run_llm_eval(config, DEV, tmp_path, indexes=[0, 1])
+    assert not server.running  # stopped afterwards
+    assert len(records) == 2
+    transcripts = {
+        entry["instance_index"]: entry["messages"]
+        for entry in map(json.loads, (tmp_path / "transcripts.jsonl").read_text().splitlines())
+    }
+    for record in records:
+        messages = transcripts[record.instance_index]
+        metrics = record.metrics
+        assert not record.details["failed"], record.details["error"]
+        assert 1 <= metrics["rounds"] <= 3 and "invalid_actions" in metrics
+        assert record.details["prompt_tokens"] > 0
+        visible_errors = sum(
+            1 for m in messages if m["role"] == "tool" and '"error"' in (m["content"] or "")
+        ) + sum((m["content"] or "").count("Refused") for m in messages if m["role"] == "user")
+        # Every refusal the model saw was counted (the last round's notes are never shown).
+        assert metrics["invalid_actions"] >= visible_errors
+        assert metrics["calls"] + metrics["invalid_actions"] >= 1  # the model acted
