@@ -40,14 +40,16 @@ different orders share one table entry. From a state the search tries each way t
 ``min(cap, #ready)`` slots, then moves the clock to the next round in which something is
 ready (jumping over rounds where everything waits on a response: no decision is made there).
 
-``_solve(state, limit)`` answers "is ``g(state) < limit``?": it returns ``g`` exactly when it
-is below ``limit``, or else a lower bound ``>= limit`` (fail-high); both kinds of answer are
-kept (an exact table and a lower-bound table), so a state refuted under one limit is
-refuted again in ``O(1)`` under any limit no larger. A child gets the limit
+``_Search.solve(state, limit)`` answers "is ``g(state) < limit``?": it returns ``g`` exactly
+when it is below ``limit``, or else a lower bound ``>= limit`` (fail-high); both kinds of
+answer are kept (an exact table and a lower-bound table), so a state refuted under one limit
+is refuted again in ``O(1)`` under any limit no larger. A child gets the limit
 ``min(limit, best so far) - dt``; a node stops trying children once ``best`` meets its own
-lower bound. The root is searched with the limit set by the heuristic below: either the
-search returns something smaller (and a schedule realizing it) or it proves the heuristic
-optimal.
+lower bound, and the whole search stops once a schedule meets the root's bound. The root is
+searched with the limit set by the heuristic (below): either the search returns something
+smaller, with a schedule realizing it (rebuilt from the path and the exact table), or it
+proves the heuristic optimal. When the heuristic already meets the root bound no node is
+expanded at all, which is the common case.
 
 Choices are tried best-first: ready steps are ordered by their tail (longest remaining
 latency-weighted path first), so the first leaf reached is the heuristic's schedule and the
@@ -71,41 +73,48 @@ Admissible lower bound ``h(state) <= g(state)``, computed at every node:
 
 * each uncalled step ``s`` gets an earliest call round ``est_s`` from the precedences alone
   (0 if ready; otherwise the latest over its parents of: rounds left for one in flight,
-  ``est_p + 1 + L_p`` for one not called), and a *tail* ``q_s = 1 + L_s + max child tail``:
-  the latency-weighted longest path from ``s`` to the end. A call of ``s`` in round ``r``
-  forces ``rounds >= r + q_s + 1``.
+  ``est_p + 1 + L_p`` for one not called), and a *tail* ``q_s``, with the property that a
+  call of ``s`` in round ``r`` forces ``rounds >= r + q_s + 1``. The plain tail is the
+  latency-weighted longest path ``1 + L_s + max child tail``; the bound uses a stronger one,
+  computed once per instance, that also counts the cap below ``s``: its descendants are
+  released ``1 + L_s`` rounds after ``s``'s call (plus their own in-between paths) and need
+  slots of their own, so ``q_s = 1 + L_s + `` the relaxation below applied to them (a fan-out
+  of ``k`` children under ``cap = 1`` adds ``k`` rounds, not 1).
 * relax the problem to unit jobs with release dates ``est_s`` and tails ``q_s`` on ``cap``
-  slots per round, precedences dropped. Filling each round's slots with the released jobs of
-  the largest tails minimizes ``max(r_s + q_s)`` for that relaxation (an exchange argument:
-  swapping a larger-tailed job into an earlier slot never raises the maximum), so the greedy
-  value plus one is admissible. It dominates both textbook bounds: the longest remaining
-  path ``max(est_s + q_s) + 1`` (what it reduces to with no cap), and the call-count bound
-  ``ceil(U / cap) - 1 + min tail + 1`` for ``U`` uncalled steps.
+  slots per round, precedences dropped. Taking the jobs by decreasing tail and putting each
+  in the earliest round at or after its release that has a free slot minimizes
+  ``max(r_s + q_s)`` for that relaxation (exchange argument: for any deadline, a schedule
+  that meets it can be turned into this one job by job, swapping a later-deadline job out of
+  the slot taken), so the value plus one is admissible. It dominates both textbook bounds:
+  the longest remaining path ``max(est_s + q_s) + 1`` (what it reduces to with no cap), and
+  the call-count bound ``ceil(U / cap) - 1 + min tail + 1`` for ``U`` uncalled steps.
 * a step in flight with ``k`` rounds left forces ``rounds >= now + k + 1``.
 
 Fallback
 --------
 Each expanded node counts toward ``node_limit``. Past it the search stops and
 :func:`optimal_schedule` returns the best schedule found so far (at worst the heuristic's)
-with ``exact=False`` and ``lower_bound`` set to the root's admissible bound, so the optimum
-lies in ``[lower_bound, rounds]``. With ``exact=True``, ``lower_bound == rounds``.
+with ``exact=False``, ``nodes == node_limit`` and ``lower_bound`` set to the root's
+admissible bound, so the optimum lies in ``[lower_bound, rounds]``. With ``exact=True``,
+``lower_bound == rounds``.
 
 Complexity
 ----------
 The problem is NP-hard in general (it contains scheduling unit jobs with precedences on
 ``cap`` machines, ``P|prec,p_j=1|C_max``), so the worst case is exponential: the table holds
-at most one entry per reachable state, i.e. per order ideal of the DAG times in-flight
-remainders (``<= (1 + max L)^{cap}`` combinations of them). In practice the bound is tight:
-on the benchmark's 2-3 tasks of 2-8 steps most instances are solved at the root or within a
-few hundred nodes (see ``benchmarks/solver_speed.py``). A node costs ``O(N + E)`` to generate
-its state and ``O(U log U)`` for the bound, plus the choices it enumerates (``C(#ready,
-cap)`` at most). With ``cap = None`` there is one choice per node and the solver is linear in
-the number of decision rounds.
+at most one entry per reachable state, i.e. per order ideal of the DAG times the remainders
+of the calls in flight. A node costs ``O(N + E)`` to build its state and the bound (plus a
+scan over at most ``U + max est`` slots), and the choices it enumerates number at most
+``C(#ready, cap)``. With ``cap = None`` there is one choice per node and the solver is
+linear in the number of decision rounds. In practice the bound is tight: on random
+instances of 2-3 tasks of 2-8 steps, and on the bundled dataset, most instances need no
+node at all and the rest a few dozen (``benchmarks/solver_speed.py``: under a millisecond
+per instance on average). Rare instances with many small tasks under ``cap = 1`` can need
+10^4 nodes (about 100 us each in CPython), which is what ``node_limit`` is for.
 """
 
 from __future__ import annotations
 
-import heapq
 import itertools
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -156,11 +165,11 @@ class Schedule:
 
 
 class _NodeLimitError(Exception):
-    pass
+    """The search expanded ``node_limit`` nodes: fall back to the incumbent."""
 
 
 class _OptimumFoundError(Exception):
-    pass
+    """The incumbent meets the root's lower bound: nothing left to prove."""
 
 
 class _Problem:
@@ -232,19 +241,59 @@ class _Problem:
         self.rank = [0] * n
         for position, g in enumerate(self.order):
             self.rank[g] = position
+        self.closure = [0] * n  # bitmask of g and its descendants
+        for g in reversed(range(n)):
+            mask = 1 << g
+            for c in self.children[g]:
+                mask |= self.closure[c]
+            self.closure[g] = mask
+        self._build_bound_tails()
         self._build_tree_labels()
         self._build_task_classes(dependencies)
+
+    def _build_bound_tails(self) -> None:
+        """``bound_tail[g] >= tail[g]``: the tail with the cap counted below ``g``.
+
+        A call of ``g`` in round ``r`` delivers in ``r + 1 + L_g``; its descendants can be
+        called no earlier, each after its own ancestors inside the sub-DAG, at most ``cap`` a
+        round. Scheduling them as the bound's relaxation does (release dates, tails, slots)
+        gives the smallest possible ``max(call + tail)`` among them, so
+        ``rounds >= r + bound_tail[g] + 1`` with ``bound_tail[g] = 1 + L_g + that``. With no
+        cap it is the plain tail; under a cap it counts, e.g., a fan-out's children one slot
+        each.
+        """
+        n, cap, lat, parents = self.n, self.cap, self.lat, self.parents
+        bound_tail = [0] * n
+        for g in reversed(range(n)):
+            inside = self.closure[g]
+            below = [d for d in range(g + 1, n) if inside >> d & 1]
+            release: dict[int, int] = {}
+            for d in below:  # increasing index: parents first
+                release[d] = max(
+                    (
+                        0 if p == g else release[p] + 1 + lat[p]
+                        for p in parents[d]
+                        if p in release or p == g
+                    ),
+                    default=0,
+                )
+            fill = [0] * (max(release.values(), default=0) + len(below) + 1)
+            latest = 0
+            for d in sorted(below, key=lambda d: -bound_tail[d]):
+                slot = release[d]
+                while fill[slot] >= cap:
+                    slot += 1
+                fill[slot] += 1
+                latest = max(latest, slot + bound_tail[d])
+            bound_tail[g] = 1 + lat[g] + latest
+        self.bound_tail = bound_tail
+        self.bound_order = sorted(range(n), key=lambda g: (-bound_tail[g], g))
 
     def _build_tree_labels(self) -> None:
         """``tree_label[g]``: an id of the labelled tree below ``g``, or ``None`` if the
         steps below ``g`` do not form a tree; ``outside[g]``: their parents outside it."""
         n = self.n
-        closure = [0] * n  # bitmask of g and its descendants
-        for g in reversed(range(n)):
-            mask = 1 << g
-            for c in self.children[g]:
-                mask |= closure[c]
-            closure[g] = mask
+        closure = self.closure
         interned: dict[tuple[object, ...], int] = {}
         label: list[int | None] = [None] * n
         self.outside: list[tuple[int, ...]] = [()] * n
@@ -261,9 +310,9 @@ class _Problem:
                     break
                 outside.update(p for p in self.parents[d] if not inside >> p & 1)
             child_labels = [label[c] for c in self.children[g]]
-            if not is_tree or any(item is None for item in child_labels):
+            if not is_tree or None in child_labels:
                 continue
-            key = (self.lat[g], tuple(sorted(child_labels)))  # type: ignore[type-var]
+            key = (self.lat[g], tuple(sorted(item for item in child_labels if item is not None)))
             label[g] = interned.setdefault(key, len(interned))
             self.outside[g] = tuple(sorted(outside))
         self.tree_label = label
@@ -325,10 +374,11 @@ class _Problem:
 
     def bound(self, state: tuple[int, ...]) -> int:
         """Admissible lower bound on the rounds still needed from ``state``."""
-        parents, lat, tail = self.parents, self.lat, self.tail
-        est = [0] * self.n
-        releases: list[tuple[int, int]] = []
+        parents, lat, tail = self.parents, self.lat, self.bound_tail
+        est = [-1] * self.n  # earliest call round of each uncalled step; -1 once called
         value = 0
+        uncalled = 0
+        latest = 0
         for g, code in enumerate(state):
             if code >= 0:
                 if code >= value:
@@ -342,30 +392,27 @@ class _Problem:
                 if c > earliest:
                     earliest = c
             est[g] = earliest
-            releases.append((earliest, tail[g]))
+            uncalled += 1
+            if earliest > latest:
+                latest = earliest
         cap = self.cap
-        if len(releases) <= cap:
-            for earliest, q in releases:
-                if earliest + q >= value:
-                    value = earliest + q + 1
+        if uncalled <= cap:
+            for g, earliest in enumerate(est):
+                if earliest >= 0 and earliest + tail[g] >= value:
+                    value = earliest + tail[g] + 1
             return value
-        releases.sort()
-        heap: list[int] = []
-        i, m = 0, len(releases)
-        now = releases[0][0]
-        while i < m or heap:
-            if not heap and releases[i][0] > now:
-                now = releases[i][0]
-            while i < m and releases[i][0] <= now:
-                heapq.heappush(heap, -releases[i][1])
-                i += 1
-            # The first job out has the largest tail of the round: it alone sets the round's max.
-            q = -heap[0]
-            if now + q >= value:
-                value = now + q + 1
-            for _ in range(min(cap, len(heap))):
-                heapq.heappop(heap)
-            now += 1
+        # The relaxation's optimum: by decreasing tail, each job to the earliest round at or
+        # after its release that has a free slot (see the module docstring).
+        fill = [0] * (latest + uncalled)
+        for g in self.bound_order:
+            slot = est[g]
+            if slot < 0:
+                continue
+            while fill[slot] >= cap:
+                slot += 1
+            fill[slot] += 1
+            if slot + tail[g] >= value:
+                value = slot + tail[g] + 1
         return value
 
     def choices(self, state: tuple[int, ...], ready: list[int]) -> Iterator[tuple[int, ...]]:
