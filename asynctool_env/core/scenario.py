@@ -168,6 +168,17 @@ def stable_id(prefix: str, *parts: Any, digits: int = 6) -> str:
     return f"{prefix}-{hashlib.blake2b(payload, digest_size=8).hexdigest()[:digits].upper()}"
 
 
+def world_digest(seed: int, *parts: object, size: int = 32) -> bytes:
+    """Pseudo-random bytes that depend only on ``seed`` and ``parts``.
+
+    Scenario worlds derive their bulky content (schedules, inboxes, file trees) from it on
+    demand, so a world is a seed and a few small tables, and the same question always gets
+    the same answer, whatever was asked before.
+    """
+    key = "|".join([str(seed), *map(str, parts)]).encode()
+    return hashlib.blake2b(key, digest_size=size).digest()
+
+
 class TemplateError(RuntimeError):
     """A task template produced a gold trajectory that does not run."""
 

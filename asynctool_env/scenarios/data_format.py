@@ -88,6 +88,7 @@ from asynctool_env.core.scenario import (
     StepSpec,
     TaskSpec,
     stable_id,
+    world_digest,
 )
 from asynctool_env.core.tools import ToolError, tool
 
@@ -314,9 +315,7 @@ class Document:
 
 
 def _digest(seed: int, *parts: object) -> bytes:
-    """64 pseudo-random bytes that depend only on ``seed`` and ``parts``."""
-    key = "|".join([str(seed), *map(str, parts)]).encode()
-    return hashlib.blake2b(key, digest_size=64).digest()
+    return world_digest(seed, *parts, size=64)
 
 
 def _record(kind: str, n: int, b: bytes) -> dict[str, Any]:

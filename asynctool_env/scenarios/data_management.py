@@ -75,7 +75,6 @@ steps).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import re
 from collections.abc import Mapping, Sequence
@@ -92,6 +91,7 @@ from asynctool_env.core.scenario import (
     StepSpec,
     TaskSpec,
     stable_id,
+    world_digest,
 )
 from asynctool_env.core.tools import ToolError, tool
 
@@ -393,9 +393,7 @@ def make_world(rng: np.random.Generator) -> DatabaseWorld:
 
 
 def _digest(seed: int, *parts: object) -> bytes:
-    """32 pseudo-random bytes that depend only on ``seed`` and ``parts``."""
-    key = "|".join([str(seed), *map(str, parts)]).encode()
-    return hashlib.blake2b(key, digest_size=32).digest()
+    return world_digest(seed, *parts, size=32)
 
 
 def _record_id(world: DatabaseWorld, table: Table, index: int) -> str:

@@ -89,6 +89,7 @@ from asynctool_env.core.scenario import (
     StepSpec,
     TaskSpec,
     stable_id,
+    world_digest,
 )
 from asynctool_env.core.tools import ToolError, tool
 
@@ -303,9 +304,7 @@ class Tree:
 
 
 def _digest(seed: int, *parts: object) -> bytes:
-    """32 pseudo-random bytes that depend only on ``seed`` and ``parts``."""
-    key = "|".join([str(seed), *map(str, parts)]).encode()
-    return hashlib.blake2b(key, digest_size=32).digest()
+    return world_digest(seed, *parts, size=32)
 
 
 def _pick(bits: bytes, items: Sequence[str], count: int) -> list[str]:

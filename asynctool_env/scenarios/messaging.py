@@ -61,7 +61,6 @@ phone number is an independent extra step (side step).
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -77,6 +76,7 @@ from asynctool_env.core.scenario import (
     StepSpec,
     TaskSpec,
     stable_id,
+    world_digest,
 )
 from asynctool_env.core.tools import ToolError, tool
 
@@ -165,9 +165,7 @@ def make_world(rng: np.random.Generator) -> MessagingWorld:
 
 
 def _digest(seed: int, *parts: object) -> bytes:
-    """64 pseudo-random bytes that depend only on ``seed`` and ``parts``."""
-    key = "|".join([str(seed), *map(str, parts)]).encode()
-    return hashlib.blake2b(key, digest_size=64).digest()
+    return world_digest(seed, *parts, size=64)
 
 
 def _contact_index(world: MessagingWorld, contact_id: str) -> int:

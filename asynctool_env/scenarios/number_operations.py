@@ -66,7 +66,6 @@ factorisation or a unit conversion of constants.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import math
 import statistics
 from collections.abc import Sequence
@@ -93,6 +92,7 @@ from asynctool_env.core.scenario import (
     StepSpec,
     TaskSpec,
     stable_id,
+    world_digest,
 )
 from asynctool_env.core.tools import ToolError, tool
 
@@ -283,9 +283,7 @@ class NumbersWorld:
 
 
 def _digest(seed: int, *parts: object) -> bytes:
-    """64 pseudo-random bytes that depend only on ``seed`` and ``parts``."""
-    key = "|".join([str(seed), *map(str, parts)]).encode()
-    return hashlib.blake2b(key, digest_size=64).digest()
+    return world_digest(seed, *parts, size=64)
 
 
 def make_world(rng: np.random.Generator) -> NumbersWorld:

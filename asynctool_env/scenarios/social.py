@@ -58,7 +58,6 @@ The templates
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -74,6 +73,7 @@ from asynctool_env.core.scenario import (
     StepSpec,
     TaskSpec,
     stable_id,
+    world_digest,
 )
 from asynctool_env.core.tools import ToolError, tool
 
@@ -230,9 +230,7 @@ def make_world(rng: np.random.Generator) -> SocialWorld:
 
 
 def _digest(seed: int, *parts: object) -> bytes:
-    """64 pseudo-random bytes that depend only on ``seed`` and ``parts``."""
-    key = "|".join([str(seed), *map(str, parts)]).encode()
-    return hashlib.blake2b(key, digest_size=64).digest()
+    return world_digest(seed, *parts, size=64)
 
 
 def _signed(world: SocialWorld, prefix: str, body: str) -> str:

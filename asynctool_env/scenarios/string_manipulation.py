@@ -67,7 +67,6 @@ Side steps: slugify or restyle a constant phrase.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import re
 import unicodedata
 from collections import Counter
@@ -84,6 +83,7 @@ from asynctool_env.core.scenario import (
     SideStepRule,
     StepSpec,
     TaskSpec,
+    world_digest,
 )
 from asynctool_env.core.tools import ToolError, tool
 
@@ -188,9 +188,7 @@ class StringWorld:
 
 
 def _digest(seed: int, *parts: object) -> bytes:
-    """64 pseudo-random bytes that depend only on ``seed`` and ``parts``."""
-    key = "|".join([str(seed), *map(str, parts)]).encode()
-    return hashlib.blake2b(key, digest_size=64).digest()
+    return world_digest(seed, *parts, size=64)
 
 
 def make_world(rng: np.random.Generator) -> StringWorld:

@@ -64,7 +64,6 @@ currency. Side steps: a forecast, or a currency conversion, of the world's citie
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import itertools
 import math
 import re
@@ -82,6 +81,7 @@ from asynctool_env.core.scenario import (
     StepSpec,
     TaskSpec,
     stable_id,
+    world_digest,
 )
 from asynctool_env.core.tools import ToolError, tool
 
@@ -230,9 +230,7 @@ def make_world(rng: np.random.Generator) -> TravelWorld:
 
 
 def _digest(seed: int, *parts: object) -> bytes:
-    """32 pseudo-random bytes that depend only on ``seed`` and ``parts``."""
-    key = "|".join([str(seed), *map(str, parts)]).encode()
-    return hashlib.blake2b(key, digest_size=32).digest()
+    return world_digest(seed, *parts, size=32)
 
 
 def _city(world: TravelWorld, name: str, role: str = "city") -> City:
