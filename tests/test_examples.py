@@ -1,0 +1,37 @@
+"""The examples run as users would run them."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_quickstart_example_prints_the_episode_metrics():
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "task 0" in result.stdout and "READY" in result.stdout
+    for name in ("rounds", "sequential_rounds", "speedup_vs_sequential", "step_f1"):
+        assert name in result.stdout
+
+
+@pytest.mark.slow
+def test_maskable_ppo_example_trains_and_evaluates():
+    pytest.importorskip("sb3_contrib")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "maskable_ppo.py"), "--steps", "512"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert "mean return over 20 episodes after 512 steps" in result.stdout
