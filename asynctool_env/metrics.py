@@ -14,7 +14,7 @@ Every interface (RL env, chat wrapper, multi-agent env) produces the same trace 
 ``rounds``                   last answer's round + 1; rounds elapsed if unfinished
 ``sequential_rounds``        one call at a time, each response awaited:
                              ``sum(1 + L) + 1`` over the episode's realized gold latencies
-``speedup_vs_sequential``    ``sequential_rounds / rounds``
+``speedup_vs_sequential``    ``sequential_rounds / rounds``; 0 for an unfinished episode
 ``idle_rounds``/``_ratio``   turns with no call while a step was ready (/ rounds)
 ``switches``                 consecutive calls that target different tasks
 ``mean_in_flight``           calls in flight per round, averaged over the rounds played
@@ -27,7 +27,8 @@ Every interface (RL env, chat wrapper, multi-agent env) produces the same trace 
 ``optimal_rounds``           fewest rounds any schedule takes on this episode's realized
                              latencies and call cap (:mod:`asynctool_env.solver`); ``None``
                              when not computed
-``efficiency``               ``optimal_rounds / rounds`` in (0, 1] (``None`` likewise)
+``efficiency``               ``optimal_rounds / rounds`` in (0, 1] when every task is right,
+                             0 otherwise, so failing fast never scores (``None`` likewise)
 ``mean_ready_wait``          rounds from a step becoming ready to its correct call, averaged
                              over the steps that became ready (uncalled ones count up to the
                              episode's end)
@@ -227,7 +228,7 @@ def compute_metrics(
         instance_success=tasks_succeeded == n_tasks,
         rounds=rounds,
         sequential_rounds=sequential,
-        speedup_vs_sequential=sequential / rounds,
+        speedup_vs_sequential=sequential / rounds if finished else 0.0,
         idle_rounds=idle_rounds,
         idle_ratio=min(idle_rounds / rounds, 1.0),
         switches=switches,
@@ -245,7 +246,11 @@ def compute_metrics(
         tool_confusions=confusions,
         failure_modes=tuple(labels),
         optimal_rounds=optimal_rounds,
-        efficiency=min(optimal_rounds / rounds, 1.0) if optimal_rounds is not None else None,
+        efficiency=(
+            (min(optimal_rounds / rounds, 1.0) if tasks_succeeded == n_tasks else 0.0)
+            if optimal_rounds is not None
+            else None
+        ),
     )
 
 
