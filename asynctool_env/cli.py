@@ -448,7 +448,8 @@ def data_build(
     console.print(
         f"seed specs {report.seed_specs}, evolved {report.evolved_specs}, dropped: "
         f"{report.rejected_execution} failed execution, {report.rejected_replay} failed "
-        f"replay, {report.rejected_size} too short or long, {report.duplicates} duplicates"
+        f"replay, {report.rejected_size} too short or long, {report.rejected_shared_calls} "
+        f"with a gold call shared by two tasks, {report.duplicates} duplicates"
     )
 
 

@@ -79,6 +79,12 @@ def test_composition_covers_every_axis(shipped):
     assert set(stats["difficulty"]) == {"easy", "medium", "hard"}
 
 
+def test_no_two_tasks_of_an_instance_share_a_gold_call(shipped):
+    from asynctool_env.dataset.build import shares_a_gold_call
+
+    assert not any(shares_a_gold_call(instance.tasks) for instance in shipped)
+
+
 def test_metadata_describes_each_instance(shipped):
     for instance in shipped:
         meta = instance.metadata

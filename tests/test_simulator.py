@@ -270,3 +270,23 @@ def test_tool_confusion_counts_crossed_arguments():
     sim.call_unmatched("find_contact", {"name": "B-1", "after": "x"}, {"error": "no"})  # B's own
     assert episode_metrics(sim).tool_confusions == 1
     assert "tool_confusion" in episode_metrics(sim).failure_modes
+
+
+def test_an_identical_call_matches_the_ready_step_first():
+    from dataclasses import replace
+
+    from asynctool_env.core.task import Instance, Step
+    from tests.conftest import chain_task
+
+    first = chain_task("A", 2)
+    call = first.steps[0]
+    # Task B's step 1 is the same call as task A's step 0, but in B it is blocked.
+    twin = chain_task("B", 2)
+    blocked_copy = Step(
+        call.tool, call.arguments, (0,), call.expected_arguments, call.expected_response
+    )
+    instance = Instance("twins", (replace(twin, steps=(twin.steps[0], blocked_copy)), first))
+    sim = make_sim(instance)
+    assert sim.match_call(call.tool, call.expected_arguments) == (1, 0)  # ready, not blocked
+    sim.call_step(1, 0)
+    assert sim.match_call(call.tool, call.expected_arguments) == (0, 1)  # now the early one

@@ -22,11 +22,13 @@ Stages
    (in-breadth evolution of the instance). Choices are balanced: least-used scenarios and
    tasks first, task counts alternating, and among a few candidates the one whose difficulty
    bucket is rarest so far.
-5. **Instance filter.** Each instance is replayed to success and deduplicated.
+5. **Instance filter.** Each instance is replayed to success and deduplicated, and no two of
+   its tasks may make an identical gold call (a chat model's call could not be attributed).
 """
 
 from __future__ import annotations
 
+import json
 import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -98,6 +100,7 @@ class BuildReport:
     rejected_execution: int = 0
     rejected_replay: int = 0
     rejected_size: int = 0
+    rejected_shared_calls: int = 0
     duplicates: int = 0
     single_tasks: Counter[str] = field(default_factory=Counter)
     instances: Counter[str] = field(default_factory=Counter)
@@ -278,6 +281,22 @@ def _validated_task(
     return task
 
 
+def shares_a_gold_call(tasks: Sequence[Task]) -> bool:
+    """True when two tasks make an identical gold call (same tool and arguments).
+
+    A chat model's call names a tool and arguments, not a task, so such a call could belong
+    to either task and the two interfaces would disagree about what was done; the pipeline
+    keeps such compositions out of the dataset.
+    """
+    seen: dict[str, int] = {}
+    for index, task in enumerate(tasks):
+        for step in task.steps:
+            signature = json.dumps([step.tool, step.expected_arguments], sort_keys=True)
+            if seen.setdefault(signature, index) != index:
+                return True
+    return False
+
+
 def _least_used(
     items: Sequence[Any],
     usage: Callable[[Any], int],
@@ -341,6 +360,9 @@ def compose_instances(
         key = tuple(sorted(task.task_id for task in tasks))
         if key in seen:
             report.duplicates += 1
+            continue
+        if shares_a_gold_call(tasks):
+            report.rejected_shared_calls += 1
             continue
         profile = profiles[int(rng.choice(len(profiles), p=weights))]
         composition = "same" if len({task.scenario for task in tasks}) == 1 else "cross"
