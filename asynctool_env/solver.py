@@ -669,18 +669,23 @@ def sequential_rounds(latencies: Sequence[Sequence[int]]) -> int:
     return sum(1 + int(latency) for task in latencies for latency in task) + 1
 
 
+def task_finish_rounds(
+    calls: Sequence[Sequence[tuple[int, int]]], latencies: Sequence[Sequence[int]]
+) -> list[int]:
+    """Per task, the round its last response arrives (when it can be answered), for a
+    schedule given as per-round calls; -1 for a task the schedule never calls."""
+    finish = [-1] * len(latencies)
+    for r, items in enumerate(calls):
+        for task, step in items:
+            finish[task] = max(finish[task], r + 1 + int(latencies[task][step]))
+    return finish
+
+
 def schedule_rounds(
     calls: Sequence[Sequence[tuple[int, int]]], latencies: Sequence[Sequence[int]]
 ) -> int:
     """``rounds`` of a schedule given as per-round calls: last delivery round + 1."""
-    return 1 + max(
-        (
-            r + 1 + int(latencies[task][step])
-            for r, items in enumerate(calls)
-            for task, step in items
-        ),
-        default=0,
-    )
+    return 1 + max(max(task_finish_rounds(calls, latencies), default=-1), 0)
 
 
 def optimal_schedule_for_instance(

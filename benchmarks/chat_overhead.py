@@ -16,7 +16,7 @@ import time
 
 from asynctool_env.chat.env import ChatEnv
 from asynctool_env.dataset import load_split
-from asynctool_env.solver import optimal_schedule_for_instance
+from asynctool_env.solver import optimal_schedule_for_instance, task_finish_rounds
 
 
 def _answer(expected: object) -> object:
@@ -27,15 +27,7 @@ def scripted_replies(env: ChatEnv) -> list[dict]:
     """The oracle's replies for the episode just reset in ``env``, one per round."""
     simulator = env.simulator
     plan = optimal_schedule_for_instance(simulator.instance, simulator.step_latency, 1)
-    last = {
-        task: max(
-            r + 1 + simulator.step_latency[task][s]
-            for r, calls in enumerate(plan.calls)
-            for (k, s) in calls
-            if k == task
-        )
-        for task in range(simulator.instance.n_tasks)
-    }
+    last = task_finish_rounds(plan.calls, simulator.step_latency)
     replies = []
     for round_index in range(plan.rounds):
         calls = [

@@ -151,7 +151,7 @@ def dataset_benchmark(node_limit: int) -> None:
             simulator = Simulator(
                 instance,
                 np.random.default_rng(index),
-                latency=instance.metadata.get("latency", "tool"),
+                latency=instance.latency_profile,
                 max_calls_per_turn=cap,
             )
             start = time.perf_counter()

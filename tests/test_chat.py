@@ -18,7 +18,7 @@ from asynctool_env.chat.runner import LLMConfig, run_llm_eval
 from asynctool_env.cli import app
 from asynctool_env.core.simulator import Simulator
 from asynctool_env.dataset import load_split
-from asynctool_env.solver import optimal_schedule_for_instance
+from asynctool_env.solver import optimal_schedule_for_instance, task_finish_rounds
 
 DEV = load_split("dev")
 
@@ -179,20 +179,15 @@ class OracleClient:
         simulator = Simulator(
             instance,
             np.random.default_rng(self.seed + index),
-            latency=str(instance.metadata.get("latency", "tool")),
+            latency=instance.latency_profile,
         )
         plan = optimal_schedule_for_instance(instance, simulator.step_latency, 1)
         round_index = sum(1 for m in messages if m["role"] == "assistant")
         calls = []
         # Answer tasks whose last response arrived by now.
+        finish = task_finish_rounds(plan.calls, simulator.step_latency)
         for task_index, task in enumerate(instance.tasks):
-            last = max(
-                r + 1 + simulator.step_latency[task_index][s]
-                for r, planned in enumerate(plan.calls)
-                for (k, s) in planned
-                if k == task_index
-            )
-            if last == round_index:
+            if finish[task_index] == round_index:
                 answer = task.expected_answer if task.expected_answer is not None else "done"
                 calls.append(("submit_answer", {"task_id": f"T{task_index + 1}", "answer": answer}))
         planned = plan.calls[round_index] if round_index < len(plan.calls) else ()

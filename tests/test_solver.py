@@ -422,7 +422,7 @@ def test_dataset_instances(cap: int | None) -> None:
         sim = Simulator(
             instance,
             np.random.default_rng(index),
-            latency=instance.metadata.get("latency", "tool"),
+            latency=instance.latency_profile,
             max_calls_per_turn=cap,
         )
         deps: Deps = [[step.depends_on for step in task.steps] for task in instance.tasks]

@@ -178,9 +178,7 @@ class ChatEnv:
         else:
             instance = self.instances[int(self.np_random.integers(len(self.instances)))]
         self.instance = instance
-        profile = self.latency or make_latency_profile(
-            str(instance.metadata.get("latency", "tool"))
-        )
+        profile = self.latency or make_latency_profile(instance.latency_profile)
         self.simulator = Simulator(
             instance,
             self.np_random,

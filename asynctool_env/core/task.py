@@ -113,5 +113,11 @@ class Instance:
         return len(self.tasks)
 
     @property
+    def latency_profile(self) -> str:
+        """The instance's own latency profile name (``metadata["latency"]``; ``"tool"``
+        when it has none, as procedural instances do)."""
+        return str(self.metadata.get("latency", "tool"))
+
+    @property
     def n_steps(self) -> int:
         return sum(len(task.steps) for task in self.tasks)

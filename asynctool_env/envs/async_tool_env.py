@@ -567,7 +567,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     def _profile_for(self, instance: Instance) -> LatencyProfile:
         if self.latency_profile is not None:
             return self.latency_profile
-        name = str(instance.metadata.get("latency", "tool"))
+        name = instance.latency_profile
         profile = self._profiles.get(name)
         if profile is None:
             profile = self._profiles[name] = make_latency_profile(name)
