@@ -35,6 +35,8 @@ Every interface (RL env, chat wrapper, multi-agent env) produces the same trace 
 ``neglected_tasks``          tasks never answered by the end of the episode (the agent
                              lost track of them). Waiting on a ready step is not counted: an
                              optimal schedule often defers steps with slack
+``queued_rounds``            rounds calls spent waiting in a busy tool's queue, summed over
+                             calls (0 without ``tool_capacity``)
 ``tool_confusions``          calls matching no gold step that pass another task's gold
                              argument value (arguments crossed between tasks)
 ``failure_modes``            labels of what went wrong: ``dependency_violation``,
@@ -96,6 +98,7 @@ class EpisodeMetrics:
     failure_modes: tuple[str, ...] = ()
     optimal_rounds: int | None = None
     efficiency: float | None = None
+    queued_rounds: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready) of every field."""
@@ -136,7 +139,7 @@ def compute_metrics(
     n_tasks = instance.n_tasks
     n_steps = instance.n_steps
     calls = correct = violations = redundant = unmatched = invalid = 0
-    switches = idle_rounds = in_flight_rounds = 0
+    switches = idle_rounds = in_flight_rounds = queued_rounds = 0
     last_task: int | None = None
     last_round = 0
     done_steps: set[tuple[int, int]] = set()
@@ -148,6 +151,7 @@ def compute_metrics(
     for event in trace:
         if isinstance(event, CallEvent):
             calls += 1
+            queued_rounds += event.queued_rounds
             if event.kind is CallKind.CORRECT:
                 correct += 1
                 correct_call_ids.add(event.call_id)
@@ -251,6 +255,7 @@ def compute_metrics(
             if optimal_rounds is not None
             else None
         ),
+        queued_rounds=queued_rounds,
     )
 
 

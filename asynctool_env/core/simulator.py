@@ -16,6 +16,20 @@ sequence number)``: delivery is ``O(log P)`` in the number ``P`` of calls in fli
 due in the same round are delivered in the order they were made. With stochastic latency a
 later call can be delivered first.
 
+Tool servers and contention
+---------------------------
+By default every tool serves any number of calls at once. With ``tool_capacity`` a tool is a
+server with ``c`` slots shared by every task of the instance: a call that finds all ``c``
+slots busy **waits in the tool's queue** (first come, first served) instead of being refused.
+A call issued in round ``r`` starts in round ``s = max(r, earliest slot free round)`` and is
+delivered at the start of round ``s + 1 + L``; its slot is busy from ``s`` until that
+delivery (a call issued in the delivery round can take it). So a queued call behaves as if
+it had been issued in round ``s``, except that it used the call slot of round ``r``. Every
+call to the tool takes a slot, correct or not. ``s - r`` is the call's ``queued_rounds``
+(in its :class:`CallEvent`, summed by the metrics); :meth:`Simulator.tool_wait` tells how
+long a call issued now would queue. Queueing is legal, so it never changes what the action
+mask allows; it only makes a call answer later.
+
 A turn that ends without a call while some step was ready to be called is an **idle** round
 (with ``wait_jumps_to_next_delivery`` every round skipped by the jump is idle too).
 
@@ -116,6 +130,7 @@ class CallEvent:
     arguments: Mapping[str, Any]
     kind: CallKind
     due_round: int
+    queued_rounds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -176,6 +191,7 @@ class PendingCall:
     due_round: int
     response: Mapping[str, Any]
     expected_latency: float
+    queued_rounds: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +242,9 @@ class Simulator:
             in which a response is due (instead of one round on).
         tool_latencies: Tool name -> declared latency, for tools that are not in the bundled
             registry (custom scenarios); bundled tools are looked up by themselves.
+        tool_capacity: Calls a tool serves at once (see *Tool servers and contention* in the
+            module docstring): ``None`` for no limit, an int for every tool, or a mapping
+            tool name -> capacity (tools not named have no limit).
 
     Attributes:
         round: The current round (starts at 0, never goes back).
@@ -246,6 +265,7 @@ class Simulator:
         max_calls_per_turn: int | None = 1,
         wait_jumps_to_next_delivery: bool = False,
         tool_latencies: Mapping[str, int] | None = None,
+        tool_capacity: int | Mapping[str, int] | None = None,
     ) -> None:
         if max_calls_per_turn is not None and (
             not isinstance(max_calls_per_turn, (int, np.integer)) or max_calls_per_turn < 1
@@ -260,6 +280,9 @@ class Simulator:
         self.max_calls_per_turn = max_calls_per_turn
         self.wait_jumps_to_next_delivery = wait_jumps_to_next_delivery
         self._declared = _declared_latencies(instance, tool_latencies)
+        self.tool_capacity = normalize_tool_capacity(tool_capacity)
+        # Per limited tool: a min-heap of the rounds at which each of its slots is free.
+        self._slots: dict[str, list[int]] = {}
 
         # Latencies of gold calls first (a property of instance + seed), then a separate
         # stream for every other call so that agent behaviour never shifts the gold draws.
@@ -314,6 +337,7 @@ class Simulator:
         self.idle_rounds = 0
         self.switches = 0
         self.in_flight_rounds = 0
+        self.queued_rounds = 0
 
     # -- queries ---------------------------------------------------------------------------
 
@@ -351,6 +375,31 @@ class Simulator:
     def sequential_rounds(self) -> int:
         """Rounds of the one-call-at-a-time schedule on this episode's latencies."""
         return sum(1 + latency for task in self.step_latency for latency in task) + 1
+
+    def capacity_of(self, tool: str) -> int | None:
+        """How many calls ``tool`` serves at once (``None``: no limit)."""
+        capacity = self.tool_capacity
+        if capacity is None:
+            return None
+        if isinstance(capacity, int):
+            return capacity
+        return capacity.get(tool)
+
+    def tool_wait(self, tool: str) -> int:
+        """Rounds a call to ``tool`` issued now would wait in the tool's queue (0: a slot is
+        free or the tool has no limit)."""
+        slots = self._slots.get(tool)
+        if slots is None:
+            return 0
+        return max(0, slots[0] - self.round)
+
+    def tool_busy(self, tool: str) -> int:
+        """Slots of ``tool`` taken now or by queued calls (0 for a tool without limit)."""
+        slots = self._slots.get(tool)
+        if slots is None:
+            return 0
+        now = self.round
+        return sum(1 for free in slots if free > now)
 
     def step_is_ready(self, task: int, step: int) -> bool:
         return self.step_status[task][step] == _READY
@@ -549,11 +598,25 @@ class Simulator:
     ) -> PendingCall:
         call_id = self._next_call_id
         self._next_call_id += 1
-        due = self.round + 1 + latency
+        start = self.round
+        if self.tool_capacity is not None:
+            slots = self._slots.get(tool)
+            if slots is None:
+                capacity = self.capacity_of(tool)
+                if capacity is not None:
+                    slots = self._slots[tool] = [0] * capacity
+            if slots is not None:
+                start = max(start, slots[0])
+                heapq.heapreplace(slots, start + 1 + latency)
+        queued = start - self.round
+        self.queued_rounds += queued
+        due = start + 1 + latency
         expected = (
             self.expected_latency[task][step] if task >= 0 else float(self._declared.get(tool, 1))
         )
-        call = PendingCall(call_id, task, step, tool, kind, self.round, due, response, expected)
+        call = PendingCall(
+            call_id, task, step, tool, kind, self.round, due, response, expected, queued
+        )
         heapq.heappush(self._pending, (due, call_id, call))
         self.calls += 1
         self.calls_this_turn += 1
@@ -572,7 +635,9 @@ class Simulator:
             self.redundant_calls += 1
         else:
             self.unmatched_calls += 1
-        self.trace.append(CallEvent(self.round, call_id, task, step, tool, arguments, kind, due))
+        self.trace.append(
+            CallEvent(self.round, call_id, task, step, tool, arguments, kind, due, queued)
+        )
         return call
 
     def _set_status(self, task: int, step: int, status: int) -> None:
@@ -612,6 +677,29 @@ class Simulator:
                     _FAILED,
                 ):
                     self._set_status(task, child, _READY)
+
+
+def normalize_tool_capacity(
+    tool_capacity: int | Mapping[str, int] | None,
+) -> int | dict[str, int] | None:
+    """Check a ``tool_capacity`` argument: ``None``, an int >= 1, or a mapping of tool names
+    to ints >= 1. Returns ``None``, the int, or a plain dict."""
+    if tool_capacity is None:
+        return None
+
+    def check(value: Any, where: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+            raise ValueError(f"{where} must be a whole number >= 1, got {value!r}")
+        return int(value)
+
+    if isinstance(tool_capacity, Mapping):
+        capacities = {}
+        for name, value in tool_capacity.items():
+            if not isinstance(name, str):
+                raise TypeError(f"tool_capacity keys must be tool names, got {name!r}")
+            capacities[name] = check(value, f"tool_capacity[{name!r}]")
+        return capacities or None
+    return check(tool_capacity, "tool_capacity")
 
 
 _BUNDLED_LATENCIES: dict[str, int] = {}
