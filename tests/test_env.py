@@ -21,6 +21,7 @@ VARIANTS = {
     "three_tasks": {"n_tasks": 3},
     "unlimited_calls": {"max_calls_per_turn": None},
     "jumping_waits": {"wait_jumps_to_next_delivery": True, "latency": "lognormal"},
+    "contention": {"tool_capacity": 1, "composition": "same"},
 }
 
 # Action ids with the default padding (K = 3 tasks, S = 8 steps).
@@ -205,6 +206,27 @@ def test_observation_layout():
     assert observation["round"].tolist() == [1] and observation["calls_left"].tolist() == [1]
 
 
+def test_tail_and_tool_load_features():
+    """``step_tail``: 3 chained steps of L = 2 give tails 9, 6, 3. Under capacity 1 (both
+    chains use find_contact) ``step_queue`` is the wait a call would get, and
+    ``step_backlog`` the work of the other uncalled steps of that tool."""
+    env = AsyncToolEnv(instances=[chain_instance(2, 3)], latency="fixed:2", tool_capacity=1)
+    observation, _ = env.reset(seed=0)
+    tail = observation["step_tail"].reshape(3, 8)
+    assert tail[0, :3].tolist() == [9, 6, 3] and tail[1, :3].tolist() == [9, 6, 3]
+    assert observation["step_queue"].sum() == 0
+    assert observation["step_backlog"].reshape(3, 8)[0, :3].tolist() == [15, 15, 15]
+    observation, *_ = env.step(call(0))  # A0 takes the tool until round 3; now round 1
+    queue = observation["step_queue"].reshape(3, 8)
+    assert queue[1, 0] == 2 and queue[0, 1] == 2
+    backlog = observation["step_backlog"].reshape(3, 8)
+    assert backlog[1, 0] == 12 and backlog[0, 0] == 15  # A0 is called: not in the backlog
+    uncontended = AsyncToolEnv(instances=[chain_instance(2, 3)], latency="fixed:2")
+    observation, _ = uncontended.reset(seed=0)
+    observation, *_ = uncontended.step(call(0))
+    assert observation["step_queue"].sum() == 0 and observation["step_backlog"].sum() == 0
+
+
 def test_metrics_agree_with_running_counters():
     env = AsyncToolEnv(latency="stochastic")
     rng = np.random.default_rng(5)
@@ -251,6 +273,8 @@ def test_render_modes():
         ({"render_mode": "human"}, "render_mode"),
         ({"scenarios": ["cooking"]}, "unknown scenario"),
         ({"instances": []}, "empty"),
+        ({"tool_capacity": 0}, "tool_capacity"),
+        ({"tool_capacity": {"find_contact": -2}}, "tool_capacity"),
     ],
 )
 def test_bad_arguments_have_clear_errors(kwargs, message):

@@ -19,6 +19,8 @@ ENV_KWARGS = st.fixed_dictionaries(
         "n_tasks": st.sampled_from([1, 2, 3, (2, 3)]),
         "wait_jumps_to_next_delivery": st.booleans(),
         "max_rounds": st.integers(5, 60),
+        "tool_capacity": st.sampled_from([None, None, 1, 2]),
+        "composition": st.sampled_from(["mixed", "same"]),
     }
 )
 
@@ -66,6 +68,56 @@ def check_invariants(env: AsyncToolEnv) -> None:
     status = env._status
     for task, statuses in enumerate(sim.step_status):
         assert status[task, : len(statuses)].tolist() == statuses
+    check_tool_servers(env, calls)
+
+
+def check_tool_servers(env: AsyncToolEnv, calls: dict[int, CallEvent]) -> None:
+    """No limited tool ever serves more calls than its capacity; queues are first come,
+    first served; the tool load in the observation equals a from-scratch computation."""
+    sim = env.simulator
+    by_tool: dict[str, list[CallEvent]] = {}
+    for call in calls.values():
+        by_tool.setdefault(call.tool, []).append(call)
+    for tool, events in by_tool.items():
+        capacity = sim.capacity_of(tool)
+        if capacity is None:
+            assert all(event.queued_rounds == 0 for event in events)
+            continue
+        starts = sorted(
+            (event.round + event.queued_rounds, event.due_round, event.call_id) for event in events
+        )
+        for start, _, _ in starts:
+            serving = sum(1 for s, due, _ in starts if s <= start < due)
+            assert serving <= capacity, (tool, start)
+        ordered = sorted(events, key=lambda event: event.call_id)
+        started = [event.round + event.queued_rounds for event in ordered]
+        if capacity == 1:
+            assert started == sorted(started)
+    if env.tool_capacity is None:
+        return
+    expected_queue = np.zeros_like(env._queue)
+    expected_backlog = np.zeros_like(env._backlog)
+    work: dict[str, float] = {}
+    uncalled = (StepStatus.BLOCKED, StepStatus.READY, StepStatus.FAILED)
+    steps = [
+        (k, s, step.tool, 1.0 + float(env._latency[k, s]))
+        for k, task in enumerate(sim.tasks)
+        for s, step in enumerate(task.steps)
+        if sim.capacity_of(step.tool) is not None
+    ]
+    pending_of = {
+        (k, s)
+        for k, s, _, _ in steps
+        if sim.task_status[k] == 1 and sim.step_status[k][s] in uncalled
+    }
+    for k, s, tool, cost in steps:
+        if (k, s) in pending_of:
+            work[tool] = work.get(tool, 0.0) + cost
+    for k, s, tool, cost in steps:
+        expected_queue[k, s] = sim.tool_wait(tool)
+        expected_backlog[k, s] = work.get(tool, 0.0) - (cost if (k, s) in pending_of else 0.0)
+    np.testing.assert_allclose(env._queue, expected_queue)
+    np.testing.assert_allclose(env._backlog, expected_backlog, rtol=1e-6)
 
 
 def check_metrics(metrics: dict) -> None:

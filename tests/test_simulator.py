@@ -290,3 +290,72 @@ def test_an_identical_call_matches_the_ready_step_first():
     assert sim.match_call(call.tool, call.expected_arguments) == (1, 0)  # ready, not blocked
     sim.call_step(1, 0)
     assert sim.match_call(call.tool, call.expected_arguments) == (0, 1)  # now the early one
+
+
+# -- tool servers with a concurrency limit ---------------------------------------------------
+
+
+def test_capacity_one_queues_the_second_call_until_the_first_is_delivered(two_chains):
+    """Both chains use find_contact. With capacity 1 and L = 2: A0 is called in round 0 and
+    delivered in round 3; B0, called in round 1, waits 2 rounds and starts in round 3, so it
+    is delivered in round 3 + 1 + 2 = 6 instead of 4."""
+    sim = Simulator(two_chains, np.random.default_rng(0), latency="fixed:2", tool_capacity=1)
+    first = sim.call_step(0, 0)
+    assert (first.due_round, first.queued_rounds) == (3, 0)
+    sim.end_turn()
+    assert sim.tool_wait("find_contact") == 2
+    assert sim.tool_busy("find_contact") == 1
+    second = sim.call_step(1, 0)
+    assert (second.due_round, second.queued_rounds) == (6, 2)
+    sim.end_turn()
+    sim.end_turn()
+    assert sim.round == 3
+    assert sim.step_status[0][0] == StepStatus.DONE
+    assert sim.step_status[1][0] == StepStatus.PENDING
+    # A1 queues behind B0 (first come, first served): starts at 6, delivered at 9.
+    third = sim.call_step(0, 1)
+    assert (third.due_round, third.queued_rounds) == (9, 3)
+    assert sim.queued_rounds == 5
+    while sim.round < 9:
+        sim.end_turn()
+    metrics = episode_metrics(sim)
+    assert metrics.queued_rounds == 5
+
+
+def test_capacity_two_serves_two_calls_at_once(two_chains):
+    sim = Simulator(
+        chain_instance(3, 1),
+        np.random.default_rng(0),
+        latency="fixed:1",
+        tool_capacity=2,
+        max_calls_per_turn=None,
+    )
+    due = [sim.call_step(task, 0).due_round for task in range(3)]
+    assert due == [2, 2, 4]  # the third waits for a slot, freed at round 2
+    assert sim.tool_busy("find_contact") == 2
+
+
+def test_capacity_mapping_limits_only_the_named_tools(two_chains):
+    sim = Simulator(
+        two_chains,
+        np.random.default_rng(0),
+        latency="fixed:1",
+        tool_capacity={"send_message": 1},
+        max_calls_per_turn=None,
+    )
+    assert sim.capacity_of("find_contact") is None
+    assert [sim.call_step(task, 0).due_round for task in (0, 1)] == [2, 2]
+    assert sim.tool_wait("find_contact") == 0
+
+
+def test_violations_and_redundant_calls_take_a_slot_too(two_chains):
+    sim = Simulator(two_chains, np.random.default_rng(0), latency="fixed:1", tool_capacity=1)
+    assert sim.call_step(0, 1).kind is CallKind.VIOLATION  # busy until round 2
+    sim.end_turn()
+    assert sim.call_step(0, 0).queued_rounds == 1
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, True, "1", {"find_contact": 0}])
+def test_bad_tool_capacity_is_refused(two_chains, bad):
+    with pytest.raises((ValueError, TypeError), match="tool_capacity"):
+        Simulator(two_chains, np.random.default_rng(0), tool_capacity=bad)

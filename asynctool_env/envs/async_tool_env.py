@@ -12,7 +12,13 @@ import numpy as np
 from gymnasium import spaces
 
 from asynctool_env.core.latency import DEFAULT_MAX_LATENCY, LatencyProfile, make_latency_profile
-from asynctool_env.core.simulator import CallKind, Simulator, StepStatus, TaskStatus
+from asynctool_env.core.simulator import (
+    CallKind,
+    Simulator,
+    StepStatus,
+    TaskStatus,
+    normalize_tool_capacity,
+)
 from asynctool_env.core.task import Instance
 from asynctool_env.instances import (
     Composition,
@@ -26,6 +32,10 @@ from asynctool_env.scenarios import TOOL_INDEX
 _OPEN = int(TaskStatus.OPEN)
 _READY = int(StepStatus.READY)
 _DONE = int(StepStatus.DONE)
+#: Step codes of a step still to be called correctly (blocked, ready, failed).
+_UNCALLED_CODES = frozenset(
+    (int(StepStatus.BLOCKED), int(StepStatus.READY), int(StepStatus.FAILED))
+)
 
 #: Largest ``max_tasks`` (and so ``n_tasks``) the env accepts.
 MAX_TASKS_LIMIT = 8
@@ -159,6 +169,16 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     | ``step_latency`` | ``Box(0, 8, (K*S,))`` float32     | expected latency of each step    |
     | ``step_parents`` | ``MultiBinary(K*S*S)`` int8       | ``[k, s, p] = 1``: step ``s`` of |
     |                  |                                   | task ``k`` needs step ``p``      |
+    | ``step_tail``    | ``Box(0, S*(1+8), (K*S,))``       | expected rounds from calling the |
+    |                  | float32                           | step to its task's last delivery |
+    |                  |                                   | (longest path of ``1 + latency``)|
+    | ``step_queue``   | ``Box(0, max_rounds, (K*S,))``    | rounds a call of the step made   |
+    |                  | float32                           | now would wait in its tool's     |
+    |                  |                                   | queue (0 without contention)     |
+    | ``step_backlog`` | ``Box(0, big, (K*S,))`` float32   | expected work ``sum(1 + latency)``|
+    |                  |                                   | of the *other* uncalled steps of |
+    |                  |                                   | open tasks on the same limited   |
+    |                  |                                   | tool (0 without contention)      |
     | ``task_status``  | ``MultiDiscrete([3] * K)``        | 0 padding, 1 open, 2 answered    |
     | ``pending``      | ``Box(-1, max_rounds, (P*5,))``   | calls in flight, soonest due     |
     |                  | float32                           | first, 5 values each: task,      |
@@ -169,6 +189,8 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     | ``calls_left``   | ``Box(0, K*S, (1,))`` int64       | calls still allowed this turn    |
     | ``action_mask``  | ``MultiBinary(K+S+2)`` int8       | 1 where the action is sensible   |
 
+    ``step_tail`` is what a critical-path scheduler ranks by, precomputed; ``step_queue`` and
+    ``step_backlog`` are the tool load under ``tool_capacity`` (see *Contention*).
     ``P = pending_slots``; with more calls in flight the latest-due ones are left out.
     ``obs["pending"].reshape(P, 5)`` gives one row per call (flat, because SB3 policies
     expect 1-D vectors).
@@ -183,6 +205,19 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     ``dependency_violation`` [-0.5], ``redundant_call`` [-0.1] and ``premature_answer``
     [-0.5] per occurrence. With equal successes and no mistakes the return falls strictly
     with ``rounds``: returns rank schedules as the ``rounds`` metric does.
+
+    ## Contention
+
+    With ``tool_capacity`` the tools are servers shared by all tasks of the instance, each
+    serving at most its capacity of calls at once (an int for every tool, or a mapping tool
+    name -> capacity). A call to a tool whose slots are all taken is not refused: it waits in
+    the tool's queue (first come, first served) and starts when a slot frees, so its
+    response comes later (see :mod:`asynctool_env.core.simulator`). Queueing is legal, so the
+    action mask does not change; the observation shows the load instead (``step_queue``,
+    ``step_backlog``), and the metrics report ``queued_rounds``. Calling a step early can push
+    a more urgent call of the same tool back in the queue, so under contention the best
+    schedule sometimes waits or calls something else first; the exact solver
+    (:mod:`asynctool_env.solver`) accounts for it.
 
     ## Starting State
 
@@ -208,6 +243,8 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                                    # none); or "sync", "fixed", "fixed:N", "tool",
                                    # "stochastic", "uniform", "lognormal", a LatencyProfile
         max_calls_per_turn=1,      # None: unlimited (parallel function calling)
+        tool_capacity=None,        # None, an int for every tool or {tool: int}: calls a
+                                   # tool serves at once; more queue (see Contention)
         reward_weights=None,       # mapping of RewardWeights fields to override
         max_rounds=200,            # truncation horizon, in rounds
         instances=None,            # list of Instance, or a .jsonl(.gz) path
@@ -241,6 +278,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         n_tasks: int | tuple[int, int] = (2, 3),
         latency: str | LatencyProfile | None = None,
         max_calls_per_turn: int | None = 1,
+        tool_capacity: int | Mapping[str, int] | None = None,
         reward_weights: RewardWeights | Mapping[str, float] | None = None,
         max_rounds: int = 200,
         instances: Sequence[Instance] | str | os.PathLike[str] | None = None,
@@ -277,6 +315,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self.latency_profile = None if latency is None else make_latency_profile(latency)
         self._profiles: dict[str, LatencyProfile] = {}
         self.max_calls_per_turn = max_calls_per_turn
+        self.tool_capacity = normalize_tool_capacity(tool_capacity)
         self.reward_weights = RewardWeights.from_any(reward_weights)
         self.max_rounds = int(max_rounds)
         self.max_tasks = n_task_slots = int(max_tasks)
@@ -336,6 +375,8 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             max(self.max_rounds, len(TOOL_INDEX), n_task_slots, n_step_slots, DEFAULT_MAX_LATENCY)
         )
         self.action_space = MaskedDiscrete(self.n_actions)
+        max_tail = float(n_step_slots * (1 + DEFAULT_MAX_LATENCY))
+        max_backlog = float(n_task_slots * max_tail)
         self.observation_space = spaces.Dict(
             {
                 "step_status": spaces.MultiDiscrete(np.full(n_task_slots * n_step_slots, 6)),
@@ -346,6 +387,15 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                     dtype=np.float32,
                 ),
                 "step_parents": spaces.MultiBinary(n_task_slots * n_step_slots * n_step_slots),
+                "step_tail": spaces.Box(
+                    0.0, max_tail, (n_task_slots * n_step_slots,), dtype=np.float32
+                ),
+                "step_queue": spaces.Box(
+                    0.0, float(self.max_rounds), (n_task_slots * n_step_slots,), dtype=np.float32
+                ),
+                "step_backlog": spaces.Box(
+                    0.0, max_backlog, (n_task_slots * n_step_slots,), dtype=np.float32
+                ),
                 "task_status": spaces.MultiDiscrete(np.full(n_task_slots, 3)),
                 "pending": spaces.Box(
                     -1.0, big, (self.pending_slots * len(PENDING_FIELDS),), dtype=np.float32
@@ -373,7 +423,16 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 {"step_status": ks, "task_status": n_task_slots, "round": 1, "calls_left": 1},
             ),
             (np.int8, {"step_parents": kss, "action_mask": self.n_actions}),
-            (np.float32, {"step_latency": ks, "pending": self.pending_slots * 5}),
+            (
+                np.float32,
+                {
+                    "step_latency": ks,
+                    "step_tail": ks,
+                    "step_queue": ks,
+                    "step_backlog": ks,
+                    "pending": self.pending_slots * 5,
+                },
+            ),
         )
         self._buffers = tuple(
             np.zeros(sum(layout.values()), dtype=dtype) for dtype, layout in layouts
@@ -393,6 +452,13 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         self._task_status = views["task_status"]
         self._mask = views["action_mask"]
         self._latency = views["step_latency"].reshape(n_task_slots, n_step_slots)
+        self._tail = views["step_tail"].reshape(n_task_slots, n_step_slots)
+        self._queue = views["step_queue"].reshape(n_task_slots, n_step_slots)
+        self._backlog = views["step_backlog"].reshape(n_task_slots, n_step_slots)
+        self._max_tail = max_tail
+        self._max_backlog = max_backlog
+        # Under contention: (task, step, tool) of every step of a limited tool.
+        self._limited_steps: list[tuple[int, int, str]] = []
         self._pending = views["pending"].reshape(self.pending_slots, len(PENDING_FIELDS))
         self._pending_dirty = True
         self._mask_dirty = True
@@ -431,6 +497,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             latency=self._profile_for(instance),
             max_calls_per_turn=self.max_calls_per_turn,
             wait_jumps_to_next_delivery=self.wait_jumps_to_next_delivery,
+            tool_capacity=self.tool_capacity,
         )
         self.focused_task = 0
         self._decisions_this_turn = 0
@@ -594,6 +661,20 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                     self._parents[k, s, parent] = 1
             self._task_status[k] = TaskStatus.OPEN
         np.clip(self._latency, 0.0, DEFAULT_MAX_LATENCY, out=self._latency)
+        self._tail.fill(0.0)
+        for k, task in enumerate(simulator.tasks):
+            for s in range(len(task.steps) - 1, -1, -1):  # children come after parents
+                longest_child = max((self._tail[k, c] for c in task.children[s]), default=0.0)
+                self._tail[k, s] = 1.0 + self._latency[k, s] + longest_child
+        np.clip(self._tail, 0.0, self._max_tail, out=self._tail)
+        self._queue.fill(0.0)
+        self._backlog.fill(0.0)
+        self._limited_steps = [
+            (k, s, step.tool)
+            for k, task in enumerate(simulator.tasks)
+            for s, step in enumerate(task.steps)
+            if simulator.capacity_of(step.tool) is not None
+        ]
         simulator.status_changes.clear()
 
     def _update_mask(self) -> None:
@@ -637,6 +718,29 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             )
         self._pending_dirty = False
 
+    def _update_tool_load(self) -> None:
+        """``step_queue`` and ``step_backlog`` of the steps of limited tools (contention)."""
+        simulator = self.simulator
+        assert simulator is not None
+        status, task_status, latency = (
+            simulator.step_status,
+            simulator.task_status,
+            self._latency,
+        )
+        backlog: dict[str, float] = {}
+        for k, s, tool in self._limited_steps:
+            if task_status[k] == _OPEN and status[k][s] in _UNCALLED_CODES:
+                backlog[tool] = backlog.get(tool, 0.0) + 1.0 + float(latency[k, s])
+        for k, s, tool in self._limited_steps:
+            own = (
+                1.0 + float(latency[k, s])
+                if task_status[k] == _OPEN and status[k][s] in _UNCALLED_CODES
+                else 0.0
+            )
+            self._queue[k, s] = simulator.tool_wait(tool)
+            self._backlog[k, s] = min(backlog.get(tool, 0.0) - own, self._max_backlog)
+        np.clip(self._queue, 0.0, float(self.max_rounds), out=self._queue)
+
     def _observation(self) -> dict[str, np.ndarray]:
         simulator = self.simulator
         assert simulator is not None
@@ -649,6 +753,8 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             self._mask_dirty = True
         if self._pending_dirty:
             self._update_pending()
+            if self._limited_steps:
+                self._update_tool_load()
         if self._mask_dirty:
             self._update_mask()
             self._mask_dirty = False
@@ -663,6 +769,9 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             "step_status": ints[part["step_status"]],
             "step_latency": floats[part["step_latency"]],
             "step_parents": bits[part["step_parents"]],
+            "step_tail": floats[part["step_tail"]],
+            "step_queue": floats[part["step_queue"]],
+            "step_backlog": floats[part["step_backlog"]],
             "task_status": ints[part["task_status"]],
             "pending": floats[part["pending"]],
             "focused_task": _TASK_INDEXES[self.focused_task],
