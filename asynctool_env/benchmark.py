@@ -31,7 +31,7 @@ from asynctool_env.core.task import Instance
 from asynctool_env.envs import AsyncToolEnv
 from asynctool_env.metrics import episode_metrics
 from asynctool_env.rollout import run_episode
-from asynctool_env.solver import optimal_schedule_for_instance
+from asynctool_env.solver import optimal_schedule_for_simulator
 
 #: The reference agents, in leaderboard order (``asynctool bench`` runs these).
 REFERENCE_AGENTS = ("random", "sequential", "greedy", "critical_path", "oracle")
@@ -77,6 +77,8 @@ class EvalConfig:
         episodes: Play only the first N instances (``None``: all of the split).
         seed: Episode ``i`` is reset with ``seed + i``.
         max_calls_per_turn: The call cap (``None``: unlimited).
+        tool_capacity: Calls each tool serves at once, shared by the instance's tasks (more
+            queue: the contention regime); ``None``: no limit.
         optimal: Compute ``optimal_rounds`` and ``efficiency`` with the exact solver.
     """
 
@@ -87,11 +89,13 @@ class EvalConfig:
     seed: int = 0
     max_calls_per_turn: int | None = 1
     optimal: bool = True
+    tool_capacity: int | None = None
 
     def env_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
             "latency": self.latency,
             "max_calls_per_turn": self.max_calls_per_turn,
+            "tool_capacity": self.tool_capacity,
         }
         if self.split == "procedural" and self.n_tasks is not None:
             kwargs["n_tasks"] = self.n_tasks
@@ -115,6 +119,8 @@ class EpisodeRecord:
     timeline: Sequence[Sequence[Any]] = field(default_factory=list)
     #: Agent-specific facts: token usage, whether the episode failed and why (LLM agents).
     details: Mapping[str, Any] = field(default_factory=dict)
+    #: The env's ``tool_capacity`` (``None``: no contention).
+    tool_capacity: int | Mapping[str, int] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,9 +169,7 @@ def play_episode(
     assert simulator is not None
     best = None
     if optimal:
-        best = optimal_schedule_for_instance(
-            simulator.instance, simulator.step_latency, simulator.max_calls_per_turn
-        ).rounds
+        best = optimal_schedule_for_simulator(simulator).rounds
     instance = simulator.instance
     return EpisodeRecord(
         agent=agent,
@@ -178,6 +182,7 @@ def play_episode(
         decisions=result.decisions,
         metrics=episode_metrics(simulator, optimal_rounds=best).as_dict(),
         timeline=timeline(simulator),
+        tool_capacity=simulator.tool_capacity,
     )
 
 
@@ -326,6 +331,8 @@ def write_results(
             for summary in summaries:
                 writer.writerow(summary)
     title = f"{config.split} split" + (f", latency={config.latency}" if config.latency else "")
+    if config.tool_capacity is not None:
+        title += f", tool capacity {config.tool_capacity}"
     (out / "leaderboard.md").write_text(leaderboard_markdown(summaries, title))
     return out
 

@@ -2,8 +2,10 @@
 
 Unlike the other reference policies it is not an observation-only policy: after each
 ``reset`` it reads the episode's realized latencies from the env's simulator, asks
-:func:`asynctool_env.solver.optimal_schedule_for_instance` for the fewest-rounds schedule and
-then plays it (switching focus as needed and answering each task as soon as it is done).
+:func:`asynctool_env.solver.optimal_schedule_for_simulator` for the fewest-rounds schedule
+(under the env's call cap and tool capacities) and then plays it, each round's calls in the
+schedule's order (switching focus as needed, waiting where the schedule waits, and
+answering each task as soon as it is done).
 Its efficiency is 1.0 by construction; the benchmark uses it as the ceiling and the tests use
 it to check the solver against the env.
 """
@@ -30,13 +32,10 @@ class OraclePolicy:
 
     def bind(self, env: Any) -> None:
         """Read the episode just reset in ``env`` and plan its optimal schedule."""
-        from asynctool_env.solver import optimal_schedule_for_instance
+        from asynctool_env.solver import optimal_schedule_for_simulator
 
         self._env = env.unwrapped
-        simulator = self._env.simulator
-        plan = optimal_schedule_for_instance(
-            simulator.instance, simulator.step_latency, simulator.max_calls_per_turn
-        )
+        plan = optimal_schedule_for_simulator(self._env.simulator)
         self._schedule = plan.calls
         self._called = set()
 
