@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -168,6 +170,13 @@ def eval_command(
     concurrency: Annotated[int, typer.Option(min=1, help="LLM agents: episodes at once.")] = 4,
     max_rounds: Annotated[int, typer.Option(min=1, help="LLM agents: rounds per episode.")] = 40,
     temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,
+    policy: Annotated[
+        Path | None,
+        typer.Option(
+            help="--agent ppo: a policy file (.pt) or a folder of ppo-<regime>.pt files "
+            "(default: the shipped policy of the regime)."
+        ),
+    ] = None,
 ) -> None:
     """Evaluate agents with a chosen split, latency, task count and seed.
 
@@ -175,6 +184,9 @@ def eval_command(
     or '--agent local' (SmolLM2-135M served by llama.cpp on loopback, started and stopped
     for you). They write the same result files, plus transcripts.jsonl, and resume an
     interrupted run in the same --output folder.
+
+    Trained agent: '--agent ppo [--policy FILE]' (needs the rl extra) plays the shipped
+    policy of the regime the options describe (e.g. '--latency stochastic'), or FILE.
     """
     from asynctool_env.benchmark import EvalConfig, write_results
 
@@ -193,7 +205,8 @@ def eval_command(
     console = _console()
     summaries: list[dict] = []
     if reference:
-        records, summaries = _evaluate_agents(reference, config, workers, console)
+        with _ppo_policy_file(policy, "ppo" in reference):
+            records, summaries = _evaluate_agents(reference, config, workers, console)
         if output is not None:
             folder = write_results(output, records, summaries, config)
             console.print(f"results written to {folder}/")
@@ -204,6 +217,184 @@ def eval_command(
             )
         )
     console.print(_leaderboard_table(summaries, f"{split} split, latency={latency or 'own'}"))
+
+
+@contextlib.contextmanager
+def _ppo_policy_file(policy: Path | None, needed: bool) -> Iterator[None]:
+    """Check the rl extra for the ppo agent, and hand ``--policy`` to it (and to worker
+    processes) through the environment variable that :class:`PPOPolicy` reads."""
+    import os
+
+    if not needed:
+        if policy is not None:
+            raise typer.BadParameter("--policy is for --agent ppo", param_hint="--policy")
+        yield
+        return
+    from asynctool_env.rl import MissingRLExtraError, require_rl
+
+    try:
+        require_rl()
+    except MissingRLExtraError as error:
+        raise typer.BadParameter(str(error), param_hint="--agent") from error
+    if policy is None:
+        yield
+        return
+    from asynctool_env.rl.policy import POLICY_ENV_VAR
+
+    if not policy.exists():
+        raise typer.BadParameter(f"no policy file or folder at {policy}", param_hint="--policy")
+    before = os.environ.get(POLICY_ENV_VAR)
+    os.environ[POLICY_ENV_VAR] = str(policy.resolve())
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(POLICY_ENV_VAR, None)
+        else:
+            os.environ[POLICY_ENV_VAR] = before
+
+
+@app.command()
+def train(
+    config_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--config", help="A JSON or TOML file of settings (flags override its values)."
+        ),
+    ] = None,
+    algo: Annotated[str | None, typer.Option(help="maskable_ppo (default), ppo or a2c.")] = None,
+    regime: Annotated[
+        str | None, typer.Option(help="default, contention or stochastic (env settings).")
+    ] = None,
+    timesteps: Annotated[int | None, typer.Option(help="Total env steps (decisions).")] = None,
+    n_envs: Annotated[int | None, typer.Option(help="Envs stepped together.")] = None,
+    vec_env: Annotated[str | None, typer.Option(help="dummy (default) or subproc.")] = None,
+    seed: Annotated[int | None, typer.Option(help="Seed of the model and the envs.")] = None,
+    output: Annotated[Path | None, typer.Option(help="Run folder.")] = None,
+    export: Annotated[
+        Path | None, typer.Option(help="Also write the kept policy here (a .pt path).")
+    ] = None,
+    learning_rate: Annotated[float | None, typer.Option()] = None,
+    lr_schedule: Annotated[str | None, typer.Option(help="constant or linear.")] = None,
+    n_steps: Annotated[int | None, typer.Option(help="Steps per env per update.")] = None,
+    batch_size: Annotated[int | None, typer.Option(help="PPO minibatch size.")] = None,
+    n_epochs: Annotated[int | None, typer.Option(help="PPO epochs per update.")] = None,
+    gamma: Annotated[float | None, typer.Option()] = None,
+    gae_lambda: Annotated[float | None, typer.Option()] = None,
+    ent_coef: Annotated[float | None, typer.Option()] = None,
+    vf_coef: Annotated[float | None, typer.Option()] = None,
+    clip_range: Annotated[float | None, typer.Option(help="PPO clip range.")] = None,
+    max_grad_norm: Annotated[float | None, typer.Option()] = None,
+    net_arch: Annotated[str | None, typer.Option(help="Hidden layer widths, e.g. 64,64.")] = None,
+    activation: Annotated[str | None, typer.Option(help="tanh or relu.")] = None,
+    eval_freq: Annotated[
+        int | None, typer.Option(help="Evaluate on dev every N env steps (0: at the end).")
+    ] = None,
+    eval_episodes: Annotated[int | None, typer.Option(help="Dev episodes per evaluation.")] = None,
+    test_episodes: Annotated[
+        int | None, typer.Option(help="Test instances scored after training (0: none).")
+    ] = None,
+    checkpoint_freq: Annotated[
+        int | None, typer.Option(help="Full checkpoint every N env steps (0: none).")
+    ] = None,
+    device: Annotated[str | None, typer.Option(help="torch device (cpu).")] = None,
+    env_kwarg: Annotated[
+        list[str] | None,
+        typer.Option(help="An AsyncTool-v0 argument, KEY=VALUE (repeatable), e.g. n_tasks=2."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Any TrainConfig field, KEY=VALUE (repeatable)."),
+    ] = None,
+    show_config: Annotated[
+        bool, typer.Option("--show-config", help="Print the resolved configuration and stop.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option(help="Only the final line.")] = False,
+) -> None:
+    """Train MaskablePPO, PPO or A2C on the procedural stream (needs the rl extra).
+
+    Evaluates on the dev split as it goes (efficiency, success), saves checkpoints and, at
+    the end, a compact policy file that 'asynctool eval --agent ppo --policy FILE' plays.
+    Settings: defaults < --config file < --set < flags. See baselines/README.md.
+    """
+    from asynctool_env.rl.config import ConfigError, load_config, parse_assignments, parse_value
+
+    try:
+        overrides = parse_assignments(set_)
+        extra_env = parse_assignments(env_kwarg, "--env-kwarg")
+    except ConfigError as error:
+        raise typer.BadParameter(str(error)) from error
+    flags = {
+        "algo": algo,
+        "regime": regime,
+        "total_timesteps": timesteps,
+        "n_envs": n_envs,
+        "vec_env": vec_env,
+        "seed": seed,
+        "output": output,
+        "export": export,
+        "learning_rate": learning_rate,
+        "lr_schedule": lr_schedule,
+        "n_steps": n_steps,
+        "batch_size": batch_size,
+        "n_epochs": n_epochs,
+        "gamma": gamma,
+        "gae_lambda": gae_lambda,
+        "ent_coef": ent_coef,
+        "vf_coef": vf_coef,
+        "clip_range": clip_range,
+        "max_grad_norm": max_grad_norm,
+        "net_arch": parse_value(net_arch) if net_arch is not None else None,
+        "activation": activation,
+        "eval_freq": eval_freq,
+        "eval_episodes": eval_episodes,
+        "test_episodes": test_episodes,
+        "checkpoint_freq": checkpoint_freq,
+        "device": device,
+        "verbose": 0 if quiet else None,
+    }
+    overrides.update({key: value for key, value in flags.items() if value is not None})
+    if extra_env:
+        overrides["env_kwargs"] = {**overrides.get("env_kwargs", {}), **extra_env}
+    try:
+        config = load_config(config_file, overrides)
+    except ConfigError as error:
+        raise typer.BadParameter(str(error)) from error
+    console = _console()
+    if show_config:
+        console.print_json(json.dumps(config.to_json()))
+        return
+    from asynctool_env.rl import MissingRLExtraError, require_rl
+
+    try:
+        require_rl()
+    except MissingRLExtraError as error:
+        console.print(f"error: {error}", markup=False)
+        raise typer.Exit(1) from error
+    from asynctool_env.rl.training import train as run_training
+
+    if not quiet:
+        env = config.resolved_env_kwargs()
+        console.print(
+            f"training {config.algo} ({config.regime or 'custom'} regime, env {env}) for "
+            f"{config.total_timesteps} steps on {config.n_envs} {config.vec_env} envs, seed "
+            f"{config.seed} -> {config.output_dir()}/",
+            markup=False,
+        )
+    try:
+        result = run_training(config)
+    except (ValueError, TypeError, FileNotFoundError) as error:
+        # Env arguments are checked by the env itself, when the first one is built.
+        raise typer.BadParameter(f"the run failed: {error}") from error
+    best = result.best_eval or {}
+    efficiency = best.get("efficiency")
+    console.print(
+        f"done: {result.timesteps} steps in {result.wall_time_s:.1f} s; best {config.eval_split} "
+        f"efficiency {efficiency:.3f}; policy {result.policy_path}"
+        if efficiency is not None
+        else f"done: {result.timesteps} steps; policy {result.policy_path}",
+        markup=False,
+    )
 
 
 def _evaluate_llm(

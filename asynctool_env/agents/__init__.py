@@ -1,7 +1,11 @@
 """Reference policies, by name.
 
 >>> sorted(POLICIES)
-['critical_path', 'greedy', 'oracle', 'random', 'sequential']
+['critical_path', 'greedy', 'oracle', 'ppo', 'random', 'sequential']
+
+``ppo`` is a trained policy (:class:`asynctool_env.rl.policy.PPOPolicy`): the shipped policy
+of the env's regime, or the file named by ``ASYNCTOOL_PPO_POLICY``. It needs the ``rl`` extra
+(torch), imported only when the policy is made.
 """
 
 from __future__ import annotations
@@ -17,6 +21,13 @@ from asynctool_env.agents.heuristics import (
 )
 from asynctool_env.agents.oracle import OraclePolicy
 
+
+def _ppo_policy(seed: int | None) -> Policy:
+    from asynctool_env.rl.policy import PPOPolicy
+
+    return PPOPolicy()
+
+
 #: Policy name -> factory taking a seed.
 POLICIES: dict[str, Callable[[int | None], Policy]] = {
     "random": lambda seed: RandomMaskedPolicy(seed),
@@ -24,6 +35,7 @@ POLICIES: dict[str, Callable[[int | None], Policy]] = {
     "greedy": lambda seed: GreedyPolicy(),
     "critical_path": lambda seed: CriticalPathPolicy(),
     "oracle": lambda seed: OraclePolicy(),
+    "ppo": _ppo_policy,
 }
 
 

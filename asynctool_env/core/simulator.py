@@ -401,6 +401,48 @@ class Simulator:
         now = self.round
         return sum(1 for free in slots if free > now)
 
+    def finish_lower_bound(self) -> float:
+        """A lower bound on ``rounds`` from here: the longest remaining path.
+
+        Each step not yet called correctly is called no earlier than now and than its
+        parents' deliveries, and delivered ``1 + latency`` rounds after its call; calls in
+        flight are delivered when due; the episode ends one round after the last delivery
+        (and no sooner than one round after now while a task is open). Steps not yet called
+        count their *expected* latency, so under stochastic latency this is a bound in
+        expectation only. The call cap and tool capacities are ignored (they only delay).
+        Once every task is answered it equals :attr:`rounds`. ``O(steps + calls in flight)``.
+        """
+        if self.finished:
+            return float(self.rounds)
+        now = self.round
+        due_of: dict[tuple[int, int], int] = {
+            (call.task, call.step): due
+            for due, _, call in self._pending
+            if call.kind is CallKind.CORRECT
+        }
+        latest = float(now)
+        for task_index, task in enumerate(self.tasks):
+            if self.task_status[task_index] != _OPEN:
+                continue
+            statuses = self.step_status[task_index]
+            expected = self.expected_latency[task_index]
+            delivery = [0.0] * len(task.steps)
+            for step_index, step in enumerate(task.steps):
+                status = statuses[step_index]
+                if status == _DONE:
+                    delivery[step_index] = float(now)
+                elif status == _PENDING:
+                    delivery[step_index] = float(due_of[(task_index, step_index)])
+                else:
+                    start = float(now)
+                    for parent in step.depends_on:
+                        if delivery[parent] > start:
+                            start = delivery[parent]
+                    delivery[step_index] = start + 1.0 + expected[step_index]
+                if delivery[step_index] > latest:
+                    latest = delivery[step_index]
+        return latest + 1.0
+
     def step_is_ready(self, task: int, step: int) -> bool:
         return self.step_status[task][step] == _READY
 

@@ -97,6 +97,7 @@ class RewardWeights:
     dependency_violation: float = -0.5
     redundant_call: float = -0.1
     premature_answer: float = -0.5
+    slip: float = 0.0
 
     @classmethod
     def from_any(cls, value: RewardWeights | Mapping[str, float] | None) -> RewardWeights:
@@ -205,6 +206,13 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     ``dependency_violation`` [-0.5], ``redundant_call`` [-0.1] and ``premature_answer``
     [-0.5] per occurrence. With equal successes and no mistakes the return falls strictly
     with ``rounds``: returns rank schedules as the ``rounds`` metric does.
+
+    ``slip`` [0.0] is potential-based shaping for training: ``slip`` times the change of
+    :meth:`~asynctool_env.core.simulator.Simulator.finish_lower_bound` (the earliest round the
+    episode can still end in), charged on every decision. It telescopes: over a finished
+    episode it adds exactly ``slip * (lower bound at reset - rounds)``, so it ranks finished
+    episodes as ``round`` does, but it is paid at the decision that delays the critical path
+    instead of rounds later. The trained policies use ``slip = -0.05``.
 
     ## Contention
 
@@ -409,6 +417,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
         # Episode state --------------------------------------------------------------------
         self.simulator: Simulator | None = None
+        self._finish_bound = 0.0
         self.instance: Instance | None = None
         self.focused_task = 0
         self._decisions_this_turn = 0
@@ -501,6 +510,9 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         )
         self.focused_task = 0
         self._decisions_this_turn = 0
+        self._finish_bound = (
+            self.simulator.finish_lower_bound() if self.reward_weights.slip else 0.0
+        )
         self._fill_static_arrays()
         self._pending_dirty = True
         self._mask_dirty = True
@@ -585,6 +597,10 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             + weights.round * rounds_passed
             + weights.idle * (simulator.idle_rounds - idle_before)
         )
+        if weights.slip:
+            bound = simulator.finish_lower_bound()
+            reward += weights.slip * (bound - self._finish_bound)
+            self._finish_bound = bound
         truncated = not terminated and simulator.round >= self.max_rounds
         info = self._info()
         if terminated or truncated:

@@ -1,0 +1,475 @@
+"""Trained policies as small files, and :class:`PPOPolicy`, the ``ppo`` agent.
+
+A policy file (``.pt``) holds only what acting needs: the actor-critic's weights (a torch
+``state_dict``, a few hundred KB) and a JSON header with the algorithm, the network shape,
+the observation layout and the env arguments it was trained with, its training time and
+steps, and its recorded scores. No optimizer state, no pickled Python objects: it loads with
+``torch.load(..., weights_only=True)``. A ``.json`` file beside it repeats the header for
+people (the loader reads only the ``.pt``). Full, resumable models are the run's
+``checkpoints/`` (SB3 ``.zip`` files), not these.
+
+:class:`PPOPolicy` follows the reference-policy protocol (``reset``, ``bind``, ``act``), so
+``evaluate("ppo", ...)``, ``asynctool eval --agent ppo`` and :func:`run_episode` play it like
+any other agent. Which file it plays:
+
+1. the path given to it, else
+2. the path in the environment variable ``ASYNCTOOL_PPO_POLICY`` (what ``asynctool eval
+   --policy PATH`` sets, so worker processes see it too), else
+3. the shipped policy of the env's regime (see :func:`asynctool_env.rl.config.regime_of`):
+   ``asynctool_env/policies/ppo-<regime>.pt``, picked at each ``bind(env)``.
+
+A path that is a folder means "the ``ppo-<regime>.pt`` file of that folder".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from gymnasium import spaces
+
+from asynctool_env.rl.config import regime_of
+
+#: Where the shipped policies live (package data).
+SHIPPED_POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
+#: Environment variable naming a policy file or folder for :class:`PPOPolicy`.
+POLICY_ENV_VAR = "ASYNCTOOL_PPO_POLICY"
+#: Format tag in every policy file's header.
+POLICY_FORMAT = "asynctool-policy/1"
+
+_ACTIVATIONS = ("tanh", "relu")
+
+
+class PolicyFileError(ValueError):
+    """A policy file that is missing, unreadable or does not fit the env."""
+
+
+# -- spaces <-> JSON ---------------------------------------------------------------------------
+
+
+def _bound(values: np.ndarray) -> float | list[float]:
+    flat = values.reshape(-1)
+    if flat.size and np.all(flat == flat[0]):
+        return float(flat[0])
+    return [float(value) for value in flat]
+
+
+def space_to_json(space: spaces.Space) -> dict[str, Any]:
+    """A JSON description of the spaces the env uses (Box, Discrete, MultiDiscrete,
+    MultiBinary)."""
+    if isinstance(space, spaces.Box):
+        return {
+            "type": "Box",
+            "shape": list(space.shape),
+            "dtype": str(space.dtype),
+            "low": _bound(space.low),
+            "high": _bound(space.high),
+        }
+    if isinstance(space, spaces.Discrete):
+        return {"type": "Discrete", "n": int(space.n), "start": int(space.start)}
+    if isinstance(space, spaces.MultiDiscrete):
+        return {
+            "type": "MultiDiscrete",
+            "nvec": [int(value) for value in space.nvec.reshape(-1)],
+            "dtype": str(space.dtype),
+        }
+    if isinstance(space, spaces.MultiBinary):
+        return {"type": "MultiBinary", "n": int(np.prod(space.shape))}
+    raise PolicyFileError(f"cannot store a {type(space).__name__} space in a policy file")
+
+
+def space_from_json(data: Mapping[str, Any]) -> spaces.Space:
+    kind = data["type"]
+    if kind == "Box":
+        shape, dtype = tuple(data["shape"]), np.dtype(data["dtype"])
+        low = np.broadcast_to(np.asarray(data["low"], dtype=dtype), shape)
+        high = np.broadcast_to(np.asarray(data["high"], dtype=dtype), shape)
+        return spaces.Box(low, high, shape, dtype=dtype)
+    if kind == "Discrete":
+        return spaces.Discrete(int(data["n"]), start=int(data.get("start", 0)))
+    if kind == "MultiDiscrete":
+        return spaces.MultiDiscrete(np.asarray(data["nvec"]), dtype=np.dtype(data["dtype"]))
+    if kind == "MultiBinary":
+        return spaces.MultiBinary(int(data["n"]))
+    raise PolicyFileError(f"unknown space type {kind!r} in a policy file")
+
+
+def observation_layout(space: spaces.Dict) -> list[list[Any]]:
+    """``[[key, space JSON], ...]`` in the space's own key order (the network's input order)."""
+    return [[key, space_to_json(sub)] for key, sub in space.spaces.items()]
+
+
+def _same_shape(stored: Mapping[str, Any], live: Mapping[str, Any]) -> bool:
+    if stored["type"] != live["type"]:
+        return False
+    if stored["type"] == "Box":
+        return stored["shape"] == live["shape"]
+    if stored["type"] == "MultiDiscrete":
+        return stored["nvec"] == live["nvec"]
+    return stored.get("n") == live.get("n")
+
+
+# -- building, saving, loading -------------------------------------------------------------
+
+
+def policy_class(algo: str) -> type:
+    """The SB3 policy class of ``algo`` for Dict observations."""
+    if algo == "maskable_ppo":
+        from sb3_contrib.common.maskable.policies import MaskableMultiInputActorCriticPolicy
+
+        return MaskableMultiInputActorCriticPolicy
+    if algo in ("ppo", "a2c"):
+        from stable_baselines3.common.policies import MultiInputActorCriticPolicy
+
+        return MultiInputActorCriticPolicy
+    raise PolicyFileError(f"unknown algo {algo!r} in a policy file")
+
+
+def policy_kwargs(net_arch: list[int], activation: str) -> dict[str, Any]:
+    """``policy_kwargs`` for the SB3 algorithm (and for rebuilding the policy)."""
+    import torch
+
+    if activation not in _ACTIVATIONS:
+        raise PolicyFileError(f"unknown activation {activation!r}; use tanh or relu")
+    return {
+        "net_arch": list(net_arch),
+        "activation_fn": torch.nn.Tanh if activation == "tanh" else torch.nn.ReLU,
+    }
+
+
+def policy_header(
+    policy: Any, *, algo: str, net_arch: list[int], activation: str, **extra: Any
+) -> dict[str, Any]:
+    """The JSON header of a policy file for an SB3 ``policy`` (plus ``extra`` entries)."""
+    return {
+        "format": POLICY_FORMAT,
+        "algo": algo,
+        "net_arch": list(net_arch),
+        "activation": activation,
+        "observation_space": observation_layout(policy.observation_space),
+        "action_space": space_to_json(policy.action_space),
+        **extra,
+    }
+
+
+def save_policy(
+    path: str | os.PathLike[str], state_dict: Mapping[str, Any], header: Mapping[str, Any]
+) -> Path:
+    """Write the policy file ``path`` (``.pt``) and its readable header ``path.json``."""
+    import torch
+
+    file = Path(path)
+    if file.suffix != ".pt":
+        raise PolicyFileError(f"policy files end in .pt, got {file}")
+    file.parent.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(header, sort_keys=True)
+    weights = {name: tensor.detach().cpu().clone() for name, tensor in state_dict.items()}
+    torch.save({"format": POLICY_FORMAT, "header": text, "state_dict": weights}, file)
+    file.with_suffix(".json").write_text(json.dumps(header, indent=2, sort_keys=True) + "\n")
+    return file
+
+
+def read_policy_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(header, state_dict)`` of a policy file."""
+    import torch
+
+    file = Path(path)
+    if not file.is_file():
+        raise PolicyFileError(f"no policy file at {file}")
+    try:
+        payload = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as error:  # torch raises several types for a bad file
+        raise PolicyFileError(f"{file} is not a policy file: {error}") from None
+    if not isinstance(payload, dict) or payload.get("format") != POLICY_FORMAT:
+        raise PolicyFileError(
+            f"{file} is not a {POLICY_FORMAT} policy file (full SB3 models are .zip files: "
+            "load those with MaskablePPO.load)"
+        )
+    return json.loads(payload["header"]), payload["state_dict"]
+
+
+class CompactPolicy:
+    """A loaded policy file: the SB3 actor-critic in eval mode plus its header.
+
+    ``act(observation)`` is the deterministic action: the most likely action among those the
+    observation's ``action_mask`` allows (with ``use_mask=False``: among all actions, which
+    is how a policy trained without masks acts on its own). It follows the reference-policy
+    protocol itself; :class:`PPOPolicy` adds the choice of file.
+    """
+
+    name = "ppo"
+
+    def __init__(self, header: Mapping[str, Any], state_dict: Mapping[str, Any] | None = None):
+        self.header = dict(header)
+        if self.header.get("format") != POLICY_FORMAT:
+            raise PolicyFileError(f"unsupported policy format {self.header.get('format')!r}")
+        layout = [(key, space_from_json(spec)) for key, spec in self.header["observation_space"]]
+        self.observation_space = spaces.Dict(layout)
+        self.action_space = space_from_json(self.header["action_space"])
+        self.keys = tuple(key for key, _ in layout)
+        self.policy = policy_class(self.header["algo"])(
+            self.observation_space,
+            self.action_space,
+            lambda _progress: 0.0,
+            **policy_kwargs(self.header["net_arch"], self.header["activation"]),
+        )
+        if state_dict is not None:
+            self.policy.load_state_dict(state_dict)
+        self.policy.set_training_mode(False)
+        self._fast = NumpyActor.from_policy(self.policy)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> CompactPolicy:
+        header, state_dict = read_policy_file(path)
+        try:
+            return cls(header, state_dict)
+        except (KeyError, RuntimeError) as error:
+            raise PolicyFileError(f"{path}: cannot rebuild the policy: {error}") from None
+
+    @property
+    def regime(self) -> str | None:
+        return self.header.get("regime")
+
+    def reset(self, seed: int | None = None) -> None:
+        return None
+
+    def check_env(self, env: Any, source: str = "the policy") -> None:
+        """Raise :class:`PolicyFileError` unless ``env``'s observations fit the network."""
+        unwrapped = getattr(env, "unwrapped", env)
+        live = {key: space_to_json(space) for key, space in unwrapped.observation_space.items()}
+        stored = dict(self.header["observation_space"])
+        problems = []
+        for key, spec in stored.items():
+            if key not in live:
+                problems.append(f"the env has no {key!r} observation")
+            elif not _same_shape(spec, live[key]):
+                problems.append(f"{key!r} differs (policy {spec}, env {live[key]})")
+        if unwrapped.action_space.n != self.action_space.n:
+            problems.append(
+                f"{self.action_space.n} actions in the policy, {unwrapped.action_space.n} in "
+                "the env"
+            )
+        if problems:
+            trained = self.header.get("env_kwargs", {})
+            raise PolicyFileError(
+                f"{source} does not fit this env: {'; '.join(problems)}. Build the env with "
+                f"the padding the policy was trained with (its env kwargs: {trained})"
+            )
+
+    def act(self, observation: Mapping[str, Any], *, use_mask: bool = True) -> int:
+        if self._fast is not None:
+            return self._fast.act(observation, use_mask=use_mask)
+        return masked_action(self.policy, observation, self.keys, use_mask=use_mask)
+
+
+def masked_action(
+    policy: Any, observation: Mapping[str, Any], keys: tuple[str, ...], *, use_mask: bool = True
+) -> int:
+    """The most likely action of an SB3 actor-critic for one (unbatched) observation, among
+    those ``observation["action_mask"]`` allows when ``use_mask`` (torch, any policy)."""
+    import torch
+    from stable_baselines3.common.policies import BaseModel
+
+    tensor, _ = policy.obs_to_tensor({key: observation[key] for key in keys})
+    with torch.no_grad():
+        # BaseModel's version: the actor's features whether or not the critic shares them.
+        features = BaseModel.extract_features(policy, tensor, policy.pi_features_extractor)
+        logits = policy.action_net(policy.mlp_extractor.forward_actor(features))[0].numpy()
+    return _argmax(logits, observation.get("action_mask") if use_mask else None)
+
+
+def _argmax(logits: np.ndarray, mask: Any) -> int:
+    if mask is not None:
+        allowed = np.asarray(mask, dtype=bool)
+        if allowed.any():
+            logits = np.where(allowed, logits, -np.inf)
+    return int(np.argmax(logits))
+
+
+class NumpyActor:
+    """The actor of an SB3 ``MultiInputPolicy`` as numpy arrays: one decision costs tens of
+    microseconds instead of a millisecond or more through torch's per-key preprocessing.
+
+    It redoes what SB3 does for the env's spaces (``CombinedExtractor`` with a ``Flatten``
+    per key: Box as floats, Discrete and MultiDiscrete one-hot, MultiBinary as floats, in the
+    space's key order), then the actor MLP and ``action_net``. :meth:`from_policy` returns
+    ``None`` for anything else (images, custom extractors), and callers fall back to torch.
+    """
+
+    def __init__(self, encoders: list[tuple[str, str, int, Any]], size: int, layers: list):
+        self._encoders = encoders
+        self._size = size
+        self._layers = layers
+
+    @classmethod
+    def from_policy(cls, policy: Any) -> NumpyActor | None:
+        from stable_baselines3.common.torch_layers import CombinedExtractor
+        from torch import nn
+
+        extractor = policy.pi_features_extractor
+        if not isinstance(extractor, CombinedExtractor):
+            return None
+        encoders: list[tuple[str, str, int, Any]] = []
+        offset = 0
+        for key, space in policy.observation_space.spaces.items():
+            if not isinstance(extractor.extractors[key], nn.Flatten):
+                return None
+            if isinstance(space, spaces.Box) and len(space.shape) == 1:
+                encoders.append((key, "box", offset, None))
+                offset += space.shape[0]
+            elif isinstance(space, spaces.Discrete):
+                encoders.append((key, "one_hot", offset, None))
+                offset += int(space.n)
+            elif isinstance(space, spaces.MultiDiscrete) and space.nvec.ndim == 1:
+                starts = np.concatenate(([0], np.cumsum(space.nvec)[:-1])).astype(np.int64)
+                encoders.append((key, "one_hots", offset, starts))
+                offset += int(space.nvec.sum())
+            elif isinstance(space, spaces.MultiBinary) and len(space.shape) == 1:
+                encoders.append((key, "box", offset, None))
+                offset += int(space.shape[0])
+            else:
+                return None
+        layers: list[tuple[str, Any]] = []
+        modules = [*policy.mlp_extractor.policy_net, policy.action_net]
+        for module in modules:
+            if isinstance(module, nn.Linear):
+                weight = module.weight.detach().cpu().numpy().astype(np.float32).T.copy()
+                bias = module.bias.detach().cpu().numpy().astype(np.float32).copy()
+                layers.append(("linear", (weight, bias)))
+            elif isinstance(module, nn.Tanh):
+                layers.append(("tanh", None))
+            elif isinstance(module, nn.ReLU):
+                layers.append(("relu", None))
+            else:
+                return None
+        return cls(encoders, offset, layers)
+
+    def logits(self, observation: Mapping[str, Any]) -> np.ndarray:
+        x = np.zeros(self._size, dtype=np.float32)
+        for key, kind, offset, starts in self._encoders:
+            value = np.asarray(observation[key])
+            if kind == "box":
+                x[offset : offset + value.size] = value.reshape(-1)
+            elif kind == "one_hot":
+                x[offset + int(value)] = 1.0
+            else:
+                x[offset + starts + value.reshape(-1).astype(np.int64)] = 1.0
+        for kind, params in self._layers:
+            if kind == "linear":
+                weight, bias = params
+                x = x @ weight + bias
+            elif kind == "tanh":
+                x = np.tanh(x)
+            else:
+                x = np.maximum(x, 0.0)
+        return x
+
+    def act(self, observation: Mapping[str, Any], *, use_mask: bool = True) -> int:
+        return _argmax(
+            self.logits(observation), observation.get("action_mask") if use_mask else None
+        )
+
+
+# -- the ``ppo`` agent -------------------------------------------------------------------------
+
+
+def shipped_policy_path(regime: str, folder: str | os.PathLike[str] | None = None) -> Path:
+    """``<folder>/ppo-<regime>.pt`` (default folder: the package's ``policies/``)."""
+    return Path(folder if folder is not None else SHIPPED_POLICY_DIR) / f"ppo-{regime}.pt"
+
+
+def _missing_policy_message(regime: str, path: Path) -> str:
+    return (
+        f"no PPO policy for the {regime!r} regime at {path}. Train one with "
+        f"`asynctool train --regime {regime} --export {path}` (the exact commands of the "
+        "shipped policies are in baselines/README.md), or pass a policy file: "
+        "`asynctool eval --agent ppo --policy FILE` / PPOPolicy(FILE)"
+    )
+
+
+class PPOPolicy:
+    """A trained policy (PPO, MaskablePPO or A2C) behind the reference-policy protocol.
+
+    Args:
+        path: A policy file, or a folder of ``ppo-<regime>.pt`` files. ``None``: the
+            ``ASYNCTOOL_PPO_POLICY`` environment variable, else the shipped policies.
+        use_mask: Choose only among the actions the observation's mask allows (default).
+            ``False`` lets a policy trained without masks act on its own.
+    """
+
+    name = "ppo"
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *, use_mask: bool = True):
+        chosen = path if path is not None else os.environ.get(POLICY_ENV_VAR) or None
+        self._source = Path(chosen) if chosen is not None else None
+        self.use_mask = use_mask
+        self._cache: dict[Path, CompactPolicy] = {}
+        self._checked: set[tuple[int, Path]] = set()
+        self.current: CompactPolicy | None = None
+        if self._source is not None and not self._source.is_dir():
+            self.current = self._load(self._source)
+
+    def _load(self, path: Path) -> CompactPolicy:
+        found = self._cache.get(path)
+        if found is None:
+            from asynctool_env.rl import require_rl
+
+            require_rl()
+            found = self._cache[path] = CompactPolicy.load(path)
+        return found
+
+    def policy_path(self, env: Any) -> Path:
+        """The file this agent plays in ``env``."""
+        if self._source is not None and not self._source.is_dir():
+            return self._source
+        return shipped_policy_path(regime_of(env), self._source)
+
+    def reset(self, seed: int | None = None) -> None:
+        return None
+
+    def bind(self, env: Any) -> None:
+        """Pick the policy for ``env`` (by its regime, unless a file was given) and check
+        that the env's observations fit it."""
+        path = self.policy_path(env)
+        if not path.is_file():
+            if self._source is not None and not self._source.is_dir():
+                raise PolicyFileError(f"no policy file at {path}")
+            raise FileNotFoundError(_missing_policy_message(regime_of(env), path))
+        self.current = self._load(path)
+        key = (id(getattr(env, "unwrapped", env)), path)
+        if key not in self._checked:
+            self.current.check_env(env, str(path))
+            self._checked.add(key)
+
+    def act(self, observation: Mapping[str, Any]) -> int:
+        if self.current is None:
+            raise RuntimeError(
+                "PPOPolicy has no policy yet: give it a policy file, or call bind(env) after "
+                "each reset to pick the shipped policy of the env's regime"
+            )
+        return self.current.act(observation, use_mask=self.use_mask)
+
+
+__all__ = [
+    "POLICY_ENV_VAR",
+    "POLICY_FORMAT",
+    "SHIPPED_POLICY_DIR",
+    "CompactPolicy",
+    "NumpyActor",
+    "PPOPolicy",
+    "PolicyFileError",
+    "masked_action",
+    "observation_layout",
+    "policy_class",
+    "policy_header",
+    "policy_kwargs",
+    "read_policy_file",
+    "save_policy",
+    "shipped_policy_path",
+    "space_from_json",
+    "space_to_json",
+]

@@ -1,0 +1,393 @@
+"""Train MaskablePPO, PPO or A2C on the procedural ``AsyncTool-v0`` stream.
+
+:func:`train` is what ``asynctool train`` and ``baselines/train.py`` run. A run folder
+(``TrainConfig.output``) ends up with:
+
+=========================  ======================================================================
+``config.json``            the resolved configuration (every hyperparameter, the env arguments)
+``progress.csv``           SB3's logger: rollout, loss and ``eval/*`` values per update
+``evaluations.csv``        one row per periodic evaluation on ``eval_split`` (the project's
+                           metrics: efficiency, success, rounds, return, mistakes)
+``checkpoints/*.zip``      full SB3 models every ``checkpoint_freq`` steps (resumable with
+                           ``MaskablePPO.load(path, env)``; with optimizer state, so larger)
+``policy.pt`` / ``.json``  the kept policy: best mean efficiency on ``eval_split``; compact
+                           (weights and a JSON header only), what ``export`` copies
+``last_policy.pt``         the weights at the end of training, same format
+``training.json``          wall time, steps, steps per second, evaluations, test scores
+=========================  ======================================================================
+
+Progress goes to stdout through SB3's logger (no TensorBoard).
+"""
+
+from __future__ import annotations
+
+import copy
+import csv
+import json
+import os
+import platform
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+from stable_baselines3.common.base_class import BaseAlgorithm
+from stable_baselines3.common.callbacks import BaseCallback, CallbackList, CheckpointCallback
+from stable_baselines3.common.env_util import make_vec_env
+from stable_baselines3.common.logger import configure
+from stable_baselines3.common.vec_env import DummyVecEnv, SubprocVecEnv, VecEnv
+
+from asynctool_env.rl.config import TrainConfig
+from asynctool_env.rl.evaluation import SplitEvaluator
+from asynctool_env.rl.policy import (
+    CompactPolicy,
+    NumpyActor,
+    masked_action,
+    policy_header,
+    policy_kwargs,
+    save_policy,
+)
+
+#: The env id that makes each worker process import the package (and so register the env).
+ENV_ID = "asynctool_env:AsyncTool-v0"
+
+#: Summary entries kept per evaluation (names as in ``asynctool eval`` summaries).
+EVAL_KEYS = (
+    "efficiency",
+    "instance_success",
+    "task_success_rate",
+    "rounds",
+    "optimal_rounds",
+    "return",
+    "invalid_actions",
+    "dependency_violations",
+)
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    """What a run produced (also written to ``training.json`` in the run folder)."""
+
+    output: Path
+    policy_path: Path
+    last_policy_path: Path
+    exported_path: Path | None
+    timesteps: int
+    wall_time_s: float
+    eval_time_s: float
+    evaluations: list[dict[str, Any]] = field(default_factory=list)
+    best_eval: dict[str, Any] | None = None
+    test_eval: dict[str, Any] | None = None
+
+    @property
+    def train_time_s(self) -> float:
+        """Wall time of ``learn`` without the periodic evaluations."""
+        return self.wall_time_s - self.eval_time_s
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        for key in ("output", "policy_path", "last_policy_path", "exported_path"):
+            data[key] = str(data[key]) if data[key] is not None else None
+        data["train_time_s"] = self.train_time_s
+        data["steps_per_second"] = self.timesteps / self.train_time_s if self.train_time_s else 0
+        return data
+
+
+def make_train_env(config: TrainConfig) -> VecEnv:
+    """``n_envs`` procedural envs with the config's env arguments, env ``i`` seeded
+    ``seed + i``, each wrapped in SB3's ``Monitor`` (episode returns for the logger)."""
+    return make_vec_env(
+        ENV_ID,
+        n_envs=config.n_envs,
+        seed=config.seed,
+        vec_env_cls=SubprocVecEnv if config.vec_env == "subproc" else DummyVecEnv,
+        env_kwargs=config.resolved_env_kwargs(),
+    )
+
+
+def build_model(config: TrainConfig, env: VecEnv) -> BaseAlgorithm:
+    """The SB3 algorithm of ``config.algo`` with every hyperparameter of ``config``."""
+    rate = config.learning_rate
+    learning_rate: Any = rate
+    if config.lr_schedule == "linear":
+
+        def learning_rate(progress_remaining: float) -> float:
+            return rate * progress_remaining
+
+    common: dict[str, Any] = {
+        "policy": "MultiInputPolicy",
+        "env": env,
+        "learning_rate": learning_rate,
+        "n_steps": config.n_steps,
+        "gamma": config.gamma,
+        "gae_lambda": config.gae_lambda,
+        "ent_coef": config.ent_coef,
+        "vf_coef": config.vf_coef,
+        "max_grad_norm": config.max_grad_norm,
+        "policy_kwargs": policy_kwargs(config.net_arch, config.activation),
+        "seed": config.seed,
+        "device": config.device,
+        "verbose": 0,
+    }
+    if config.algo == "a2c":
+        from stable_baselines3 import A2C
+
+        return A2C(**common)
+    ppo = {"batch_size": config.batch_size, "n_epochs": config.n_epochs}
+    ppo["clip_range"] = config.clip_range
+    if config.algo == "maskable_ppo":
+        from sb3_contrib import MaskablePPO
+
+        return MaskablePPO(**common, **ppo)
+    from stable_baselines3 import PPO
+
+    return PPO(**common, **ppo)
+
+
+class LivePolicy:
+    """The model being trained, behind the reference-policy protocol (masked argmax)."""
+
+    name = "ppo"
+
+    def __init__(self, model: BaseAlgorithm) -> None:
+        # A snapshot of the weights: build it again after the model has learned more.
+        self.model = model
+        self.keys = tuple(model.observation_space.spaces)
+        self._fast = NumpyActor.from_policy(model.policy)
+
+    def reset(self, seed: int | None = None) -> None:
+        return None
+
+    def act(self, observation: dict[str, Any]) -> int:
+        if self._fast is not None:
+            return self._fast.act(observation)
+        return masked_action(self.model.policy, observation, self.keys)
+
+
+def _short(summary: dict[str, Any]) -> dict[str, Any]:
+    return {key: summary.get(key) for key in ("episodes", *EVAL_KEYS)}
+
+
+class ProjectEvalCallback(BaseCallback):
+    """Every ``eval_freq`` env steps (and at the end), play the policy on the evaluation
+    split, log the project's metrics (``eval/efficiency``, ``eval/success``...), append them
+    to ``evaluations.csv`` and keep the weights with the best mean efficiency."""
+
+    def __init__(
+        self,
+        evaluator: SplitEvaluator,
+        eval_freq: int,
+        csv_path: Path,
+        on_best: Any = None,
+        verbose: int = 1,
+    ) -> None:
+        super().__init__(verbose)
+        self.evaluator = evaluator
+        self.eval_freq = eval_freq
+        self.csv_path = csv_path
+        self.on_best = on_best
+        self.evaluations: list[dict[str, Any]] = []
+        self.best: dict[str, Any] | None = None
+        self.best_state: dict[str, Any] | None = None
+        self.eval_time_s = 0.0
+        self._last = 0
+
+    def _on_step(self) -> bool:
+        if self.eval_freq and self.num_timesteps - self._last >= self.eval_freq:
+            self._evaluate()
+        return True
+
+    def _on_training_end(self) -> None:
+        if self._last != self.num_timesteps or not self.evaluations:
+            self._evaluate()
+
+    def _evaluate(self) -> None:
+        start = time.perf_counter()
+        self._last = self.num_timesteps
+        summary = self.evaluator.summary(LivePolicy(self.model))
+        row = {"timesteps": self.num_timesteps, **_short(summary)}
+        self.evaluations.append(row)
+        for key in EVAL_KEYS:
+            if row.get(key) is not None:
+                name = {"instance_success": "success", "task_success_rate": "task_success"}
+                self.logger.record(f"eval/{name.get(key, key)}", row[key])
+        new_file = not self.csv_path.exists()
+        with self.csv_path.open("a", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(row))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+        better = self.best is None or (row["efficiency"] or 0.0) > (self.best["efficiency"] or 0.0)
+        if better:
+            self.best = row
+            self.best_state = copy.deepcopy(self.model.policy.state_dict())
+            if self.on_best is not None:
+                self.on_best(row, self.best_state)
+        self.eval_time_s += time.perf_counter() - start
+        if self.verbose:
+            efficiency = row["efficiency"] if row["efficiency"] is not None else float("nan")
+            print(
+                f"eval {self.evaluator.split} @ {self.num_timesteps} steps: efficiency "
+                f"{efficiency:.3f}, success {row['instance_success']:.3f}, rounds "
+                f"{row['rounds']:.2f}, return {row['return']:.3f}"
+                + (" (best so far)" if better else ""),
+                flush=True,
+            )
+
+
+def _versions() -> dict[str, str]:
+    import gymnasium
+    import sb3_contrib
+    import stable_baselines3
+
+    import asynctool_env
+
+    return {
+        "asynctool_env": asynctool_env.__version__,
+        "stable_baselines3": stable_baselines3.__version__,
+        "sb3_contrib": sb3_contrib.__version__,
+        "torch": torch.__version__,
+        "gymnasium": gymnasium.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> TrainResult:
+    """Train ``config.algo`` on the procedural stream; evaluate, checkpoint, save compactly.
+
+    Args:
+        config: Every setting of the run (see :class:`~asynctool_env.rl.config.TrainConfig`).
+        callbacks: More SB3 callbacks to run during ``learn``.
+
+    Returns:
+        Paths of the saved policies, wall time, steps and evaluation results.
+    """
+    out = config.output_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("evaluations.csv", "progress.csv"):
+        (out / stale).unlink(missing_ok=True)
+    (out / "config.json").write_text(json.dumps(config.to_json(), indent=2) + "\n")
+    if config.torch_threads is not None:
+        torch.set_num_threads(config.torch_threads)
+    env_kwargs = config.resolved_env_kwargs()
+
+    def header(**extra: Any) -> dict[str, Any]:
+        return policy_header(
+            model.policy,
+            algo=config.algo,
+            net_arch=config.net_arch,
+            activation=config.activation,
+            regime=config.regime,
+            env_kwargs=env_kwargs,
+            masked_training=config.algo == "maskable_ppo",
+            config=config.to_json(),
+            **extra,
+        )
+
+    def save_best(row: dict[str, Any], state: dict[str, Any]) -> None:
+        # Written at once, so that an interrupted run still leaves its best policy.
+        save_policy(out / "policy.pt", state, header(eval=row, eval_split=config.eval_split))
+
+    env = make_train_env(config)
+    evaluator = SplitEvaluator(config.eval_split, config.eval_episodes, env_kwargs)
+    try:
+        model = build_model(config, env)
+        formats = [f for f in config.log_formats if config.verbose or f != "stdout"]
+        model.set_logger(configure(str(out), formats))
+        evaluation = ProjectEvalCallback(
+            evaluator, config.eval_freq, out / "evaluations.csv", save_best, config.verbose
+        )
+        chain: list[BaseCallback] = [evaluation, *callbacks]
+        if config.checkpoint_freq:
+            chain.append(
+                CheckpointCallback(
+                    save_freq=max(config.checkpoint_freq // config.n_envs, 1),
+                    save_path=str(out / "checkpoints"),
+                    name_prefix=config.algo,
+                )
+            )
+        start = time.perf_counter()
+        model.learn(
+            config.total_timesteps, callback=CallbackList(chain), log_interval=config.log_interval
+        )
+        wall = time.perf_counter() - start
+    finally:
+        env.close()
+
+    training = {
+        "timesteps": int(model.num_timesteps),
+        "wall_time_s": round(wall, 2),
+        "eval_time_s": round(evaluation.eval_time_s, 2),
+        "train_time_s": round(wall - evaluation.eval_time_s, 2),
+        "n_envs": config.n_envs,
+        "vec_env": config.vec_env,
+        "cpu_count": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "versions": _versions(),
+    }
+    last_path = save_policy(
+        out / "last_policy.pt",
+        model.policy.state_dict(),
+        header(training=training, eval=evaluation.evaluations[-1], eval_split=config.eval_split),
+    )
+    best_state = evaluation.best_state or model.policy.state_dict()
+    kept_header = header(
+        training=training,
+        eval=evaluation.best,
+        eval_split=config.eval_split,
+        evaluations=evaluation.evaluations,
+    )
+    test_eval = None
+    if config.test_episodes:
+        kept = CompactPolicy(kept_header, best_state)
+        tester = SplitEvaluator("test", config.test_episodes, env_kwargs)
+        test_eval = {"split": "test", "seed": 0, **_short(tester.summary(kept))}
+        tester.close()
+        kept_header["test_eval"] = test_eval
+        if config.verbose:
+            print(
+                f"kept policy on the first {test_eval['episodes']} test instances: efficiency "
+                f"{test_eval['efficiency']:.3f}, success {test_eval['instance_success']:.3f}",
+                flush=True,
+            )
+    evaluator.close()
+    policy_path = save_policy(out / "policy.pt", best_state, kept_header)
+    exported = save_policy(config.export, best_state, kept_header) if config.export else None
+    result = TrainResult(
+        output=out,
+        policy_path=policy_path,
+        last_policy_path=last_path,
+        exported_path=exported,
+        timesteps=training["timesteps"],
+        wall_time_s=wall,
+        eval_time_s=evaluation.eval_time_s,
+        evaluations=evaluation.evaluations,
+        best_eval=evaluation.best,
+        test_eval=test_eval,
+    )
+    (out / "training.json").write_text(
+        json.dumps({**result.to_json(), **training}, indent=2, sort_keys=True) + "\n"
+    )
+    if config.verbose:
+        size = policy_path.stat().st_size / 1024
+        print(
+            f"trained {training['timesteps']} steps in {wall:.1f} s "
+            f"({training['train_time_s']:.1f} s training, {training['eval_time_s']:.1f} s "
+            f"evaluating); policy {policy_path} ({size:.0f} KB)"
+            + (f", exported to {exported}" if exported else ""),
+            flush=True,
+        )
+    return result
+
+
+__all__ = [
+    "ENV_ID",
+    "LivePolicy",
+    "ProjectEvalCallback",
+    "TrainResult",
+    "build_model",
+    "make_train_env",
+    "train",
+]
