@@ -322,3 +322,24 @@ def test_masked_sampler_matches_gymnasium_semantics():
     ]:
         with pytest.raises(AssertionError, match=message):
             space.sample(mask=bad)
+
+
+def test_slip_shaping_telescopes_to_a_round_penalty():
+    """Over a finished episode the ``slip`` term adds ``slip * (bound at reset - rounds)``:
+    it ranks episodes as the round penalty does, but is paid when the critical path slips."""
+    instance = chain_instance(2, 3)
+    interleaved = [call(0), switch(1), call(0), switch(0), call(1), switch(1), call(1)]
+    interleaved += [switch(0), call(2), switch(1), call(2), switch(0), ANSWER, WAIT]
+    interleaved += [switch(1), ANSWER]
+    returns = {}
+    for slip in (0.0, -0.05):
+        env = AsyncToolEnv(instances=[instance], latency="fixed", reward_weights={"slip": slip})
+        env.reset(seed=0)
+        assert env.simulator.finish_lower_bound() == 7  # 3 steps of 1 + L = 2, both chains
+        rewards = [env.step(action)[1] for action in interleaved]
+        returns[slip] = sum(rewards)
+        if slip:
+            # A1 waits one round for the call slot: the bound slips once, at that decision.
+            assert sum(1 for reward in rewards if reward < -0.06) >= 1
+    assert env.simulator.finish_lower_bound() == env.simulator.rounds == 8
+    assert returns[-0.05] - returns[0.0] == pytest.approx(-0.05 * (8 - 7))
