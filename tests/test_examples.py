@@ -35,3 +35,24 @@ def test_maskable_ppo_example_trains_and_evaluates():
         check=True,
     )
     assert "mean return over 20 episodes after 512 steps" in result.stdout
+
+
+@pytest.mark.slow
+def test_multi_agent_ppo_example_trains_and_compares():
+    pytest.importorskip("supersuit")
+    pytest.importorskip("stable_baselines3")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "multi_agent_ppo.py"),
+            "--timesteps",
+            "512",
+            "--episodes",
+            "3",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert "critical_path" in result.stdout and "ppo (shared)" in result.stdout

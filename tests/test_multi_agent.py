@@ -63,7 +63,9 @@ def hand_env(tasks: list[Task], latency: dict[str, int], **kwargs) -> AsyncToolP
 
 
 def call(environment: AsyncToolParallelEnv, task: int, step: int) -> int:
-    return 1 + task * environment.max_steps + step
+    action = environment.call_action(task, step)
+    assert action == 1 + task * environment.max_steps + step  # the documented layout
+    return action
 
 
 def play_ready_steps(environment: AsyncToolParallelEnv, seed: int = 0):
@@ -74,7 +76,7 @@ def play_ready_steps(environment: AsyncToolParallelEnv, seed: int = 0):
         actions = {}
         for agent in environment.agents:
             mask = observations[agent]["action_mask"]
-            calls = np.flatnonzero(mask[1 : environment._answer_offset])
+            calls = np.flatnonzero(mask[1 : environment.answer_action(0)])
             actions[agent] = int(1 + calls[0]) if len(calls) else 0
         result = environment.step(actions)
         observations = result[0]
@@ -294,7 +296,8 @@ def test_contention_never_beats_the_split_optimum():
 def test_claim_conflict_goes_to_the_first_agent_in_the_order():
     environment = hand_env([chain("A", 1), chain("B", 1)], {SHARED: 1}, task_mode="claim")
     observations, _ = environment.reset(seed=0)
-    claim_a = environment._claim_offset
+    claim_a = environment.claim_action(0)
+    assert claim_a == 1 + 4 * 8 + 4
     assert observations["agent_1"]["task_owner"][:2].tolist() == [OWNER_NONE, OWNER_NONE]
     assert observations["agent_1"]["action_mask"][1:claim_a].sum() == 0  # no owned task
     observations, *_, infos = environment.step({"agent_0": claim_a, "agent_1": claim_a})
@@ -341,7 +344,7 @@ def test_agents_leave_exactly_when_done():
         actions = {}
         for agent in before:
             calls = np.flatnonzero(
-                observations[agent]["action_mask"][1 : environment._answer_offset]
+                observations[agent]["action_mask"][1 : environment.answer_action(0)]
             )
             actions[agent] = int(1 + calls[0]) if len(calls) else 0
         observations, rewards, terminations, truncations, infos = environment.step(actions)
@@ -372,7 +375,7 @@ def test_truncation_at_max_rounds_removes_every_agent():
 def test_manual_answers_and_premature_answers():
     environment = hand_env([chain("A", 2), chain("B", 1)], {SHARED: 0}, auto_answer=False)
     environment.reset(seed=0)
-    answer_a = environment._answer_offset
+    answer_a = environment.answer_action(0)
     # agent_0 answers task A before its steps are done: premature, the task fails.
     _, rewards, *_, infos = environment.step(
         {"agent_0": answer_a, "agent_1": call(environment, 1, 0)}

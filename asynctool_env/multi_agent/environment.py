@@ -17,8 +17,14 @@ from typing import Any, ClassVar, Literal
 import numpy as np
 from gymnasium import spaces
 from gymnasium.utils import seeding
-from pettingzoo import AECEnv, ParallelEnv
-from pettingzoo.utils.conversions import parallel_to_aec
+
+try:
+    from pettingzoo import AECEnv, ParallelEnv
+    from pettingzoo.utils.conversions import parallel_to_aec
+except ModuleNotFoundError as error:  # pragma: no cover - depends on the installed extras
+    raise ModuleNotFoundError(
+        "asynctool_env.multi_agent needs PettingZoo: pip install 'asynctool-env[multiagent]'"
+    ) from error
 
 from asynctool_env.core.latency import DEFAULT_MAX_LATENCY, LatencyProfile, make_latency_profile
 from asynctool_env.core.simulator import (
@@ -229,7 +235,8 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
     |                    |                                  | tool index, rounds waited,      |
     |                    |                                  | expected latency, rounds queued;|
     |                    |                                  | -1 pads                         |
-    | ``round``          | ``Box(0, max_rounds, (1,))`` int64 | the current round             |
+    | ``round``          | ``Box(0, max_rounds, (1,))``     | the current round               |
+    |                    | int64                            |                                 |
     | ``action_mask``    | ``MultiBinary(1+K*S+2K)`` int8   | 1 where the action is sensible  |
 
     ``B = max(max_rounds, number of bundled tools, K, S, 8)``; tool waits and queued rounds
@@ -503,6 +510,18 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
     def action_space(self, agent: str) -> spaces.Discrete:
         return self.action_spaces[agent]
 
+    def call_action(self, task: int, step: int) -> int:
+        """The action that calls step ``step`` of task ``task``."""
+        return self._call_offset + task * self.max_steps + step
+
+    def answer_action(self, task: int) -> int:
+        """The action that answers task ``task`` (``auto_answer=False`` only)."""
+        return self._answer_offset + task
+
+    def claim_action(self, task: int) -> int:
+        """The action that claims task ``task`` (``task_mode="claim"`` only)."""
+        return self._claim_offset + task
+
     def reset(
         self, seed: int | None = None, options: dict[str, Any] | None = None
     ) -> tuple[dict[str, Any], dict[str, dict[str, Any]]]:
@@ -604,19 +623,17 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
                 self.contributions[agent].idle_rounds += 1
                 rewards[agent] += weights.idle
 
-        # Charge the round played; when the round just reached holds the last answer
-        # (auto_answer), charge it too, so that an episode costs exactly `rounds` rounds.
-        rounds_passed = 1
-        if not simulator.finished:  # a manual answer can finish the episode mid-round
+        round_ended = not simulator.finished  # a manual answer can finish mid-round
+        if round_ended:
             simulator.end_turn()
-            rounds_passed = 2
         touched = self._credit_deliveries(rewards)
         if self.auto_answer:
             for task in sorted(touched):
                 if simulator.task_status[task] == _OPEN and simulator.all_steps_done(task):
                     self._answer(task)
-        if rounds_passed == 2 and not simulator.finished:
-            rounds_passed = 1
+        # One charge for the round played, and one more when the round just reached holds
+        # the last answer (auto answers), so that an episode is charged exactly `rounds`.
+        rounds_passed = 2 if round_ended and simulator.finished else 1
         team = weights.round * rounds_passed + weights.task_success * self._successes_this_step
         for agent in live:
             rewards[agent] += team
