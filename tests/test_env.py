@@ -22,6 +22,7 @@ VARIANTS = {
     "unlimited_calls": {"max_calls_per_turn": None},
     "jumping_waits": {"wait_jumps_to_next_delivery": True, "latency": "lognormal"},
     "contention": {"tool_capacity": 1, "composition": "same"},
+    "direct_actions": {"action_mode": "direct", "tool_capacity": 2},
 }
 
 # Action ids with the default padding (K = 3 tasks, S = 8 steps).
@@ -274,6 +275,7 @@ def test_render_modes():
         ({"scenarios": ["cooking"]}, "unknown scenario"),
         ({"instances": []}, "empty"),
         ({"tool_capacity": 0}, "tool_capacity"),
+        ({"action_mode": "focused"}, "action_mode"),
         ({"tool_capacity": {"find_contact": -2}}, "tool_capacity"),
     ],
 )
@@ -343,3 +345,30 @@ def test_slip_shaping_telescopes_to_a_round_penalty():
             assert sum(1 for reward in rewards if reward < -0.06) >= 1
     assert env.simulator.finish_lower_bound() == env.simulator.rounds == 8
     assert returns[-0.05] - returns[0.0] == pytest.approx(-0.05 * (8 - 7))
+
+
+def test_direct_actions_play_the_interleaved_schedule():
+    """``action_mode="direct"``: ``1 + k*S + s`` calls step s of task k, ``1 + K*S + k``
+    answers task k; the interleaved 2-chain schedule takes 8 rounds as in focus mode."""
+    env = AsyncToolEnv(instances=[chain_instance(2, 3)], latency="fixed", action_mode="direct")
+    assert env.action_space.n == 1 + 3 * 8 + 3
+
+    def direct_call(task: int, step: int) -> int:
+        return 1 + task * 8 + step
+
+    def direct_answer(task: int) -> int:
+        return 1 + 3 * 8 + task
+
+    actions = [direct_call(k, s) for s in range(3) for k in (0, 1)]
+    actions += [direct_answer(0), WAIT, direct_answer(1)]
+    observation, _ = env.reset(seed=0)
+    assert np.flatnonzero(observation["action_mask"]).tolist() == [0, 1, 9]
+    for index, action in enumerate(actions):
+        assert observation["action_mask"][action] == 1, (index, action)
+        observation, _, terminated, _, info = env.step(action)
+    assert terminated
+    assert info["metrics"]["rounds"] == 8 and info["metrics"]["instance_success"]
+    # A padding task's action is a penalised no-op, not a crash.
+    env.reset(seed=0)
+    _, reward, *_ = env.step(direct_call(2, 0))
+    assert reward == pytest.approx(-0.1) and env.simulator.invalid_actions == 1

@@ -149,6 +149,13 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     made; ``wait`` always ends it. After ``max_decisions_per_turn`` decisions without the
     turn ending, the turn ends by itself (this stops endless switching).
 
+    With ``action_mode="direct"`` there is no focus and the action names the task:
+    ``Discrete(1 + K*S + K)``: ``0`` wait, ``1 + k*S + s`` call step ``s`` of task ``k``,
+    ``1 + K*S + k`` answer task ``k``. The turn rules are the same. This is the layout the
+    trained policies use (and the multi-agent env's, less its claim actions): a policy scores
+    each step directly from that step's features instead of planning a switch and a call,
+    which made MaskablePPO learn the critical-path ordering several times faster.
+
     ``action_masks()`` (and ``obs["action_mask"]``) marks the sensible actions. Masked
     actions never raise. Most are no-ops with the ``invalid`` penalty (switching to the
     focused, an answered or a padding task; calling a padding step; answering an answered
@@ -251,6 +258,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                                    # none); or "sync", "fixed", "fixed:N", "tool",
                                    # "stochastic", "uniform", "lognormal", a LatencyProfile
         max_calls_per_turn=1,      # None: unlimited (parallel function calling)
+        action_mode="focus",       # or "direct": no focus, actions name the task
         tool_capacity=None,        # None, an int for every tool or {tool: int}: calls a
                                    # tool serves at once; more queue (see Contention)
         reward_weights=None,       # mapping of RewardWeights fields to override
@@ -287,6 +295,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         latency: str | LatencyProfile | None = None,
         max_calls_per_turn: int | None = 1,
         tool_capacity: int | Mapping[str, int] | None = None,
+        action_mode: str = "focus",
         reward_weights: RewardWeights | Mapping[str, float] | None = None,
         max_rounds: int = 200,
         instances: Sequence[Instance] | str | os.PathLike[str] | None = None,
@@ -319,6 +328,9 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             not isinstance(max_calls_per_turn, (int, np.integer)) or max_calls_per_turn < 1
         ):
             raise ValueError(f"max_calls_per_turn must be >= 1 or None, got {max_calls_per_turn!r}")
+        if action_mode not in ("focus", "direct"):
+            raise ValueError(f"action_mode must be 'focus' or 'direct', got {action_mode!r}")
+        self.action_mode = action_mode
         # None: each instance's own profile (dataset instances carry one), else "tool".
         self.latency_profile = None if latency is None else make_latency_profile(latency)
         self._profiles: dict[str, LatencyProfile] = {}
@@ -376,9 +388,13 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             self._instances = loaded
 
         # Spaces ---------------------------------------------------------------------------
-        self.n_actions = n_task_slots + n_step_slots + 2
         self.ACTION_WAIT = 0
-        self.ACTION_ANSWER = n_task_slots + n_step_slots + 1
+        if action_mode == "focus":
+            self.n_actions = n_task_slots + n_step_slots + 2
+            self.ACTION_ANSWER = n_task_slots + n_step_slots + 1
+        else:
+            self.n_actions = 1 + n_task_slots * n_step_slots + n_task_slots
+            self.ACTION_ANSWER = 1 + n_task_slots * n_step_slots  # + task index
         big = float(
             max(self.max_rounds, len(TOOL_INDEX), n_task_slots, n_step_slots, DEFAULT_MAX_LATENCY)
         )
@@ -542,10 +558,16 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         round_before = simulator.round
         n_task_slots, n_step_slots = self.max_tasks, self.max_steps
         n_tasks = len(simulator.tasks)
-        focused = self.focused_task
         end_turn = False
-
-        if action == 0:
+        if self.action_mode == "direct" and action > 0:
+            action = self._direct_to_focus(action)  # focuses the action's task
+            if action < 0:
+                reward += self._invalid(f"direct action {-action}")
+                action = -1
+        focused = self.focused_task
+        if action == -1:
+            pass
+        elif action == 0:
             end_turn = True
         elif action <= n_task_slots:
             target = action - 1
@@ -606,6 +628,25 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         if terminated or truncated:
             info["metrics"] = episode_metrics(simulator).as_dict()
         return self._observation(), float(reward), bool(terminated), bool(truncated), info
+
+    def _direct_to_focus(self, action: int) -> int:
+        """Map a direct action to the focus action after focusing its task; ``-action`` when
+        the task is not one of the instance's."""
+        assert self.simulator is not None
+        n_task_slots, n_step_slots = self.max_tasks, self.max_steps
+        n_tasks = len(self.simulator.tasks)
+        if action <= n_task_slots * n_step_slots:
+            task, step = divmod(action - 1, n_step_slots)
+            focus_action = n_task_slots + 1 + step
+        else:
+            task = action - 1 - n_task_slots * n_step_slots
+            focus_action = n_task_slots + n_step_slots + 1
+        if task >= n_tasks:
+            return -action
+        if task != self.focused_task:
+            self.focused_task = task
+            self._mask_dirty = True
+        return focus_action
 
     def action_masks(self) -> np.ndarray:
         """Boolean mask of the sensible actions (for sb3-contrib's ``MaskablePPO``)."""
@@ -703,6 +744,23 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         n_tasks = len(task_status)
         values = [0] * self.n_actions
         values[0] = 1
+        if self.action_mode == "direct":
+            answer = 1 + n_task_slots * n_step_slots
+            for task in range(n_tasks):
+                if task_status[task] != _OPEN:
+                    continue
+                row = simulator.step_status[task]
+                base = 1 + task * n_step_slots
+                all_done = True
+                for step, status in enumerate(row):
+                    if status == _READY:
+                        values[base + step] = 1
+                    if status != _DONE:
+                        all_done = False
+                if all_done:
+                    values[answer + task] = 1
+            self._mask[:] = values
+            return
         for task in range(n_tasks):
             if task != focused and task_status[task] == _OPEN:
                 values[1 + task] = 1
