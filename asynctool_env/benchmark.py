@@ -186,15 +186,23 @@ def play_episode(
     )
 
 
+def _env_kwargs_for(agent: str, config: EvalConfig) -> dict[str, Any]:
+    """The config's env kwargs plus what the agent needs of the env's interface (a trained
+    policy declares ``env_kwargs``, e.g. its action layout); the regime stays the config's."""
+    required = getattr(make_policy(agent, config.seed), "env_kwargs", None) or {}
+    return {**config.env_kwargs(), **required}
+
+
 def _run_chunk(agent: str, config: EvalConfig, indexes: Sequence[int]) -> list[EpisodeRecord]:
     instances = _instances(config)
+    kwargs = _env_kwargs_for(agent, config)
     if instances is None:
-        env = AsyncToolEnv(**config.env_kwargs())
+        env = AsyncToolEnv(**kwargs)
         return [
             play_episode(env, agent, config.seed + index, optimal=config.optimal)
             for index in indexes
         ]
-    env = AsyncToolEnv(instances=instances, **config.env_kwargs())
+    env = AsyncToolEnv(instances=instances, **kwargs)
     return [
         play_episode(env, agent, config.seed + index, instance_index=index, optimal=config.optimal)
         for index in indexes
