@@ -89,11 +89,12 @@ Choices are tried best-first: ready steps are ordered by their tail (longest rem
 latency-weighted path first), so the first leaf reached is the critical-path schedule and
 the incumbent improves from there; choices that call fewer steps (waiting) come last.
 
-The upper bounds at the root are the critical-path list schedule (never idle, longest tail
-first, queueing replayed) and, with limited tools, a contention-aware variant of it that
-serves each limited tool's queue by tail: a ready step of a limited tool is held back while
-a step of the same tool with a longer tail is in flight ahead of it or will be ready before
-that tool frees a slot (see :func:`_aware_heuristic`).
+The upper bound at the root is the better of two list schedules: the critical path (never
+idle, longest tail first, queueing replayed) and, with limited tools, a contention-aware
+variant of it that holds a ready step of a limited tool back (waits) when calling it would
+put it in the queue ahead of ``c`` steps of that tool with longer tails that can be called
+before it is delivered (:func:`_aware_heuristic`). On the shapes of
+``benchmarks/contention_gap.py`` each is the better one about equally often.
 
 Symmetry, where cheap to detect:
 
@@ -405,9 +406,10 @@ class _Problem:
         self.tool_id: list[int] = [-1] * n if tool_id is None else list(tool_id)
         self.tool_caps: list[int] = list(tool_caps)
         self.tool_steps: list[list[int]] = [[] for _ in self.tool_caps]
-        for g, t in enumerate(self.tool_id):
-            if t >= 0:
-                self.tool_steps[t].append(g)
+        if self.tool_caps:
+            for g, t in enumerate(self.tool_id):
+                if t >= 0:
+                    self.tool_steps[t].append(g)
         self.children: list[list[int]] = [[] for _ in range(n)]
         for g in range(n):
             for p in self.parents[g]:
@@ -468,7 +470,7 @@ class _Problem:
                     slot += 1
                 fill[slot] += 1
                 latest = max(latest, slot + bound_tail[d])
-            for t, capacity in enumerate(tool_caps):
+            for t, capacity in enumerate(tool_caps):  # empty without limited tools
                 jobs = [
                     (release[d], 1 + lat[d], bound_tail[d] - 1 - lat[d])
                     for d in below
@@ -506,8 +508,8 @@ class _Problem:
                 continue
             key = (
                 self.lat[g],
-                self.tool_id[g],
                 tuple(sorted(item for item in child_labels if item is not None)),
+                self.tool_id[g],
             )
             label[g] = interned.setdefault(key, len(interned))
             self.outside[g] = tuple(sorted(outside))
@@ -521,6 +523,7 @@ class _Problem:
             signature = (
                 tuple(tuple(sorted(int(p) for p in deps)) for deps in dependencies[task]),
                 tuple(self.lat[start:end]),
+                tuple(self.tool_id[start:end]),
             )
             groups.setdefault(signature, []).append(task)
         self.task_classes = [members for members in groups.values() if len(members) > 1]
