@@ -298,6 +298,9 @@ def train(
         int | None, typer.Option(help="Full checkpoint every N env steps (0: none).")
     ] = None,
     device: Annotated[str | None, typer.Option(help="torch device (cpu).")] = None,
+    log_interval: Annotated[
+        int | None, typer.Option(help="Print and log every N updates (default 1).")
+    ] = None,
     env_kwarg: Annotated[
         list[str] | None,
         typer.Option(help="An AsyncTool-v0 argument, KEY=VALUE (repeatable), e.g. n_tasks=2."),
@@ -351,6 +354,7 @@ def train(
         "test_episodes": test_episodes,
         "checkpoint_freq": checkpoint_freq,
         "device": device,
+        "log_interval": log_interval,
         "verbose": 0 if quiet else None,
     }
     overrides.update({key: value for key, value in flags.items() if value is not None})

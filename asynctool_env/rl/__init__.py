@@ -43,7 +43,8 @@ def require_rl() -> None:
             missing.append(module)
     if missing:
         raise MissingRLExtraError(
-            f"training and the ppo agent need {', '.join(missing)}: {INSTALL_HINT}"
+            f"training and the ppo agent need the rl extra (missing: {', '.join(missing)}): "
+            + INSTALL_HINT
         )
 
 

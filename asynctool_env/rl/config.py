@@ -73,6 +73,16 @@ class TrainConfig(BaseModel):
         vec_env: ``dummy`` (all envs in this process) or ``subproc`` (one process each)
             [dummy: the env is cheap next to the policy, see benchmarks/train_throughput.py].
         seed: Seeds the model (torch, numpy) and env ``i`` with ``seed + i`` [0].
+        action_mode: The env's action layout, ``direct`` (actions name the task) or
+            ``focus`` [direct: learns several times faster, see docs/environment.md].
+        slip: The env's potential-based shaping weight (``RewardWeights.slip``): paid when
+            the earliest possible finish slips, so a delay is charged at the decision that
+            caused it [-0.05; 0 turns it off].
+
+    Imitation warm start (:mod:`asynctool_env.rl.imitation`):
+        imitation_episodes: Oracle episodes of the procedural stream to clone before RL (0:
+            start from a random policy) [0]. imitation_epochs [20],
+            imitation_learning_rate [1e-3], imitation_batch_size [256].
 
     Optimisation (A2C uses learning_rate, n_steps, gamma, gae_lambda, ent_coef, vf_coef and
     max_grad_norm; batch_size, n_epochs and clip_range are PPO's):
@@ -108,6 +118,12 @@ class TrainConfig(BaseModel):
     n_envs: int = Field(4, ge=1, le=64)
     vec_env: Literal["dummy", "subproc"] = "dummy"
     seed: int = Field(0, ge=0)
+    action_mode: Literal["direct", "focus"] = "direct"
+    slip: float = Field(-0.05, le=0.0)
+    imitation_episodes: int = Field(0, ge=0)
+    imitation_epochs: int = Field(20, ge=1)
+    imitation_learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
+    imitation_batch_size: int = Field(256, ge=1)
 
     learning_rate: float = Field(3e-4, gt=0.0, le=1.0)
     lr_schedule: Literal["constant", "linear"] = "constant"
@@ -163,6 +179,13 @@ class TrainConfig(BaseModel):
             )
         return value
 
+    @field_validator("imitation_episodes")
+    @classmethod
+    def _oracle_plays_direct(cls, value: int, info: ValidationInfo) -> int:
+        if value and info.data.get("action_mode") != "direct":
+            raise ValueError("the imitation warm start needs action_mode='direct'")
+        return value
+
     @field_validator("device")
     @classmethod
     def _device_name(cls, value: str) -> str:
@@ -185,8 +208,12 @@ class TrainConfig(BaseModel):
     # -- derived values -------------------------------------------------------------------
 
     def resolved_env_kwargs(self) -> dict[str, Any]:
-        """The regime's env arguments updated with ``env_kwargs``."""
-        return {**REGIMES.get(self.regime or "default", {}), **self.env_kwargs}
+        """The regime's env arguments, the action layout and the shaping weight, updated
+        with ``env_kwargs``."""
+        interface: dict[str, Any] = {"action_mode": self.action_mode}
+        if self.slip:
+            interface["reward_weights"] = {"slip": self.slip}
+        return {**REGIMES.get(self.regime or "default", {}), **interface, **self.env_kwargs}
 
     def output_dir(self) -> Path:
         return (

@@ -115,6 +115,7 @@ class SplitEvaluator:
             decisions=result.decisions,
             metrics=episode_metrics(simulator, optimal_rounds=best).as_dict(),
             timeline=timeline(simulator),
+            tool_capacity=simulator.tool_capacity,
         )
 
     def run(self, policy: Policy, agent: str | None = None) -> list[EpisodeRecord]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import os
+import weakref
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -42,10 +43,17 @@ POLICY_ENV_VAR = "ASYNCTOOL_PPO_POLICY"
 POLICY_FORMAT = "asynctool-policy/1"
 
 _ACTIVATIONS = ("tanh", "relu")
+#: Env arguments that shape the observation and action layout (the network's input and
+#: output sizes); a policy is played in an env built with the values it was trained with.
+LAYOUT_KWARGS = ("action_mode", "max_tasks", "max_steps", "pending_slots")
 
 
 class PolicyFileError(ValueError):
     """A policy file that is missing, unreadable or does not fit the env."""
+
+
+#: Policies loaded in this process, by (resolved path, modification time).
+_LOADED: dict[tuple[str, int], CompactPolicy] = {}
 
 
 # -- spaces <-> JSON ---------------------------------------------------------------------------
@@ -159,7 +167,12 @@ def policy_header(
 def save_policy(
     path: str | os.PathLike[str], state_dict: Mapping[str, Any], header: Mapping[str, Any]
 ) -> Path:
-    """Write the policy file ``path`` (``.pt``) and its readable header ``path.json``."""
+    """Write the policy file ``path`` (``.pt``) and its readable header ``path.json``.
+
+    Only the actor is kept (the critic's weights, ``value_net`` and
+    ``mlp_extractor.value_net``, are needed to train, not to act): that halves the file.
+    A policy rebuilt from it gets a freshly initialised critic.
+    """
     import torch
 
     file = Path(path)
@@ -167,7 +180,11 @@ def save_policy(
         raise PolicyFileError(f"policy files end in .pt, got {file}")
     file.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(header, sort_keys=True)
-    weights = {name: tensor.detach().cpu().clone() for name, tensor in state_dict.items()}
+    weights = {
+        name: tensor.detach().cpu().clone()
+        for name, tensor in state_dict.items()
+        if not name.startswith(_CRITIC_PREFIXES)
+    }
     torch.save({"format": POLICY_FORMAT, "header": text, "state_dict": weights}, file)
     file.with_suffix(".json").write_text(json.dumps(header, indent=2, sort_keys=True) + "\n")
     return file
@@ -192,8 +209,24 @@ def read_policy_file(path: str | os.PathLike[str]) -> tuple[dict[str, Any], dict
     return json.loads(payload["header"]), payload["state_dict"]
 
 
+#: State-dict prefixes of the critic, which policy files leave out.
+_CRITIC_PREFIXES = ("value_net.", "mlp_extractor.value_net.")
+
+
+class _NoOptimizer:
+    """Stands in for the optimizer SB3 builds with every policy: an inference-only policy
+    needs none (and building torch's first optimizer imports torch._dynamo, seconds)."""
+
+    def __init__(self, params: Any, lr: float = 0.0, **kwargs: Any) -> None:
+        self.param_groups: list[dict[str, Any]] = []
+
+    def state_dict(self) -> dict[str, Any]:
+        return {}
+
+
 class CompactPolicy:
-    """A loaded policy file: the SB3 actor-critic in eval mode plus its header.
+    """A loaded policy file: its header, its weights, and a numpy copy of the actor that
+    acts (the SB3 actor-critic itself is built only when :attr:`policy` is asked for).
 
     ``act(observation)`` is the deterministic action: the most likely action among those the
     observation's ``action_mask`` allows (with ``use_mask=False``: among all actions, which
@@ -211,28 +244,68 @@ class CompactPolicy:
         self.observation_space = spaces.Dict(layout)
         self.action_space = space_from_json(self.header["action_space"])
         self.keys = tuple(key for key, _ in layout)
-        self.policy = policy_class(self.header["algo"])(
-            self.observation_space,
-            self.action_space,
-            lambda _progress: 0.0,
-            **policy_kwargs(self.header["net_arch"], self.header["activation"]),
+        self._state_dict = dict(state_dict) if state_dict is not None else None
+        self._policy: Any = None
+        # Acting needs only the actor's weights: numpy, without building the SB3 policy.
+        self._fast = (
+            NumpyActor.from_state_dict(
+                self.observation_space, self._state_dict, self.header["activation"]
+            )
+            if self._state_dict is not None
+            else None
         )
-        if state_dict is not None:
-            self.policy.load_state_dict(state_dict)
-        self.policy.set_training_mode(False)
-        self._fast = NumpyActor.from_policy(self.policy)
+        if self._fast is None:
+            self.policy.set_training_mode(False)
+
+    @property
+    def policy(self) -> Any:
+        """The SB3 actor-critic with these weights (built on first use; e.g. to fine-tune
+        or to compare with a model)."""
+        if self._policy is None:
+            self._policy = policy_class(self.header["algo"])(
+                self.observation_space,
+                self.action_space,
+                lambda _progress: 0.0,
+                **policy_kwargs(self.header["net_arch"], self.header["activation"]),
+                optimizer_class=_NoOptimizer,
+            )
+            if self._state_dict is not None:
+                missing, unexpected = self._policy.load_state_dict(self._state_dict, strict=False)
+                if unexpected or any(not name.startswith(_CRITIC_PREFIXES) for name in missing):
+                    raise PolicyFileError(
+                        f"the weights do not fit the network: missing {missing}, "
+                        f"unexpected {unexpected}"
+                    )
+            self._policy.set_training_mode(False)
+        return self._policy
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> CompactPolicy:
         header, state_dict = read_policy_file(path)
         try:
             return cls(header, state_dict)
-        except (KeyError, RuntimeError) as error:
+        except (KeyError, RuntimeError, ValueError) as error:
             raise PolicyFileError(f"{path}: cannot rebuild the policy: {error}") from None
+
+    @classmethod
+    def cached(cls, path: str | os.PathLike[str]) -> CompactPolicy:
+        """:meth:`load`, once per process and file version (agents are made per episode)."""
+        file = Path(path).resolve()
+        key = (str(file), file.stat().st_mtime_ns if file.exists() else 0)
+        found = _LOADED.get(key)
+        if found is None:
+            found = _LOADED[key] = cls.load(file)
+        return found
 
     @property
     def regime(self) -> str | None:
         return self.header.get("regime")
+
+    @property
+    def layout_kwargs(self) -> dict[str, Any]:
+        """The layout arguments (:data:`LAYOUT_KWARGS`) the policy was trained with."""
+        trained = self.header.get("env_kwargs") or {}
+        return {key: trained[key] for key in LAYOUT_KWARGS if key in trained}
 
     def reset(self, seed: int | None = None) -> None:
         return None
@@ -248,6 +321,10 @@ class CompactPolicy:
                 problems.append(f"the env has no {key!r} observation")
             elif not _same_shape(spec, live[key]):
                 problems.append(f"{key!r} differs (policy {spec}, env {live[key]})")
+        trained_mode = (self.header.get("env_kwargs") or {}).get("action_mode", "focus")
+        live_mode = getattr(unwrapped, "action_mode", "focus")
+        if trained_mode != live_mode:
+            problems.append(f"action_mode {trained_mode!r} in the policy, {live_mode!r} in the env")
         if unwrapped.action_space.n != self.action_space.n:
             problems.append(
                 f"{self.action_space.n} actions in the policy, {unwrapped.action_space.n} in "
@@ -290,6 +367,12 @@ def _argmax(logits: np.ndarray, mask: Any) -> int:
     return int(np.argmax(logits))
 
 
+def _linear(weight: Any, bias: Any) -> tuple[np.ndarray, np.ndarray]:
+    """``(W^T, b)`` as float32 numpy arrays, for ``x @ W^T + b``."""
+    as_array = [np.asarray(t.detach().cpu().numpy(), dtype=np.float32) for t in (weight, bias)]
+    return np.ascontiguousarray(as_array[0].T), as_array[1].copy()
+
+
 class NumpyActor:
     """The actor of an SB3 ``MultiInputPolicy`` as numpy arrays: one decision costs tens of
     microseconds instead of a millisecond or more through torch's per-key preprocessing.
@@ -305,48 +388,77 @@ class NumpyActor:
         self._size = size
         self._layers = layers
 
-    @classmethod
-    def from_policy(cls, policy: Any) -> NumpyActor | None:
-        from stable_baselines3.common.torch_layers import CombinedExtractor
-        from torch import nn
-
-        extractor = policy.pi_features_extractor
-        if not isinstance(extractor, CombinedExtractor):
-            return None
+    @staticmethod
+    def _encoders(observation_space: spaces.Dict) -> tuple[list, int] | None:
         encoders: list[tuple[str, str, int, Any]] = []
         offset = 0
-        for key, space in policy.observation_space.spaces.items():
-            if not isinstance(extractor.extractors[key], nn.Flatten):
-                return None
-            if isinstance(space, spaces.Box) and len(space.shape) == 1:
+        for key, space in observation_space.spaces.items():
+            if isinstance(space, (spaces.Box, spaces.MultiBinary)) and len(space.shape) == 1:
                 encoders.append((key, "box", offset, None))
-                offset += space.shape[0]
-            elif isinstance(space, spaces.Discrete):
+                offset += int(space.shape[0])
+            elif isinstance(space, spaces.Discrete) and int(space.start) == 0:
                 encoders.append((key, "one_hot", offset, None))
                 offset += int(space.n)
             elif isinstance(space, spaces.MultiDiscrete) and space.nvec.ndim == 1:
                 starts = np.concatenate(([0], np.cumsum(space.nvec)[:-1])).astype(np.int64)
                 encoders.append((key, "one_hots", offset, starts))
                 offset += int(space.nvec.sum())
-            elif isinstance(space, spaces.MultiBinary) and len(space.shape) == 1:
-                encoders.append((key, "box", offset, None))
-                offset += int(space.shape[0])
             else:
                 return None
+        return encoders, offset
+
+    @classmethod
+    def from_policy(cls, policy: Any) -> NumpyActor | None:
+        """From a live SB3 policy (a snapshot of its current weights)."""
+        from stable_baselines3.common.torch_layers import CombinedExtractor
+        from torch import nn
+
+        extractor = policy.pi_features_extractor
+        if not isinstance(extractor, CombinedExtractor) or not all(
+            isinstance(module, nn.Flatten) for module in extractor.extractors.values()
+        ):
+            return None
+        found = cls._encoders(policy.observation_space)
+        if found is None:
+            return None
         layers: list[tuple[str, Any]] = []
-        modules = [*policy.mlp_extractor.policy_net, policy.action_net]
-        for module in modules:
+        for module in [*policy.mlp_extractor.policy_net, policy.action_net]:
             if isinstance(module, nn.Linear):
-                weight = module.weight.detach().cpu().numpy().astype(np.float32).T.copy()
-                bias = module.bias.detach().cpu().numpy().astype(np.float32).copy()
-                layers.append(("linear", (weight, bias)))
-            elif isinstance(module, nn.Tanh):
-                layers.append(("tanh", None))
-            elif isinstance(module, nn.ReLU):
-                layers.append(("relu", None))
+                layers.append(("linear", _linear(module.weight, module.bias)))
+            elif isinstance(module, (nn.Tanh, nn.ReLU)):
+                layers.append(("tanh" if isinstance(module, nn.Tanh) else "relu", None))
             else:
                 return None
-        return cls(encoders, offset, layers)
+        return cls(*found, layers)
+
+    @classmethod
+    def from_state_dict(
+        cls, observation_space: spaces.Dict, state_dict: Mapping[str, Any], activation: str
+    ) -> NumpyActor | None:
+        """From the ``state_dict`` of an SB3 ``MultiInputPolicy`` with the default extractor
+        (``mlp_extractor.policy_net.{i}`` linear layers, each followed by ``activation``,
+        then ``action_net``); ``None`` when the weights do not look like that."""
+        found = cls._encoders(observation_space)
+        if found is None or activation not in _ACTIVATIONS:
+            return None
+        prefix = "mlp_extractor.policy_net."
+        indexes = sorted(
+            int(name[len(prefix) :].split(".")[0])
+            for name in state_dict
+            if name.startswith(prefix) and name.endswith(".weight")
+        )
+        names = [f"{prefix}{index}" for index in indexes] + ["action_net"]
+        layers: list[tuple[str, Any]] = []
+        width = found[1]
+        for position, name in enumerate(names):
+            weight, bias = state_dict.get(f"{name}.weight"), state_dict.get(f"{name}.bias")
+            if weight is None or bias is None or tuple(weight.shape)[1:] != (width,):
+                return None
+            layers.append(("linear", _linear(weight, bias)))
+            width = int(weight.shape[0])
+            if position < len(names) - 1:
+                layers.append((activation, None))
+        return cls(*found, layers)
 
     def logits(self, observation: Mapping[str, Any]) -> np.ndarray:
         x = np.zeros(self._size, dtype=np.float32)
@@ -408,7 +520,8 @@ class PPOPolicy:
         self._source = Path(chosen) if chosen is not None else None
         self.use_mask = use_mask
         self._cache: dict[Path, CompactPolicy] = {}
-        self._checked: set[tuple[int, Path]] = set()
+        # Envs already checked against each file (checking costs more than an episode).
+        self._checked: weakref.WeakKeyDictionary[Any, set[Path]] = weakref.WeakKeyDictionary()
         self.current: CompactPolicy | None = None
         if self._source is not None and not self._source.is_dir():
             self.current = self._load(self._source)
@@ -419,8 +532,26 @@ class PPOPolicy:
             from asynctool_env.rl import require_rl
 
             require_rl()
-            found = self._cache[path] = CompactPolicy.load(path)
+            found = self._cache[path] = CompactPolicy.cached(path)
         return found
+
+    @property
+    def env_kwargs(self) -> dict[str, Any]:
+        """Env arguments this agent needs of the env's interface (read by
+        :func:`asynctool_env.benchmark.evaluate` before it builds the env): the layout
+        (:data:`LAYOUT_KWARGS`) the policy was trained with. Without a given file, the layout
+        the policies of the folder share (``{}`` when they differ or there are none; then
+        :meth:`bind` says which env a policy needs)."""
+        if self._source is not None and not self._source.is_dir():
+            return self.current.layout_kwargs if self.current is not None else {}
+        folder = self._source if self._source is not None else SHIPPED_POLICY_DIR
+        layouts = []
+        for file in sorted(Path(folder).glob("ppo-*.pt")):
+            try:
+                layouts.append(self._load(file).layout_kwargs)
+            except PolicyFileError:
+                return {}
+        return layouts[0] if layouts and all(x == layouts[0] for x in layouts) else {}
 
     def policy_path(self, env: Any) -> Path:
         """The file this agent plays in ``env``."""
@@ -440,10 +571,14 @@ class PPOPolicy:
                 raise PolicyFileError(f"no policy file at {path}")
             raise FileNotFoundError(_missing_policy_message(regime_of(env), path))
         self.current = self._load(path)
-        key = (id(getattr(env, "unwrapped", env)), path)
-        if key not in self._checked:
+        unwrapped = getattr(env, "unwrapped", env)
+        try:
+            checked = self._checked.setdefault(unwrapped, set())
+        except TypeError:  # not weak-referenceable: check every time
+            checked = set()
+        if path not in checked:
             self.current.check_env(env, str(path))
-            self._checked.add(key)
+            checked.add(path)
 
     def act(self, observation: Mapping[str, Any]) -> int:
         if self.current is None:
@@ -455,6 +590,7 @@ class PPOPolicy:
 
 
 __all__ = [
+    "LAYOUT_KWARGS",
     "POLICY_ENV_VAR",
     "POLICY_FORMAT",
     "SHIPPED_POLICY_DIR",

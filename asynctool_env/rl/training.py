@@ -193,6 +193,12 @@ class ProjectEvalCallback(BaseCallback):
         self.best_state: dict[str, Any] | None = None
         self.eval_time_s = 0.0
         self._last = 0
+        #: Score the policy before the first update too (a warm-started policy may be best).
+        self.evaluate_at_start = False
+
+    def _on_training_start(self) -> None:
+        if self.evaluate_at_start:
+            self._evaluate()
 
     def _on_step(self) -> bool:
         if self.eval_freq and self.num_timesteps - self._last >= self.eval_freq:
@@ -235,6 +241,43 @@ class ProjectEvalCallback(BaseCallback):
                 + (" (best so far)" if better else ""),
                 flush=True,
             )
+
+
+def _imitate(config: TrainConfig, model: BaseAlgorithm, env_kwargs: dict[str, Any]) -> dict:
+    """Clone the exact oracle before RL (see :mod:`asynctool_env.rl.imitation`)."""
+    from asynctool_env.rl.imitation import behaviour_clone, collect_demonstrations
+
+    start = time.perf_counter()
+    # Seeds far from the training envs' (seed + i) so the clone sees other instances.
+    demonstrations = collect_demonstrations(
+        env_kwargs, config.imitation_episodes, seed=config.seed + 10_000_000, gamma=config.gamma
+    )
+    collected = time.perf_counter()
+    losses = behaviour_clone(
+        model,
+        demonstrations,
+        epochs=config.imitation_epochs,
+        batch_size=config.imitation_batch_size,
+        learning_rate=config.imitation_learning_rate,
+        seed=config.seed,
+    )
+    done = time.perf_counter()
+    if config.verbose:
+        print(
+            f"imitation: {config.imitation_episodes} oracle episodes, {len(demonstrations)} "
+            f"decisions in {collected - start:.1f}s; {config.imitation_epochs} epochs in "
+            f"{done - collected:.1f}s, loss {losses[0]:.3f} -> {losses[-1]:.3f}",
+            flush=True,
+        )
+    return {
+        "episodes": config.imitation_episodes,
+        "decisions": len(demonstrations),
+        "epochs": config.imitation_epochs,
+        "first_loss": round(losses[0], 4),
+        "last_loss": round(losses[-1], 4),
+        "collect_s": round(collected - start, 2),
+        "fit_s": round(done - collected, 2),
+    }
 
 
 def _versions() -> dict[str, str]:
@@ -290,8 +333,9 @@ def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> Tra
         # Written at once, so that an interrupted run still leaves its best policy.
         save_policy(out / "policy.pt", state, header(eval=row, eval_split=config.eval_split))
 
-    env = make_train_env(config)
+    # The evaluator first: it checks the env arguments on one env, before any process starts.
     evaluator = SplitEvaluator(config.eval_split, config.eval_episodes, env_kwargs)
+    env = make_train_env(config)
     try:
         model = build_model(config, env)
         formats = [f for f in config.log_formats if config.verbose or f != "stdout"]
@@ -299,6 +343,10 @@ def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> Tra
         evaluation = ProjectEvalCallback(
             evaluator, config.eval_freq, out / "evaluations.csv", save_best, config.verbose
         )
+        start = time.perf_counter()
+        imitation = _imitate(config, model, env_kwargs) if config.imitation_episodes else None
+        imitation_s = time.perf_counter() - start
+        evaluation.evaluate_at_start = imitation is not None
         chain: list[BaseCallback] = [evaluation, *callbacks]
         if config.checkpoint_freq:
             chain.append(
@@ -312,7 +360,7 @@ def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> Tra
         model.learn(
             config.total_timesteps, callback=CallbackList(chain), log_interval=config.log_interval
         )
-        wall = time.perf_counter() - start
+        wall = time.perf_counter() - start + imitation_s
     finally:
         env.close()
 
@@ -321,6 +369,7 @@ def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> Tra
         "wall_time_s": round(wall, 2),
         "eval_time_s": round(evaluation.eval_time_s, 2),
         "train_time_s": round(wall - evaluation.eval_time_s, 2),
+        "imitation": imitation,
         "n_envs": config.n_envs,
         "vec_env": config.vec_env,
         "cpu_count": os.cpu_count(),

@@ -1,0 +1,184 @@
+"""Warm-starting a policy from the exact oracle (behaviour cloning), before PPO fine-tuning.
+
+PPO from scratch learns the easy part of coordination fast (never idle, never break a
+dependency) and the hard part slowly: which ready step to call first, and under contention
+when to hold a call back so it does not queue ahead of a more urgent one. The env can show
+what the best decision is, because the exact solver (:mod:`asynctool_env.solver`) knows the
+optimal schedule of every episode. So training can start from a policy that imitates it:
+
+1. :func:`collect_demonstrations` plays episodes of the procedural stream with
+   :class:`DirectOracle` and records every ``(observation, action mask, action)``, with the
+   discounted return from that point (the value target);
+2. :func:`behaviour_clone` fits the SB3 policy (actor by cross-entropy on the oracle's
+   actions under the same masks, critic by regression on the returns);
+3. PPO then fine-tunes on the env's own reward, as usual.
+
+The oracle plans with the realized latencies of the episode, which the policy does not see.
+Under deterministic latency that is no difference; under stochastic latency the clone
+learns the average of hindsight-optimal choices and PPO's fine-tuning corrects it toward
+what works online.
+
+Everything here works on ``action_mode="direct"`` envs (one action per call or answer).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from asynctool_env.envs.async_tool_env import AsyncToolEnv
+from asynctool_env.solver import optimal_schedule_for_simulator
+
+__all__ = ["Demonstrations", "DirectOracle", "behaviour_clone", "collect_demonstrations"]
+
+
+class DirectOracle:
+    """Plays the exact optimal schedule on an ``action_mode="direct"`` env.
+
+    Each decision: answer a finished open task if there is one; else make the next call the
+    schedule plans for this round (in the schedule's order); else wait.
+    """
+
+    def __init__(self, env: AsyncToolEnv) -> None:
+        if env.action_mode != "direct":
+            raise ValueError("DirectOracle needs an env built with action_mode='direct'")
+        self.env = env
+        self._plan: tuple[tuple[tuple[int, int], ...], ...] = ()
+        self._called: set[tuple[int, int]] = set()
+
+    def plan(self) -> None:
+        """Solve the episode just reset (call after every ``env.reset``)."""
+        assert self.env.simulator is not None
+        self._plan = optimal_schedule_for_simulator(self.env.simulator).calls
+        self._called = set()
+
+    def act(self) -> int:
+        env = self.env
+        simulator = env.simulator
+        assert simulator is not None
+        answer_base = 1 + env.max_tasks * env.max_steps
+        for task in range(len(simulator.tasks)):
+            if simulator.task_status[task] == 1 and simulator.all_steps_done(task):
+                return answer_base + task
+        if simulator.calls_left == 0:
+            return 0
+        planned = self._plan[simulator.round] if simulator.round < len(self._plan) else ()
+        for task, step in planned:
+            if (task, step) not in self._called:
+                self._called.add((task, step))
+                return 1 + task * env.max_steps + step
+        return 0
+
+
+@dataclass
+class Demonstrations:
+    """Oracle decisions: ``observations[key][i]``, ``masks[i]``, ``actions[i]``,
+    ``returns[i]`` (discounted return from decision ``i`` on)."""
+
+    observations: dict[str, np.ndarray]
+    masks: np.ndarray
+    actions: np.ndarray
+    returns: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.actions)
+
+
+def collect_demonstrations(
+    env_kwargs: Mapping[str, Any], episodes: int, *, seed: int = 0, gamma: float = 0.99
+) -> Demonstrations:
+    """Play ``episodes`` procedural episodes (seeds ``seed, seed + 1, ...``) with the oracle.
+
+    ``env_kwargs`` are the training env's (``action_mode`` is forced to ``"direct"``).
+    """
+    if episodes < 1:
+        raise ValueError(f"episodes must be >= 1, got {episodes}")
+    env = AsyncToolEnv(**{**dict(env_kwargs), "action_mode": "direct"})
+    oracle = DirectOracle(env)
+    columns: dict[str, list[np.ndarray]] = {key: [] for key in env.observation_space.spaces}
+    masks: list[np.ndarray] = []
+    actions: list[int] = []
+    returns: list[float] = []
+    for episode in range(episodes):
+        observation, _ = env.reset(seed=seed + episode)
+        oracle.plan()
+        rewards: list[float] = []
+        while True:
+            action = oracle.act()
+            for key, value in observation.items():
+                columns[key].append(np.asarray(value))
+            masks.append(observation["action_mask"].astype(bool))
+            actions.append(action)
+            observation, reward, terminated, truncated, _ = env.step(action)
+            rewards.append(reward)
+            if terminated or truncated:
+                break
+        running = 0.0
+        tail: list[float] = []
+        for reward in reversed(rewards):
+            running = reward + gamma * running
+            tail.append(running)
+        returns.extend(reversed(tail))
+    env.close()
+    return Demonstrations(
+        observations={key: np.stack(values) for key, values in columns.items()},
+        masks=np.stack(masks),
+        actions=np.asarray(actions, dtype=np.int64),
+        returns=np.asarray(returns, dtype=np.float32),
+    )
+
+
+def behaviour_clone(
+    model: Any,
+    demonstrations: Demonstrations,
+    *,
+    epochs: int = 10,
+    batch_size: int = 256,
+    learning_rate: float = 1e-3,
+    value_coef: float = 0.5,
+    seed: int = 0,
+) -> list[float]:
+    """Fit ``model.policy`` (an SB3 actor-critic, maskable or not) to the demonstrations.
+
+    Loss per batch: ``-log pi(oracle action | obs, mask) + value_coef * (V(obs) - return)^2``.
+    Returns the mean loss of each epoch (it should fall).
+    """
+    import torch
+
+    policy = model.policy
+    policy.set_training_mode(True)
+    optimizer = torch.optim.Adam(policy.parameters(), lr=learning_rate)
+    generator = np.random.default_rng(seed)
+    n = len(demonstrations)
+    maskable = "action_masks" in policy.evaluate_actions.__code__.co_varnames
+    history: list[float] = []
+    for _ in range(epochs):
+        order = generator.permutation(n)
+        total = 0.0
+        for start in range(0, n, batch_size):
+            batch = order[start : start + batch_size]
+            observations, _ = policy.obs_to_tensor(
+                {key: value[batch] for key, value in demonstrations.observations.items()}
+            )
+            actions = torch.as_tensor(demonstrations.actions[batch], device=policy.device)
+            targets = torch.as_tensor(demonstrations.returns[batch], device=policy.device)
+            if maskable:
+                values, log_prob, _ = policy.evaluate_actions(
+                    observations, actions, action_masks=demonstrations.masks[batch]
+                )
+            else:
+                values, log_prob, _ = policy.evaluate_actions(observations, actions)
+            loss = -log_prob.mean() + value_coef * torch.nn.functional.mse_loss(
+                values.flatten(), targets
+            )
+            optimizer.zero_grad()
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(policy.parameters(), 0.5)
+            optimizer.step()
+            total += float(loss.detach()) * len(batch)
+        history.append(total / n)
+    policy.set_training_mode(False)
+    return history
