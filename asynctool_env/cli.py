@@ -109,12 +109,23 @@ def _leaderboard_table(summaries, title: str) -> Table:
 Workers = Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")]
 
 
+ToolCapacity = Annotated[
+    int | None,
+    typer.Option(
+        min=1,
+        help="Contention: calls each tool serves at once, shared by the tasks; more calls "
+        "queue (default: no limit).",
+    ),
+]
+
+
 @app.command()
 def bench(
     output: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("results/bench"),
     split: Annotated[str, typer.Option(help="Dataset split: test or dev.")] = "test",
     workers: Workers = 1,
     plots: Annotated[bool, typer.Option(help="Also draw the report plots.")] = False,
+    tool_capacity: ToolCapacity = None,
 ) -> None:
     """Run the reference agents on the benchmark split and print the leaderboard."""
     from asynctool_env.benchmark import REFERENCE_AGENTS, EvalConfig, write_results
@@ -122,7 +133,7 @@ def bench(
     if split not in ("test", "dev"):
         raise typer.BadParameter("choose test or dev", param_hint="--split")
     console = _console()
-    config = EvalConfig(split=split)
+    config = EvalConfig(split=split, tool_capacity=tool_capacity)
     records, summaries = _evaluate_agents(list(REFERENCE_AGENTS), config, workers, console)
     folder = write_results(output, records, summaries, config)
     console.print(_leaderboard_table(summaries, f"AsyncTool {split} split: reference agents"))
@@ -159,6 +170,7 @@ def eval_command(
     calls_per_turn: Annotated[
         str, typer.Option(help="Calls per turn: a number or 'unlimited'.")
     ] = "1",
+    tool_capacity: ToolCapacity = None,
     output: Annotated[Path | None, typer.Option(help="Folder for the results.")] = None,
     workers: Workers = 1,
     model: Annotated[
@@ -201,6 +213,7 @@ def eval_command(
         episodes=episodes,
         seed=seed,
         max_calls_per_turn=_parse_calls(calls_per_turn),
+        tool_capacity=tool_capacity,
     )
     console = _console()
     summaries: list[dict] = []
@@ -216,7 +229,10 @@ def eval_command(
                 name, config, model, base_url, concurrency, max_rounds, temperature, output
             )
         )
-    console.print(_leaderboard_table(summaries, f"{split} split, latency={latency or 'own'}"))
+    title = f"{split} split, latency={latency or 'own'}"
+    if tool_capacity is not None:
+        title += f", tool capacity {tool_capacity}"
+    console.print(_leaderboard_table(summaries, title))
 
 
 @contextlib.contextmanager
@@ -419,6 +435,11 @@ def _evaluate_llm(
         raise typer.BadParameter("LLM agents play the test or dev split", param_hint="--split")
     if config.max_calls_per_turn != 1:
         raise typer.BadParameter("LLM agents use one call per turn", param_hint="--calls-per-turn")
+    if config.tool_capacity is not None:
+        raise typer.BadParameter(
+            "the chat interface has no tool limits yet: LLM agents play without contention",
+            param_hint="--tool-capacity",
+        )
     if name == "openai" and not model:
         raise typer.BadParameter("--agent openai needs --model", param_hint="--model")
     instances = _instances(config)

@@ -47,8 +47,10 @@ def run_episode(
 def run_episodes(
     policy: Policy, seeds: Sequence[int], env_kwargs: Mapping[str, Any] | None = None
 ) -> list[EpisodeResult]:
-    """Play one episode per seed on a fresh env built with ``env_kwargs``."""
-    env = AsyncToolEnv(**dict(env_kwargs or {}))
+    """Play one episode per seed on a fresh env built with ``env_kwargs`` (plus the env
+    interface the policy declares in its ``env_kwargs``, as a trained policy does)."""
+    required = getattr(policy, "env_kwargs", None) or {}
+    env = AsyncToolEnv(**{**dict(env_kwargs or {}), **required})
     try:
         return [run_episode(env, policy, seed) for seed in seeds]
     finally:

@@ -175,6 +175,38 @@ def test_cli_eval_and_ablate(tmp_path):
         assert f"| {row} |" in text
 
 
+def test_cli_eval_under_contention(tmp_path):
+    """--tool-capacity 1: the oracle plays the contended optimum (efficiency 1.0), calls
+    queue, and the records say which regime they were played in."""
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval",
+            "-a",
+            "critical_path",
+            "-a",
+            "oracle",
+            "--split",
+            "dev",
+            "--episodes",
+            "24",
+            "--tool-capacity",
+            "1",
+            "--output",
+            str(tmp_path / "c"),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "tool capacity 1" in result.output
+    records = read_records([tmp_path / "c"])
+    assert {record.tool_capacity for record in records} == {1}
+    oracle = [record.metrics for record in records if record.agent == "oracle"]
+    assert all(metrics["efficiency"] == 1.0 for metrics in oracle)
+    assert sum(metrics["queued_rounds"] for metrics in oracle) > 0
+    heuristic = [record.metrics for record in records if record.agent == "critical_path"]
+    assert min(metrics["efficiency"] for metrics in heuristic) < 1.0
+
+
 @pytest.mark.parametrize(
     ("arguments", "message"),
     [
@@ -185,6 +217,8 @@ def test_cli_eval_and_ablate(tmp_path):
         (["eval", "--agent", "greedy", "--episodes", "0"], "episodes"),
         (["report", "/nonexistent/folder"], "no episodes.jsonl"),
         (["bench", "--split", "train"], "choose test or dev"),
+        (["eval", "--agent", "greedy", "--tool-capacity", "0"], "tool-capacity"),
+        (["eval", "--agent", "local", "--tool-capacity", "1"], "no tool limits"),
     ],
 )
 def test_cli_rejects_bad_input_clearly(arguments, message):
