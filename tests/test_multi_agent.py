@@ -17,6 +17,7 @@ pytest.importorskip("pettingzoo")
 
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 
+from asynctool_env.agents.heuristics import remaining_path
 from asynctool_env.core.simulator import CallEvent
 from asynctool_env.core.task import Instance, Step, Task
 from asynctool_env.multi_agent import (
@@ -104,6 +105,10 @@ def _quiet_pettingzoo_advice():
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="Observation is not a NumPy array")
         warnings.filterwarnings("ignore", message="Observation space for each agent probably")
+        # The API tests reset with a made-up option, which the env ignores with a warning.
+        warnings.filterwarnings(
+            "ignore", message=r"reset ignores unknown option\(s\) \['options'\]"
+        )
         yield
 
 
@@ -173,6 +178,9 @@ def test_two_agents_queue_on_a_capacity_one_tool():
     metrics = infos["agent_0"]["metrics"]
     assert metrics["rounds"] == 7
     assert metrics["task_completion_rounds"] == [3, 6]
+    # The queue makes this optimal: the pooled bound sees it, the no-limit split does not.
+    assert environment.pooled_optimal_rounds() == 7
+    assert environment.split_optimal_rounds() == 4
     assert metrics["queued_rounds"] == 3
     assert infos["agent_0"]["agent_metrics"]["agent_0"]["queued_rounds"] == 0
     assert infos["agent_0"]["agent_metrics"]["agent_1"]["queued_rounds"] == 3
@@ -195,6 +203,9 @@ def test_two_chains_queue_every_step_and_fifo_follows_agent_order():
         metrics = infos["agent_0"]["metrics"]
         assert metrics["rounds"] == 9
         assert metrics["queued_rounds"] == 6
+        # Four calls of 2 rounds each through one slot: no team can do better than 9.
+        assert environment.pooled_optimal_rounds() == 9
+        assert environment.split_optimal_rounds() == 5
         # agent_0 acts first in every round, whichever task it owns: it gets the free slot.
         assert metrics["task_completion_rounds"][first_task] == 6
         assert metrics["task_completion_rounds"][1 - first_task] == 8
@@ -278,15 +289,23 @@ def test_without_limits_team_rounds_equal_the_max_of_each_agents_optimum(n_agent
         assert metrics["rounds"] == expected, f"seed {seed}"
 
 
-def test_contention_never_beats_the_split_optimum():
-    environment = parallel_env(tool_capacity=1)
+@pytest.mark.parametrize("task_mode", ["assigned", "claim"])
+def test_no_team_beats_the_split_or_the_pooled_optimum(task_mode):
+    environment = parallel_env(tool_capacity=1, task_mode=task_mode, n_tasks=4, max_rounds=80)
+    tighter = 0
     for seed in range(6):
-        policies = {
-            agent: CriticalPathAgentPolicy(rank=i)
-            for i, agent in enumerate(environment.possible_agents)
-        }
-        _, summary = play_episode(environment, policies, seed=seed)
-        assert summary["metrics"]["rounds"] >= environment.split_optimal_rounds()
+        for make in (CriticalPathAgentPolicy, RandomAgentPolicy):
+            policies = {agent: make(i) for i, agent in enumerate(environment.possible_agents)}
+            _, summary = play_episode(environment, policies, seed=seed)
+            rounds = summary["metrics"]["rounds"]
+            pooled = environment.pooled_optimal_rounds()
+            assert summary["metrics"]["finished"] and rounds >= pooled
+            split = environment.split_optimal_rounds()
+            if split is not None:  # None while a task is unclaimed
+                assert rounds >= split
+                tighter += pooled > split
+    # Four tasks of one scenario share tools: the queues matter in most episodes.
+    assert tighter >= 3
 
 
 # ---------------------------------------------------------------------------------------
@@ -476,6 +495,18 @@ def test_render_ansi_describes_owners_and_tools():
         ({"max_rounds": 1}, ValueError, "max_rounds"),
         ({"render_mode": "human"}, ValueError, "render_mode"),
         ({"instances": []}, ValueError, "empty"),
+        ({"n_agents": 10**9}, ValueError, r"n_agents must be in 1\.\.64"),
+        ({"max_tasks": "4"}, TypeError, "max_tasks must be a whole number"),
+        ({"max_steps": 2.5}, TypeError, "max_steps must be a whole number"),
+        ({"pending_slots": 1.5}, TypeError, "pending_slots must be a whole number"),
+        ({"max_rounds": 2.0}, TypeError, "max_rounds must be a whole number"),
+        ({"task_bank_seed": "a"}, TypeError, "task_bank_seed"),
+        ({"tool_latencies": [1]}, TypeError, "tool_latencies must be a mapping"),
+        ({"reward_weights": {"round": "x"}}, ValueError, "'round' must be a finite number"),
+        ({"reward_weights": {"invalid": float("nan")}}, ValueError, "'invalid' must be a finite"),
+        # The bank has tasks of up to 8 steps: without steps_per_task they may not fit.
+        ({"max_steps": 3}, ValueError, "raise max_steps .* or pass steps_per_task"),
+        ({"max_steps": 3, "steps_per_task": (2, 4)}, ValueError, "up to 4 steps"),
     ],
 )
 def test_bad_arguments_raise_clear_errors(kwargs, error, match):
@@ -501,3 +532,180 @@ def test_bad_calls_raise_clear_errors():
     unknown_tool = Instance("odd", (chain("A", 1, "teleport"),))
     with pytest.raises(KeyError, match="tool_latencies"):
         parallel_env(instances=[unknown_tool]).reset(seed=0)
+
+
+def test_bad_reset_options_raise_clear_errors_and_typos_warn():
+    environment = hand_env([chain("A", 1), chain("B", 1)], {SHARED: 1})
+    with pytest.raises(TypeError, match="options must be a dict"):
+        environment.reset(seed=0, options="instance_index")
+    with pytest.raises(ValueError, match=r"instance_index'\] must be in 0\.\.0, got 1"):
+        environment.reset(seed=0, options={"instance_index": 1})
+    with pytest.raises(ValueError, match=r"must be in 0\.\.0, got -1"):
+        environment.reset(seed=0, options={"instance_index": -1})
+    with pytest.raises(TypeError, match="instance_index'] must be a whole number"):
+        environment.reset(seed=0, options={"instance_index": 0.7})
+    with pytest.raises(ValueError, match="not both"):
+        environment.reset(
+            seed=0, options={"instance": Instance("x", (chain("A", 1),)), "instance_index": 0}
+        )
+    with pytest.warns(UserWarning, match=r"ignores unknown option\(s\) \['asignment'\]"):
+        environment.reset(seed=0, options={"asignment": (1, 0)})
+    assert environment.task_owner == [0, 1]  # the typo changed nothing
+    environment.reset(seed=0, options={"instance_index": 0, "assignment": (1, 1)})
+    assert environment.task_owner == [1, 1]
+
+
+def test_bad_step_input_and_unknown_agents_raise_clear_errors():
+    environment = hand_env([chain("A", 1), chain("B", 1)], {SHARED: 1})
+    environment.reset(seed=0)
+    with pytest.raises(TypeError, match="dict agent name -> action, got list"):
+        environment.step([0, 0])
+    with pytest.raises(TypeError, match="got NoneType"):
+        environment.step(None)
+    with pytest.raises(KeyError, match=r"unknown agent 'agent_9'; the agents are \['agent_0'"):
+        environment.observation_space("agent_9")
+    with pytest.raises(KeyError, match="unknown agent 'bob'"):
+        environment.action_space("bob")
+
+
+def test_pending_latency_of_a_slow_custom_tool_stays_in_the_space():
+    # A declared latency of 100 with max_rounds=20: the pending row's expected latency is
+    # clipped to 8 like step_latency (it used to be 100, outside the Box's bound of 97).
+    environment = hand_env([chain("A", 1), chain("B", 1)], {SHARED: 100}, max_rounds=20)
+    environment.reset(seed=0)
+    observations, *_ = environment.step({"agent_0": call(environment, 0, 0), "agent_1": 0})
+    assert observations["agent_0"]["pending"][:6].tolist() == [0, 0, -1, 1, 8, 0]
+    assert observations["agent_0"]["step_latency"][0] == 8
+    assert environment.observation_space("agent_0").contains(observations["agent_0"])
+
+
+def test_step_tail_is_the_remaining_path_the_heuristic_ranks_by():
+    # Chain of 3 on L = 1 (cost 2 each): tails 6, 4, 2; a one-step task on L = 2: tail 3.
+    environment = hand_env([chain("A", 3), chain("B", 1)], {SHARED: 1})
+    observations, _ = environment.reset(seed=0)
+    tail = observations["agent_0"]["step_tail"].reshape(4, 8)
+    assert tail[0, :4].tolist() == [6, 4, 2, 0]
+    assert tail[1, :2].tolist() == [2, 0]
+    assert tail[2:].sum() == 0
+    generated = parallel_env(composition="mixed")
+    for seed in range(5):
+        observations, _ = generated.reset(seed=seed)
+        observation = observations["agent_1"]
+        np.testing.assert_allclose(
+            observation["step_tail"], remaining_path(observation).reshape(-1), rtol=1e-6
+        )
+
+
+def test_flat_slice_locates_the_mask_at_the_front_of_the_flat_observation():
+    environment = parallel_env(flat_observation=True, task_mode="claim")
+    observations, infos = environment.reset(seed=1)
+    mask_slice = environment.flat_slice("action_mask")
+    assert mask_slice == slice(0, environment.n_actions)
+    for agent in environment.agents:
+        np.testing.assert_array_equal(observations[agent][mask_slice], infos[agent]["action_mask"])
+    nested = parallel_env(task_mode="claim")
+    nested_obs, _ = nested.reset(seed=1)
+    tail = environment.flat_slice("step_tail")
+    np.testing.assert_array_equal(observations["agent_0"][tail], nested_obs["agent_0"]["step_tail"])
+    with pytest.raises(KeyError, match="no observation key 'mask'"):
+        environment.flat_slice("mask")
+
+
+def test_claims_after_everything_is_claimed_and_agents_without_tasks():
+    # Three agents, two tasks. Round 0: agent_0 and agent_1 both claim A (agent_1 loses),
+    # agent_2 claims B. Nothing is left to claim: every claim action is masked for everyone.
+    environment = hand_env(
+        [chain("A", 2), chain("B", 1)], {SHARED: 1}, task_mode="claim", n_agents=3
+    )
+    environment.reset(seed=0)
+    claim_a, claim_b = environment.claim_action(0), environment.claim_action(1)
+    observations, *_, infos = environment.step(
+        {"agent_0": claim_a, "agent_1": claim_a, "agent_2": claim_b}
+    )
+    assert environment.task_owner == [0, 2]
+    assert infos["agent_1"]["claim_conflicts"] == 1 and infos["agent_1"]["tasks_owned"] == 0
+    for agent in environment.agents:
+        assert observations[agent]["action_mask"][claim_a:].sum() == 0
+    # agent_1 owns nothing: only wait is allowed, and a claim now is an invalid no-op.
+    assert np.flatnonzero(observations["agent_1"]["action_mask"]).tolist() == [0]
+    *_, infos = environment.step({"agent_0": 0, "agent_1": claim_b, "agent_2": 0})
+    assert infos["agent_1"]["invalid_actions"] == 1 and environment.task_owner == [0, 2]
+
+    # With leave_when_done the agent left without work terminates in that same round.
+    leaving = hand_env(
+        [chain("A", 2), chain("B", 1)],
+        {SHARED: 1},
+        task_mode="claim",
+        n_agents=3,
+        leave_when_done=True,
+    )
+    leaving.reset(seed=0)
+    _, _, terminations, _, _ = leaving.step(
+        {"agent_0": claim_a, "agent_1": claim_a, "agent_2": claim_b}
+    )
+    assert terminations == {"agent_0": False, "agent_1": True, "agent_2": False}
+    assert leaving.agents == ["agent_0", "agent_2"]
+
+
+def test_an_agent_assigned_nothing_leaves_after_the_first_round():
+    environment = hand_env(
+        [chain("A", 1), chain("B", 1)], {SHARED: 1}, assignment=(0, 0), leave_when_done=True
+    )
+    observations, _ = environment.reset(seed=0)
+    assert environment.agents == ["agent_0", "agent_1"]
+    assert np.flatnonzero(observations["agent_1"]["action_mask"]).tolist() == [0]
+    _, _, terminations, truncations, _ = environment.step({"agent_0": 1, "agent_1": 0})
+    assert terminations == {"agent_0": False, "agent_1": True} and not any(truncations.values())
+    assert environment.agents == ["agent_0"]
+
+
+def _claim_mode_returns(plan: list[dict[str, int]], **kwargs) -> tuple[dict[str, float], int]:
+    """Play ``plan`` (one dict of actions per round, then waits) on two 2-step chains."""
+    environment = hand_env(
+        [chain("A", 2), chain("B", 2)],
+        {SHARED: 1},
+        task_mode="claim",
+        tool_capacity=None,
+        **kwargs,
+    )
+    environment.reset(seed=0)
+    returns = dict.fromkeys(environment.possible_agents, 0.0)
+    rounds = iter(plan)
+    infos = {}
+    while environment.agents:
+        actions = next(rounds, {})
+        _, rewards, _, _, infos = environment.step(
+            {agent: actions.get(agent, 0) for agent in environment.agents}
+        )
+        for agent, reward in rewards.items():
+            returns[agent] += reward
+    metrics = infos["agent_0"]["metrics"]
+    assert metrics["tasks_succeeded"] == 2 and metrics["invalid_actions"] == 0
+    return returns, metrics["rounds"]
+
+
+def test_claim_mode_returns_rank_by_rounds_in_sum_but_step_done_rewards_hoarding():
+    # Split: claims in round 0, calls in rounds 1 and 3 (L = 1), rounds = 6.
+    # Hoard: agent_0 claims both (rounds 0, 1) and calls A0, B0, A1, B1 in rounds 2..5,
+    # last delivery at 7, rounds = 8. Per agent: 2 - 0.05 * rounds + 0.1 * own steps.
+    c, a = 1 + 4 * 8 + 4, 1  # claim task 0; call task 0 step 0
+    split = [
+        {"agent_0": c, "agent_1": c + 1},
+        {"agent_0": a, "agent_1": a + 8},
+        {},
+        {"agent_0": a + 1, "agent_1": a + 9},
+    ]
+    hoard = [{"agent_0": c}, {"agent_0": c + 1}] + [
+        {"agent_0": action} for action in (a, a + 8, a + 1, a + 9)
+    ]
+    split_returns, split_rounds = _claim_mode_returns(split)
+    hoard_returns, hoard_rounds = _claim_mode_returns(hoard)
+    assert (split_rounds, hoard_rounds) == (6, 8)
+    assert split_returns["agent_0"] == pytest.approx(2 - 0.3 + 0.2)
+    assert hoard_returns["agent_0"] == pytest.approx(2 - 0.4 + 0.4)  # better for agent_0
+    assert hoard_returns["agent_1"] == pytest.approx(2 - 0.4)
+    assert sum(split_returns.values()) > sum(hoard_returns.values())  # the team ranks right
+    # With step_done = 0 every agent's own return ranks by rounds too.
+    flat_split, _ = _claim_mode_returns(split, reward_weights={"step_done": 0.0})
+    flat_hoard, _ = _claim_mode_returns(hoard, reward_weights={"step_done": 0.0})
+    assert all(flat_split[agent] > flat_hoard[agent] for agent in flat_split)

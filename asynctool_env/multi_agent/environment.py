@@ -10,6 +10,7 @@ docstring (``help(AsyncToolParallelEnv)``); the design choices are explained in
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Literal
@@ -61,6 +62,21 @@ PENDING_FIELDS = ("task", "step", "tool", "waited", "expected_latency", "queued"
 
 _UNCLAIMED = -1
 
+#: Largest ``n_agents`` the env accepts (agents beyond the number of tasks only wait).
+MAX_AGENTS = 64
+
+#: Keys ``reset(options=...)`` understands.
+RESET_OPTIONS = ("instance", "instance_index", "assignment")
+
+
+def _check_whole(name: str, value: Any, low: int, high: int | None = None) -> None:
+    """Raise a clear error unless ``value`` is an int (not a bool) in ``low..high``."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise TypeError(f"{name} must be a whole number, got {value!r}")
+    if value < low or (high is not None and value > high):
+        where = f">= {low}" if high is None else f"in {low}..{high}"
+        raise ValueError(f"{name} must be {where}, got {value}")
+
 
 @dataclass(frozen=True)
 class MultiAgentRewardWeights:
@@ -68,9 +84,11 @@ class MultiAgentRewardWeights:
 
     *Team* terms (``task_success``, ``round``) are paid to every agent still in the episode;
     every other term is *individual*: paid only to the agent whose action or task caused it.
-    With the defaults, equal successes and no mistakes, the team's return falls strictly with
-    ``rounds`` (the ranking of the metrics); ``queued`` and ``idle`` are 0 by default because a
-    call that queues (or a deferred step) can belong to an optimal schedule.
+    With the defaults, equal successes and no mistakes, the sum of the agents' returns falls
+    strictly with ``rounds`` (the ranking of the metrics), and so does each agent's own return
+    in assigned mode (see *Ranking* in ``AsyncToolParallelEnv``'s *Rewards*); ``queued`` and
+    ``idle`` are 0 by default because a call that queues (or a deferred step) can belong to an
+    optimal schedule.
     """
 
     # Team terms.
@@ -102,12 +120,21 @@ class MultiAgentRewardWeights:
                 "reward_weights must be a MultiAgentRewardWeights or a mapping name -> weight"
             )
         known = {item.name for item in fields(cls)}
-        unknown = sorted(set(value) - known)
+        unknown = sorted(str(name) for name in value if name not in known)
         if unknown:
             raise ValueError(
                 f"unknown reward weight(s) {unknown}; known weights: {', '.join(sorted(known))}"
             )
-        return cls(**{name: float(weight) for name, weight in value.items()})
+        checked = {}
+        for name, weight in value.items():
+            if (
+                isinstance(weight, bool)
+                or not isinstance(weight, (int, float, np.integer, np.floating))
+                or not np.isfinite(weight)
+            ):
+                raise ValueError(f"reward weight {name!r} must be a finite number, got {weight!r}")
+            checked[name] = float(weight)
+        return cls(**checked)
 
 
 @dataclass
@@ -145,6 +172,7 @@ class AgentContribution:
     tasks_succeeded: int = 0
 
     def as_dict(self) -> dict[str, int]:
+        """The counters as a plain dict (what ``infos[agent]`` carries)."""
         # dataclasses.asdict deep-copies every field: too slow for a per-step info.
         return {name: getattr(self, name) for name in _CONTRIBUTION_FIELDS}
 
@@ -225,6 +253,9 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
     | ``step_latency``   | ``Box(0, 8, (K*S,))`` float32    | expected latency of each step   |
     | ``step_parents``   | ``MultiBinary(K*S*S)`` int8      | ``[k, s, p] = 1``: step ``s`` of|
     |                    |                                  | task ``k`` needs step ``p``     |
+    | ``step_tail``      | ``Box(0, S*(1+8), (K*S,))``      | expected rounds from calling the|
+    |                    | float32                          | step to its task's last delivery|
+    |                    |                                  | (longest path of 1 + latency)   |
     | ``step_tool_wait`` | ``Box(0, max_rounds, (K*S,))``   | tool load: rounds a call of the |
     |                    | float32                          | step made now would queue       |
     | ``task_status``    | ``MultiDiscrete([3] * K)``       | 0 padding, 1 open, 2 answered   |
@@ -240,10 +271,13 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
     | ``action_mask``    | ``MultiBinary(1+K*S+2K)`` int8   | 1 where the action is sensible  |
 
     ``B = max(max_rounds, number of bundled tools, K, S, 8)``; tool waits and queued rounds
-    are clipped to their bounds. With ``flat_observation=True`` the observation is instead one
+    are clipped to their bounds, expected latencies to 8. ``step_tail`` is what the
+    critical-path heuristic ranks by, as in ``AsyncTool-v0``; ``step_tool_wait`` plays the
+    part of that env's ``step_queue``. With ``flat_observation=True`` the observation is instead one
     ``Box`` float32 vector, ``gymnasium.spaces.flatten`` of that Dict (status codes one-hot),
-    which SuperSuit's vector envs and plain SB3 policies need; the mask is then also in
-    ``infos[agent]["action_mask"]``.
+    which SuperSuit's vector envs and plain SB3 policies need. Its keys come in sorted order,
+    so the mask is its first ``n_actions`` entries (:meth:`flat_slice` gives every key's
+    place); the mask is also in ``infos[agent]["action_mask"]``.
 
     ## Rewards
 
@@ -258,6 +292,16 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
     masked no-op; ``claim_conflict`` [0.0] per lost claim; ``dependency_violation`` [-0.5],
     ``redundant_call`` [-0.1] and ``premature_answer`` [-0.5] per occurrence.
 
+    **Ranking.** With the defaults, no mistakes and every task answered right, an agent's
+    return is ``n_tasks - 0.05 * rounds + 0.1 * (steps of its own tasks)``. In assigned mode
+    the last term is fixed by the assignment, so every agent's return ranks schedules as the
+    ``rounds`` metric does. In claim mode it grows with the work an agent claims (0.1 per
+    step against 0.05 per round), so one agent's return can prefer a slower schedule in which
+    it owns more; the sum of the returns still ranks by ``rounds``. Set ``step_done=0`` for
+    per-agent ranking in claim mode. With ``leave_when_done=True`` an agent that has left is
+    charged no more rounds and paid no more successes, so its return ranks its own finish,
+    not the team's.
+
     ## Starting State
 
     ``reset(seed=...)`` draws an instance (procedural generator or the given instances) and
@@ -271,7 +315,9 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
     (no open task of its own and, in claim mode, no unclaimed task); the others play on.
     *Truncated*, for every agent still there, when the clock reaches ``max_rounds``. An agent
     leaves ``agents`` exactly in the step where it is terminated or truncated (the step's
-    dicts still carry it, for the last time).
+    dicts still carry it, for the last time). An agent given no task at all (assigned mode,
+    more agents than tasks or an ``assignment`` that skips it) still plays the first round,
+    with only ``wait`` allowed: ``reset`` cannot return an agent that has already ended.
 
     ``infos[agent]`` carries ``round`` and the agent's :class:`AgentContribution`. When the
     episode ends every agent's last info also carries ``metrics`` (the single-agent episode
@@ -314,7 +360,8 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
     ```
 
     ``reset(options=...)`` accepts ``"instance"`` (an :class:`Instance` to play),
-    ``"instance_index"`` (into the env's instances) and ``"assignment"`` (this episode's).
+    ``"instance_index"`` (into the env's instances) and ``"assignment"`` (this episode's);
+    any other key is ignored with a warning (PettingZoo's API tests pass a made-up one).
 
     ## Version History
 
@@ -355,22 +402,22 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
     ) -> None:
         if isinstance(n_agents, bool) or not isinstance(n_agents, (int, np.integer)):
             raise TypeError(f"n_agents must be a whole number >= 1, got {n_agents!r}")
-        if n_agents < 1:
-            raise ValueError(f"n_agents must be >= 1, got {n_agents}")
+        if not 1 <= n_agents <= MAX_AGENTS:
+            raise ValueError(
+                f"n_agents must be in 1..{MAX_AGENTS} (an instance has at most "
+                f"{MAX_TASKS_LIMIT} tasks), got {n_agents}"
+            )
         if task_mode not in ("assigned", "claim"):
             raise ValueError(f"task_mode must be 'assigned' or 'claim', got {task_mode!r}")
-        if not 1 <= max_tasks <= MAX_TASKS_LIMIT:
-            raise ValueError(f"max_tasks must be in 1..{MAX_TASKS_LIMIT}, got {max_tasks}")
-        if not 1 <= max_steps <= MAX_STEPS_LIMIT:
-            raise ValueError(f"max_steps must be in 1..{MAX_STEPS_LIMIT}, got {max_steps}")
-        if (
-            isinstance(max_rounds, bool)
-            or not isinstance(max_rounds, (int, np.integer))
-            or max_rounds < 2
-        ):
-            raise ValueError(f"max_rounds must be a whole number >= 2, got {max_rounds!r}")
-        if pending_slots < 1:
-            raise ValueError(f"pending_slots must be >= 1, got {pending_slots}")
+        _check_whole("max_tasks", max_tasks, 1, MAX_TASKS_LIMIT)
+        _check_whole("max_steps", max_steps, 1, MAX_STEPS_LIMIT)
+        _check_whole("max_rounds", max_rounds, 2)
+        _check_whole("pending_slots", pending_slots, 1)
+        _check_whole("task_bank_seed", task_bank_seed, 0)
+        if tool_latencies is not None and not isinstance(tool_latencies, Mapping):
+            raise TypeError(
+                f"tool_latencies must be a mapping tool name -> latency, got {tool_latencies!r}"
+            )
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
@@ -418,6 +465,22 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
                 raise ValueError(
                     f"n_tasks={n_tasks!r} exceeds max_tasks={n_task_slots}; raise max_tasks "
                     f"(up to {MAX_TASKS_LIMIT})"
+                )
+            # Checked here, not at reset: a long task would otherwise fail only on the
+            # seeds that happen to draw it.
+            most_steps = steps_per_task[1] if steps_per_task is not None else None
+            longest = max(
+                task.n_steps
+                for worlds in bank.tasks.values()
+                for world in worlds
+                for task in world
+                if most_steps is None or task.n_steps <= most_steps
+            )
+            if longest > n_step_slots:
+                raise ValueError(
+                    f"the task bank has tasks of up to {longest} steps but max_steps is "
+                    f"{n_step_slots}; raise max_steps (up to {MAX_STEPS_LIMIT}) or pass "
+                    f"steps_per_task=(low, high) with high <= {n_step_slots}"
                 )
         else:
             loaded = (
@@ -492,6 +555,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         self._status = np.zeros((n_task_slots, n_step_slots), dtype=np.int64)
         self._latency = np.zeros((n_task_slots, n_step_slots), dtype=np.float32)
         self._parents = np.zeros((n_task_slots, n_step_slots, n_step_slots), dtype=np.int8)
+        self._tail = np.zeros((n_task_slots, n_step_slots), dtype=np.float32)
         self._task_status = np.zeros(n_task_slots, dtype=np.int64)
         # Per step slot: index into this episode's list of tools (padding: the last entry).
         self._step_tool = np.zeros(ks, dtype=np.int64)
@@ -505,10 +569,29 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
     # -- PettingZoo API --------------------------------------------------------------------
 
     def observation_space(self, agent: str) -> spaces.Space[Any]:
+        """The agent's observation space (the same object on every call)."""
+        self._check_agent_name(agent)
         return self.observation_spaces[agent]
 
     def action_space(self, agent: str) -> spaces.Discrete:
+        """The agent's action space (the same object on every call)."""
+        self._check_agent_name(agent)
         return self.action_spaces[agent]
+
+    def flat_slice(self, key: str) -> slice:
+        """Where ``obs[key]`` of the Dict observation lies in the flat one.
+
+        The flat vector (``flat_observation=True``) is ``gymnasium.spaces.flatten`` of the
+        Dict: its keys in sorted order, status codes one-hot. ``flat[env.flat_slice(
+        "action_mask")]`` is the mask (the first ``n_actions`` entries), which is how a policy
+        on the flat vector can mask its logits.
+        """
+        for name, start, stop, _ in self._flat_layout:
+            if name == key:
+                return slice(start, stop)
+        raise KeyError(
+            f"no observation key {key!r}; the keys are {[row[0] for row in self._flat_layout]}"
+        )
 
     def call_action(self, task: int, step: int) -> int:
         """The action that calls step ``step`` of task ``task``."""
@@ -529,7 +612,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         if seed is not None or self._np_random is None:
             self._np_random, _ = seeding.np_random(seed)
         rng = self._np_random
-        options = options or {}
+        options = self._check_options(options)
         if "instance" in options:
             instance = options["instance"]
             if not isinstance(instance, Instance):
@@ -538,7 +621,9 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         elif "instance_index" in options:
             if self._instances is None:
                 raise ValueError("options['instance_index'] needs the env built with instances")
-            instance = self._instances[int(options["instance_index"])]
+            index = options["instance_index"]
+            _check_whole("options['instance_index']", index, 0, len(self._instances) - 1)
+            instance = self._instances[int(index)]
         elif self._instances is not None:
             instance = self._instances[int(rng.integers(len(self._instances)))]
         else:
@@ -598,6 +683,10 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         live = list(self.agents)
         if not live:
             raise RuntimeError("the episode is over (no agent left); call reset()")
+        if not isinstance(actions, Mapping):
+            raise TypeError(
+                f"step() takes a dict agent name -> action, got {type(actions).__name__}"
+            )
         missing = [agent for agent in live if agent not in actions]
         if missing:
             raise ValueError(
@@ -664,6 +753,8 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         )
 
     def render(self) -> str | None:
+        """With ``render_mode="ansi"``: the round, each task's owner, state and step statuses,
+        and the busy tools with their queue wait. ``None`` without a render mode."""
         if self.render_mode is None:
             return None
         simulator = self.simulator
@@ -690,6 +781,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         return "\n".join(lines)
 
     def close(self) -> None:
+        """Drop the episode (safe to call twice; ``reset`` starts a new one)."""
         self.simulator = None
 
     # -- Episode results -------------------------------------------------------------------
@@ -744,6 +836,33 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
             best = max(best, schedule.lower_bound)
         return best
 
+    def pooled_optimal_rounds(self, *, node_limit: int = 200_000) -> int:
+        """The team's best ``rounds`` if ownership did not matter, tool limits included.
+
+        The single-agent optimum of the whole instance with ``n_agents`` calls per round and
+        this env's ``tool_capacity`` (:func:`asynctool_env.solver.optimal_schedule_for_instance`),
+        on this episode's realized latencies. Every team schedule is such a schedule (the
+        team makes at most ``n_agents`` calls per round, and the solver may order a round's
+        calls in any way, the env only in agent order), so it is a **lower bound** on the
+        team's ``rounds`` in either task mode; unlike :meth:`split_optimal_rounds` it sees the
+        queues, and ``max`` of the two is a lower bound too. Runs the exact solver: once per
+        episode, not per step (where the search hits ``node_limit`` its proven lower bound is
+        used).
+        """
+        from asynctool_env.solver import optimal_schedule_for_instance
+
+        simulator, instance = self.simulator, self.instance
+        if simulator is None or instance is None:
+            raise RuntimeError("call reset() first")
+        schedule = optimal_schedule_for_instance(
+            instance,
+            simulator.step_latency,
+            self.n_agents,
+            tool_capacity=self.tool_capacity,
+            node_limit=node_limit,
+        )
+        return schedule.lower_bound
+
     def episode_summary(self) -> dict[str, Any]:
         """``metrics``, ``agent_metrics`` and ``tool_contention`` (the last infos carry it)."""
         return {
@@ -763,6 +882,9 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
                     0.0, float(DEFAULT_MAX_LATENCY), (ks,), dtype=np.float32
                 ),
                 "step_parents": spaces.MultiBinary(ks * self.max_steps),
+                "step_tail": spaces.Box(
+                    0.0, float(self.max_steps * (1 + DEFAULT_MAX_LATENCY)), (ks,), dtype=np.float32
+                ),
                 "step_tool_wait": spaces.Box(0.0, float(self.max_rounds), (ks,), dtype=np.float32),
                 "task_status": spaces.MultiDiscrete(np.full(self.max_tasks, 3)),
                 "task_owner": spaces.MultiDiscrete(np.full(self.max_tasks, 4)),
@@ -773,6 +895,28 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
                 "action_mask": spaces.MultiBinary(self.n_actions),
             }
         )
+
+    @staticmethod
+    def _check_options(options: Any) -> Mapping[str, Any]:
+        if options is None:
+            return {}
+        if not isinstance(options, Mapping):
+            raise TypeError(f"options must be a dict or None, got {options!r}")
+        unknown = sorted(str(key) for key in options if key not in RESET_OPTIONS)
+        if unknown:
+            # A warning, not an error: PettingZoo's API tests reset with a made-up option.
+            warnings.warn(
+                f"reset ignores unknown option(s) {unknown}; known options: "
+                f"{', '.join(RESET_OPTIONS)}",
+                stacklevel=3,
+            )
+        if "instance" in options and "instance_index" in options:
+            raise ValueError("pass options['instance'] or options['instance_index'], not both")
+        return options
+
+    def _check_agent_name(self, agent: Any) -> None:
+        if agent not in self._agent_index:
+            raise KeyError(f"unknown agent {agent!r}; the agents are {self.possible_agents}")
 
     def _check_assignment(self, assignment: Any) -> tuple[int, ...]:
         if isinstance(assignment, (str, bytes)) or not isinstance(assignment, Sequence):
@@ -954,6 +1098,11 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
                 step_tool[k, s] = tools.setdefault(step.tool, len(tools))
             self._task_status[k] = TaskStatus.OPEN
         np.clip(self._latency, 0.0, DEFAULT_MAX_LATENCY, out=self._latency)
+        self._tail.fill(0.0)
+        for k, task in enumerate(simulator.tasks):
+            for s in range(len(task.steps) - 1, -1, -1):  # children come after their parents
+                longest_child = max((self._tail[k, c] for c in task.children[s]), default=0.0)
+                self._tail[k, s] = 1.0 + self._latency[k, s] + longest_child
         self._tools = list(tools)
         step_tool[step_tool < 0] = len(self._tools)  # padding reads a constant 0 wait
         self._step_tool = step_tool.reshape(-1)
@@ -989,7 +1138,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
                         call.step,
                         TOOL_INDEX.get(call.tool, -1),
                         min(now - call.issued_round, bound),
-                        call.expected_latency,
+                        min(call.expected_latency, DEFAULT_MAX_LATENCY),  # as step_latency
                         min(call.queued_rounds, bound),
                     )
                 )
@@ -1013,6 +1162,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
                 "step_status": step_status.copy(),
                 "step_latency": self._latency.reshape(-1).copy(),
                 "step_parents": self._parents.reshape(-1).copy(),
+                "step_tail": self._tail.reshape(-1).copy(),
                 "step_tool_wait": tool_wait.copy(),
                 "task_status": self._task_status.copy(),
                 "task_owner": task_owner.copy(),

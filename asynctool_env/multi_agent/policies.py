@@ -21,7 +21,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from asynctool_env.agents.heuristics import remaining_path
 from asynctool_env.multi_agent.environment import AsyncToolParallelEnv
 
 Observation = dict[str, np.ndarray]
@@ -75,11 +74,9 @@ class CriticalPathAgentPolicy:
         self.rank = int(rank)
         self.queue_aware = bool(queue_aware)
         self.name = "critical_path_queue_aware" if queue_aware else "critical_path"
-        self._path_key: bytes | None = None
-        self._path = np.zeros(0)
 
     def reset(self, seed: int | None = None) -> None:
-        self._path_key = None
+        return None
 
     def act(self, observation: Observation) -> int:
         n_tasks, n_steps = _layout(observation)
@@ -89,13 +86,11 @@ class CriticalPathAgentPolicy:
         answers = np.flatnonzero(mask[answer_offset:claim_offset])
         if len(answers):
             return int(answer_offset + answers[0])
-        key = observation["step_parents"].tobytes() + observation["step_latency"].tobytes()
-        if key != self._path_key:
-            self._path_key, self._path = key, remaining_path(observation)
-        path = self._path
+        # step_tail: the latency-weighted path from the step to its task's end.
+        path = observation["step_tail"].reshape(n_tasks, n_steps)
         calls = mask[1:answer_offset].astype(bool)
         if calls.any():
-            scores = path.reshape(-1).copy()
+            scores = path.reshape(-1).astype(np.float64)
             if self.queue_aware:
                 scores -= observation["step_tool_wait"]
             scores[~calls] = -np.inf
