@@ -170,6 +170,10 @@ class InstanceGenerator:
         self.n_tasks = (int(low), int(high))
         self.composition = composition
         self._names = tuple(name for name in bank.scenarios if name in self._tasks)
+        #: Gold steps of the longest task this generator can draw.
+        self.max_task_steps = max(
+            task.n_steps for worlds in self._tasks.values() for world in worlds for task in world
+        )
 
     def sample(self, rng: np.random.Generator) -> Instance:
         """Draw one instance (all randomness from ``rng``)."""

@@ -372,3 +372,21 @@ def test_direct_actions_play_the_interleaved_schedule():
     env.reset(seed=0)
     _, reward, *_ = env.step(direct_call(2, 0))
     assert reward == pytest.approx(-0.1) and env.simulator.invalid_actions == 1
+
+
+def test_bad_reset_options_and_too_small_padding_are_refused_clearly():
+    env = AsyncToolEnv(instances=[chain_instance(2, 3)])
+    with pytest.raises(IndexError, match="1 instances"):
+        env.reset(seed=0, options={"instance_index": 1})
+    with pytest.raises(TypeError, match="must be an int"):
+        env.reset(seed=0, options={"instance_index": 0.5})
+    with pytest.raises(ValueError, match="unknown reset option"):
+        env.reset(seed=0, options={"instance_idx": 0})
+    with pytest.raises(TypeError, match="must be a dict"):
+        env.reset(seed=0, options="instance_index")
+    env.reset(seed=0, options={"instance_index": np.int64(0)})
+    # A procedural bank with longer tasks than the padding fails at construction, not on
+    # the seeds that happen to draw a long task.
+    with pytest.raises(ValueError, match="raise max_steps"):
+        AsyncToolEnv(max_steps=2)
+    AsyncToolEnv(max_steps=3, steps_per_task=(2, 3)).reset(seed=0)

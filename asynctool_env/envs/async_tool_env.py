@@ -48,6 +48,31 @@ _TASK_INDEXES = tuple(np.int64(index) for index in range(MAX_TASKS_LIMIT))
 PENDING_FIELDS = ("task", "step", "tool", "waited", "expected_latency")
 
 
+def _check_options(
+    options: Mapping[str, Any] | None, instances: Sequence[Instance] | None
+) -> dict[str, Any]:
+    """``reset``'s options, checked: only ``instance`` or an in-range ``instance_index``."""
+    if options is None:
+        return {}
+    if not isinstance(options, Mapping):
+        raise TypeError(f"options must be a dict, got {type(options).__name__}")
+    unknown = sorted(set(options) - {"instance", "instance_index"})
+    if unknown:
+        raise ValueError(f"unknown reset option(s) {unknown}; known: instance, instance_index")
+    if "instance" in options and "instance_index" in options:
+        raise ValueError("pass options['instance'] or options['instance_index'], not both")
+    if "instance_index" in options:
+        index = options["instance_index"]
+        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+            raise TypeError(f"options['instance_index'] must be an int, got {index!r}")
+        if instances is not None and not 0 <= index < len(instances):
+            raise IndexError(
+                f"options['instance_index'] is {index}; the env has {len(instances)} instances"
+            )
+        return {**options, "instance_index": int(index)}
+    return dict(options)
+
+
 class MaskedDiscrete(spaces.Discrete):
     """``Discrete`` with a cheaper ``sample(mask=...)``; everything else is Gymnasium's.
 
@@ -366,6 +391,15 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             self._generator = InstanceGenerator(
                 bank, n_tasks=n_tasks, composition=composition, steps_per_task=steps_per_task
             )
+            # Checked here, not at reset: a long task would otherwise fail only on the seeds
+            # that happen to draw it.
+            if self._generator.max_task_steps > n_step_slots:
+                raise ValueError(
+                    f"the task bank has tasks of up to {self._generator.max_task_steps} steps "
+                    f"but max_steps is {n_step_slots}; raise max_steps (up to "
+                    f"{MAX_STEPS_LIMIT}) or pass steps_per_task=(low, high) with high <= "
+                    f"{n_step_slots}"
+                )
             if self._generator.n_tasks[1] > n_task_slots:
                 raise ValueError(
                     f"n_tasks={n_tasks!r} exceeds max_tasks={n_task_slots}; raise max_tasks "
@@ -500,7 +534,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         """
         super().reset(seed=seed)
         rng = self.np_random
-        options = options or {}
+        options = _check_options(options, self._instances)
         if "instance" in options:
             instance = options["instance"]
             if not isinstance(instance, Instance):
@@ -509,7 +543,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         elif "instance_index" in options:
             if self._instances is None:
                 raise ValueError("options['instance_index'] needs the env built with instances")
-            instance = self._instances[int(options["instance_index"])]
+            instance = self._instances[options["instance_index"]]
         elif self._instances is not None:
             instance = self._instances[int(rng.integers(len(self._instances)))]
         else:

@@ -468,14 +468,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
                 )
             # Checked here, not at reset: a long task would otherwise fail only on the
             # seeds that happen to draw it.
-            most_steps = steps_per_task[1] if steps_per_task is not None else None
-            longest = max(
-                task.n_steps
-                for worlds in bank.tasks.values()
-                for world in worlds
-                for task in world
-                if most_steps is None or task.n_steps <= most_steps
-            )
+            longest = self._generator.max_task_steps
             if longest > n_step_slots:
                 raise ValueError(
                     f"the task bank has tasks of up to {longest} steps but max_steps is "
