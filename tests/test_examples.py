@@ -56,3 +56,23 @@ def test_multi_agent_ppo_example_trains_and_compares():
         check=True,
     )
     assert "critical_path" in result.stdout and "ppo (shared)" in result.stdout
+
+
+@pytest.mark.slow
+def test_train_maskable_ppo_example_trains_and_compares():
+    pytest.importorskip("sb3_contrib")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "train_maskable_ppo.py"),
+            "--steps",
+            "2048",
+            "--episodes",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert "maskable_ppo" in result.stdout and "critical_path" in result.stdout
