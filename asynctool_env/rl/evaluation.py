@@ -19,12 +19,21 @@ from asynctool_env.envs import AsyncToolEnv
 from asynctool_env.metrics import episode_metrics
 from asynctool_env.rollout import run_episode
 
-#: Env arguments that only shape the procedural stream (meaningless on a dataset split).
-PROCEDURAL_ONLY = ("n_tasks", "scenarios", "composition", "steps_per_task", "task_bank_seed")
+#: Env arguments that only shape the procedural stream (meaningless on a dataset split), and
+#: the training reward (evaluation returns use the default weights, comparable across agents).
+PROCEDURAL_ONLY = (
+    "n_tasks",
+    "scenarios",
+    "composition",
+    "steps_per_task",
+    "task_bank_seed",
+    "reward_weights",
+)
 
 
 def eval_env_kwargs(env_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
-    """Training env arguments minus those that only shape the procedural stream."""
+    """Training env arguments minus those that only shape the procedural stream or the
+    training reward."""
     return {k: v for k, v in (env_kwargs or {}).items() if k not in PROCEDURAL_ONLY}
 
 
@@ -85,6 +94,9 @@ class SplitEvaluator:
         self.instances = split_instances(split, env_kwargs, episodes)
         self.env_kwargs = eval_env_kwargs(env_kwargs)
         self.env = AsyncToolEnv(instances=self.instances, **self.env_kwargs)
+        # Envs for agents that need another interface (a policy's ``env_kwargs``, e.g. the
+        # direct action layout), keyed by those arguments; the regime stays the same.
+        self._envs: dict[str, AsyncToolEnv] = {}
         self.seed = seed
         self.optimal = optimal
         self._optimum: dict[tuple[int, tuple[tuple[int, ...], ...]], int] = {}
@@ -92,8 +104,9 @@ class SplitEvaluator:
     def play(self, policy: Policy, index: int, agent: str | None = None) -> EpisodeRecord:
         """Play instance ``index`` and score it."""
         seed = self.seed + index
-        result = run_episode(self.env, policy, seed, {"instance_index": index})
-        simulator = self.env.simulator
+        env = self.env_for(policy)
+        result = run_episode(env, policy, seed, {"instance_index": index})
+        simulator = env.simulator
         assert simulator is not None
         best = None
         if self.optimal:
@@ -118,6 +131,20 @@ class SplitEvaluator:
             tool_capacity=simulator.tool_capacity,
         )
 
+    def env_for(self, policy: Policy) -> AsyncToolEnv:
+        """The env ``policy`` plays: this evaluator's, with the interface the policy declares
+        in its ``env_kwargs`` (if any) on top."""
+        required = getattr(policy, "env_kwargs", None) or {}
+        if all(self.env_kwargs.get(key) == value for key, value in required.items()):
+            return self.env
+        key = repr(sorted(required.items()))
+        env = self._envs.get(key)
+        if env is None:
+            env = self._envs[key] = AsyncToolEnv(
+                instances=self.instances, **{**self.env_kwargs, **required}
+            )
+        return env
+
     def run(self, policy: Policy, agent: str | None = None) -> list[EpisodeRecord]:
         """One episode per instance."""
         return [self.play(policy, index, agent) for index in range(len(self.instances))]
@@ -128,6 +155,8 @@ class SplitEvaluator:
 
     def close(self) -> None:
         self.env.close()
+        for env in self._envs.values():
+            env.close()
 
 
 def evaluate_policy(
