@@ -222,6 +222,8 @@ def test_tail_and_tool_load_features():
     assert queue[1, 0] == 2 and queue[0, 1] == 2
     backlog = observation["step_backlog"].reshape(3, 8)
     assert backlog[1, 0] == 12 and backlog[0, 0] == 15  # A0 is called: not in the backlog
+    observation, *_ = env.step(ANSWER)  # task 0 answered early: its steps leave the backlog
+    assert observation["step_backlog"].reshape(3, 8)[1, 0] == 6
     uncontended = AsyncToolEnv(instances=[chain_instance(2, 3)], latency="fixed:2")
     observation, _ = uncontended.reset(seed=0)
     observation, *_ = uncontended.step(call(0))

@@ -455,3 +455,29 @@ def test_imitation_warm_start_clones_the_oracle(tmp_path):
     assert result.evaluations[0]["instance_success"] == 1.0
     with pytest.raises(ValueError, match="episodes"):
         collect_demonstrations(TINY, 0)
+
+
+@needs_rl
+def test_critical_path_teacher_plays_the_rule_from_the_observation():
+    """The online teacher: on deterministic latencies it matches the critical-path agent's
+    rounds (same rule, direct layout); its demonstrations are legal; bad names are refused."""
+    from asynctool_env.agents import CriticalPathPolicy
+    from asynctool_env.rl.imitation import DirectCriticalPath, collect_demonstrations
+    from asynctool_env.rollout import run_episode
+
+    direct = AsyncToolEnv(action_mode="direct", latency="fixed:2")
+    focus = AsyncToolEnv(latency="fixed:2")
+    teacher = DirectCriticalPath(direct)
+    for seed in range(10):
+        observation, _ = direct.reset(seed=seed)
+        while True:
+            observation, _, terminated, truncated, info = direct.step(teacher.act(observation))
+            if terminated or truncated:
+                break
+        reference = run_episode(focus, CriticalPathPolicy(), seed).metrics
+        assert info["metrics"]["instance_success"]
+        assert abs(info["metrics"]["rounds"] - reference["rounds"]) <= 1, seed
+    demos = collect_demonstrations(TINY, 20, teacher="critical_path")
+    assert all(demos.masks[i, a] for i, a in enumerate(demos.actions))
+    with pytest.raises(ValueError, match="unknown teacher"):
+        collect_demonstrations(TINY, 5, teacher="greedy")

@@ -631,6 +631,8 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             if focused < n_tasks and simulator.task_status[focused] == _OPEN:
                 outcome = simulator.answer_task(focused)
                 self._mask_dirty = True
+                if self._limited_steps:  # the task's steps leave the tool backlog
+                    self._pending_dirty = True
                 self._task_status[focused] = TaskStatus.ANSWERED
                 if outcome.correct:
                     reward += weights.task_success
@@ -754,10 +756,18 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         np.clip(self._latency, 0.0, DEFAULT_MAX_LATENCY, out=self._latency)
         self._tail.fill(0.0)
         for k, task in enumerate(simulator.tasks):
+            # Plain floats (numpy scalar indexing costs more than the arithmetic here).
+            latency = self._latency[k].tolist()
+            tail = [0.0] * len(task.steps)
             for s in range(len(task.steps) - 1, -1, -1):  # children come after parents
-                longest_child = max((self._tail[k, c] for c in task.children[s]), default=0.0)
-                self._tail[k, s] = 1.0 + self._latency[k, s] + longest_child
+                longest_child = max((tail[c] for c in task.children[s]), default=0.0)
+                tail[s] = 1.0 + latency[s] + longest_child
+            self._tail[k, : len(tail)] = tail
         np.clip(self._tail, 0.0, self._max_tail, out=self._tail)
+        simulator.status_changes.clear()
+        if self.tool_capacity is None:  # step_queue and step_backlog stay zero
+            self._limited_steps = []
+            return
         self._queue.fill(0.0)
         self._backlog.fill(0.0)
         self._limited_steps = [
@@ -766,7 +776,6 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             for s, step in enumerate(task.steps)
             if simulator.capacity_of(step.tool) is not None
         ]
-        simulator.status_changes.clear()
 
     def _update_mask(self) -> None:
         # Plain Python over the simulator's lists: cheaper than numpy on a dozen entries.

@@ -81,7 +81,10 @@ class TrainConfig(BaseModel):
 
     Imitation warm start (:mod:`asynctool_env.rl.imitation`):
         imitation_episodes: Oracle episodes of the procedural stream to clone before RL (0:
-            start from a random policy) [0]. imitation_epochs [20],
+            start from a random policy) [0]. imitation_teacher: ``oracle`` (the exact
+            optimum, planned with the realized latencies) or ``critical_path`` (the
+            longest-path rule, online; better under stochastic latency) [oracle].
+            imitation_epochs [20],
             imitation_learning_rate [1e-3], imitation_batch_size [256].
 
     Optimisation (A2C uses learning_rate, n_steps, gamma, gae_lambda, ent_coef, vf_coef and
@@ -121,6 +124,7 @@ class TrainConfig(BaseModel):
     action_mode: Literal["direct", "focus"] = "direct"
     slip: float = Field(-0.05, le=0.0)
     imitation_episodes: int = Field(0, ge=0)
+    imitation_teacher: Literal["oracle", "critical_path"] = "oracle"
     imitation_epochs: int = Field(20, ge=1)
     imitation_learning_rate: float = Field(1e-3, gt=0.0, le=1.0)
     imitation_batch_size: int = Field(256, ge=1)

@@ -15,8 +15,10 @@ optimal schedule of every episode. So training can start from a policy that imit
 
 The oracle plans with the realized latencies of the episode, which the policy does not see.
 Under deterministic latency that is no difference; under stochastic latency the clone
-learns the average of hindsight-optimal choices and PPO's fine-tuning corrects it toward
-what works online.
+learns the average of hindsight-optimal choices, which is not an online policy, and can end
+below the critical-path rule. So a second teacher exists: :class:`DirectCriticalPath`, the
+critical-path agent in the direct layout (it sees only what the policy sees); cloning it
+starts PPO at the rule's level, and fine-tuning then looks for improvements on it.
 
 Everything here works on ``action_mode="direct"`` envs (one action per call or answer).
 """
@@ -32,7 +34,14 @@ import numpy as np
 from asynctool_env.envs.async_tool_env import AsyncToolEnv
 from asynctool_env.solver import optimal_schedule_for_simulator
 
-__all__ = ["Demonstrations", "DirectOracle", "behaviour_clone", "collect_demonstrations"]
+__all__ = [
+    "TEACHERS",
+    "Demonstrations",
+    "DirectCriticalPath",
+    "DirectOracle",
+    "behaviour_clone",
+    "collect_demonstrations",
+]
 
 
 class DirectOracle:
@@ -55,7 +64,8 @@ class DirectOracle:
         self._plan = optimal_schedule_for_simulator(self.env.simulator).calls
         self._called = set()
 
-    def act(self) -> int:
+    def act(self, observation: Mapping[str, np.ndarray] | None = None) -> int:
+        """The next decision (the observation is not needed: the oracle reads the env)."""
         env = self.env
         simulator = env.simulator
         assert simulator is not None
@@ -73,6 +83,37 @@ class DirectOracle:
         return 0
 
 
+class DirectCriticalPath:
+    """The critical-path rule on an ``action_mode="direct"`` env, from the observation only:
+    answer a finished task; else call the ready step with the longest ``step_tail`` (lowest
+    task, then step, on ties); else wait."""
+
+    def __init__(self, env: AsyncToolEnv) -> None:
+        if env.action_mode != "direct":
+            raise ValueError("DirectCriticalPath needs an env built with action_mode='direct'")
+        self.env = env
+
+    def plan(self) -> None:
+        return None
+
+    def act(self, observation: Mapping[str, np.ndarray]) -> int:
+        env = self.env
+        calls = 1 + env.max_tasks * env.max_steps
+        mask = observation["action_mask"]
+        answers = np.flatnonzero(mask[calls:])
+        if len(answers):
+            return int(calls + answers[0])
+        ready = np.flatnonzero(mask[1:calls])
+        if len(ready) == 0 or observation["calls_left"][0] <= 0:
+            return 0
+        tails = observation["step_tail"][ready]
+        return int(1 + ready[int(np.argmax(tails))])
+
+
+#: Teachers by name, for ``TrainConfig.imitation_teacher``.
+TEACHERS = {"oracle": DirectOracle, "critical_path": DirectCriticalPath}
+
+
 @dataclass
 class Demonstrations:
     """Oracle decisions: ``observations[key][i]``, ``masks[i]``, ``actions[i]``,
@@ -88,16 +129,24 @@ class Demonstrations:
 
 
 def collect_demonstrations(
-    env_kwargs: Mapping[str, Any], episodes: int, *, seed: int = 0, gamma: float = 0.99
+    env_kwargs: Mapping[str, Any],
+    episodes: int,
+    *,
+    seed: int = 0,
+    gamma: float = 0.99,
+    teacher: str = "oracle",
 ) -> Demonstrations:
-    """Play ``episodes`` procedural episodes (seeds ``seed, seed + 1, ...``) with the oracle.
+    """Play ``episodes`` procedural episodes (seeds ``seed, seed + 1, ...``) with a teacher
+    (``"oracle"`` or ``"critical_path"``, see :data:`TEACHERS`).
 
     ``env_kwargs`` are the training env's (``action_mode`` is forced to ``"direct"``).
     """
     if episodes < 1:
         raise ValueError(f"episodes must be >= 1, got {episodes}")
+    if teacher not in TEACHERS:
+        raise ValueError(f"unknown teacher {teacher!r}; choose one of {', '.join(TEACHERS)}")
     env = AsyncToolEnv(**{**dict(env_kwargs), "action_mode": "direct"})
-    oracle = DirectOracle(env)
+    oracle = TEACHERS[teacher](env)
     columns: dict[str, list[np.ndarray]] = {key: [] for key in env.observation_space.spaces}
     masks: list[np.ndarray] = []
     actions: list[int] = []
@@ -107,7 +156,7 @@ def collect_demonstrations(
         oracle.plan()
         rewards: list[float] = []
         while True:
-            action = oracle.act()
+            action = oracle.act(observation)
             for key, value in observation.items():
                 columns[key].append(np.asarray(value))
             masks.append(observation["action_mask"].astype(bool))

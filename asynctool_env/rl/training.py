@@ -250,7 +250,11 @@ def _imitate(config: TrainConfig, model: BaseAlgorithm, env_kwargs: dict[str, An
     start = time.perf_counter()
     # Seeds far from the training envs' (seed + i) so the clone sees other instances.
     demonstrations = collect_demonstrations(
-        env_kwargs, config.imitation_episodes, seed=config.seed + 10_000_000, gamma=config.gamma
+        env_kwargs,
+        config.imitation_episodes,
+        seed=config.seed + 10_000_000,
+        gamma=config.gamma,
+        teacher=config.imitation_teacher,
     )
     collected = time.perf_counter()
     losses = behaviour_clone(
@@ -264,13 +268,15 @@ def _imitate(config: TrainConfig, model: BaseAlgorithm, env_kwargs: dict[str, An
     done = time.perf_counter()
     if config.verbose:
         print(
-            f"imitation: {config.imitation_episodes} oracle episodes, {len(demonstrations)} "
-            f"decisions in {collected - start:.1f}s; {config.imitation_epochs} epochs in "
-            f"{done - collected:.1f}s, loss {losses[0]:.3f} -> {losses[-1]:.3f}",
+            f"imitation: {config.imitation_episodes} {config.imitation_teacher} episodes, "
+            f"{len(demonstrations)} decisions in {collected - start:.1f}s; "
+            f"{config.imitation_epochs} epochs in {done - collected:.1f}s, "
+            f"loss {losses[0]:.3f} -> {losses[-1]:.3f}",
             flush=True,
         )
     return {
         "episodes": config.imitation_episodes,
+        "teacher": config.imitation_teacher,
         "decisions": len(demonstrations),
         "epochs": config.imitation_epochs,
         "first_loss": round(losses[0], 4),
