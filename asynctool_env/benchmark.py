@@ -30,7 +30,7 @@ from asynctool_env.core.simulator import CallEvent, DeliveryEvent, Simulator
 from asynctool_env.core.task import Instance
 from asynctool_env.envs import AsyncToolEnv
 from asynctool_env.metrics import episode_metrics
-from asynctool_env.rollout import run_episode
+from asynctool_env.rollout import EpisodeResult, run_episode
 from asynctool_env.solver import optimal_schedule_for_simulator
 
 #: The reference agents, in leaderboard order (``asynctool bench`` runs these).
@@ -167,9 +167,20 @@ def play_episode(
     result = run_episode(env, make_policy(agent, seed), seed, options)
     simulator = env.simulator
     assert simulator is not None
-    best = None
-    if optimal:
-        best = optimal_schedule_for_simulator(simulator).rounds
+    best = optimal_schedule_for_simulator(simulator).rounds if optimal else None
+    return episode_record(simulator, agent, result, seed, instance_index, best)
+
+
+def episode_record(
+    simulator: Simulator,
+    agent: str,
+    result: EpisodeResult,
+    seed: int,
+    instance_index: int | None,
+    optimal_rounds: int | None,
+) -> EpisodeRecord:
+    """The record of an episode just played on ``simulator`` (``result`` from
+    :func:`~asynctool_env.rollout.run_episode`), scored with ``optimal_rounds``."""
     instance = simulator.instance
     return EpisodeRecord(
         agent=agent,
@@ -180,7 +191,7 @@ def play_episode(
         n_tasks=instance.n_tasks,
         episode_return=result.episode_return,
         decisions=result.decisions,
-        metrics=episode_metrics(simulator, optimal_rounds=best).as_dict(),
+        metrics=episode_metrics(simulator, optimal_rounds=optimal_rounds).as_dict(),
         timeline=timeline(simulator),
         tool_capacity=simulator.tool_capacity,
     )

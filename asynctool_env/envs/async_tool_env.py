@@ -73,6 +73,35 @@ def _check_options(
     return dict(options)
 
 
+def check_instance_fits(instance: Instance, max_tasks: int, max_steps: int) -> None:
+    """Raise ``ValueError`` unless ``instance`` fits the observation padding."""
+    if instance.n_tasks > max_tasks:
+        raise ValueError(
+            f"instance {instance.instance_id!r} has {instance.n_tasks} tasks; "
+            f"max_tasks is {max_tasks}"
+        )
+    longest = max(len(task.steps) for task in instance.tasks)
+    if longest > max_steps:
+        raise ValueError(
+            f"instance {instance.instance_id!r} has a task of {longest} steps; "
+            f"max_steps is {max_steps}"
+        )
+
+
+def latency_profile_for(
+    instance: Instance, forced: LatencyProfile | None, cache: dict[str, LatencyProfile]
+) -> LatencyProfile:
+    """The profile an episode of ``instance`` plays: ``forced`` if given, else the
+    instance's own (built once per name into ``cache``)."""
+    if forced is not None:
+        return forced
+    name = instance.latency_profile
+    profile = cache.get(name)
+    if profile is None:
+        profile = cache[name] = make_latency_profile(name)
+    return profile
+
+
 class MaskedDiscrete(spaces.Discrete):
     """``Discrete`` with a cheaper ``sample(mask=...)``; everything else is Gymnasium's.
 
@@ -712,26 +741,10 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     # -- helpers ---------------------------------------------------------------------------
 
     def _check_fits(self, instance: Instance) -> None:
-        if instance.n_tasks > self.max_tasks:
-            raise ValueError(
-                f"instance {instance.instance_id!r} has {instance.n_tasks} tasks; "
-                f"max_tasks is {self.max_tasks}"
-            )
-        longest = max(len(task.steps) for task in instance.tasks)
-        if longest > self.max_steps:
-            raise ValueError(
-                f"instance {instance.instance_id!r} has a task of {longest} steps; "
-                f"max_steps is {self.max_steps}"
-            )
+        check_instance_fits(instance, self.max_tasks, self.max_steps)
 
     def _profile_for(self, instance: Instance) -> LatencyProfile:
-        if self.latency_profile is not None:
-            return self.latency_profile
-        name = instance.latency_profile
-        profile = self._profiles.get(name)
-        if profile is None:
-            profile = self._profiles[name] = make_latency_profile(name)
-        return profile
+        return latency_profile_for(instance, self.latency_profile, self._profiles)
 
     def _invalid(self, what: str) -> float:
         assert self.simulator is not None

@@ -37,7 +37,13 @@ from asynctool_env.core.simulator import (
     normalize_tool_capacity,
 )
 from asynctool_env.core.task import Instance
-from asynctool_env.envs.async_tool_env import MAX_STEPS_LIMIT, MAX_TASKS_LIMIT, MaskedDiscrete
+from asynctool_env.envs.async_tool_env import (
+    MAX_STEPS_LIMIT,
+    MAX_TASKS_LIMIT,
+    MaskedDiscrete,
+    check_instance_fits,
+    latency_profile_for,
+)
 from asynctool_env.instances import (
     Composition,
     InstanceGenerator,
@@ -928,26 +934,10 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         return tuple(result)
 
     def _check_fits(self, instance: Instance) -> None:
-        if instance.n_tasks > self.max_tasks:
-            raise ValueError(
-                f"instance {instance.instance_id!r} has {instance.n_tasks} tasks; "
-                f"max_tasks is {self.max_tasks}"
-            )
-        longest = max(len(task.steps) for task in instance.tasks)
-        if longest > self.max_steps:
-            raise ValueError(
-                f"instance {instance.instance_id!r} has a task of {longest} steps; "
-                f"max_steps is {self.max_steps}"
-            )
+        check_instance_fits(instance, self.max_tasks, self.max_steps)
 
     def _profile_for(self, instance: Instance) -> LatencyProfile:
-        if self.latency_profile is not None:
-            return self.latency_profile
-        name = instance.latency_profile
-        profile = self._profiles.get(name)
-        if profile is None:
-            profile = self._profiles[name] = make_latency_profile(name)
-        return profile
+        return latency_profile_for(instance, self.latency_profile, self._profiles)
 
     def _check_action(self, action: Any) -> int:
         if isinstance(action, np.ndarray) and action.shape in ((), (1,)):

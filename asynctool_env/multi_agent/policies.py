@@ -17,48 +17,19 @@ the observation shows (tool load, the other agents' progress).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
+from asynctool_env.agents.heuristics import Observation, Policy, RandomMaskedPolicy, _layout
 from asynctool_env.multi_agent.environment import AsyncToolParallelEnv
 
-Observation = dict[str, np.ndarray]
+#: What :func:`play_episode` drives, one per agent: the single-agent policy protocol.
+AgentPolicy = Policy
 
-
-class AgentPolicy(Protocol):
-    """What :func:`play_episode` drives, one per agent."""
-
-    name: str
-
-    def reset(self, seed: int | None = None) -> None:
-        """Forget the previous episode (and reseed, where the policy is random)."""
-
-    def act(self, observation: Observation) -> int:
-        """The action for this agent's observation."""
-        ...
-
-
-def _layout(observation: Observation) -> tuple[int, int]:
-    n_tasks = observation["task_status"].shape[0]
-    return n_tasks, observation["step_status"].shape[0] // n_tasks
-
-
-class RandomAgentPolicy:
-    """Uniform over the actions that ``action_mask`` allows."""
-
-    name = "random"
-
-    def __init__(self, seed: int | None = None) -> None:
-        self._rng = np.random.default_rng(seed)
-
-    def reset(self, seed: int | None = None) -> None:
-        if seed is not None:
-            self._rng = np.random.default_rng(seed)
-
-    def act(self, observation: Observation) -> int:
-        allowed = np.flatnonzero(observation["action_mask"])
-        return int(allowed[self._rng.integers(len(allowed))])
+#: Uniform over the actions that ``action_mask`` allows (the single-agent random policy reads
+#: only the mask, so it serves each agent as it is).
+RandomAgentPolicy = RandomMaskedPolicy
 
 
 class CriticalPathAgentPolicy:

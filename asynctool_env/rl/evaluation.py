@@ -13,10 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from asynctool_env.agents import Policy
-from asynctool_env.benchmark import EpisodeRecord, summarize, timeline
+from asynctool_env.benchmark import EpisodeRecord, episode_record, summarize
 from asynctool_env.core.task import Instance
 from asynctool_env.envs import AsyncToolEnv
-from asynctool_env.metrics import episode_metrics
 from asynctool_env.rollout import run_episode
 
 #: Env arguments that only shape the procedural stream (meaningless on a dataset split), and
@@ -116,19 +115,13 @@ class SplitEvaluator:
                 from asynctool_env.solver import optimal_schedule_for_simulator
 
                 best = self._optimum[key] = optimal_schedule_for_simulator(simulator).rounds
-        instance = simulator.instance
-        return EpisodeRecord(
-            agent=agent or getattr(policy, "name", type(policy).__name__),
-            instance_id=instance.instance_id,
-            instance_index=index,
-            seed=seed,
-            latency=simulator.profile.name,
-            n_tasks=instance.n_tasks,
-            episode_return=result.episode_return,
-            decisions=result.decisions,
-            metrics=episode_metrics(simulator, optimal_rounds=best).as_dict(),
-            timeline=timeline(simulator),
-            tool_capacity=simulator.tool_capacity,
+        return episode_record(
+            simulator,
+            agent or getattr(policy, "name", type(policy).__name__),
+            result,
+            seed,
+            index,
+            best,
         )
 
     def env_for(self, policy: Policy) -> AsyncToolEnv:
