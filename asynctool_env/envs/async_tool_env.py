@@ -88,6 +88,58 @@ def check_instance_fits(instance: Instance, max_tasks: int, max_steps: int) -> N
         )
 
 
+def instance_source(
+    *,
+    instances: Sequence[Instance] | str | os.PathLike[str] | None,
+    split: str | None,
+    scenarios: Sequence[str] | None,
+    composition: Composition,
+    n_tasks: int | tuple[int, int],
+    steps_per_task: tuple[int, int] | None,
+    task_bank_seed: int,
+    max_tasks: int,
+    max_steps: int,
+) -> tuple[list[Instance] | None, InstanceGenerator | None]:
+    """Where an env's episodes come from: ``(instances, None)`` for a given list, file or
+    dataset split, or ``(None, generator)`` for the procedural stream. Everything is checked
+    against the padding here, at construction, so that no seed fails later at ``reset``."""
+    if instances is not None and split is not None:
+        raise ValueError("pass instances or split, not both")
+    if split is not None:
+        from asynctool_env.dataset import load_split
+
+        instances = load_split(split)
+    if instances is None:
+        bank = shared_task_bank(
+            tuple(scenarios) if scenarios is not None else None, seed=int(task_bank_seed)
+        )
+        generator = InstanceGenerator(
+            bank, n_tasks=n_tasks, composition=composition, steps_per_task=steps_per_task
+        )
+        if generator.max_task_steps > max_steps:
+            raise ValueError(
+                f"the task bank has tasks of up to {generator.max_task_steps} steps but "
+                f"max_steps is {max_steps}; raise max_steps (up to {MAX_STEPS_LIMIT}) or pass "
+                f"steps_per_task=(low, high) with high <= {max_steps}"
+            )
+        if generator.n_tasks[1] > max_tasks:
+            raise ValueError(
+                f"n_tasks={n_tasks!r} exceeds max_tasks={max_tasks}; raise max_tasks "
+                f"(up to {MAX_TASKS_LIMIT})"
+            )
+        return None, generator
+    loaded = (
+        load_instances(instances) if isinstance(instances, (str, os.PathLike)) else list(instances)
+    )
+    if not loaded:
+        raise ValueError("instances is empty")
+    for instance in loaded:
+        if not isinstance(instance, Instance):
+            raise TypeError(f"instances must hold Instance objects, got {type(instance).__name__}")
+        check_instance_fits(instance, max_tasks, max_steps)
+    return loaded, None
+
+
 def latency_profile_for(
     instance: Instance, forced: LatencyProfile | None, cache: dict[str, LatencyProfile]
 ) -> LatencyProfile:
@@ -405,50 +457,17 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         if self.max_decisions_per_turn < 1:
             raise ValueError("max_decisions_per_turn must be >= 1")
 
-        self._instances: list[Instance] | None = None
-        self._generator: InstanceGenerator | None = None
-        if instances is not None and split is not None:
-            raise ValueError("pass instances or split, not both")
-        if split is not None:
-            from asynctool_env.dataset import load_split
-
-            instances = load_split(split)
-        if instances is None:
-            bank = shared_task_bank(
-                tuple(scenarios) if scenarios is not None else None, seed=int(task_bank_seed)
-            )
-            self._generator = InstanceGenerator(
-                bank, n_tasks=n_tasks, composition=composition, steps_per_task=steps_per_task
-            )
-            # Checked here, not at reset: a long task would otherwise fail only on the seeds
-            # that happen to draw it.
-            if self._generator.max_task_steps > n_step_slots:
-                raise ValueError(
-                    f"the task bank has tasks of up to {self._generator.max_task_steps} steps "
-                    f"but max_steps is {n_step_slots}; raise max_steps (up to "
-                    f"{MAX_STEPS_LIMIT}) or pass steps_per_task=(low, high) with high <= "
-                    f"{n_step_slots}"
-                )
-            if self._generator.n_tasks[1] > n_task_slots:
-                raise ValueError(
-                    f"n_tasks={n_tasks!r} exceeds max_tasks={n_task_slots}; raise max_tasks "
-                    f"(up to {MAX_TASKS_LIMIT})"
-                )
-        else:
-            loaded = (
-                load_instances(instances)
-                if isinstance(instances, (str, os.PathLike))
-                else list(instances)
-            )
-            if not loaded:
-                raise ValueError("instances is empty")
-            for instance in loaded:
-                if not isinstance(instance, Instance):
-                    raise TypeError(
-                        f"instances must hold Instance objects, got {type(instance).__name__}"
-                    )
-                self._check_fits(instance)
-            self._instances = loaded
+        self._instances, self._generator = instance_source(
+            instances=instances,
+            split=split,
+            scenarios=scenarios,
+            composition=composition,
+            n_tasks=n_tasks,
+            steps_per_task=steps_per_task,
+            task_bank_seed=task_bank_seed,
+            max_tasks=n_task_slots,
+            max_steps=n_step_slots,
+        )
 
         # Spaces ---------------------------------------------------------------------------
         self.ACTION_WAIT = 0

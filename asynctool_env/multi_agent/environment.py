@@ -42,13 +42,11 @@ from asynctool_env.envs.async_tool_env import (
     MAX_TASKS_LIMIT,
     MaskedDiscrete,
     check_instance_fits,
+    instance_source,
     latency_profile_for,
 )
 from asynctool_env.instances import (
     Composition,
-    InstanceGenerator,
-    load_instances,
-    shared_task_bank,
 )
 from asynctool_env.metrics import EpisodeMetrics, episode_metrics
 from asynctool_env.scenarios import TOOL_INDEX
@@ -452,50 +450,17 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         self.render_mode = render_mode
 
         # Instance source, as in the single-agent env --------------------------------------
-        self._instances: list[Instance] | None = None
-        self._generator: InstanceGenerator | None = None
-        if instances is not None and split is not None:
-            raise ValueError("pass instances or split, not both")
-        if split is not None:
-            from asynctool_env.dataset import load_split
-
-            instances = load_split(split)
-        if instances is None:
-            bank = shared_task_bank(
-                tuple(scenarios) if scenarios is not None else None, seed=int(task_bank_seed)
-            )
-            self._generator = InstanceGenerator(
-                bank, n_tasks=n_tasks, composition=composition, steps_per_task=steps_per_task
-            )
-            if self._generator.n_tasks[1] > n_task_slots:
-                raise ValueError(
-                    f"n_tasks={n_tasks!r} exceeds max_tasks={n_task_slots}; raise max_tasks "
-                    f"(up to {MAX_TASKS_LIMIT})"
-                )
-            # Checked here, not at reset: a long task would otherwise fail only on the
-            # seeds that happen to draw it.
-            longest = self._generator.max_task_steps
-            if longest > n_step_slots:
-                raise ValueError(
-                    f"the task bank has tasks of up to {longest} steps but max_steps is "
-                    f"{n_step_slots}; raise max_steps (up to {MAX_STEPS_LIMIT}) or pass "
-                    f"steps_per_task=(low, high) with high <= {n_step_slots}"
-                )
-        else:
-            loaded = (
-                load_instances(instances)
-                if isinstance(instances, (str, os.PathLike))
-                else list(instances)
-            )
-            if not loaded:
-                raise ValueError("instances is empty")
-            for instance in loaded:
-                if not isinstance(instance, Instance):
-                    raise TypeError(
-                        f"instances must hold Instance objects, got {type(instance).__name__}"
-                    )
-                self._check_fits(instance)
-            self._instances = loaded
+        self._instances, self._generator = instance_source(
+            instances=instances,
+            split=split,
+            scenarios=scenarios,
+            composition=composition,
+            n_tasks=n_tasks,
+            steps_per_task=steps_per_task,
+            task_bank_seed=task_bank_seed,
+            max_tasks=n_task_slots,
+            max_steps=n_step_slots,
+        )
 
         # Agents and spaces (built once: observation_space(agent) is always the same object)
         self.possible_agents: list[str] = [f"agent_{index}" for index in range(self.n_agents)]
