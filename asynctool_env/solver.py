@@ -619,19 +619,7 @@ class _Problem:
                 if earliest >= 0 and earliest + tail[g] >= value:
                     value = earliest + tail[g] + 1
             return value
-        # The relaxation's optimum: by decreasing tail, each job to the earliest round at or
-        # after its release that has a free slot (see the module docstring).
-        fill = [0] * (latest + uncalled)
-        for g in self.bound_order:
-            slot = est[g]
-            if slot < 0:
-                continue
-            while fill[slot] >= cap:
-                slot += 1
-            fill[slot] += 1
-            if slot + tail[g] >= value:
-                value = slot + tail[g] + 1
-        return value
+        return _slot_relaxation(self.bound_order, est, tail, cap, latest + uncalled, value)
 
     def choices(self, state: tuple[int, ...], ready: list[int]) -> Iterator[tuple[int, ...]]:
         """Ways to fill the round's slots, best tail first, one per symmetry class."""
@@ -784,16 +772,7 @@ class _ContendedProblem(_Problem):
                 latest = est[g]
         cap = self.cap
         if uncalled > cap:
-            fill = [0] * (latest + uncalled)
-            for g in self.bound_order:
-                slot = est[g]
-                if slot < 0:
-                    continue
-                while fill[slot] >= cap:
-                    slot += 1
-                fill[slot] += 1
-                if slot + tail[g] >= value:
-                    value = slot + tail[g] + 1
+            value = _slot_relaxation(self.bound_order, est, tail, cap, latest + uncalled, value)
         for t, steps in enumerate(self.tool_steps):
             jobs = [(est[g], 1 + lat[g], tail[g] - 1 - lat[g]) for g in steps if est[g] >= 0]
             if len(jobs) > 1:
@@ -892,6 +871,32 @@ def _make_problem(
         # Let _Problem report the shape mismatch between dependencies and latencies.
         _Problem(dependencies, latencies, max_calls_per_turn)
     return _ContendedProblem(dependencies, latencies, max_calls_per_turn, tool_id, tool_caps)
+
+
+def _slot_relaxation(
+    order: Sequence[int],
+    est: Sequence[int],
+    tail: Sequence[int],
+    cap: int,
+    horizon: int,
+    value: int,
+) -> int:
+    """The bound's relaxation (see the module docstring): unit jobs with release dates
+    ``est`` (``-1``: already called, skipped) and tails, ``cap`` slots per round, precedences
+    dropped. Taken by decreasing tail (``order``), each job goes to the earliest round at or
+    after its release with a free slot; returns ``max(value, max(slot + tail + 1))``.
+    ``horizon`` bounds the rounds used (latest release + number of jobs)."""
+    fill = [0] * horizon
+    for g in order:
+        slot = est[g]
+        if slot < 0:
+            continue
+        while fill[slot] >= cap:
+            slot += 1
+        fill[slot] += 1
+        if slot + tail[g] >= value:
+            value = slot + tail[g] + 1
+    return value
 
 
 def _heuristic(problem: _Problem) -> list[tuple[int, tuple[int, ...]]]:
