@@ -556,25 +556,11 @@ class _Problem:
         lat = self.lat
         for g in choice:
             codes[g] = 1 + lat[g]
-        if _UNCALLED not in codes:
-            return max(codes) + 1, None
-        parents = self.parents
-        dt = 0
-        step = 1 if n_ready > len(choice) else 0
-        while True:
-            if step == 0:
-                step = min(code for code in codes if code > 0)
-            dt += step
-            codes = [code - step if code > step else (code if code < 0 else 0) for code in codes]
-            for g, code in enumerate(codes):
-                if code == _UNCALLED and all(codes[p] == 0 for p in parents[g]):
-                    return dt, tuple(codes)
-            step = 0
+        return self._move(codes, n_ready > len(choice))
 
     def _move(self, codes: list[int], waited: bool) -> tuple[int, tuple[int, ...] | None]:
-        """The clock part of :meth:`advance` (which inlines it, for speed): one round on if
-        a ready step was left uncalled (``waited``), else to the next round in which
-        something is ready."""
+        """The clock part of :meth:`advance`: one round on if a ready step was left uncalled
+        (``waited``), else to the next round in which something is ready."""
         if _UNCALLED not in codes:
             return max(codes) + 1, None
         parents = self.parents
