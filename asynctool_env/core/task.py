@@ -17,7 +17,7 @@ Everything here is frozen: an instance can be shared by many environments and ep
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,6 +88,16 @@ class Task:
     @property
     def n_steps(self) -> int:
         return len(self.steps)
+
+    def remaining_paths(self, latencies: Sequence[float]) -> list[float]:
+        """Per step, rounds from calling it to its task's last delivery if nothing waits:
+        the longest path of ``1 + latency`` through it and its descendants (what the
+        critical-path rule ranks by; the envs' ``step_tail``)."""
+        paths = [0.0] * len(self.steps)
+        for step in range(len(self.steps) - 1, -1, -1):  # children come after parents
+            longest_child = max((paths[child] for child in self.children[step]), default=0.0)
+            paths[step] = 1.0 + float(latencies[step]) + longest_child
+        return paths
 
 
 @dataclass(frozen=True, slots=True)

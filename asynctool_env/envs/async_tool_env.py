@@ -788,13 +788,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         np.clip(self._latency, 0.0, DEFAULT_MAX_LATENCY, out=self._latency)
         self._tail.fill(0.0)
         for k, task in enumerate(simulator.tasks):
-            # Plain floats (numpy scalar indexing costs more than the arithmetic here).
-            latency = self._latency[k].tolist()
-            tail = [0.0] * len(task.steps)
-            for s in range(len(task.steps) - 1, -1, -1):  # children come after parents
-                longest_child = max((tail[c] for c in task.children[s]), default=0.0)
-                tail[s] = 1.0 + latency[s] + longest_child
-            self._tail[k, : len(tail)] = tail
+            self._tail[k, : task.n_steps] = task.remaining_paths(self._latency[k].tolist())
         np.clip(self._tail, 0.0, self._max_tail, out=self._tail)
         simulator.status_changes.clear()
         if self.tool_capacity is None:  # step_queue and step_backlog stay zero

@@ -1048,9 +1048,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         np.clip(self._latency, 0.0, DEFAULT_MAX_LATENCY, out=self._latency)
         self._tail.fill(0.0)
         for k, task in enumerate(simulator.tasks):
-            for s in range(len(task.steps) - 1, -1, -1):  # children come after their parents
-                longest_child = max((self._tail[k, c] for c in task.children[s]), default=0.0)
-                self._tail[k, s] = 1.0 + self._latency[k, s] + longest_child
+            self._tail[k, : task.n_steps] = task.remaining_paths(self._latency[k].tolist())
         self._tools = list(tools)
         step_tool[step_tool < 0] = len(self._tools)  # padding reads a constant 0 wait
         self._step_tool = step_tool.reshape(-1)
