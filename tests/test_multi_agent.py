@@ -17,7 +17,6 @@ pytest.importorskip("pettingzoo")
 
 from pettingzoo.test import api_test, parallel_api_test, parallel_seed_test, seed_test
 
-from asynctool_env.agents.heuristics import remaining_path
 from asynctool_env.core.simulator import CallEvent
 from asynctool_env.core.task import Instance, Step, Task
 from asynctool_env.multi_agent import (
@@ -577,6 +576,22 @@ def test_pending_latency_of_a_slow_custom_tool_stays_in_the_space():
     assert observations["agent_0"]["pending"][:6].tolist() == [0, 0, -1, 1, 8, 0]
     assert observations["agent_0"]["step_latency"][0] == 8
     assert environment.observation_space("agent_0").contains(observations["agent_0"])
+
+
+def remaining_path(observation: dict) -> np.ndarray:
+    """From scratch, off the observation alone: per step (``K x S``), ``1 + latency`` plus the
+    longest such path among the steps that need it (children read off ``step_parents``)."""
+    n_tasks = observation["task_status"].shape[0]
+    n_steps = observation["step_status"].shape[0] // n_tasks
+    parents = observation["step_parents"].reshape(n_tasks, n_steps, n_steps)
+    cost = 1.0 + observation["step_latency"].reshape(n_tasks, n_steps)
+    present = observation["step_status"].reshape(n_tasks, n_steps) != 0
+    path = np.zeros((n_tasks, n_steps))
+    for step in range(n_steps - 1, -1, -1):  # children always come after their parents
+        children = parents[:, :, step].astype(bool)  # [k, c]: c needs step
+        longest_child = np.where(children, path, 0.0).max(axis=1)
+        path[:, step] = np.where(present[:, step], cost[:, step] + longest_child, 0.0)
+    return path
 
 
 def test_step_tail_is_the_remaining_path_the_heuristic_ranks_by():

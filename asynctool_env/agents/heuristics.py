@@ -87,23 +87,6 @@ class SequentialPolicy:
         return int(n_tasks + 1 + ready[0]) if len(ready) else 0
 
 
-def remaining_path(observation: Observation) -> np.ndarray:
-    """Per step (``K x S``), rounds from calling it to the end of its task's longest path.
-
-    A step's own cost is ``1 + expected latency``; children are read off ``step_parents``.
-    """
-    n_tasks, n_steps = _layout(observation)
-    parents = observation["step_parents"].reshape(n_tasks, n_steps, n_steps)
-    cost = 1.0 + observation["step_latency"].reshape(n_tasks, n_steps)
-    present = observation["step_status"].reshape(n_tasks, n_steps) != StepStatus.PADDING
-    path = np.zeros((n_tasks, n_steps))
-    for step in range(n_steps - 1, -1, -1):  # children always come after their parents
-        children = parents[:, :, step].astype(bool)  # [k, c]: c needs step
-        longest_child = np.where(children, path, 0.0).max(axis=1)
-        path[:, step] = np.where(present[:, step], cost[:, step] + longest_child, 0.0)
-    return path
-
-
 def _answer_or_switch(observation: Observation) -> int | None:
     """Answer the focused task if it is finished, or switch to a finished task."""
     n_tasks, n_steps = _layout(observation)
@@ -151,12 +134,8 @@ class CriticalPathPolicy:
 
     name = "critical_path"
 
-    def __init__(self) -> None:
-        self._path_key: bytes | None = None
-        self._path = np.zeros(0)
-
     def reset(self, seed: int | None = None) -> None:
-        self._path_key = None
+        return None
 
     def act(self, observation: Observation) -> int:
         answer = _answer_or_switch(observation)
@@ -171,10 +150,9 @@ class CriticalPathPolicy:
         ready = (status == StepStatus.READY) & task_open[:, None]
         if not ready.any():
             return 0
-        key = observation["step_parents"].tobytes() + observation["step_latency"].tobytes()
-        if key != self._path_key:
-            self._path_key, self._path = key, remaining_path(observation)
-        scores = np.where(ready, self._path, -1.0)
+        # step_tail: the longest path of 1 + expected latency from each step to its task's end.
+        path = observation["step_tail"].reshape(n_tasks, n_steps)
+        scores = np.where(ready, path, -1.0)
         best_task, best_step = np.unravel_index(int(np.argmax(scores)), scores.shape)
         if scores[focused].max() >= scores[best_task, best_step]:
             best_task, best_step = focused, int(np.argmax(scores[focused]))
