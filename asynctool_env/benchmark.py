@@ -30,7 +30,7 @@ from asynctool_env.core.simulator import CallEvent, DeliveryEvent, Simulator
 from asynctool_env.core.task import Instance
 from asynctool_env.envs import AsyncToolEnv
 from asynctool_env.metrics import episode_metrics
-from asynctool_env.rollout import EpisodeResult, run_episode
+from asynctool_env.rollout import EpisodeResult, env_kwargs_for, run_episode
 from asynctool_env.solver import optimal_schedule_for_simulator
 
 #: The reference agents, in leaderboard order (``asynctool bench`` runs these).
@@ -198,10 +198,8 @@ def episode_record(
 
 
 def _env_kwargs_for(agent: str, config: EvalConfig) -> dict[str, Any]:
-    """The config's env kwargs plus what the agent needs of the env's interface (a trained
-    policy declares ``env_kwargs``, e.g. its action layout); the regime stays the config's."""
-    required = getattr(make_policy(agent, config.seed), "env_kwargs", None) or {}
-    return {**config.env_kwargs(), **required}
+    """The config's env kwargs plus the env interface the agent declares."""
+    return env_kwargs_for(make_policy(agent, config.seed), config.env_kwargs())
 
 
 def _run_chunk(agent: str, config: EvalConfig, indexes: Sequence[int]) -> list[EpisodeRecord]:

@@ -44,13 +44,18 @@ def run_episode(
             return EpisodeResult(seed, total, decisions, info["metrics"])
 
 
+def env_kwargs_for(policy: Policy, env_kwargs: Mapping[str, Any] | None) -> dict[str, Any]:
+    """``env_kwargs`` plus the env interface ``policy`` declares in its own ``env_kwargs``
+    (a trained policy names its action layout and padding); the regime stays the caller's."""
+    return {**dict(env_kwargs or {}), **(getattr(policy, "env_kwargs", None) or {})}
+
+
 def run_episodes(
     policy: Policy, seeds: Sequence[int], env_kwargs: Mapping[str, Any] | None = None
 ) -> list[EpisodeResult]:
     """Play one episode per seed on a fresh env built with ``env_kwargs`` (plus the env
     interface the policy declares in its ``env_kwargs``, as a trained policy does)."""
-    required = getattr(policy, "env_kwargs", None) or {}
-    env = AsyncToolEnv(**{**dict(env_kwargs or {}), **required})
+    env = AsyncToolEnv(**env_kwargs_for(policy, env_kwargs))
     try:
         return [run_episode(env, policy, seed) for seed in seeds]
     finally:

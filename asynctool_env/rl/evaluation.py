@@ -16,7 +16,7 @@ from asynctool_env.agents import Policy
 from asynctool_env.benchmark import EpisodeRecord, episode_record, summarize
 from asynctool_env.core.task import Instance
 from asynctool_env.envs import AsyncToolEnv
-from asynctool_env.rollout import run_episode
+from asynctool_env.rollout import env_kwargs_for, run_episode
 
 #: Env arguments that only shape the procedural stream (meaningless on a dataset split), and
 #: the training reward (evaluation returns use the default weights, comparable across agents).
@@ -127,15 +127,13 @@ class SplitEvaluator:
     def env_for(self, policy: Policy) -> AsyncToolEnv:
         """The env ``policy`` plays: this evaluator's, with the interface the policy declares
         in its ``env_kwargs`` (if any) on top."""
-        required = getattr(policy, "env_kwargs", None) or {}
-        if all(self.env_kwargs.get(key) == value for key, value in required.items()):
+        kwargs = env_kwargs_for(policy, self.env_kwargs)
+        if kwargs == self.env_kwargs:
             return self.env
-        key = repr(sorted(required.items()))
+        key = repr(sorted(kwargs.items()))
         env = self._envs.get(key)
         if env is None:
-            env = self._envs[key] = AsyncToolEnv(
-                instances=self.instances, **{**self.env_kwargs, **required}
-            )
+            env = self._envs[key] = AsyncToolEnv(instances=self.instances, **kwargs)
         return env
 
     def run(self, policy: Policy, agent: str | None = None) -> list[EpisodeRecord]:
