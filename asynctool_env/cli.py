@@ -513,6 +513,76 @@ def show(
     _console().print(text, markup=False, highlight=False)
 
 
+@app.command()
+def play(
+    split: Annotated[str, typer.Option(help="test or dev.")] = "dev",
+    instance: Annotated[
+        int | None, typer.Option(help="Instance index in the split (default: drawn by the seed).")
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Episode seed: stochastic latencies, and the instance without --instance "
+            "(default: 0 with --instance, else random; printed, to replay).",
+        ),
+    ] = None,
+    latency: Annotated[
+        str | None, typer.Option(help="Force one latency profile (default: the instance's own).")
+    ] = None,
+    calls_per_turn: Annotated[
+        str, typer.Option(help="Calls per reply: a number or 'unlimited'.")
+    ] = "1",
+    max_rounds: Annotated[int, typer.Option(min=1, help="Rounds before the end.")] = 40,
+    replies: Annotated[
+        Path | None,
+        typer.Option(
+            help="Play these replies, one per line (text, or a JSON assistant message), "
+            "instead of asking; blank lines and # comments are skipped."
+        ),
+    ] = None,
+    transcript: Annotated[
+        Path | None, typer.Option(help="Write the conversation and the score to this .jsonl.")
+    ] = None,
+) -> None:
+    """Play an episode yourself in the model's seat: the prompt, the tools, your replies, the
+    score. Type :help at the prompt for how to write calls."""
+    from asynctool_env.chat.play import (
+        PlaySettingError,
+        open_episode,
+        play_interactive,
+        play_replies,
+        read_replies_file,
+        terminal_input,
+    )
+
+    try:
+        calls = _parse_calls(calls_per_turn)
+    except typer.BadParameter as error:
+        raise typer.BadParameter(error.message, param_hint="--calls-per-turn") from None
+    try:
+        env, index, seed = open_episode(
+            split=split,
+            instance=instance,
+            seed=seed,
+            latency=_check_latency(latency),
+            max_calls_per_turn=calls,
+            max_rounds=max_rounds,
+        )
+        scripted = None if replies is None else read_replies_file(replies)
+    except PlaySettingError as error:
+        raise typer.BadParameter(str(error), param_hint=error.param) from error
+    except (OSError, UnicodeDecodeError) as error:
+        raise typer.BadParameter(
+            f"cannot read {replies}: {error}", param_hint="--replies"
+        ) from error
+    where = {"index": index, "seed": seed, "split": split, "transcript": transcript}
+    if scripted is None:
+        play_interactive(env, _console(), terminal_input(), **where)
+    else:
+        play_replies(env, _console(), scripted, **where)
+
+
 def _draw_plots(records, folder: Path) -> list[Path]:
     from asynctool_env.plots import (
         plot_efficiency_by_latency,
