@@ -293,7 +293,12 @@ def test_task_results_are_printed_when_the_env_gives_them(monkeypatch):
     def step(reply):
         new, terminated, truncated, info = original(reply)
         info["task_results"] = [
-            {"task_id": "T1", "success": False, "reasons": ["not answered", "x"], "answer": None},
+            {
+                "task_id": "T1",
+                "success": False,
+                "reasons": ["not answered", {"k": 1}],
+                "answer": None,
+            },
             "odd entry",
         ]
         return new, terminated, truncated, info
@@ -304,7 +309,7 @@ def test_task_results_are_printed_when_the_env_gives_them(monkeypatch):
     assert result.ended == "truncated"
     output = buffer.getvalue()
     assert "round limit (1) was reached" in output
-    assert "task_id: T1, success: false, reasons: not answered; x, answer: null" in output
+    assert 'task_id: T1, success: false, reasons: not answered; {"k": 1}, answer: null' in output
     assert "  odd entry" in output
 
 

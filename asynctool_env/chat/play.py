@@ -402,13 +402,18 @@ def _task_line(entry: Any) -> str:
     parts = []
     for key, value in entry.items():
         if isinstance(value, (list, tuple)):
-            shown = "; ".join(str(item) for item in value) or "-"
-        elif isinstance(value, str):
-            shown = value
+            shown = "; ".join(_plain(item) for item in value) or "-"
         else:
-            shown = json.dumps(value, ensure_ascii=False, default=str)
+            shown = _plain(value)
         parts.append(f"{key}: {shown}")
     return ", ".join(parts)
+
+
+def _plain(value: Any) -> str:
+    """Strings as they are, anything else as JSON."""
+    if isinstance(value, str):
+        return value
+    return json.dumps(value, ensure_ascii=False, default=str)
 
 
 # -- playing -------------------------------------------------------------------------------
