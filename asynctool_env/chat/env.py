@@ -33,10 +33,15 @@ tools, arguments that do not fit the schema, calls past ``max_calls_per_turn``, 
 unknown or closed tasks, replies with no call at all. A refusal never ends the episode: the
 model gets the error and the next round.
 
-Scoring uses the simulator underneath (the same trace as the RL env): a call counts as the
-gold step whose tool and arguments it matches; calling a step whose inputs have not arrived
-is a dependency violation; a call that matches no gold step runs the scenario's backend on
-the task's world and answers whatever the backend answers (an error for an unknown id).
+Scoring uses the simulator underneath (the same trace as the RL env), and the one judge of
+written calls, :class:`~asynctool_env.core.resolver.CallResolver`: a call counts for the
+gold step it serves *by effect* (canonical arguments, or a read answered with the gold
+response); it is a dependency violation only when it uses a value no response delivered yet;
+a call that serves no gold step runs the scenario's backend on the task's world and answers
+whatever the backend answers (an error for an unknown id). An answer is judged by outcome
+and by facts: the task's writes made, no wrong write, and every fact the task asks for
+stated, after it arrived. The end-of-episode ``info["task_results"]`` says, per task, what
+was judged and why.
 """
 
 from __future__ import annotations
@@ -52,7 +57,9 @@ import numpy as np
 from asynctool_env.chat.meta import META_TOOLS
 from asynctool_env.chat.parsing import ParsedCall, ParseProblem, check_call, parse_reply
 from asynctool_env.core.latency import LatencyProfile, make_latency_profile
+from asynctool_env.core.resolver import CallResolver
 from asynctool_env.core.simulator import (
+    AnswerEvent,
     CallKind,
     DeliveryEvent,
     Simulator,
@@ -60,7 +67,7 @@ from asynctool_env.core.simulator import (
     TaskStatus,
 )
 from asynctool_env.core.task import Instance
-from asynctool_env.core.tools import Tool, ToolError
+from asynctool_env.core.tools import Tool
 from asynctool_env.metrics import episode_metrics
 from asynctool_env.scenarios import SCENARIOS, TOOLS
 
@@ -75,8 +82,10 @@ How time works:
 - Use waiting time well: while one task waits for a response, make progress on another task.
 - Never call a step before the responses it needs have arrived: ids and values must come from
   earlier responses, not guesses.
-- When all the steps of a task are done, call `submit_answer` with the task id and the final
-  answer the task asks for (or "done" if it asks for none). Each task can be answered once.
+- When a task's work is done and its responses have arrived, call `submit_answer` with the task
+  id and the answer it asks for: state each value asked for, as the responses gave it (or
+  "done" if it asks for none). Name only the values asked for: an answer that also names other
+  candidates (another flight's id, say) is ambiguous. Each task can be answered once.
 Answer with tool calls only."""
 
 
@@ -151,6 +160,7 @@ class ChatEnv:
         self.expected_delay_hints = expected_delay_hints
         self.np_random = np.random.default_rng()
         self.simulator: Simulator | None = None
+        self.resolver: CallResolver | None = None
         self.instance: Instance | None = None
         self.messages: list[dict[str, Any]] = []
         self.tools: list[dict[str, Any]] = []
@@ -202,6 +212,12 @@ class ChatEnv:
             {"role": "system", "content": SYSTEM_PROMPT.format(cap=cap)},
             {"role": "user", "content": "\n".join(lines)},
         ]
+        self.resolver = CallResolver(
+            self.simulator,
+            self._tools,
+            self._world_of,
+            [message["content"] for message in self.messages] + [_json(self.tools)],
+        )
         return list(self.messages), self._info()
 
     def step(
@@ -277,6 +293,7 @@ class ChatEnv:
         info["turn"] = turn
         if terminated or truncated:
             info["metrics"] = episode_metrics(simulator).as_dict()
+            info["task_results"] = self.task_results()
         return new_messages, terminated, truncated, info
 
     # -- turn pieces -----------------------------------------------------------------------
@@ -300,7 +317,8 @@ class ChatEnv:
             message = f"task {task_id} was already answered"
             self._refuse("invalid_arguments", message, turn)
             return {"error": message}
-        simulator.answer_task(index, call.arguments.get("answer", ""))
+        assert self.resolver is not None
+        self.resolver.answer(index, call.arguments.get("answer", ""))
         turn.answered.append(task_id)
         return {"status": "answer recorded", "task_id": task_id}
 
@@ -315,11 +333,8 @@ class ChatEnv:
             )
             self._refuse("over_call_limit", message, turn)
             return {"error": message}
-        match = simulator.match_call(call.name, call.arguments)
-        if match is not None:
-            pending = simulator.call_step(*match)
-        else:
-            pending = simulator.call_unmatched(call.name, call.arguments, self._run_backend(call))
+        assert self.resolver is not None
+        pending, _ = self.resolver.issue(call.name, call.arguments)
         self._text_call_counter += 1
         chat_id = call.call_id or f"call_{self._text_call_counter}"
         self._calls[pending.call_id] = _Call(chat_id, call.name, simulator.round)
@@ -331,22 +346,36 @@ class ChatEnv:
             payload["warning"] = "its inputs had not arrived; the response will be an error"
         return payload
 
-    def _run_backend(self, call: ParsedCall) -> dict[str, Any]:
-        """Answer a call that matches no gold step from the scenario's world."""
+    def _world_of(self, task: int) -> Any:
+        """The world task ``task``'s backends run on (built once per episode)."""
         assert self.instance is not None
-        tool = self._tools[call.name]
-        task = next((task for task in self.instance.tasks if task.scenario == tool.scenario), None)
-        if task is None:
-            return {"error": f"{call.name} is not available here"}
-        key = (task.scenario, task.world_seed)
+        gold = self.instance.tasks[task]
+        key = (gold.scenario, gold.world_seed)
         if key not in self._worlds:
-            self._worlds[key] = SCENARIOS[task.scenario].world(task.world_seed)
-        try:
-            return dict(tool.execute(self._worlds[key], call.arguments))
-        except ToolError as error:
-            return {"error": str(error)}
-        except Exception as error:  # a backend bug must not end the episode
-            return {"error": f"the tool failed: {type(error).__name__}"}
+            self._worlds[key] = SCENARIOS[gold.scenario].world(gold.world_seed)
+        return self._worlds[key]
+
+    def task_results(self) -> list[dict[str, Any]]:
+        """Per task: its id, whether it was judged right, why not, the answer and the
+        facts it had to state (what ``asynctool play`` and ``asynctool show`` print)."""
+        from asynctool_env.core.resolver import task_facts
+
+        simulator = self.simulator
+        assert simulator is not None
+        answers = {event.task: event for event in simulator.trace if isinstance(event, AnswerEvent)}
+        results = []
+        for index, task in enumerate(simulator.tasks):
+            event = answers.get(index)
+            results.append(
+                {
+                    "task_id": f"T{index + 1}",
+                    "success": bool(event and event.correct),
+                    "reasons": list(event.reasons) if event else ["never answered"],
+                    "answer": event.answer if event else None,
+                    "expected": [fact.as_dict() for fact in task_facts(task)],
+                }
+            )
+        return results
 
     def _round_report(self, notes: list[str]) -> str:
         simulator = self.simulator

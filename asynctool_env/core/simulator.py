@@ -154,6 +154,8 @@ class AnswerEvent:
     answer: Any
     correct: bool
     premature: bool
+    #: Why the answer was judged wrong (written calls only; empty when right).
+    reasons: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,7 +547,42 @@ class Simulator:
                     best, best_rank = (task_index, step_index), rank
         return best
 
-    def answer_task(self, task: int, answer: Any = _DERIVED) -> AnswerOutcome:
+    def call_resolved(
+        self,
+        task: int,
+        step: int,
+        tool: str,
+        arguments: Mapping[str, Any],
+        kind: CallKind,
+        response: Mapping[str, Any],
+    ) -> PendingCall:
+        """Make a written call that a judge has already resolved
+        (:class:`~asynctool_env.core.resolver.CallResolver`): ``kind`` for gold step
+        ``step`` of ``task`` (``-1, -1`` for an unmatched call), answered by ``response``.
+
+        Unlike :meth:`call_step`, a ``CORRECT`` call may serve a step whose gold parents
+        have not answered: the judge found that the agent already holds the information.
+
+        Raises:
+            CallLimitError: The turn's calls are used up (end the turn first).
+        """
+        self._check_call_allowed()
+        if kind is CallKind.UNMATCHED or task < 0:
+            return self._issue(
+                -1, -1, tool, arguments, CallKind.UNMATCHED, self._draw_latency(tool), response
+            )
+        latency = (
+            self.step_latency[task][step] if kind is CallKind.CORRECT else self._draw_latency(tool)
+        )
+        return self._issue(task, step, tool, arguments, kind, latency, response)
+
+    def answer_task(
+        self,
+        task: int,
+        answer: Any = _DERIVED,
+        *,
+        verdict: tuple[bool, bool, tuple[str, ...]] | None = None,
+    ) -> AnswerOutcome:
         """Answer ``task`` and close it.
 
         Args:
@@ -553,6 +590,10 @@ class Simulator:
             answer: The agent's final answer. By default it is derived from the delivered
                 responses (numeric agents cannot write text): right exactly when every step
                 is done.
+            verdict: ``(correct, premature, reasons)`` from a judge of written answers
+                (:meth:`~asynctool_env.core.resolver.CallResolver.answer`), which grades
+                by outcome and facts; without it, a text answer is compared with the gold
+                answer as a whole.
 
         An answer before every step is done is *premature*: the task fails. Answering does
         not end the turn.
@@ -564,7 +605,10 @@ class Simulator:
             raise SimulatorError(f"task {task} was already answered")
         gold = self.tasks[task]
         premature = not self.all_steps_done(task)
-        if answer is _DERIVED:
+        reasons: tuple[str, ...] = ()
+        if verdict is not None:
+            correct, premature, reasons = verdict
+        elif answer is _DERIVED:
             answer = None
             if not premature and gold.answer is not None:
                 answer = resolve(gold.answer, self.responses[task])
@@ -582,7 +626,7 @@ class Simulator:
             self.premature_answers += 1
         if self.open_tasks == 0:
             self.finish_round = self.round
-        self.trace.append(AnswerEvent(self.round, task, answer, correct, premature))
+        self.trace.append(AnswerEvent(self.round, task, answer, correct, premature, reasons))
         return AnswerOutcome(correct, premature)
 
     def record_invalid(self, reason: str) -> None:

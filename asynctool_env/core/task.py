@@ -68,6 +68,9 @@ class Task:
     world_seed: int = 0
     #: Free-form facts about the task (template, evolution operators, pattern...).
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    #: What the answer must state (:class:`~asynctool_env.core.facts.Fact` objects), or
+    #: ``None`` to derive them from ``answer`` (v1 files).
+    facts: tuple[Any, ...] | None = None
     #: ``children[s]``: the steps that need step ``s`` (derived, for the simulator).
     children: tuple[tuple[int, ...], ...] = field(init=False, repr=False, compare=False)
 

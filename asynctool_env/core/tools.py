@@ -23,6 +23,7 @@ an error response, so an agent sees it like a real API error.
 
 from __future__ import annotations
 
+import dataclasses
 import inspect
 import re
 from collections.abc import Callable, Mapping
@@ -30,6 +31,8 @@ from dataclasses import dataclass
 from typing import Any, get_type_hints
 
 import pydantic
+
+from asynctool_env.core.canonical import Canon, canon, canonical_arguments
 
 ToolFunction = Callable[..., dict[str, Any]]
 
@@ -86,6 +89,13 @@ class Tool:
         latency: Declared typical latency in rounds (lookups fast, bookings slow); latency
             profiles turn it into a distribution.
         scenario: Name of the scenario module that declares it (set on registration).
+        writes: The call changes the world's state in the story (books, sends, saves,
+            deletes); ``False`` for reads (searches, lookups, computations). Task success
+            needs every gold write made, and no wrong one; reads are means to information
+            (see :mod:`asynctool_env.core.resolver`).
+        canonical: Argument name -> how its values canonicalise
+            (:mod:`asynctool_env.core.canonical`); undeclared arguments get their type's
+            default.
     """
 
     name: str
@@ -94,6 +104,8 @@ class Tool:
     arguments_model: type[pydantic.BaseModel]
     latency: int
     scenario: str = ""
+    writes: bool = False
+    canonical: Mapping[str, Canon] = dataclasses.field(default_factory=dict)
 
     def openai_schema(self) -> dict[str, Any]:
         """The tool in OpenAI function-calling format."""
@@ -144,16 +156,35 @@ class Tool:
         """
         return self.function(world, **self.validate_arguments(arguments))
 
+    def canonical_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
+        """``arguments`` (validated) in canonical form: equal for calls with equal effect."""
+        return canonical_arguments(arguments, self.canonical)
 
-def tool(*, latency: int = 1, name: str | None = None) -> Callable[[ToolFunction], Tool]:
+
+def tool(
+    *,
+    latency: int = 1,
+    name: str | None = None,
+    writes: bool = False,
+    canonical: Mapping[str, str | Canon] | None = None,
+    aliases: Mapping[str, Mapping[str, Any]] | None = None,
+) -> Callable[[ToolFunction], Tool]:
     """Declare a typed function as a :class:`Tool` (see the module docstring).
 
     Args:
         latency: Typical latency in rounds (0 answers on the next turn).
         name: Tool name; the function's name by default.
+        writes: The tool changes state (see :attr:`Tool.writes`).
+        canonical: Argument -> canonical kind (``"keyword"``, ``"set:symbol"``, ...; see
+            :mod:`asynctool_env.core.canonical`).
+        aliases: Argument -> {documented alternative spelling: value}.
     """
     if latency < 0:
         raise ValueError("a tool's latency must be >= 0")
+    declared = {
+        argument: canon(spec, (aliases or {}).get(argument))
+        for argument, spec in (canonical or {}).items()
+    }
 
     def declare(function: ToolFunction) -> Tool:
         signature = inspect.signature(function)
@@ -177,6 +208,9 @@ def tool(*, latency: int = 1, name: str | None = None) -> Callable[[ToolFunction
             __config__=pydantic.ConfigDict(extra="forbid", strict=False),
             **fields,
         )
-        return Tool(tool_name, summary, function, model, latency)
+        unknown = set(declared) - {parameter.name for parameter in parameters}
+        if unknown:
+            raise TypeError(f"tool {tool_name}: canonical forms for unknown {sorted(unknown)}")
+        return Tool(tool_name, summary, function, model, latency, writes=writes, canonical=declared)
 
     return declare

@@ -933,7 +933,7 @@ def _summary(document: Document) -> dict[str, Any]:
     }
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"name": "name"})
 def find_data_document(world: FormatWorld, name: str) -> dict[str, Any]:
     """Find a document of the data catalogue by file name: its id, format and schema id.
 
@@ -944,7 +944,7 @@ def find_data_document(world: FormatWorld, name: str) -> dict[str, Any]:
     return _summary(_find(world, name))
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"document_id": "symbol"})
 def fetch_data_document(world: FormatWorld, document_id: str) -> dict[str, Any]:
     """Fetch the text content of a catalogue document, with its format and schema id.
 
@@ -961,7 +961,7 @@ def fetch_data_document(world: FormatWorld, document_id: str) -> dict[str, Any]:
     )
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"source_format": "keyword", "target_format": "keyword"})
 def convert_data_format(
     world: FormatWorld, text: str, source_format: str, target_format: str
 ) -> dict[str, Any]:
@@ -985,7 +985,7 @@ def convert_data_format(
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"data_format": "keyword", "schema_id": "keyword"})
 def validate_data_against_schema(
     world: FormatWorld, text: str, data_format: str, schema_id: str
 ) -> dict[str, Any]:
@@ -1008,7 +1008,7 @@ def validate_data_against_schema(
     }
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"data_format": "keyword", "field_path": "name"})
 def extract_data_fields(
     world: FormatWorld, text: str, data_format: str, field_path: str
 ) -> dict[str, Any]:
@@ -1035,7 +1035,7 @@ def extract_data_fields(
     return result
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"data_format": "keyword", "style": "keyword"})
 def reformat_data_text(
     world: FormatWorld, text: str, data_format: str, style: str
 ) -> dict[str, Any]:
@@ -1062,7 +1062,7 @@ def reformat_data_text(
     }
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"algorithm": "keyword"})
 def compute_document_hash(world: FormatWorld, text: str, algorithm: str) -> dict[str, Any]:
     """Compute the hash of a text (its UTF-8 bytes, exactly as given), as a hex digest.
 
@@ -1083,7 +1083,7 @@ def compute_document_hash(world: FormatWorld, text: str, algorithm: str) -> dict
     }
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"schema_id": "keyword"})
 def describe_data_schema(world: FormatWorld, schema_id: str) -> dict[str, Any]:
     """Describe a schema of the catalogue: the shape it expects and each field's type and limits.
 
@@ -1109,7 +1109,7 @@ def describe_data_schema(world: FormatWorld, schema_id: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True, canonical={"name": "name", "data_format": "keyword"})
 def save_data_document(
     world: FormatWorld, name: str, text: str, data_format: str
 ) -> dict[str, Any]:

@@ -509,7 +509,7 @@ def _profile_column(column: Column, values: list[Any], rows: int) -> dict[str, A
 # -- tools ----------------------------------------------------------------------------------
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"locale": "name"})
 def generate_user_profiles(
     world: DataGenWorld, seed: int, count: int = 3, locale: str = "en_US"
 ) -> dict[str, Any]:
@@ -577,7 +577,7 @@ def _address_lines(locale: str, stream: _Stream) -> tuple[str, str, str]:
     return f"{chome} {street}-cho", city, f"{digits[:3]}-{stream.integer(10000):04d}"
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"country": "text"})
 def generate_fake_address(world: DataGenWorld, country: str, seed: int) -> dict[str, Any]:
     """Generate a fake postal address in a country, formatted the country's way, from a seed.
 
@@ -607,7 +607,7 @@ def generate_fake_address(world: DataGenWorld, country: str, seed: int) -> dict[
     }
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"namespace": "name"})
 def generate_seeded_uuids(
     world: DataGenWorld, seed: int, count: int = 1, namespace: str = "default"
 ) -> dict[str, Any]:
@@ -635,7 +635,7 @@ def generate_seeded_uuids(
     return {"namespace": label, "seed": source, "count": count, "uuids": uuids}
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"distribution": "keyword"})
 def sample_named_distribution(
     world: DataGenWorld, distribution: str, n: int, seed: int
 ) -> dict[str, Any]:
@@ -673,7 +673,7 @@ def sample_named_distribution(
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"name": "keyword"})
 def get_password_policy(world: DataGenWorld, name: str) -> dict[str, Any]:
     """Get a password policy by name: its id and its rules (lengths, required characters).
 
@@ -686,7 +686,7 @@ def get_password_policy(world: DataGenWorld, name: str) -> dict[str, Any]:
     return _policy(world, wanted)
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"policy_id": "symbol", "username": "name"})
 def generate_policy_password(
     world: DataGenWorld, policy_id: str, username: str, seed: int
 ) -> dict[str, Any]:
@@ -729,7 +729,7 @@ def generate_policy_password(
     }
 
 
-@tool(latency=3)
+@tool(latency=3, writes=True, canonical={"schema_name": "keyword"})
 def start_test_dataset_build(
     world: DataGenWorld, schema_name: str, rows: int, seed: int
 ) -> dict[str, Any]:
@@ -756,7 +756,7 @@ def start_test_dataset_build(
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"dataset_id": "symbol"})
 def get_test_dataset_summary(world: DataGenWorld, dataset_id: str) -> dict[str, Any]:
     """Get a built test dataset's summary: column profiles, checksum and the first rows.
 

@@ -647,7 +647,7 @@ def _filter(
 # -- tools ----------------------------------------------------------------------------------
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"table": "keyword"})
 def describe_database_table(world: DatabaseWorld, table: str) -> dict[str, Any]:
     """Describe a database table: its columns (type, allowed values), key column and row count.
 
@@ -675,7 +675,9 @@ def describe_database_table(world: DatabaseWorld, table: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=1)
+@tool(
+    latency=1, canonical={"table": "keyword", "where_column": "keyword", "where_value": "keyword"}
+)
 def query_table_records(
     world: DatabaseWorld, table: str, where_column: str, where_value: str
 ) -> dict[str, Any]:
@@ -699,7 +701,7 @@ def query_table_records(
     }
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"record_id": "symbol"})
 def get_table_record(world: DatabaseWorld, record_id: str) -> dict[str, Any]:
     """Get one database record by its id, with its current version id.
 
@@ -723,7 +725,7 @@ def get_table_record(world: DatabaseWorld, record_id: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True, canonical={"table": "keyword"})
 def insert_table_record(
     world: DatabaseWorld, table: str, values: dict[str, str | int | float]
 ) -> dict[str, Any]:
@@ -763,7 +765,7 @@ def insert_table_record(
     }
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True, canonical={"record_id": "symbol"})
 def update_table_record(
     world: DatabaseWorld, record_id: str, changes: dict[str, str | int | float]
 ) -> dict[str, Any]:
@@ -795,7 +797,16 @@ def update_table_record(
     }
 
 
-@tool(latency=1)
+@tool(
+    latency=1,
+    canonical={
+        "table": "keyword",
+        "column": "keyword",
+        "operation": "keyword",
+        "where_column": "keyword",
+        "where_value": "keyword",
+    },
+)
 def aggregate_table_column(
     world: DatabaseWorld,
     table: str,
@@ -846,7 +857,7 @@ def _job_check(world: DatabaseWorld, table: Table, file_format: str) -> str:
     return _digest(world.seed, "export", table.name, file_format)[:2].hex().upper()
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True, canonical={"table": "keyword", "file_format": "keyword"})
 def start_table_export(world: DatabaseWorld, table: str, file_format: str) -> dict[str, Any]:
     """Start exporting a whole table to a file; returns the export job id.
 
@@ -867,7 +878,7 @@ def start_table_export(world: DatabaseWorld, table: str, file_format: str) -> di
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"job_id": "symbol"})
 def get_export_job_status(world: DatabaseWorld, job_id: str) -> dict[str, Any]:
     """Get the status of a table export job, with the file's size and download link when done.
 
@@ -904,7 +915,7 @@ def get_export_job_status(world: DatabaseWorld, job_id: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=3)
+@tool(latency=3, writes=True, canonical={"tables": "set:keyword", "label": "name"})
 def backup_database_tables(world: DatabaseWorld, tables: list[str], label: str) -> dict[str, Any]:
     """Take a consistent backup snapshot of one or more tables under a label.
 

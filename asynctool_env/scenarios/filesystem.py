@@ -683,7 +683,7 @@ def find_files_by_pattern(world: FilesystemWorld, directory: str, pattern: str) 
     return {"directory": folder.path, "pattern": glob, "matches": matches, "count": len(matches)}
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"algorithm": "keyword"})
 def compute_file_checksum(world: FilesystemWorld, path: str, algorithm: str) -> dict[str, Any]:
     """Compute the checksum of a file's content (hex digest).
 
@@ -703,7 +703,7 @@ def compute_file_checksum(world: FilesystemWorld, path: str, algorithm: str) -> 
     }
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True)
 def write_text_file(world: FilesystemWorld, path: str, content: str) -> dict[str, Any]:
     """Write a text file (created, or replaced if it exists); returns its size and SHA-256.
 
@@ -747,7 +747,7 @@ def _transfer(
     }
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True)
 def copy_file_to_directory(
     world: FilesystemWorld, source: str, destination_directory: str
 ) -> dict[str, Any]:
@@ -760,7 +760,7 @@ def copy_file_to_directory(
     return _transfer(world, source, destination_directory, "copy")
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True)
 def move_file_to_directory(
     world: FilesystemWorld, source: str, destination_directory: str
 ) -> dict[str, Any]:
@@ -796,7 +796,7 @@ def _archive(world: FilesystemWorld, folder: str, archive_format: str) -> dict[s
     }
 
 
-@tool(latency=3)
+@tool(latency=3, writes=True, canonical={"archive_format": "keyword"})
 def compress_directory(world: FilesystemWorld, path: str, archive_format: str) -> dict[str, Any]:
     """Start compressing a directory (with everything under it) into an archive beside it.
 
@@ -827,7 +827,7 @@ def compress_directory(world: FilesystemWorld, path: str, archive_format: str) -
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"job_id": "symbol"})
 def get_compression_job_status(world: FilesystemWorld, job_id: str) -> dict[str, Any]:
     """Get the status of a compression job, with the archive's path, sizes and SHA-256 when done.
 

@@ -224,7 +224,7 @@ def _sender_of(world: MessagingWorld, message_id: str) -> int:
 # -- tools ----------------------------------------------------------------------------------
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"name": "keyword"})
 def find_contact(world: MessagingWorld, name: str) -> dict[str, Any]:
     """Look up a contact by full name (or by a first or last name that only one contact has).
 
@@ -254,7 +254,7 @@ def find_contact(world: MessagingWorld, name: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"contact_id": "symbol"})
 def list_messages(world: MessagingWorld, contact_id: str, limit: int = 5) -> dict[str, Any]:
     """List the latest messages a contact sent you, newest first.
 
@@ -274,7 +274,7 @@ def list_messages(world: MessagingWorld, contact_id: str, limit: int = 5) -> dic
     }
 
 
-@tool(latency=1)
+@tool(latency=1, writes=True, canonical={"contact_id": "symbol"})
 def send_message(world: MessagingWorld, contact_id: str, text: str) -> dict[str, Any]:
     """Send a direct message to a contact.
 
@@ -292,7 +292,7 @@ def send_message(world: MessagingWorld, contact_id: str, text: str) -> dict[str,
     }
 
 
-@tool(latency=1)
+@tool(latency=1, writes=True, canonical={"message_id": "symbol"})
 def reply_to_message(world: MessagingWorld, message_id: str, text: str) -> dict[str, Any]:
     """Reply to a message in your inbox.
 
@@ -311,7 +311,7 @@ def reply_to_message(world: MessagingWorld, message_id: str, text: str) -> dict[
     }
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True, canonical={"name": "name", "member_ids": "set:symbol"})
 def create_group(world: MessagingWorld, name: str, member_ids: list[str]) -> dict[str, Any]:
     """Create a group chat with two or more contacts.
 
@@ -336,7 +336,7 @@ def create_group(world: MessagingWorld, name: str, member_ids: list[str]) -> dic
     }
 
 
-@tool(latency=1)
+@tool(latency=1, writes=True, canonical={"group_id": "symbol"})
 def send_group_message(world: MessagingWorld, group_id: str, text: str) -> dict[str, Any]:
     """Send a message to every member of a group chat.
 

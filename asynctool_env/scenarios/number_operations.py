@@ -455,7 +455,7 @@ def _from_kelvin(value: float, unit: str) -> float:
 # -- tools ----------------------------------------------------------------------------------
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"name": "keyword"})
 def find_numeric_dataset(world: NumbersWorld, name: str) -> dict[str, Any]:
     """Find a numeric dataset by its title (or a part of it that only one title contains).
 
@@ -488,7 +488,7 @@ def find_numeric_dataset(world: NumbersWorld, name: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"dataset_id": "symbol"})
 def fetch_dataset_values(world: NumbersWorld, dataset_id: str) -> dict[str, Any]:
     """Fetch the labelled values of a numeric dataset, oldest first.
 
@@ -595,7 +595,7 @@ _MODES = {
 }
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"mode": "keyword"})
 def round_numeric_value(
     world: NumbersWorld, value: float, decimals: int = 0, mode: str = "half_up"
 ) -> dict[str, Any]:
@@ -660,7 +660,7 @@ def factorize_integer(world: NumbersWorld, number: int) -> dict[str, Any]:
     }
 
 
-@tool(latency=3)
+@tool(latency=3, canonical={"dataset_ids": "list:symbol", "statistic": "keyword"})
 def run_batch_statistics(
     world: NumbersWorld, dataset_ids: list[str], statistic: str
 ) -> dict[str, Any]:
@@ -702,7 +702,7 @@ def run_batch_statistics(
     }
 
 
-@tool(latency=2)
+@tool(latency=2, canonical={"dataset_a": "symbol", "dataset_b": "symbol"})
 def compute_dataset_correlation(
     world: NumbersWorld, dataset_a: str, dataset_b: str
 ) -> dict[str, Any]:

@@ -364,7 +364,7 @@ def _post_stats(world: SocialWorld, post_id: str) -> tuple[str, dict[str, int]]:
 # -- tools ----------------------------------------------------------------------------------
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"query": "keyword"})
 def find_social_user(world: SocialWorld, query: str) -> dict[str, Any]:
     """Find a user of the social network by @handle, full name, or a unique first/last name.
 
@@ -400,7 +400,7 @@ def find_social_user(world: SocialWorld, query: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"user_id": "symbol"})
 def get_user_posts(world: SocialWorld, user_id: str, limit: int = 5) -> dict[str, Any]:
     """List a user's most recent posts, newest first, with like/comment/share counts.
 
@@ -420,7 +420,7 @@ def get_user_posts(world: SocialWorld, user_id: str, limit: int = 5) -> dict[str
     }
 
 
-@tool(latency=3)
+@tool(latency=3, writes=True, canonical={"mention_user_ids": "list:symbol"})
 def publish_social_post(
     world: SocialWorld,
     text: str,
@@ -458,7 +458,7 @@ def publish_social_post(
     }
 
 
-@tool(latency=1)
+@tool(latency=1, writes=True, canonical={"post_id": "symbol"})
 def comment_on_post(world: SocialWorld, post_id: str, text: str) -> dict[str, Any]:
     """Comment on a post as the brand.
 
@@ -479,7 +479,7 @@ def comment_on_post(world: SocialWorld, post_id: str, text: str) -> dict[str, An
     }
 
 
-@tool(latency=1)
+@tool(latency=1, writes=True, canonical={"post_id": "symbol"})
 def like_post(world: SocialWorld, post_id: str) -> dict[str, Any]:
     """Like a post as the brand; returns the post's like count including this like.
 
@@ -495,7 +495,7 @@ def like_post(world: SocialWorld, post_id: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True, canonical={"publish_at": "datetime"})
 def schedule_social_post(
     world: SocialWorld, text: str, publish_at: str, hashtags: list[str] | None = None
 ) -> dict[str, Any]:
@@ -531,7 +531,7 @@ def schedule_social_post(
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"post_id": "symbol"})
 def get_post_analytics(world: SocialWorld, post_id: str) -> dict[str, Any]:
     """Get a published post's analytics: impressions, reach, likes, comments, shares.
 

@@ -421,7 +421,7 @@ def _match_case(word: str, translation: str) -> str:
 # -- tools ----------------------------------------------------------------------------------
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"query": "keyword"})
 def search_text_catalogue(world: StringWorld, query: str) -> dict[str, Any]:
     """Search the text catalogue: snippets whose title contains every word of the query.
 
@@ -452,7 +452,7 @@ def search_text_catalogue(world: StringWorld, query: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"snippet_id": "symbol"})
 def fetch_text_snippet(world: StringWorld, snippet_id: str) -> dict[str, Any]:
     """Fetch a text snippet: its title, kind, headline (first line) and full text.
 
@@ -473,7 +473,7 @@ def fetch_text_snippet(world: StringWorld, snippet_id: str) -> dict[str, Any]:
 _STYLES = ("upper", "lower", "title", "sentence", "snake", "kebab", "camel", "pascal", "constant")
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"style": "keyword"})
 def change_text_case(world: StringWorld, text: str, style: str) -> dict[str, Any]:
     """Rewrite a text in another letter case or identifier style.
 
@@ -591,7 +591,7 @@ def count_text_words(world: StringWorld, text: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"pattern": "keyword"})
 def extract_text_patterns(world: StringWorld, text: str, pattern: str) -> dict[str, Any]:
     """Extract every e-mail address, date, URL, phone number, hashtag or price from a text.
 
@@ -641,7 +641,7 @@ def truncate_text(
     return {"text": result, "truncated": True, "length": len(result)}
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"language": "keyword"})
 def get_translation_glossary(world: StringWorld, language: str) -> dict[str, Any]:
     """Get the translation glossary of a language: its id and its English -> target terms.
 
@@ -658,7 +658,7 @@ def get_translation_glossary(world: StringWorld, language: str) -> dict[str, Any
     }
 
 
-@tool(latency=2)
+@tool(latency=2, canonical={"glossary_id": "symbol"})
 def translate_text_with_glossary(world: StringWorld, text: str, glossary_id: str) -> dict[str, Any]:
     """Translate a text word by word with a glossary (e-mails, links and hashtags are kept).
 

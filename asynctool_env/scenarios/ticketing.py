@@ -520,7 +520,7 @@ def _name(value: str, role: str) -> str:
 # -- tools ----------------------------------------------------------------------------------
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"city": "keyword", "date": "date", "category": "keyword"})
 def search_live_events(world: TicketWorld, city: str, date: str, category: str) -> dict[str, Any]:
     """Search live events (concert, theater, sports or comedy) in a city on a day, earliest first.
 
@@ -553,7 +553,7 @@ def search_live_events(world: TicketWorld, city: str, date: str, category: str) 
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"origin": "keyword", "destination": "keyword", "date": "date"})
 def search_train_trips(
     world: TicketWorld, origin: str, destination: str, date: str
 ) -> dict[str, Any]:
@@ -583,7 +583,7 @@ def search_train_trips(
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"listing_id": "symbol"})
 def list_ticket_options(world: TicketWorld, listing_id: str) -> dict[str, Any]:
     """List the sections (or train classes) of an event or train, cheapest first (USD).
 
@@ -598,7 +598,7 @@ def list_ticket_options(world: TicketWorld, listing_id: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=1)
+@tool(latency=1, writes=True, canonical={"listing_id": "symbol", "section": "keyword"})
 def hold_tickets(
     world: TicketWorld, listing_id: str, section: str, quantity: int
 ) -> dict[str, Any]:
@@ -626,7 +626,16 @@ def hold_tickets(
     }
 
 
-@tool(latency=3)
+@tool(
+    latency=3,
+    writes=True,
+    canonical={
+        "hold_ids": "list:symbol",
+        "buyer_name": "name",
+        "email": "name",
+        "voucher_code": "symbol",
+    },
+)
 def purchase_tickets(
     world: TicketWorld,
     hold_ids: list[str],
@@ -679,7 +688,7 @@ def purchase_tickets(
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"order_id": "symbol"})
 def get_ticket_order_status(world: TicketWorld, order_id: str) -> dict[str, Any]:
     """Get the status of a ticket order: its items, total and until when it is fully refundable.
 
@@ -712,7 +721,7 @@ def _voucher_amount(world: TicketWorld, code: str) -> float:
     return _decode(world, "voucher", match.group(1)) / 100
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True, canonical={"order_id": "symbol"})
 def request_ticket_refund(
     world: TicketWorld, order_id: str, as_store_credit: bool = False
 ) -> dict[str, Any]:

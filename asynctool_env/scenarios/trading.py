@@ -319,7 +319,7 @@ def _settlement(world: TradingWorld) -> str:
 # -- tools ----------------------------------------------------------------------------------
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"account_type": "keyword"})
 def get_brokerage_account(world: TradingWorld, account_type: str) -> dict[str, Any]:
     """Get one of your brokerage accounts by type: its account id, cash and buying power.
 
@@ -349,7 +349,7 @@ def get_brokerage_account(world: TradingWorld, account_type: str) -> dict[str, A
     }
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"symbol": "symbol"})
 def get_stock_quote(world: TradingWorld, symbol: str) -> dict[str, Any]:
     """Get a real-time quote (bid, ask, last) for a stock, with a quote_id to trade at it.
 
@@ -368,7 +368,11 @@ def get_stock_quote(world: TradingWorld, symbol: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=2)
+@tool(
+    latency=2,
+    writes=True,
+    canonical={"account_id": "symbol", "quote_id": "symbol", "side": "keyword"},
+)
 def place_stock_order(
     world: TradingWorld, account_id: str, quote_id: str, side: str, quantity: int
 ) -> dict[str, Any]:
@@ -419,7 +423,7 @@ def place_stock_order(
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"order_id": "symbol"})
 def get_stock_order_status(world: TradingWorld, order_id: str) -> dict[str, Any]:
     """Get an order's status: filled quantity, average fill price, fees and settlement date.
 
@@ -463,7 +467,7 @@ def get_stock_order_status(world: TradingWorld, order_id: str) -> dict[str, Any]
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"account_id": "symbol"})
 def get_portfolio_positions(world: TradingWorld, account_id: str) -> dict[str, Any]:
     """List an account's stock positions, largest market value first, with cash and totals.
 
@@ -485,7 +489,7 @@ def get_portfolio_positions(world: TradingWorld, account_id: str) -> dict[str, A
     }
 
 
-@tool(latency=3)
+@tool(latency=3, writes=True, canonical={"from_account_id": "symbol", "to_account_id": "symbol"})
 def transfer_brokerage_cash(
     world: TradingWorld, from_account_id: str, to_account_id: str, amount: float
 ) -> dict[str, Any]:

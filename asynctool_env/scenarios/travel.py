@@ -385,7 +385,7 @@ def _find_hotel(world: TravelWorld, hotel_id: str) -> tuple[City, dict]:
 # -- tools ----------------------------------------------------------------------------------
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"origin": "keyword", "destination": "keyword", "date": "date"})
 def search_flights(world: TravelWorld, origin: str, destination: str, date: str) -> dict[str, Any]:
     """Search the flights of a route on a given day, cheapest first (prices in USD).
 
@@ -407,7 +407,7 @@ def search_flights(world: TravelWorld, origin: str, destination: str, date: str)
     }
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True, canonical={"flight_id": "symbol", "passenger": "name"})
 def book_flight(world: TravelWorld, flight_id: str, passenger: str) -> dict[str, Any]:
     """Book one seat on a flight found by search_flights.
 
@@ -426,7 +426,7 @@ def book_flight(world: TravelWorld, flight_id: str, passenger: str) -> dict[str,
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"city": "keyword", "check_in": "date"})
 def search_hotels(world: TravelWorld, city: str, check_in: str, nights: int) -> dict[str, Any]:
     """Search the hotels of a city for a stay, cheapest first (prices in local currency).
 
@@ -450,7 +450,7 @@ def search_hotels(world: TravelWorld, city: str, check_in: str, nights: int) -> 
     }
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True, canonical={"hotel_id": "symbol", "guest": "name", "check_in": "date"})
 def book_hotel(
     world: TravelWorld, hotel_id: str, guest: str, check_in: str, nights: int
 ) -> dict[str, Any]:
@@ -484,7 +484,7 @@ def book_hotel(
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"from_currency": "symbol", "to_currency": "symbol"})
 def convert_currency(
     world: TravelWorld, amount: float, from_currency: str, to_currency: str
 ) -> dict[str, Any]:
@@ -515,7 +515,7 @@ def convert_currency(
     }
 
 
-@tool(latency=0)
+@tool(latency=0, canonical={"city": "keyword", "date": "date"})
 def get_weather(world: TravelWorld, city: str, date: str) -> dict[str, Any]:
     """Get the weather forecast of a city for one day (temperatures in °C).
 
@@ -538,7 +538,7 @@ def get_weather(world: TravelWorld, city: str, date: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=1)
+@tool(latency=1, writes=True, canonical={"title": "name", "items": "list:name"})
 def create_itinerary(world: TravelWorld, title: str, items: list[str]) -> dict[str, Any]:
     """Save an itinerary: a title and an ordered list of items (bookings, notes).
 

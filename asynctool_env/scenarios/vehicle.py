@@ -392,7 +392,7 @@ def _find_place(world: VehicleWorld, destination: str) -> dict[str, Any]:
 # -- tools ----------------------------------------------------------------------------------
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"query": "keyword"})
 def find_vehicle(world: VehicleWorld, query: str) -> dict[str, Any]:
     """Find a car by licence plate or by its owner's name.
 
@@ -433,7 +433,7 @@ def find_vehicle(world: VehicleWorld, query: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"vehicle_id": "symbol"})
 def authenticate_vehicle(world: VehicleWorld, vehicle_id: str, pin: str) -> dict[str, Any]:
     """Log in to a car with the owner's 4-digit PIN; returns a session token for commands.
 
@@ -454,7 +454,7 @@ def authenticate_vehicle(world: VehicleWorld, vehicle_id: str, pin: str) -> dict
     }
 
 
-@tool(latency=1)
+@tool(latency=1, canonical={"vehicle_id": "symbol"})
 def get_vehicle_status(world: VehicleWorld, vehicle_id: str) -> dict[str, Any]:
     """Get a car's status: battery or fuel level, range, lock, plug, location, cabin temperature.
 
@@ -473,7 +473,7 @@ def get_vehicle_status(world: VehicleWorld, vehicle_id: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=1)
+@tool(latency=1, writes=True, canonical={"session_token": "symbol"})
 def set_vehicle_lock(world: VehicleWorld, session_token: str, locked: bool) -> dict[str, Any]:
     """Lock or unlock a car's doors remotely.
 
@@ -491,7 +491,7 @@ def set_vehicle_lock(world: VehicleWorld, session_token: str, locked: bool) -> d
     }
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True, canonical={"session_token": "symbol"})
 def start_vehicle_engine(
     world: VehicleWorld, session_token: str, run_minutes: int = 10
 ) -> dict[str, Any]:
@@ -524,7 +524,7 @@ def start_vehicle_engine(
     }
 
 
-@tool(latency=2)
+@tool(latency=2, writes=True, canonical={"session_token": "symbol"})
 def start_vehicle_charging(
     world: VehicleWorld, session_token: str, target_percent: int = 80
 ) -> dict[str, Any]:
@@ -560,7 +560,7 @@ def start_vehicle_charging(
     }
 
 
-@tool(latency=1)
+@tool(latency=1, writes=True, canonical={"session_id": "symbol"})
 def set_vehicle_climate(
     world: VehicleWorld, session_id: str, temperature_c: float, defrost: bool = False
 ) -> dict[str, Any]:
@@ -586,7 +586,7 @@ def set_vehicle_climate(
     }
 
 
-@tool(latency=1)
+@tool(latency=1, writes=True, canonical={"session_token": "symbol", "destination": "keyword"})
 def navigate_vehicle(world: VehicleWorld, session_token: str, destination: str) -> dict[str, Any]:
     """Send a destination to a car's navigation; returns the route id, distance and ETA.
 
