@@ -350,8 +350,48 @@ def answer_length_limit(facts: Sequence[Fact]) -> int:
     return 400 + sum(80 + len(normalize_text(fact.value)) for fact in facts)
 
 
-def grade_answer(answer: Any, facts: Sequence[Fact]) -> AnswerGrade:
-    """Grade a free-text (or JSON) answer against ``facts`` (see the module docstring)."""
+def context_values(
+    responses: Sequence[Mapping[str, Any] | None], instruction: str = ""
+) -> list[Any]:
+    """The values a task's responses hold that could be pasted into an answer: every leaf
+    that the instruction does not state, leaving out small whole numbers, booleans and
+    strings shorter than 3 characters (too common to say anything)."""
+    said = normalize_text(instruction)
+    found: dict[str, Any] = {}
+
+    def visit(value: Any) -> None:
+        if isinstance(value, Mapping):
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                visit(item)
+        elif isinstance(value, bool) or value is None:
+            return
+        elif isinstance(value, (int, float)):
+            if not (float(value).is_integer() and abs(value) <= 10) and math.isfinite(value):
+                found.setdefault(repr(float(value)), value)
+        else:
+            text = normalize_text(str(value))
+            if len(text) >= 3 and text not in said and len(text) <= 200:
+                found.setdefault(text, value)
+
+    for response in responses:
+        if response is not None:
+            visit(response)
+    return list(found.values())
+
+
+def grade_answer(answer: Any, facts: Sequence[Fact], context: Sequence[Any] = ()) -> AnswerGrade:
+    """Grade a free-text (or JSON) answer against ``facts`` (see the module docstring).
+
+    Args:
+        answer: The model's answer.
+        facts: What it must state.
+        context: Other values the task's responses held (:func:`context_values`): an answer
+            that restates more than ``max(2, len(facts))`` of them besides the facts is a
+            dump, not an answer, and fails.
+    """
     text = answer_text(answer)
     limit = answer_length_limit(facts)
     if len(text) > limit:
@@ -364,8 +404,43 @@ def grade_answer(answer: Any, facts: Sequence[Fact]) -> AnswerGrade:
     numbers = extract_numbers(text)
     tokens = set(re.findall(r"[\w.#:/-]+", normalized)) | set(re.findall(r"\w+", normalized))
     checks = tuple(_check(fact, normalized, numbers, tokens) for fact in facts)
-    reasons = tuple(check.reason for check in checks if not check.ok)
-    return AnswerGrade(all(check.ok for check in checks), checks, reasons)
+    reasons = [check.reason for check in checks if not check.ok]
+    extra = _restated(context, facts, normalized, numbers, tokens)
+    if len(extra) > max(2, len(facts)):
+        shown = ", ".join(repr(value) for value in extra[:4])
+        reasons.append(
+            f"the answer restates {len(extra)} other values from the responses ({shown}, ...): "
+            "state only the facts the task asks for"
+        )
+    return AnswerGrade(not reasons, checks, tuple(reasons))
+
+
+def _restated(
+    context: Sequence[Any],
+    facts: Sequence[Fact],
+    normalized: str,
+    numbers: Sequence[float],
+    tokens: set[str],
+) -> list[Any]:
+    """The context values an answer states, other than the facts' own values."""
+    own = set()
+    for fact in facts:
+        for value in fact.value if isinstance(fact.value, (list, tuple)) else [fact.value]:
+            own.add(normalize_text(str(value)))
+            if isinstance(value, (int, float)):
+                own.add(repr(float(value)))
+    own_text = " | ".join(sorted(own))
+    stated = []
+    for value in context:
+        key = repr(float(value)) if isinstance(value, (int, float)) else normalize_text(value)
+        if key in own or normalize_text(str(value)) in own_text:
+            continue  # part of a fact (a city inside an address, a word inside a text)
+        kind = fact_kind(value)
+        if kind == "list":
+            continue
+        if states(value, kind, normalized, numbers, tokens, DEFAULT_ABS_TOL * 0):
+            stated.append(value)
+    return stated
 
 
 def states(

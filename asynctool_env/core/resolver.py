@@ -63,7 +63,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asynctool_env.core.canonical import canonical_key
-from asynctool_env.core.facts import Fact, grade_answer, normalize_text
+from asynctool_env.core.facts import Fact, context_values, grade_answer, normalize_text
 from asynctool_env.core.references import _REFERENCE, referenced_steps, resolve
 from asynctool_env.core.simulator import (
     CallEvent,
@@ -429,7 +429,8 @@ class CallResolver:
         premature = bool(unconfirmed)
         for call in self.wrong_writes[task_index]:
             reasons.append(f"a wrong write was made for this task: {call}")
-        grade = grade_answer(answer, facts)
+        responses = [step.expected_response for step in task.steps]
+        grade = grade_answer(answer, facts, context_values(responses, task.instruction))
         reasons.extend(grade.reasons)
         for check in grade.checks:
             if check.ok and not self.knowledge.knows(check.fact.value):

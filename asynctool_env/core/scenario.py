@@ -96,14 +96,18 @@ class FollowUpRule:
 
     Attributes:
         after_tool: The tool of the step to follow, e.g. ``"book_flight"``.
-        follow_up: ``(world, rng, index) -> (step, sentence)`` where ``index`` is the
-            followed step's index, so the new step's arguments reference it as
-            ``f"${{s{index}.booking_id}}"``; ``sentence`` is appended to the instruction
-            (e.g. ``"Then confirm the booking's status."``).
+        follow_up: ``(world, rng, index, followed) -> (step, sentence[, fact])`` where
+            ``index`` is the followed step's index, so the new step's arguments reference it
+            as ``f"${{s{index}.booking_id}}"``, and ``followed`` its spec, so the sentence can
+            name its referent ("the flights from Paris to Rome on 2025-06-14", never "those
+            flights"). ``sentence`` is appended to the instruction. ``fact`` is the path, in
+            the new step's response, of the value the sentence asks for (``"condition"``):
+            a read must ask for one (its information is otherwise used by nothing); a write
+            asks for none (``None`` or a 2-tuple), since making it is the outcome.
     """
 
     after_tool: str
-    follow_up: Callable[[World, np.random.Generator, int], tuple[StepSpec, str]]
+    follow_up: Callable[..., tuple[Any, ...]]
 
 
 @dataclass(frozen=True)
@@ -112,11 +116,14 @@ class SideStepRule:
 
     Attributes:
         name: Identifies the rule in dataset metadata.
-        side_step: ``(world, rng) -> (step, sentence)``; the step references nothing.
+        side_step: ``(world, rng) -> (step, sentence[, fact])``; the step references
+            nothing. ``fact`` as for :class:`FollowUpRule`: a read's sentence asks for the
+            value at that path of its response ("Also check the weather in Rome on
+            2025-06-14 and tell me the forecast condition" with ``"condition"``).
     """
 
     name: str
-    side_step: Callable[[World, np.random.Generator], tuple[StepSpec, str]]
+    side_step: Callable[..., tuple[Any, ...]]
 
 
 @dataclass(frozen=True)

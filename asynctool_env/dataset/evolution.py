@@ -20,9 +20,11 @@ operator                  kind      what it does
                                     The chain gets one step longer and the id becomes
                                     knowable only from a response.
 ``follow_up``             in-depth  a dependent step is appended after a step of a given tool
-                                    (confirm a booking, check an order), extending a branch
+                                    (confirm a booking, check an order), extending a branch;
+                                    a read adds the value it asks for to the answer
 ``side_step``             in-breadth an independent step is added (a weather check, a quote):
-                                    more work that can overlap the waits
+                                    more work that can overlap the waits; a read adds the
+                                    value it asks for to the answer
 ``latency``               in-breadth the instance is given another latency profile (applied at
                                     composition, see ``build.py``)
 ======================== ========= ===========================================================
@@ -34,6 +36,7 @@ dropped by the pipeline's filter.
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import replace
@@ -84,6 +87,29 @@ def _append_sentence(instruction: str, sentence: str) -> str:
     return f"{instruction} {sentence.strip()}"
 
 
+def _with_fact(answer: str | None, index: int, fact: str | None) -> str | None:
+    """The answer template with the value at ``fact`` of step ``index`` asked for too."""
+    if fact is None:
+        return answer
+    reference = f"${{s{index}.{fact}}}" if fact else f"${{s{index}}}"
+    return reference if answer is None else f"{answer}; {reference}"
+
+
+def _addition(result: tuple[Any, ...]) -> tuple[StepSpec, str, str | None]:
+    """A rule's ``(step, sentence[, fact])``."""
+    if len(result) == 2:
+        return result[0], result[1], None
+    return result[0], result[1], result[2]
+
+
+def _call_follow_up(rule: Any, world: World, rng: np.random.Generator, index: int, spec: TaskSpec):
+    """Rules take ``(world, rng, index, followed)``; older ones ``(world, rng, index)``."""
+    parameters = inspect.signature(rule.follow_up).parameters
+    if len(parameters) >= 4:
+        return _addition(rule.follow_up(world, rng, index, spec.steps[index]))
+    return _addition(rule.follow_up(world, rng, index))
+
+
 def _repeats_a_step(spec: TaskSpec, new: StepSpec) -> bool:
     """True when ``new`` is a call the task already makes (same tool and arguments)."""
     return any(
@@ -123,10 +149,18 @@ def add_lookup(
         )
         for step in spec.steps
     ]
-    target = shifted[index]
-    arguments = dict(target.arguments)
-    arguments[argument] = "${s0." + path + "}"
-    shifted[index] = replace(target, arguments=arguments)
+    # Every step that passes the same constant now takes it from the lookup (not only the
+    # one the rule matched): once the instruction names the thing instead of the value, a
+    # step still holding the constant would ask for a value the model cannot know.
+    reference = "${s0." + path + "}"
+    for position, step in enumerate(shifted):
+        arguments = {
+            name: reference if _is_constant(item) and item == value else item
+            for name, item in step.arguments.items()
+        }
+        if position == index:
+            arguments[argument] = reference
+        shifted[position] = replace(step, arguments=arguments)
     text = str(value)
     if text in spec.instruction:
         instruction = spec.instruction.replace(text, phrase, 1)
@@ -153,12 +187,13 @@ def add_follow_up(
     # Candidates in random order; the first that adds a call the task does not make wins.
     for position in rng.permutation(len(candidates)):
         index, rule = candidates[int(position)]
-        step, sentence = rule.follow_up(world, rng, index)
+        step, sentence, fact = _call_follow_up(rule, world, rng, index, spec)
         if not _repeats_a_step(spec, step):
             break
     else:
         return None
-    return TaskSpec(_append_sentence(spec.instruction, sentence), [*spec.steps, step], spec.answer)
+    answer = _with_fact(spec.answer, len(spec.steps), fact)
+    return TaskSpec(_append_sentence(spec.instruction, sentence), [*spec.steps, step], answer)
 
 
 def add_side_step(
@@ -169,14 +204,15 @@ def add_side_step(
         return None
     for position in rng.permutation(len(scenario.side_steps)):
         rule = scenario.side_steps[int(position)]
-        step, sentence = rule.side_step(world, rng)
+        step, sentence, fact = _addition(rule.side_step(world, rng))
         if step.after or "${" in str(step.arguments):
             raise ValueError(f"side step rule {rule.name!r} made a dependent step")
         if not _repeats_a_step(spec, step):
             break
     else:
         return None
-    return TaskSpec(_append_sentence(spec.instruction, sentence), [*spec.steps, step], spec.answer)
+    answer = _with_fact(spec.answer, len(spec.steps), fact)
+    return TaskSpec(_append_sentence(spec.instruction, sentence), [*spec.steps, step], answer)
 
 
 #: Task-level operators by name, in the order the pipeline tries them.
