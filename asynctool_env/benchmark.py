@@ -121,9 +121,28 @@ class EpisodeRecord:
     details: Mapping[str, Any] = field(default_factory=dict)
     #: The env's ``tool_capacity`` (``None``: no contention).
     tool_capacity: int | Mapping[str, int] | None = None
+    #: Dataset and grader versions the episode was scored with (:func:`result_versions`);
+    #: empty in files written before versions were recorded (dataset v1, grader 1).
+    versions: Mapping[str, str] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        data["versions"] = dict(self.versions) or result_versions()
+        return data
+
+
+def result_versions() -> dict[str, str]:
+    """The dataset and grader versions stamped on every result file. Results of different
+    versions are not comparable: v2 regenerated the tasks (knowability audit) and grader 2
+    judges by effect, outcome and facts, where v1 compared spellings."""
+    from asynctool_env.core.resolver import GRADER_VERSION
+    from asynctool_env.dataset import DATASET_VERSION
+
+    return {
+        "dataset": DATASET_VERSION,
+        "grader": GRADER_VERSION,
+        "note": "results of another dataset or grader version are not comparable",
+    }
 
 
 def _instances(config: EvalConfig) -> list[Instance] | None:
@@ -338,7 +357,11 @@ def write_results(
     with (out / "episodes.jsonl").open("w", encoding="utf-8") as handle:
         for record in records:
             handle.write(json.dumps(record.to_json(), sort_keys=True) + "\n")
-    payload = {"config": asdict(config), "summaries": list(summaries)}
+    payload = {
+        "versions": result_versions(),
+        "config": asdict(config),
+        "summaries": list(summaries),
+    }
     (out / "summary.json").write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
     if summaries:
         names = list(summaries[0])

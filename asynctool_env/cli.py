@@ -737,6 +737,38 @@ def data_build(
         f"replay, {report.rejected_size} too short or long, {report.rejected_shared_calls} "
         f"with a gold call shared by two tasks, {report.duplicates} duplicates"
     )
+    audited = ", ".join(f"{kind} {n}" for kind, n in sorted(report.rejected_audit.items()))
+    console.print(f"knowability audit dropped tasks with findings: {audited or 'none'}")
+
+
+@data_app.command("audit")
+def data_audit(
+    path: Annotated[
+        Path | None, typer.Option(help="Dataset file to audit (default: the shipped one).")
+    ] = None,
+    details: Annotated[int, typer.Option(help="Findings to list (0: counts only).")] = 20,
+) -> None:
+    """Run the knowability audit on a dataset file; exits 1 when it finds anything."""
+    from asynctool_env.dataset import DATASET_PATH
+    from asynctool_env.dataset.audit import audit_instances
+    from asynctool_env.instances import InstanceFileError, load_instances
+
+    source = path or DATASET_PATH
+    try:
+        instances = load_instances(source)
+    except (FileNotFoundError, InstanceFileError) as error:
+        raise typer.BadParameter(str(error), param_hint="--path") from error
+    report = audit_instances(instances)
+    console = _console()
+    table = Table(title=f"Knowability audit of {source.name} ({report.tasks} distinct tasks)")
+    table.add_column("finding")
+    table.add_column("count", justify="right")
+    for kind, count in report.counts.items():
+        table.add_row(kind, str(count))
+    console.print(table)
+    for finding in report.findings[:details]:
+        console.print(f"{finding.kind}: {finding.task_id}: {finding.detail}", markup=False)
+    raise typer.Exit(0 if report.clean else 1)
 
 
 @data_app.command("paraphrase")

@@ -27,6 +27,7 @@ from typing import Any, Literal
 import numpy as np
 import pydantic
 
+from asynctool_env.core.facts import Fact
 from asynctool_env.core.task import Instance, Step, Task
 from asynctool_env.scenarios import SCENARIOS, get_scenario
 
@@ -225,6 +226,19 @@ class StepRecord(pydantic.BaseModel):
     expected_response: dict[str, Any]
 
 
+class FactRecord(pydantic.BaseModel):
+    """One fact a task's answer must state (:class:`~asynctool_env.core.facts.Fact`)."""
+
+    model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
+
+    kind: Literal["id", "number", "text", "choice", "boolean", "list"]
+    value: Any
+    label: str = ""
+    source: str | None = None
+    abs_tol: float = pydantic.Field(0.0, ge=0.0)
+    alternatives: list[Any] = []
+
+
 class TaskRecord(pydantic.BaseModel):
     """One task in a dataset file."""
 
@@ -238,10 +252,13 @@ class TaskRecord(pydantic.BaseModel):
     expected_answer: Any = None
     world_seed: int = 0
     metadata: dict[str, Any] = {}
+    #: What the answer must state (schema 2); derived from ``answer`` when absent.
+    facts: list[FactRecord] | None = None
 
 
-#: Version of the file schema; bump it when a field changes meaning.
-SCHEMA_VERSION = 1
+#: Version of the file schema; bump it when a field changes meaning. Version 2 adds each
+#: task's ``facts``; version 1 files still load (their facts are derived).
+SCHEMA_VERSION = 2
 
 
 class InstanceRecord(pydantic.BaseModel):
@@ -249,7 +266,7 @@ class InstanceRecord(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1, 2] = SCHEMA_VERSION
     instance_id: str
     tasks: list[TaskRecord] = pydantic.Field(min_length=1)
     metadata: dict[str, Any] = {}
@@ -276,6 +293,9 @@ class InstanceRecord(pydantic.BaseModel):
                     expected_answer=task.expected_answer,
                     world_seed=task.world_seed,
                     metadata=dict(task.metadata),
+                    facts=None
+                    if task.facts is None
+                    else tuple(Fact.from_dict(fact.model_dump()) for fact in task.facts),
                 )
                 for task in self.tasks
             ),
@@ -297,6 +317,9 @@ class InstanceRecord(pydantic.BaseModel):
                         "expected_answer": task.expected_answer,
                         "world_seed": task.world_seed,
                         "metadata": dict(task.metadata),
+                        "facts": None
+                        if task.facts is None
+                        else [fact.as_dict() for fact in task.facts],
                         "steps": [
                             {
                                 "tool": step.tool,

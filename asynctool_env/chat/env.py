@@ -76,8 +76,9 @@ You are an assistant working on several tasks at once with tools whose responses
 
 How time works:
 - The conversation advances in rounds. Each of your replies is one round.
-- In a reply you may call at most {cap} tool(s). A call is acknowledged at once as "pending";
-  its response arrives a few rounds later, in a user message that names the call id.
+- In a reply you may call at most {cap} tool(s) (`wait` and `submit_answer` do not count). A
+  call is acknowledged at once as "pending"; its response arrives a few rounds later, in a user
+  message that names the call id.
 - Call `wait` when you have nothing useful to call this round.
 - Use waiting time well: while one task waits for a response, make progress on another task.
 - Never call a step before the responses it needs have arrived: ids and values must come from

@@ -899,6 +899,9 @@ def _parse_reply(reply: Any, max_chars: int, tool_names: Any) -> ParsedReply:
         )
     scan = _Scan(text, known)
     scan.run()
+    if not scan.calls and not scan.problems and text.strip().rstrip(".!").casefold() == "wait":
+        # The one call without arguments that people and models write as a bare word.
+        return ParsedReply((ParsedCall("wait", {}),), (), "")
     if not scan.calls and not scan.problems:
         scan.problems.append(
             ParseProblem(

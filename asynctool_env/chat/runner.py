@@ -190,6 +190,7 @@ async def play_chat_episode(
         "native_tools": state["native"],
         "error": error,
         "failed": error is not None,
+        "task_results": env.task_results(),
     }
     record = EpisodeRecord(
         agent=config.agent,
@@ -280,7 +281,7 @@ def run_llm_eval(
         client: An async OpenAI-compatible client (default: built from ``config``).
         progress: Called with the number of finished episodes.
     """
-    from asynctool_env.benchmark import read_records
+    from asynctool_env.benchmark import read_records, result_versions
 
     folder = Path(output)
     client = client or make_async_client(config)
@@ -289,7 +290,14 @@ def run_llm_eval(
     records = read_records([folder])
     summary = summarize(records)
     (folder / "summary.json").write_text(
-        json.dumps({"config": asdict(config) | {"api_key": None}, "summaries": [summary]}, indent=2)
+        json.dumps(
+            {
+                "versions": result_versions(),
+                "config": asdict(config) | {"api_key": None},
+                "summaries": [summary],
+            },
+            indent=2,
+        )
         + "\n"
     )
     return records

@@ -18,6 +18,29 @@ def _cut(text: str, width: int) -> str:
 
 def load_transcript(folder: str | Path, episode: int) -> list[dict[str, Any]]:
     """The messages of instance ``episode`` in ``folder/transcripts.jsonl``."""
+    return list(_entry(folder, episode).get("messages", []))
+
+
+def task_verdicts(folder: str | Path, episode: int) -> list[dict[str, Any]]:
+    """The per-task verdicts of an episode: from its transcript entry (``asynctool play``)
+    or from the episode record beside it (``asynctool eval``); empty for older results."""
+    entry = _entry(folder, episode)
+    if entry.get("task_results"):
+        return list(entry["task_results"])
+    path = Path(folder)
+    records = (path if path.is_dir() else path.parent) / "episodes.jsonl"
+    if records.is_file():
+        for line in records.read_text(encoding="utf-8").splitlines():
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if record.get("instance_index") == episode:
+                return list((record.get("details") or {}).get("task_results") or [])
+    return []
+
+
+def _entry(folder: str | Path, episode: int) -> dict[str, Any]:
     path = Path(folder)
     path = path / "transcripts.jsonl" if path.is_dir() else path
     if not path.is_file():
@@ -31,7 +54,7 @@ def load_transcript(folder: str | Path, episode: int) -> list[dict[str, Any]]:
                 raise TranscriptError(f"{path}:{number}: not JSON") from None
             found.append(entry.get("instance_index"))
             if entry.get("instance_index") == episode:
-                return list(entry.get("messages", []))
+                return dict(entry)
     known = sorted(index for index in found if index is not None)[:20]
     raise TranscriptError(f"no episode {episode} in {path}; episodes there: {known}")
 
@@ -60,4 +83,11 @@ def render_transcript(folder: str | Path, episode: int, *, width: int = 600) -> 
         else:
             lines.append(f"--- {role}")
             lines.append(_cut(str(message.get("content")), width * 4))
+    verdicts = task_verdicts(folder, episode)
+    if verdicts:
+        lines.append("--- verdicts")
+        for verdict in verdicts:
+            mark = "right" if verdict.get("success") else "wrong"
+            lines.append(f"{verdict.get('task_id')}: {mark}; answer {verdict.get('answer')!r}")
+            lines.extend(f"    {reason}" for reason in verdict.get("reasons") or [])
     return "\n".join(lines) + "\n"

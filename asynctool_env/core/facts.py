@@ -178,15 +178,17 @@ def facts_from_answer(
     """
     if answer is None:
         return ()
-    references = list(_REFERENCE.finditer(answer))
-    if not references:
-        value = answer.strip()
-        if value.casefold() in ("done", ""):
-            return ()
-        others = tuple(item for item in alternatives if str(item) != value)
-        return (Fact("choice", value, None, alternatives=others, label="answer"),)
-    said = normalize_text(instruction)
     facts: list[Fact] = []
+    # Evolution joins what each part asks for with "; ": a part without references is a
+    # value the template computed (a choice), kept as a fact of its own.
+    for part in answer.split("; ") if "; " in answer else [answer]:
+        if _REFERENCE.search(part) is None:
+            value = part.strip()
+            if value.casefold() not in ("done", ""):
+                others = tuple(item for item in alternatives if str(item) != value)
+                facts.append(Fact("choice", value, None, alternatives=others, label="answer"))
+    references = list(_REFERENCE.finditer(answer))
+    said = normalize_text(instruction)
     for match in references:
         value = resolve(match.group(0), responses)
         path = f"s{match.group(1)}{match.group(2)}"

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from asynctool_env.core.facts import Fact, facts_from_answer
 from asynctool_env.core.references import referenced_steps, resolve
 from asynctool_env.core.task import Step, Task
 from asynctool_env.core.tools import Tool, ToolError
@@ -52,11 +53,18 @@ class StepSpec:
 
 @dataclass(frozen=True)
 class TaskSpec:
-    """What a template returns: the instruction, the gold calls and the answer template."""
+    """What a template returns: the instruction, the gold calls and the answer template.
+
+    The answer template's references are the facts the answer must state
+    (:func:`~asynctool_env.core.facts.facts_from_answer`); an answer without references is
+    a value the template computed (the warmer of two cities), and ``options`` are the other
+    values it could have been (naming one of them too makes the answer ambiguous).
+    """
 
     instruction: str
     steps: Sequence[StepSpec]
     answer: str | None = None
+    options: Sequence[str] = ()
 
 
 World = Any
@@ -270,9 +278,13 @@ def build_task_from_spec(
     if not steps:
         raise TemplateError(f"{label}: a task needs at least one step")
     expected_answer = None
+    facts: tuple[Fact, ...] = ()
     if spec.answer is not None:
         try:
             expected_answer = resolve(spec.answer, responses)
+            facts = facts_from_answer(
+                spec.answer, responses, spec.instruction, alternatives=spec.options
+            )
         except LookupError as error:
             raise TemplateError(f"{label} answer: {error}") from error
     task_key = json.dumps(
@@ -290,4 +302,5 @@ def build_task_from_spec(
         expected_answer=expected_answer,
         world_seed=world_seed,
         metadata={"template": template, **(metadata or {})},
+        facts=facts,
     )

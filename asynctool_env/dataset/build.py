@@ -1,7 +1,7 @@
 """The dataset pipeline: seed tasks -> evolution -> filtering -> composition -> splits.
 
 ``asynctool data build`` runs :func:`build_dataset` and writes the file shipped in the
-package (``asynctool_env/data/asynctool-v1.jsonl.gz``). Everything is drawn from generators
+package (``asynctool_env/data/asynctool-v2.jsonl.gz``). Everything is drawn from generators
 seeded by :class:`BuildConfig`'s ``seed`` and names, never from set or dict iteration order
 of strings, so the same config gives the same bytes on any machine and any
 ``PYTHONHASHSEED`` (a test builds twice and compares).
@@ -16,14 +16,16 @@ Stages
 3. **Filtering.** Every spec is executed (:func:`build_task_from_spec`: all gold calls must
    succeed and the answer must resolve), replayed through the simulator by
    :func:`replay_gold` (the task must come out right, with its answer checked as text), kept
-   only with 2 to 8 steps, and deduplicated by its gold calls and instruction.
+   only with 2 to 8 steps and no finding of the knowability audit
+   (:mod:`asynctool_env.dataset.audit`), and deduplicated by its gold calls and instruction.
 4. **Composition.** Instances of 2 and 3 tasks, same-scenario (tasks sharing one world, where
    tools and ids are easiest to confuse) and cross-scenario, with a latency profile each
    (in-breadth evolution of the instance). Choices are balanced: least-used scenarios and
    tasks first, task counts alternating, and among a few candidates the one whose difficulty
    bucket is rarest so far.
 5. **Instance filter.** Each instance is replayed to success and deduplicated, and no two of
-   its tasks may make an identical gold call (a chat model's call could not be attributed).
+   its tasks may make gold calls equal in effect (same canonical arguments, or a read with
+   the same answer): a chat model's call could not be attributed.
 """
 
 from __future__ import annotations
@@ -40,9 +42,10 @@ import numpy as np
 from asynctool_env.core.scenario import Scenario, TemplateError, build_task_from_spec
 from asynctool_env.core.simulator import Simulator, StepStatus
 from asynctool_env.core.task import Instance, Task
+from asynctool_env.dataset.audit import audit_task
 from asynctool_env.dataset.evolution import MAX_EVOLVED_STEPS, evolve
 from asynctool_env.metrics import EpisodeMetrics, episode_metrics
-from asynctool_env.scenarios import SCENARIOS
+from asynctool_env.scenarios import SCENARIOS, TOOLS
 
 #: Operator combinations tried on every seed spec (each one gives at most one variant).
 VARIANTS: tuple[tuple[str, ...], ...] = (
@@ -101,6 +104,8 @@ class BuildReport:
     rejected_replay: int = 0
     rejected_size: int = 0
     rejected_shared_calls: int = 0
+    #: Tasks dropped by the knowability audit, by finding (a task may have several).
+    rejected_audit: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
     single_tasks: Counter[str] = field(default_factory=Counter)
     instances: Counter[str] = field(default_factory=Counter)
@@ -273,7 +278,13 @@ def _validated_task(
         expected_answer=task.expected_answer,
         world_seed=task.world_seed,
         metadata={**task.metadata, "pattern": task_pattern(task)},
+        facts=task.facts,
     )
+    findings = audit_task(task)
+    if findings:
+        report.rejected_audit.update(finding.kind for finding in findings)
+        report.rejections.extend(f"{f.task_id}: {f.kind}: {f.detail}" for f in findings)
+        return None
     if replay and not replay_gold(Instance(task.task_id, (task,)))[0].instance_success:
         report.rejected_replay += 1
         report.rejections.append(f"{task.task_id}: the gold replay did not succeed")
@@ -291,9 +302,22 @@ def shares_a_gold_call(tasks: Sequence[Task]) -> bool:
     seen: dict[str, int] = {}
     for index, task in enumerate(tasks):
         for step in task.steps:
-            signature = json.dumps([step.tool, step.expected_arguments], sort_keys=True)
-            if seen.setdefault(signature, index) != index:
-                return True
+            tool = TOOLS.get(step.tool)
+            arguments = (
+                tool.canonical_arguments(step.expected_arguments)
+                if tool is not None
+                else step.expected_arguments
+            )
+            # Equal in effect (canonical arguments), or a read with the same answer: the
+            # resolver could not tell which task such a call serves.
+            signatures = [json.dumps([step.tool, arguments], sort_keys=True, default=str)]
+            if tool is not None and not tool.writes:
+                signatures.append(
+                    json.dumps([step.tool, step.expected_response], sort_keys=True, default=str)
+                )
+            for signature in signatures:
+                if seen.setdefault(signature, index) != index:
+                    return True
     return False
 
 

@@ -167,7 +167,7 @@ def add_lookup(
     else:
         instruction = _append_sentence(spec.instruction, f"Look up {phrase} first.")
     answer = shift_references(spec.answer, 1) if spec.answer is not None else None
-    return TaskSpec(instruction, [lookup_step, *shifted], answer)
+    return TaskSpec(instruction, [lookup_step, *shifted], answer, spec.options)
 
 
 def add_follow_up(
@@ -193,7 +193,8 @@ def add_follow_up(
     else:
         return None
     answer = _with_fact(spec.answer, len(spec.steps), fact)
-    return TaskSpec(_append_sentence(spec.instruction, sentence), [*spec.steps, step], answer)
+    instruction = _append_sentence(spec.instruction, sentence)
+    return TaskSpec(instruction, [*spec.steps, step], answer, spec.options)
 
 
 def add_side_step(
@@ -212,7 +213,8 @@ def add_side_step(
     else:
         return None
     answer = _with_fact(spec.answer, len(spec.steps), fact)
-    return TaskSpec(_append_sentence(spec.instruction, sentence), [*spec.steps, step], answer)
+    instruction = _append_sentence(spec.instruction, sentence)
+    return TaskSpec(instruction, [*spec.steps, step], answer, spec.options)
 
 
 #: Task-level operators by name, in the order the pipeline tries them.
