@@ -21,7 +21,8 @@ kind            canonical form                                                  
 ``datetime``    ISO date-time with or without seconds, ``T`` or a space, a trailing
                 ``Z`` -> ``YYYY-MM-DDTHH:MM:SS``
 ``number``      ints and integral floats as ints, other floats as floats              numbers
-``list``        an ordered list of canonical items                                    ``list``
+``list``        an ordered list of canonical items (``None``, an omitted optional list, ``list``
+                is the empty list)
 ``set``         a list whose order and repeats do not matter (sorted canonical items)
 ``exact``       the value as the schema coerced it
 ============== ===================================================================== =========
@@ -133,6 +134,8 @@ def _apply(spec: Canon, value: Any) -> Any:
     if kind == "exact":
         return value
     if kind in ("list", "set"):
+        if value is None:
+            return []  # an optional list left out means no items
         if not isinstance(value, (list, tuple)):
             return value
         item = spec.item

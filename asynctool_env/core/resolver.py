@@ -44,6 +44,8 @@ lesson: check the state and the facts, not the spelling):
 * the answer states every required fact (:mod:`asynctool_env.core.facts`), each one already
   delivered to the agent when the answer was given (a value stated before it arrived was
   guessed, not learnt);
+* an answer the template computed from responses (the warmer of two cities) needs every
+  gold step of the task done, since those responses are its inputs;
 * a task that asks for no fact and makes no write (rare) needs all its gold steps done.
 
 Reads are means to information. A read is required exactly when its information is needed:
@@ -432,7 +434,15 @@ class CallResolver:
         responses = [step.expected_response for step in task.steps]
         grade = grade_answer(answer, facts, context_values(responses, task.instruction))
         reasons.extend(grade.reasons)
+        computed = any(fact.source is None for fact in facts)
+        if computed and any(status != StepStatus.DONE for status in statuses):
+            # A value the template computed from the responses (the warmer city) is only
+            # learnt once every response it was computed from has arrived.
+            reasons.append("the answer was given before the responses it depends on arrived")
+            premature = True
         for check in grade.checks:
+            if check.fact.source is None:
+                continue
             if check.ok and not self.knowledge.knows(check.fact.value):
                 reasons.append(
                     f"the {check.fact.label or 'value'} was stated before any response gave it"

@@ -26,6 +26,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
+import types
+import typing
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, get_type_hints
@@ -161,6 +163,22 @@ class Tool:
         return canonical_arguments(arguments, self.canonical)
 
 
+def _canon_of_type(annotation: Any) -> Canon:
+    """The canonical form of an undeclared argument, from its annotation (``list[str] |
+    None`` is a list, so an omitted list and ``[]`` compare equal)."""
+    options = [annotation]
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        options = [arg for arg in typing.get_args(annotation) if arg is not type(None)]
+    origins = {typing.get_origin(option) or option for option in options}
+    if origins & {list, tuple, set, frozenset}:
+        return canon("list")
+    if origins and origins <= {int, float}:
+        return canon("number")
+    if origins == {str}:
+        return canon("text")
+    return canon("exact")
+
+
 def tool(
     *,
     latency: int = 1,
@@ -211,6 +229,9 @@ def tool(
         unknown = set(declared) - {parameter.name for parameter in parameters}
         if unknown:
             raise TypeError(f"tool {tool_name}: canonical forms for unknown {sorted(unknown)}")
+        for parameter in parameters:  # undeclared: the default of the annotated type
+            if parameter.name not in declared:
+                declared[parameter.name] = _canon_of_type(hints.get(parameter.name, Any))
         return Tool(tool_name, summary, function, model, latency, writes=writes, canonical=declared)
 
     return declare

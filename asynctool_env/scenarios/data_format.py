@@ -1153,10 +1153,20 @@ def _two(world: FormatWorld, rng: np.random.Generator) -> tuple[Document, Docume
     return documents[int(first)], documents[int(second)]
 
 
+def _stem(document: Document) -> str:
+    """The document's name without its extension: how every gold call finds a document.
+
+    One spelling for every look-up of a document (instructions say the full name, which the
+    tool accepts too) lets the evolution operators recognise a look-up the task already
+    makes, whatever added it.
+    """
+    return document.name.rsplit(".", 1)[0]
+
+
 def _find_fetch(document: Document, at: int) -> tuple[StepSpec, StepSpec]:
     """find_data_document as step ``at`` and fetch_data_document as the next one."""
     return (
-        StepSpec("find_data_document", {"name": document.name}),
+        StepSpec("find_data_document", {"name": _stem(document)}),
         StepSpec("fetch_data_document", {"document_id": f"${{s{at}.document_id}}"}),
     )
 
@@ -1259,7 +1269,11 @@ def field_summary(world: FormatWorld, rng: np.random.Generator) -> TaskSpec:
 
 
 def match_format(world: FormatWorld, rng: np.random.Generator) -> TaskSpec:
-    """Find A and B in parallel, convert A into B's format, save it (5 steps, fan-in)."""
+    """Find A and B in parallel, convert A into B's format, save it (5 steps, fan-in).
+
+    B is named without its extension, so its format is learnt only from its look-up: the
+    conversion has to wait for both branches.
+    """
     documents = _documents(world)
     pairs = [
         (a, b)
@@ -1268,17 +1282,17 @@ def match_format(world: FormatWorld, rng: np.random.Generator) -> TaskSpec:
         if a is not b and a.format != b.format and (a.schema.records or b.format != "csv")
     ] or [(a, b) for a in documents for b in documents if a is not b and a.schema.records]
     source, model = _choice(rng, pairs)
-    stem = source.name.rsplit(".", 1)[0]
+    stem, model_stem = _stem(source), _stem(model)
     new = f"{stem}_{_choice(rng, ('export', 'converted', 'v2', 'shared'))}"
     return TaskSpec(
         instruction=(
-            f"Convert the document {source.name} into the same format as the document "
-            f'{model.name}, save the converted text in the catalogue under the name "{new}", '
-            "and tell me the new document id."
+            f"Convert the document {source.name} into the same format as the catalogue "
+            f"document {model_stem} (look its format up), save the converted text in the "
+            f'catalogue under the name "{new}", and tell me the new document id.'
         ),
         steps=(
-            StepSpec("find_data_document", {"name": source.name}),
-            StepSpec("find_data_document", {"name": model.name}),
+            StepSpec("find_data_document", {"name": stem}),
+            StepSpec("find_data_document", {"name": model_stem}),
             StepSpec("fetch_data_document", {"document_id": "${s0.document_id}"}),
             StepSpec(
                 "convert_data_format",
@@ -1320,17 +1334,37 @@ def reformat_and_hash(world: FormatWorld, rng: np.random.Generator) -> TaskSpec:
     )
 
 
+def _validation(document: Document) -> dict[str, Any]:
+    """What validating ``document`` against its own schema answers."""
+    return validate_data_against_schema.function(
+        None, text=document.content, data_format=document.format, schema_id=document.schema.schema_id
+    )
+
+
 def validate_two(world: FormatWorld, rng: np.random.Generator) -> TaskSpec:
     """Two independent find -> fetch -> validate chains (6 steps)."""
-    first, second = _two(world, rng)
+    documents = _documents(world)
+    # Two documents whose validations answer differently (beyond the schema id): the same
+    # answer twice would be one lookup made twice, not two pieces of work.
+    outcomes = [
+        {key: value for key, value in _validation(document).items() if key != "schema_id"}
+        for document in documents
+    ]
+    pairs = [
+        (documents[a], documents[b])
+        for a in range(len(documents))
+        for b in range(len(documents))
+        if a != b and outcomes[a] != outcomes[b]
+    ]
+    first, second = _choice(rng, pairs) if pairs else _two(world, rng)
     return TaskSpec(
         instruction=(
             f"Validate the documents {first.name} and {second.name}, each against the schema "
-            'it declares, and tell me for each whether it is "valid" or "invalid".'
+            "it declares, and tell me for each whether it passes and how many errors it has."
         ),
         steps=(
-            StepSpec("find_data_document", {"name": first.name}),
-            StepSpec("find_data_document", {"name": second.name}),
+            StepSpec("find_data_document", {"name": _stem(first)}),
+            StepSpec("find_data_document", {"name": _stem(second)}),
             StepSpec("fetch_data_document", {"document_id": "${s0.document_id}"}),
             StepSpec("fetch_data_document", {"document_id": "${s1.document_id}"}),
             StepSpec(
@@ -1350,7 +1384,10 @@ def validate_two(world: FormatWorld, rng: np.random.Generator) -> TaskSpec:
                 },
             ),
         ),
-        answer=f"{first.name}: ${{s4.status}}, {second.name}: ${{s5.status}}",
+        answer=(
+            f"{first.name}: ${{s4.status}} (${{s4.error_count}} errors), "
+            f"{second.name}: ${{s5.status}} (${{s5.error_count}} errors)"
+        ),
     )
 
 
@@ -1360,38 +1397,90 @@ def validate_two(world: FormatWorld, rng: np.random.Generator) -> TaskSpec:
 def _lookup_document(world: FormatWorld, value: Any) -> tuple[dict[str, Any], str, str] | None:
     for document in _documents(world):
         if isinstance(value, str) and document.document_id == value.strip().upper():
-            return {"name": document.name}, "document_id", f"the id of the document {document.name}"
+            phrase = f"the id of the document {document.name}"
+            return {"name": _stem(document)}, "document_id", phrase
     return None
 
 
 def _lookup_schema(world: FormatWorld, value: Any) -> tuple[dict[str, Any], str, str] | None:
     for document in _documents(world):
         if document.schema.schema_id == value:
-            return {"name": document.name}, "schema_id", f"the schema that {document.name} declares"
+            phrase = f"the schema that {document.name} declares"
+            return {"name": _stem(document)}, "schema_id", phrase
     return None
 
 
-def _follow_hash(what: str) -> Any:
-    def follow(world: FormatWorld, rng: np.random.Generator, index: int) -> tuple[StepSpec, str]:
-        algorithm = _choice(rng, HASH_ALGORITHMS)
-        step = StepSpec(
-            "compute_document_hash", {"text": f"${{s{index}.content}}", "algorithm": algorithm}
-        )
-        return step, f"Then compute the {algorithm} hash of {what}."
-
-    return follow
+def _declined(followed: StepSpec) -> tuple[StepSpec, str]:
+    """A follow-up that does not apply: the followed call itself, which the operator skips
+    as a call the task already makes (a rule that cannot name its referent must not guess)."""
+    return StepSpec(followed.tool, dict(followed.arguments)), ""
 
 
-def _side_schema(world: FormatWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+def _hash_step(text: str, rng: np.random.Generator) -> tuple[StepSpec, str]:
+    algorithm = _choice(rng, HASH_ALGORITHMS)
+    return StepSpec("compute_document_hash", {"text": text, "algorithm": algorithm}), algorithm
+
+
+def _follow_fetch(
+    world: FormatWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str | None]:
+    """Hash the content of a document fetched by an id the instruction states."""
+    document_id = followed.arguments.get("document_id")
+    if not isinstance(document_id, str) or "${" in document_id:
+        # Fetched by an id from a look-up: the rule cannot tell which of the task's
+        # documents it is, so it cannot name it.
+        return (*_declined(followed), None)
+    step, algorithm = _hash_step(f"${{s{index}.content}}", rng)
+    return (
+        step,
+        f"Then compute the {algorithm} hash of the content of document {document_id} as "
+        "fetched and tell me that hash.",
+        "digest",
+    )
+
+
+def _follow_convert(
+    world: FormatWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
+    """Hash the converted text (a task converts one document at most)."""
+    target = followed.arguments.get("target_format")
+    what = (
+        f"the text converted to {target}"
+        if isinstance(target, str) and "${" not in target
+        else "the converted text"
+    )
+    step, algorithm = _hash_step(f"${{s{index}.content}}", rng)
+    return step, f"Then compute the {algorithm} hash of {what} and tell me that hash.", "digest"
+
+
+def _follow_reformat(
+    world: FormatWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str | None]:
+    """Hash the minified text (a task reformats one document at most)."""
+    if followed.arguments.get("style") != "minified":
+        # Documents are stored pretty-printed: hashing the pretty form would repeat a hash
+        # of the content as fetched.
+        return (*_declined(followed), None)
+    step, algorithm = _hash_step(f"${{s{index}.content}}", rng)
+    return (
+        step,
+        f"Then compute the {algorithm} hash of the minified text and tell me that hash.",
+        "digest",
+    )
+
+
+def _side_schema(world: FormatWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
     schema = _choice(rng, SCHEMAS).schema_id
     step = StepSpec("describe_data_schema", {"schema_id": schema})
-    return step, f'Also tell me which fields the schema "{schema}" requires.'
+    return step, f'Also tell me the title of the schema "{schema}".', "title"
 
 
-def _side_document(world: FormatWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
-    name = _choice(rng, _documents(world)).name
-    step = StepSpec("find_data_document", {"name": name})
-    return step, f"Also tell me which schema the document {name} declares."
+def _side_document(world: FormatWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
+    # Named without its extension, as the tool allows: an extension in the sentence would
+    # state a format that another step of the task may have to look up.
+    stem = _stem(_choice(rng, _documents(world)))
+    step = StepSpec("find_data_document", {"name": stem})
+    return step, f"Also tell me which schema the catalogue document {stem} declares.", "schema_id"
 
 
 SCENARIO = Scenario(
@@ -1426,8 +1515,9 @@ SCENARIO = Scenario(
         LookupRule("schema_id", "find_data_document", _lookup_schema),
     ),
     follow_ups=(
-        FollowUpRule("fetch_data_document", _follow_hash("that document's content")),
-        FollowUpRule("convert_data_format", _follow_hash("the converted text")),
+        FollowUpRule("fetch_data_document", _follow_fetch),
+        FollowUpRule("convert_data_format", _follow_convert),
+        FollowUpRule("reformat_data_text", _follow_reformat),
     ),
     side_steps=(
         SideStepRule("describe_schema", _side_schema),

@@ -1,0 +1,475 @@
+"""Grading written calls and answers: by effect, by information, by facts.
+
+The perturbation suite runs over every distinct gold call of the shipped dataset: each
+equivalent spelling a careful model may write must be canonically equal to the gold call and
+answered the same by the backend (so a canonical-form declaration never hides a difference
+in effect), and each effect-changing edit must not be. Then one regression test per defect
+named in the validity issue, played through :class:`ChatEnv` as a model would.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+
+import pytest
+
+from asynctool_env.chat.env import ChatEnv
+from asynctool_env.core.canonical import canon, canonical_key
+from asynctool_env.core.facts import (
+    Fact,
+    context_values,
+    extract_numbers,
+    facts_from_answer,
+    grade_answer,
+)
+from asynctool_env.core.perturb import different_effects, equivalent_spellings
+from asynctool_env.core.resolver import CallResolver, same_response
+from asynctool_env.core.scenario import build_task_from_spec
+from asynctool_env.core.simulator import CallKind, Simulator
+from asynctool_env.core.task import Instance
+from asynctool_env.core.tools import ToolError
+from asynctool_env.dataset import load_split
+from asynctool_env.scenarios import SCENARIOS, TOOLS
+
+# -- canonical forms ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "a", "b"),
+    [
+        ("symbol", "jpm", " JPM "),
+        ("keyword", "French", "french"),
+        ("name", "Ada  Lovelace", " Ada Lovelace"),
+        ("date", "2025-06-15", "20250615"),
+        ("date", "2025-06-15", "2025-06-15T00:00"),
+        ("datetime", "2025-06-15T12:00", "2025-06-15 12:00:00"),
+        ("datetime", "2025-06-15 12:00", "2025-06-15T12:00:00Z"),
+        ("set:symbol", ["b", "A"], ["a", "B", "a"]),
+        ("list", None, []),
+        ("number", 3, 3.0),
+    ],
+)
+def test_equivalent_spellings_have_one_canonical_form(spec, a, b):
+    assert canon(spec).apply(a) == canon(spec).apply(b)
+
+
+@pytest.mark.parametrize(
+    ("spec", "a", "b"),
+    [
+        ("text", "abc", " abc"),  # a hash or a count sees the space
+        ("name", "Ada Lovelace", "ada lovelace"),  # names keep their case
+        ("date", "2025-06-15", "2025-06-16"),
+        ("datetime", "2025-06-15T12:00", "2025-06-15T12:30"),
+        ("list:symbol", ["a", "b"], ["b", "a"]),  # order matters in a list
+        ("symbol", "JPM", "JPMX"),
+    ],
+)
+def test_different_values_stay_different(spec, a, b):
+    assert canon(spec).apply(a) != canon(spec).apply(b)
+
+
+def test_aliases_are_looked_up_after_canonicalising():
+    language = canon("keyword", {"French": "fr"})
+    assert language.apply(" FRENCH ") == "fr" == language.apply("FR")
+
+
+# -- the perturbation suite over the shipped dataset -------------------------------------
+
+
+def _gold_calls():
+    """Every distinct gold call of the shipped file, with its world and response."""
+    seen = {}
+    for split in ("test", "dev"):
+        for instance in load_split(split):
+            for task in instance.tasks:
+                for step in task.steps:
+                    key = (task.scenario, task.world_seed, step.tool)
+                    signature = canonical_key({"k": key, "a": dict(step.expected_arguments)})
+                    seen.setdefault(signature, (task, step))
+    return list(seen.values())
+
+
+GOLD_CALLS = _gold_calls()
+WORLDS: dict = {}
+
+
+def _world(task):
+    key = (task.scenario, task.world_seed)
+    if key not in WORLDS:
+        WORLDS[key] = SCENARIOS[task.scenario].world(task.world_seed)
+    return WORLDS[key]
+
+
+def test_the_perturbation_suite_covers_most_tools():
+    used = {step.tool for _, step in GOLD_CALLS}
+    # Tools no template of the shipped file uses are covered by the hand-written cases below.
+    assert len(used) >= 0.85 * len(TOOLS), sorted(set(TOOLS) - used)
+
+
+def test_equivalent_spellings_of_every_gold_call_match_and_do_the_same():
+    problems = defaultdict(list)
+    checked = 0
+    for task, step in GOLD_CALLS:
+        tool = TOOLS[step.tool]
+        gold = dict(step.expected_arguments)
+        gold_key = canonical_key(tool.canonical_arguments(gold))
+        for label, arguments in equivalent_spellings(tool, gold):
+            checked += 1
+            try:
+                validated = tool.validate_arguments(arguments)
+            except ToolError as error:
+                problems[step.tool].append(f"{label}: refused: {error}")
+                continue
+            if canonical_key(tool.canonical_arguments(validated)) != gold_key:
+                problems[step.tool].append(f"{label}: not canonically equal")
+                continue
+            try:
+                response = tool.function(_world(task), **validated)
+            except ToolError as error:
+                response = {"error": str(error)}
+            if not same_response(response, validated, step.expected_response, gold):
+                problems[step.tool].append(f"{label}: the backend answers differently")
+    assert checked > 3000
+    assert not problems, {tool: found[:3] for tool, found in problems.items()}
+
+
+def test_calls_that_differ_in_effect_do_not_match():
+    changed = 0
+    for _task, step in GOLD_CALLS:
+        tool = TOOLS[step.tool]
+        gold = dict(step.expected_arguments)
+        gold_key = canonical_key(tool.canonical_arguments(gold))
+        for label, arguments in different_effects(gold):
+            try:
+                validated = tool.validate_arguments(arguments)
+            except ToolError:
+                continue
+            changed += 1
+            assert canonical_key(tool.canonical_arguments(validated)) != gold_key, (
+                step.tool,
+                label,
+            )
+    assert changed > 1000
+
+
+# -- the defects of the issue, as a model meets them -------------------------------------
+
+
+def _instance_with(scenario: str, template: str, world_seed: int = 7, rng_seed: int = 0):
+    import numpy as np
+
+    scene = SCENARIOS[scenario]
+    world = scene.world(world_seed)
+    spec = scene.templates[template](world, np.random.default_rng(rng_seed))
+    task = build_task_from_spec(scene, spec, world_seed, world=world, template=template)
+    return Instance(f"{scenario}-{template}", (task,))
+
+
+def _env_for(instance: Instance) -> ChatEnv:
+    env = ChatEnv([instance], latency="sync", max_calls_per_turn=None, max_rounds=40)
+    env.reset(seed=0, options={"instance_index": 0})
+    return env
+
+
+def _call(tool_name: str, **arguments) -> dict:
+    return {
+        "content": None,
+        "tool_calls": [
+            {
+                "id": f"c_{tool_name}",
+                "type": "function",
+                "function": {"name": tool_name, "arguments": json.dumps(arguments)},
+            }
+        ],
+    }
+
+
+def _kinds(env: ChatEnv) -> list[CallKind]:
+    from asynctool_env.core.simulator import CallEvent
+
+    return [event.kind for event in env.simulator.trace if isinstance(event, CallEvent)]
+
+
+def _finish(env: ChatEnv, answer) -> dict:
+    _, terminated, _, info = env.step(_call("submit_answer", task_id="T1", answer=answer))
+    assert terminated
+    return info
+
+
+def test_a_lower_case_ticker_is_the_same_quote():
+    instance = _instance_with("trading", "buy_shares")
+    gold = instance.tasks[0].steps
+    quote = next(step for step in gold if step.tool == "get_stock_quote")
+    env = _env_for(instance)
+    symbol = quote.expected_arguments["symbol"]
+    env.step(_call("get_stock_quote", symbol=symbol.lower()))
+    assert _kinds(env) == [CallKind.CORRECT]
+
+
+def test_a_read_answered_with_the_gold_response_counts():
+    """The name without its extension (the tool allows it) finds the same document."""
+    instance = _instance_with("data_format", "validate_document")
+    find = instance.tasks[0].steps[0]
+    assert find.tool == "find_data_document"
+    name = find.expected_arguments["name"]
+    env = _env_for(instance)
+    env.step(_call("find_data_document", name=name.rsplit(".", 1)[0]))
+    assert _kinds(env) == [CallKind.CORRECT]
+
+
+def test_a_glossary_asked_by_language_code_counts():
+    from asynctool_env.scenarios.string_manipulation import get_translation_glossary
+
+    world = SCENARIOS["string_manipulation"].world(3)
+    by_name = get_translation_glossary.function(world, language="French")
+    by_code = get_translation_glossary.function(world, language="FR")
+    assert same_response(by_code, {"language": "FR"}, by_name, {"language": "French"})
+
+
+def test_an_informative_unmatched_read_unblocks_the_next_call():
+    """The cascade of the issue: ``get_user_posts(limit=1)`` for "the newest post" is not
+    the gold call (the gold lists 5), but it delivers the newest post's id, so the model's
+    comment on that post is correct, not a dependency violation, and the task is right."""
+    instance = _instance_with("social", "comment_latest")
+    find, posts, comment = instance.tasks[0].steps
+    env = _env_for(instance)
+    env.step(_call("find_social_user", **find.expected_arguments))
+    env.step(_call("get_user_posts", user_id=posts.expected_arguments["user_id"], limit=1))
+    env.step("wait")
+    env.step(_call("comment_on_post", **comment.expected_arguments))
+    env.step("wait")
+    assert _kinds(env) == [CallKind.CORRECT, CallKind.UNMATCHED, CallKind.CORRECT]
+    info = _finish(env, f"Commented: {comment.expected_response['comment_id']}")
+    assert info["task_results"][0]["success"], info["task_results"]
+
+
+def test_a_guessed_id_is_a_violation_and_its_error_reveals_nothing():
+    instance = _instance_with("data_format", "validate_document")
+    steps = instance.tasks[0].steps
+    document_id = steps[1].expected_arguments["document_id"]
+    env = _env_for(instance)
+    env.step(_call("fetch_data_document", document_id=document_id))
+    assert _kinds(env) == [CallKind.VIOLATION]
+    # The error arrives later and is not information: the id is still unknown.
+    env.step("wait")
+    assert not env.resolver.knowledge.knows(document_id)
+    arrivals = [
+        line
+        for message in env.messages
+        if message["role"] == "user"
+        for line in str(message["content"]).splitlines()
+        if line.startswith("Response to")
+    ]
+    assert len(arrivals) == 1 and "dependency violation" in arrivals[0]
+    assert document_id not in arrivals[0]
+
+
+def test_an_id_learnt_from_another_lookup_is_not_a_violation():
+    """Provenance: the vehicle id from find_vehicle serves get_vehicle_status even when the
+    gold takes it from another step."""
+    instance = _instance_with("vehicle", "status_and_lock")
+    steps = instance.tasks[0].steps
+    status = next(i for i, s in enumerate(steps) if s.tool == "get_vehicle_status")
+    vehicle_id = steps[status].expected_arguments["vehicle_id"]
+    env = _env_for(instance)
+    env.resolver.knowledge.add({"vehicle_id": vehicle_id})  # as find_vehicle would tell
+    resolution = env.resolver.resolve("get_vehicle_status", {"vehicle_id": vehicle_id})
+    assert resolution.kind is CallKind.CORRECT
+
+
+def test_no_hashtags_and_an_empty_list_are_the_same_post():
+    tool = TOOLS["publish_social_post"]
+    left = tool.canonical_arguments(tool.validate_arguments({"text": "Hi"}))
+    right = tool.canonical_arguments(tool.validate_arguments({"text": "Hi", "hashtags": []}))
+    assert left == right
+
+
+def test_publish_at_written_without_seconds_is_the_same_schedule():
+    tool = TOOLS["schedule_social_post"]
+    a = tool.validate_arguments({"text": "Hi", "publish_at": "2025-06-15 12:00"})
+    b = tool.validate_arguments({"text": "Hi", "publish_at": "2025-06-15T12:00"})
+    assert tool.canonical_arguments(a) == tool.canonical_arguments(b)
+
+
+def test_a_whole_episode_with_natural_spellings_and_answers_is_credited():
+    """Every gold call respelled (another equivalent form), answers in words."""
+    for index, instance in enumerate(load_split("dev")[:24]):
+        env = ChatEnv([instance], max_calls_per_turn=None, max_rounds=80)
+        env.reset(seed=index, options={"instance_index": 0})
+        answered: set[int] = set()
+        info: dict = {}
+        done = False
+        while not done:
+            calls = []
+            for task, step in env.ready_steps():
+                gold = env.gold_call(task, step)
+                tool = TOOLS[gold["name"]]
+                spellings = list(equivalent_spellings(tool, gold["arguments"]))
+                arguments = spellings[-1][1] if spellings else gold["arguments"]
+                calls.append((gold["name"], arguments))
+            for task_index, task in enumerate(instance.tasks):
+                if task_index not in answered and env.simulator.all_steps_done(task_index):
+                    answered.add(task_index)
+                    words = f"Done. Here is what you asked for: {task.expected_answer}."
+                    calls.append(
+                        ("submit_answer", {"task_id": f"T{task_index + 1}", "answer": words})
+                    )
+            reply = (
+                {
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": f"c{n}",
+                            "type": "function",
+                            "function": {"name": name, "arguments": json.dumps(arguments)},
+                        }
+                        for n, (name, arguments) in enumerate(calls)
+                    ],
+                }
+                if calls
+                else "wait"
+            )
+            _, terminated, truncated, info = env.step(reply)
+            done = terminated or truncated
+        assert info["metrics"]["instance_success"], (instance.instance_id, info["task_results"])
+        assert info["metrics"]["dependency_violations"] == 0
+
+
+# -- answers as facts ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("template", "responses", "answer"),
+    [
+        ("${s0.lines}", [{"lines": 9}], "9 lines"),
+        ("${s0.amount} ${s0.to_currency}", [{"amount": 844.13, "to_currency": "USD"}], "844.13"),
+        (
+            "${s0.replacements} replacement(s), ${s1.words} words",
+            [{"replacements": 2}, {"words": 62}],
+            "2 replacements, 62 words",
+        ),
+        ("${s0.minutes}", [{"minutes": 10}], "10 minutes"),
+        ("${s0.change_pct}%", [{"change_pct": -3.6254}], "It fell by -3.63%."),
+        ("${s0.total}", [{"total": 1234.5}], "The total is $1,234.50."),
+        ("${s0.booking_id}", [{"booking_id": "BK-1A2B3C"}], "booking bk-1a2b3c"),
+    ],
+)
+def test_natural_answers_state_the_facts(template, responses, answer):
+    facts = facts_from_answer(template, responses, "Convert it into USD and tell me.")
+    assert grade_answer(answer, facts).correct
+
+
+@pytest.mark.parametrize(
+    ("template", "responses", "answer"),
+    [
+        ("${s0.amount}", [{"amount": 844.13}], "844"),  # rounded past the tolerance
+        ("${s0.lines}", [{"lines": 9}], "19 lines"),
+        ("${s0.booking_id}", [{"booking_id": "BK-1A2B3C"}], "BK-1A2B3"),
+        ("${s0.condition}", [{"condition": "sunny"}], "cloudy"),
+    ],
+)
+def test_wrong_answers_fail(template, responses, answer):
+    assert not grade_answer(answer, facts_from_answer(template, responses)).correct
+
+
+def test_naming_two_candidates_is_ambiguous():
+    responses = [{"flights": [{"flight_id": "AF891"}, {"flight_id": "IB905"}]}]
+    facts = facts_from_answer("${s0.flights.0.flight_id}", responses)
+    assert facts[0].alternatives == ("IB905",)
+    assert grade_answer("AF891", facts).correct
+    assert not grade_answer("AF891 (or IB905)", facts).correct
+
+
+def test_a_pasted_dump_of_the_responses_fails():
+    responses = [
+        {"city": "Rome", "condition": "sunny", "high_c": 31, "low_c": 22, "precip": 15},
+        {"amount": 46.12, "rate": 0.922417, "from_amount": 50, "to_currency": "EUR"},
+    ]
+    instruction = "In Rome, the weather, and 50 USD in EUR?"
+    facts = facts_from_answer(
+        "${s0.condition}, ${s1.amount} ${s1.to_currency}", responses, instruction
+    )
+    context = context_values(responses, instruction)
+    assert grade_answer("Sunny; 46.12 EUR.", facts, context).correct
+    assert grade_answer("Sunny (high 31), 46.12 EUR", facts, context).correct
+    dump = " ".join(json.dumps(response) for response in responses)
+    verdict = grade_answer(dump, facts, context)
+    assert not verdict.correct and "restates" in verdict.reasons[0]
+
+
+def test_an_overlong_answer_is_not_read():
+    facts = (Fact("id", "BK-1A2B3C"),)
+    assert not grade_answer("BK-1A2B3C " + "x" * 2000, facts).correct
+
+
+def test_numbers_in_ids_and_dates_are_not_facts():
+    assert extract_numbers("AF891 BK-12A on 2025-06-15") == [2025.0]
+
+
+def test_instruction_values_are_not_required():
+    facts = facts_from_answer(
+        "${s0.amount} ${s0.to_currency}",
+        [{"amount": 10.5, "to_currency": "GBP"}],
+        "Convert 12 USD into GBP.",
+    )
+    assert [fact.value for fact in facts] == [10.5]
+
+
+# -- judging by outcome --------------------------------------------------------------------
+
+
+def test_an_answer_before_the_write_is_confirmed_is_premature():
+    instance = _instance_with("travel", "cheapest_flight")
+    task = instance.tasks[0]
+    env = ChatEnv([instance], latency="fixed:3", max_calls_per_turn=None, max_rounds=40)
+    env.reset(seed=0, options={"instance_index": 0})
+    env.step(_call("search_flights", **task.steps[0].expected_arguments))
+    for _ in range(4):
+        env.step("wait")
+    env.step(_call("book_flight", **task.steps[1].expected_arguments))
+    assert env.resolver.knowledge.knows(task.steps[0].expected_response["flights"][0]["price"])
+    verdict = env.resolver.judge_answer(0, task.expected_answer)
+    assert verdict.premature and not verdict.correct
+
+
+def test_a_wrong_write_fails_the_task():
+    instance = _instance_with("travel", "cheapest_flight")
+    task = instance.tasks[0]
+    search = task.steps[0].expected_response["flights"]
+    env = _env_for(instance)
+    env.step(_call("search_flights", **task.steps[0].expected_arguments))
+    env.step("wait")
+    passenger = task.steps[1].expected_arguments["passenger"]
+    env.step(_call("book_flight", flight_id=search[1]["flight_id"], passenger=passenger))
+    env.step(_call("book_flight", **task.steps[1].expected_arguments))
+    for _ in range(4):
+        env.step("wait")
+    info = _finish(env, task.expected_answer)
+    result = info["task_results"][0]
+    assert not result["success"]
+    assert any("wrong write" in reason for reason in result["reasons"])
+
+
+def test_a_fact_stated_before_it_arrived_is_not_credited():
+    instance = _instance_with("travel", "warmer_city")
+    task = instance.tasks[0]
+    sim = Simulator(
+        instance, __import__("numpy").random.default_rng(0), latency="sync", max_calls_per_turn=None
+    )
+    resolver = CallResolver(sim, TOOLS, lambda _: SCENARIOS["travel"].world(7))
+    for step in task.steps:
+        resolver.issue(step.tool, dict(step.expected_arguments))
+    verdict = resolver.judge_answer(0, task.expected_answer)
+    assert not verdict.correct  # the forecasts had not arrived
+
+
+def test_the_shipped_file_passes_the_knowability_audit():
+    from asynctool_env.dataset.audit import audit_instances
+
+    instances = load_split("test") + load_split("dev")
+    report = audit_instances(instances)
+    assert report.clean, report.counts
+    assert len(load_split("test")) >= 712
+    assert {task.scenario for i in instances for task in i.tasks} == set(SCENARIOS)
+    assert {i.n_tasks for i in instances} == {2, 3}
