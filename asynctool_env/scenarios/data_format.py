@@ -50,19 +50,26 @@ The templates
 ``convert_and_hash``     4     find -> fetch -> convert -> hash (a chain)
 ``validate_document``    3     find -> fetch -> validate against a given schema id (a chain)
 ``field_summary``        2     fetch a given document id -> extract a field's values (chain)
-``match_format``         5     find A and find B in parallel; fetch A; convert A into B's
-                               format (fan-in); save the result
+``match_format``         5     find A and find B (named without its extension) in parallel;
+                               fetch A; convert A into B's format (fan-in); save the result
 ``reformat_and_hash``    4     find -> fetch, then reformat and hash the text in parallel
                                (fan-out)
-``validate_two``         6     two independent chains find -> fetch -> validate
+``validate_two``         6     two independent chains find -> fetch -> validate (two documents
+                               whose validations answer differently)
 ======================= ===== ==============================================================
+
+Gold calls find a document by its name without the extension (the tool accepts both), so
+that every look-up of one document is spelt alike and evolution never adds it twice.
 
 Evolution hooks
 ---------------
 A constant ``document_id`` or ``schema_id`` is revealed by ``find_data_document`` on the
-document's name (lookups); ``fetch_data_document`` and ``convert_data_format`` can be
-followed by hashing their text (follow-ups); describing a schema or finding a document are
-independent extra steps (side steps).
+document's name (lookups). Follow-ups hash a text and ask for the digest: the content of a
+document fetched by an id the instruction states, the converted text, or the minified text
+(a task converts and reformats one document at most, so "the converted text" names one
+thing; a fetch by a looked-up id is not followed, since the rule could not say which
+document it was). Side steps ask for the title of a schema or the schema a document
+declares.
 """
 
 from __future__ import annotations
@@ -1334,10 +1341,13 @@ def reformat_and_hash(world: FormatWorld, rng: np.random.Generator) -> TaskSpec:
     )
 
 
-def _validation(document: Document) -> dict[str, Any]:
+def _validation(world: FormatWorld, document: Document) -> dict[str, Any]:
     """What validating ``document`` against its own schema answers."""
     return validate_data_against_schema.function(
-        None, text=document.content, data_format=document.format, schema_id=document.schema.schema_id
+        world,
+        text=document.content,
+        data_format=document.format,
+        schema_id=document.schema.schema_id,
     )
 
 
@@ -1347,7 +1357,7 @@ def validate_two(world: FormatWorld, rng: np.random.Generator) -> TaskSpec:
     # Two documents whose validations answer differently (beyond the schema id): the same
     # answer twice would be one lookup made twice, not two pieces of work.
     outcomes = [
-        {key: value for key, value in _validation(document).items() if key != "schema_id"}
+        {key: value for key, value in _validation(world, document).items() if key != "schema_id"}
         for document in documents
     ]
     pairs = [
