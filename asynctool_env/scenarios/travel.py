@@ -48,17 +48,21 @@ The templates
                             an itinerary joining both bookings (a diamond)
 ``weather_and_cash``  2     get_weather and convert_currency, independent
 ``warmer_city``       2     two independent forecasts; the answer is the warmer city
-``known_flight``      2     book a flight *given by id* -> its destination's forecast that
-                            day (a chain; the id is a constant that a lookup can reveal)
+``known_flight``      2     book a flight *given by id* -> an itinerary holding its booking
+                            id (a chain; the id is a constant that a lookup can reveal)
 ==================== ===== ==============================================================
 
 Evolution hooks
 ---------------
 Lookups: a constant ``flight_id`` is revealed by ``search_flights`` of its route and day
 (the id decodes to both), a constant ``hotel_id`` by ``search_hotels`` of its city.
-Follow-ups: after ``search_flights``, book the cheapest; after ``book_flight``, the forecast
-at its destination on its day; after ``book_hotel``, convert its total into another
-currency. Side steps: a forecast, or a currency conversion, of the world's cities and rates.
+Follow-ups: after ``search_flights``, book its cheapest flight for another traveller (the
+sentence names the route and day); after ``book_hotel``, convert its total into another
+currency and give the amount. Side steps: a forecast (its condition) or a currency conversion
+(its amount) of the world's cities and rates. Each sentence asks for the value the answer
+then requires. There is no follow-up after ``book_flight``: a booking's destination and day
+are in every instruction that searches them, so a forecast there would not need to wait for
+it, and a rule cannot name one of a round trip's two bookings unambiguously.
 """
 
 from __future__ import annotations
@@ -764,8 +768,8 @@ def weather_and_cash(world: TravelWorld, rng: np.random.Generator) -> TaskSpec:
     amount = 50 * (1 + int(rng.integers(10)))
     return TaskSpec(
         instruction=(
-            f"I'll be in {city.name} on {day}. What is the weather forecast there that day, "
-            f"and how much is {amount} {source} in {city.currency}?"
+            f"I'll be in {city.name} on {day}. What weather condition is forecast there that "
+            f"day, and how much is {amount} {source} in {city.currency}?"
         ),
         steps=(
             StepSpec("get_weather", {"city": city.name, "date": day}),
@@ -801,22 +805,27 @@ def warmer_city(world: TravelWorld, rng: np.random.Generator) -> TaskSpec:
 
 
 def known_flight(world: TravelWorld, rng: np.random.Generator) -> TaskSpec:
-    """Book a flight given by id, then its destination's forecast (2 steps, a chain)."""
+    """Book a flight given by id, then save an itinerary with its booking (2 steps, a chain).
+
+    The itinerary takes the booking id, which only the booking's response holds, so the
+    chain stays justified when a lookup replaces the flight id by a description of the flight
+    (its route and day): a step that took the destination from the booking would not.
+    """
     origin, destination = _two_cities(world, rng)
     day = _day(world, rng)
     flight = _choice(rng, _flights(world, origin, destination, day))
     passenger = _choice(rng, _TRAVELLERS)
+    title = f"{passenger.split()[0]}'s flight"
     return TaskSpec(
         instruction=(
-            f"Book {flight['flight_id']} for {passenger}, then check the weather forecast at "
-            "the flight's destination on its date. Tell me the booking id and the forecast "
-            "condition."
+            f"Book {flight['flight_id']} for {passenger}, then create an itinerary titled "
+            f'"{title}" with the single item "Flight <booking id>". Tell me the itinerary id.'
         ),
         steps=(
             StepSpec("book_flight", {"flight_id": flight["flight_id"], "passenger": passenger}),
-            StepSpec("get_weather", {"city": "${s0.destination}", "date": "${s0.date}"}),
+            StepSpec("create_itinerary", {"title": title, "items": ["Flight ${s0.booking_id}"]}),
         ),
-        answer="${s0.booking_id} (${s1.condition})",
+        answer="${s1.itinerary_id}",
     )
 
 
@@ -856,29 +865,27 @@ def _lookup_hotel(world: TravelWorld, value: Any) -> tuple[dict[str, Any], str, 
 
 
 def _follow_book_cheapest(
-    world: TravelWorld, rng: np.random.Generator, index: int
+    world: TravelWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str]:
+    """After a flight search: book its cheapest flight for another traveller (a write)."""
     passenger = _choice(rng, _TRAVELLERS)
+    route = followed.arguments
     step = StepSpec(
         "book_flight",
         {"flight_id": f"${{s{index}.flights.0.flight_id}}", "passenger": passenger},
     )
-    return step, f"Then book the cheapest of those flights for {passenger}."
-
-
-def _follow_flight_weather(
-    world: TravelWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
-    step = StepSpec(
-        "get_weather", {"city": f"${{s{index}.destination}}", "date": f"${{s{index}.date}}"}
+    return step, (
+        f"Then also book the cheapest flight from {route['origin']} to {route['destination']} "
+        f"on {route['date']} for {passenger}."
     )
-    return step, "Then check the weather at that flight's destination on its date."
 
 
 def _follow_hotel_total(
-    world: TravelWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
+    world: TravelWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
+    """After a hotel booking: its total in another currency (a read; asks for the amount)."""
     target = _choice(rng, sorted(world.rates))
+    stay = followed.arguments
     step = StepSpec(
         "convert_currency",
         {
@@ -887,23 +894,33 @@ def _follow_hotel_total(
             "to_currency": target,
         },
     )
-    return step, f"Then convert that reservation's total price into {target}."
+    return (
+        step,
+        f"Then convert the total price of {stay['guest']}'s hotel reservation "
+        f"({_nights_word(int(stay['nights']))} from {stay['check_in']}) into {target} and "
+        "tell me the amount.",
+        "amount",
+    )
 
 
-def _side_weather(world: TravelWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+def _side_weather(world: TravelWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
     city = _CITY_BY_CODE[_choice(rng, world.cities)]
     day = _day(world, rng).isoformat()
     step = StepSpec("get_weather", {"city": city.name, "date": day})
-    return step, f"Also check the weather forecast in {city.name} on {day}."
+    return (
+        step,
+        f"Also check the weather forecast in {city.name} on {day} and tell me the condition.",
+        "condition",
+    )
 
 
-def _side_currency(world: TravelWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+def _side_currency(world: TravelWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
     source, target = (str(code) for code in rng.permutation(sorted(world.rates))[:2])
     amount = 25 * (1 + int(rng.integers(40)))
     step = StepSpec(
         "convert_currency", {"amount": amount, "from_currency": source, "to_currency": target}
     )
-    return step, f"Also convert {amount} {source} into {target}."
+    return step, f"Also convert {amount} {source} into {target} and tell me the amount.", "amount"
 
 
 SCENARIO = Scenario(
@@ -938,7 +955,6 @@ SCENARIO = Scenario(
     ),
     follow_ups=(
         FollowUpRule("search_flights", _follow_book_cheapest),
-        FollowUpRule("book_flight", _follow_flight_weather),
         FollowUpRule("book_hotel", _follow_hotel_total),
     ),
     side_steps=(
