@@ -293,7 +293,7 @@ class ChatEnv:
         info = self._info()
         info["turn"] = turn
         if terminated or truncated:
-            info["metrics"] = episode_metrics(simulator).as_dict()
+            info["metrics"] = self.metrics()
             info["task_results"] = self.task_results()
         return new_messages, terminated, truncated, info
 
@@ -355,6 +355,16 @@ class ChatEnv:
         if key not in self._worlds:
             self._worlds[key] = SCENARIOS[gold.scenario].world(gold.world_seed)
         return self._worlds[key]
+
+    def metrics(self) -> dict[str, Any]:
+        """The episode's metrics so far, with ``optimal_rounds`` and ``efficiency`` from the
+        exact solver on this episode's realized latencies (as for every other agent)."""
+        from asynctool_env.solver import optimal_schedule_for_simulator
+
+        simulator = self.simulator
+        assert simulator is not None
+        best = optimal_schedule_for_simulator(simulator).rounds
+        return episode_metrics(simulator, optimal_rounds=best).as_dict()
 
     def task_results(self) -> list[dict[str, Any]]:
         """Per task: its id, whether it was judged right, why not, the answer and the

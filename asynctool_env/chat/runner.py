@@ -27,8 +27,6 @@ from typing import Any
 from asynctool_env.benchmark import EpisodeRecord, summarize, timeline
 from asynctool_env.chat.env import ChatEnv
 from asynctool_env.core.task import Instance
-from asynctool_env.metrics import episode_metrics
-from asynctool_env.solver import optimal_schedule_for_instance
 
 
 @dataclass(frozen=True)
@@ -180,10 +178,7 @@ async def play_chat_episode(
         error = str(failure)
     simulator = env.simulator
     assert simulator is not None
-    best = optimal_schedule_for_instance(
-        simulator.instance, simulator.step_latency, simulator.max_calls_per_turn
-    ).rounds
-    metrics = episode_metrics(simulator, optimal_rounds=best).as_dict()
+    metrics = env.metrics()
     details = {
         "prompt_tokens": state["prompt_tokens"],
         "completion_tokens": state["completion_tokens"],
