@@ -55,9 +55,11 @@ Evolution hooks
 ---------------
 Lookups: a constant ``policy_id`` is revealed by ``get_password_policy`` of the policy's
 name, a constant test ``dataset_id`` by the ``start_test_dataset_build`` call it encodes.
-Follow-ups: UUIDs in the new dataset's namespace after a build, an address in the first
-profile's country after profiles, a password after a policy look-up. Side steps: UUIDs or
-distribution samples.
+Follow-ups: a UUID in the new dataset's namespace after a build, an address in the first
+profile's country after profiles, a password after a policy look-up. Side steps: a UUID, or
+the mean of distribution samples. Every sentence names its referent by the arguments the
+instruction states (the dataset's rows, schema and seed; the profiles' locale and seed; the
+policy's name) and asks for the one value the new step adds to the answer.
 """
 
 from __future__ import annotations
@@ -1010,55 +1012,91 @@ def _lookup_dataset(world: DataGenWorld, value: Any) -> tuple[dict[str, Any], st
     )
 
 
+def _constant(value: Any) -> bool:
+    return not (isinstance(value, str) and "${" in value)
+
+
 def _follow_uuids(
-    world: DataGenWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
-    """UUIDs in the new dataset's namespace (the templates that build a dataset already read
+    world: DataGenWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
+    """A UUID in the new dataset's namespace (the templates that build a dataset already read
     its summary, so a summary follow-up would only repeat a call they make)."""
-    seed, count = _user_seed(rng), 1 + int(rng.integers(5))
+    arguments = followed.arguments
+    seed = _user_seed(rng)
     step = StepSpec(
-        "generate_seeded_uuids",
-        {"seed": seed, "count": count, "namespace": f"${{s{index}.dataset_id}}"},
+        "generate_seeded_uuids", {"seed": seed, "namespace": f"${{s{index}.dataset_id}}"}
     )
-    return step, (
-        f"Then, using that test dataset's id as the namespace, generate {count} UUID(s) "
-        f"with seed {seed}."
+    dataset = (
+        f"the {arguments['rows']}-row {arguments['schema_name']} test dataset built with seed "
+        f"{arguments['seed']}"
+    )
+    return (
+        step,
+        f"Then, using the id of {dataset} as the namespace, generate one UUID with seed {seed} "
+        "and tell me that UUID.",
+        "uuids.0",
     )
 
 
 def _follow_address(
-    world: DataGenWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
+    world: DataGenWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
+    """An address in the country of the first generated profile (named by locale and seed)."""
+    arguments = followed.arguments
     seed = _user_seed(rng)
     step = StepSpec(
         "generate_fake_address", {"country": f"${{s{index}.profiles.0.country}}", "seed": seed}
     )
-    return step, f"Then generate a fake address in the first profile's country with seed {seed}."
+    profiles = f"the {arguments['locale']} profiles generated with seed {arguments['seed']}"
+    if not _constant(arguments["locale"]) or not _constant(arguments["seed"]):
+        profiles = "the generated profiles"  # no template does this: each has one batch
+    return (
+        step,
+        f"Then generate a fake address in the country of the first of {profiles}, with seed "
+        f"{seed}, and tell me the formatted address.",
+        "formatted",
+    )
 
 
 def _follow_password(
-    world: DataGenWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
+    world: DataGenWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
     username, seed = _choice(rng, _USERNAMES), _user_seed(rng)
     step = StepSpec(
         "generate_policy_password",
         {"policy_id": f"${{s{index}.policy_id}}", "username": username, "seed": seed},
     )
-    return step, f'Then generate a password for "{username}" under that policy with seed {seed}.'
+    return (
+        step,
+        f'Then generate a password for "{username}" under the "{followed.arguments["name"]}" '
+        f"policy with seed {seed} and tell me that password.",
+        "password",
+    )
 
 
-def _side_uuids(world: DataGenWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+def _side_uuids(world: DataGenWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
     namespace = _choice(rng, ("orders", "invoices", "devices", "sessions", "tenants"))
-    seed, count = _user_seed(rng), 1 + int(rng.integers(5))
-    step = StepSpec("generate_seeded_uuids", {"seed": seed, "count": count, "namespace": namespace})
-    return step, f'Also generate {count} UUID(s) in the namespace "{namespace}" with seed {seed}.'
+    seed = _user_seed(rng)
+    step = StepSpec("generate_seeded_uuids", {"seed": seed, "namespace": namespace})
+    return (
+        step,
+        f'Also generate one UUID in the namespace "{namespace}" with seed {seed} and tell me it.',
+        "uuids.0",
+    )
 
 
-def _side_sample(world: DataGenWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+def _side_sample(world: DataGenWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
     spec = _choice(rng, DISTRIBUTIONS)
-    n, seed = int(_choice(rng, (5, 10, 50, 100))), _user_seed(rng)
+    # At least 50 samples: a small n could equal a count that a task reads from a response
+    # (daily signups), which the sentence would then seem to state.
+    n, seed = int(_choice(rng, (50, 100, 200, 500))), _user_seed(rng)
     step = StepSpec("sample_named_distribution", {"distribution": spec.name, "n": n, "seed": seed})
-    return step, f"Also draw {n} samples from the {spec.name} distribution with seed {seed}."
+    return (
+        step,
+        f"Also draw {n} samples from the {spec.name} distribution with seed {seed} and tell me "
+        "their mean.",
+        "sample_mean",
+    )
 
 
 SCENARIO = Scenario(
