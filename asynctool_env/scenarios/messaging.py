@@ -53,9 +53,10 @@ The templates
 Evolution hooks
 ---------------
 A constant ``contact_id`` can be revealed by ``find_contact`` on the contact's name (lookup);
-a ``list_messages`` step can be followed by a reply to the newest message and a
-``create_group`` step by a post in the new group (follow-ups); looking up any contact's
-phone number is an independent extra step (side step).
+a ``list_messages`` step can be followed by a reply to the second newest message and a
+``create_group`` step by a second post in the group, named (follow-ups, both writes);
+looking up any contact's phone number, and telling it, is an independent extra step (side
+step).
 """
 
 from __future__ import annotations
@@ -537,13 +538,21 @@ def _lookup_contact(world: MessagingWorld, value: Any) -> tuple[dict[str, Any], 
 
 
 def _follow_list(
-    world: MessagingWorld, rng: np.random.Generator, index: int
+    world: MessagingWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str]:
+    """After a listing: reply to its second newest message (a write).
+
+    The newest one is what the templates already answer or forward. The sentence names the
+    contact by id when the instruction states it; otherwise as the sender of the newest
+    message the task is about, which is unambiguous because no template lists two inboxes.
+    """
     text = _choice(rng, _REPLIES)
+    contact = followed.arguments["contact_id"]
+    whose = f"from {contact}" if "${" not in str(contact) else "from that same sender"
     step = StepSpec(
-        "reply_to_message", {"message_id": f"${{s{index}.messages.0.message_id}}", "text": text}
+        "reply_to_message", {"message_id": f"${{s{index}.messages.1.message_id}}", "text": text}
     )
-    return step, f'Then reply "{text}" to the newest of those messages.'
+    return step, f'Then also reply "{text}" to the second most recent message {whose}.'
 
 
 _FOLLOW_UP_POSTS: tuple[str, ...] = (
@@ -554,16 +563,22 @@ _FOLLOW_UP_POSTS: tuple[str, ...] = (
 
 
 def _follow_group(
-    world: MessagingWorld, rng: np.random.Generator, index: int
+    world: MessagingWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str]:
+    """After a group is created: a second post in it (a write), the group named."""
     text = _choice(rng, _FOLLOW_UP_POSTS)
     step = StepSpec("send_group_message", {"group_id": f"${{s{index}.group_id}}", "text": text})
-    return step, f'Then post "{text}" in the new group.'
+    return step, f'Then also post "{text}" in the "{followed.arguments["name"]}" group.'
 
 
-def _side_phone(world: MessagingWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+def _side_phone(world: MessagingWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
+    """Any contact's phone number (a read; asks for the number)."""
     (name,) = _people(world, rng, 1)
-    return StepSpec("find_contact", {"name": name}), f"Also look up {name}'s phone number."
+    return (
+        StepSpec("find_contact", {"name": name}),
+        f"Also look up {name}'s phone number and tell me what it is.",
+        "phone",
+    )
 
 
 SCENARIO = Scenario(
