@@ -49,11 +49,19 @@ The templates
 ``fund_and_buy``           5     two accounts in parallel -> transfer (fan-in); a quote; the
                                  buy joins the target account and the quote (fan-in)
 ``cheaper_stock``          4     two quotes and an account in parallel -> buy the cheaper
-                                 stock (fan-in)
+                                 stock (fan-in: the order waits for both quotes)
 ``move_cash``              3     two accounts in parallel -> transfer_brokerage_cash (fan-in)
 ``trim_position``          4     account -> positions -> quote of the largest holding -> sell
                                  part of it (a chain)
 ========================= ===== ==============================================================
+
+Evolution hooks
+---------------
+A constant account id can be revealed by ``get_brokerage_account`` of its type (lookup). An
+order can be followed by its status (the sentence asks for the average fill price) and a
+positions list by a quote of its third-largest holding (its ask price); a watchlist quote
+(its ask price) is the side step. Each read's sentence asks for the value the answer then
+requires, and names the order (side, quantity) or the account it is about.
 """
 
 from __future__ import annotations
@@ -688,6 +696,8 @@ def cheaper_stock(world: TradingWorld, rng: np.random.Generator) -> TaskSpec:
                     "side": "buy",
                     "quantity": quantity,
                 },
+                # which quote is cheaper is only known once both have arrived
+                after=(1 - cheaper,),
             ),
         ),
         answer="${s3.order_id}",
@@ -762,31 +772,53 @@ def _lookup_account(world: TradingWorld, value: Any) -> tuple[dict[str, Any], st
 # Follow-ups and the side step avoid repeating a call a template already makes (the same
 # tool with the same arguments twice in one task would be ambiguous to match): no template
 # checks an order's status, quotes a third-largest holding, or quotes a watchlist symbol.
+# Each is a read, and its sentence asks for the one value the answer then requires.
+
+
+def _account_phrase(account_id: Any) -> str:
+    """How a sentence names the account of a step's ``account_id`` argument."""
+    if "${" not in str(account_id):
+        return f"account {account_id}"
+    # a reference: every template handles one account per positions list and per order
+    return "the same account"
 
 
 def _status_after_order(
-    world: TradingWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
+    world: TradingWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
+    """After an order: its status, asking for the average fill price."""
+    order = followed.arguments
+    shares = order["quantity"]
+    what = f"{order['side']} order" + (
+        f" for {_shares(int(shares))}" if "${" not in str(shares) else ""
+    )
     return (
         StepSpec("get_stock_order_status", {"order_id": f"${{s{index}.order_id}}"}),
-        "Then check whether the order has filled.",
+        f"Then check the status of the {what} and tell me its average fill price.",
+        "avg_fill_price",
     )
 
 
 def _quote_after_positions(
-    world: TradingWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
+    world: TradingWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
+    """After a positions list: a quote of its third-largest holding, asking for the ask."""
+    account = _account_phrase(followed.arguments["account_id"])
     return (
         StepSpec("get_stock_quote", {"symbol": f"${{s{index}.positions.2.symbol}}"}),
-        "Then get a quote for the third-largest of those positions.",
+        f"Then get a quote for the position with the third-largest market value in {account} "
+        "and tell me its ask price.",
+        "ask",
     )
 
 
-def _side_quote(world: TradingWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+def _side_quote(world: TradingWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
+    """A watchlist symbol's quote, asking for the ask price."""
     ticker = _choice(rng, SYMBOLS[_N_TRADED:])[0]
     return (
         StepSpec("get_stock_quote", {"symbol": ticker}),
         f"Also tell me the current ask price of {ticker}.",
+        "ask",
     )
 
 
