@@ -66,10 +66,11 @@ The templates
 Evolution hooks
 ---------------
 A constant stored ``record_id`` is revealed by querying its table on the key column
-(lookup); a ``start_table_export`` step can be followed by a backup of the exported table
-labelled with the job id and an ``insert_table_record`` step by a backup of the table
-(follow-ups); describing a table or starting an export are independent extra steps (side
-steps).
+(lookup; the instruction then names the table and the key column). A ``start_table_export``
+step can be followed by a backup of the exported table labelled with the job id, and an
+``insert_table_record`` step by a backup of the table once the insert is done (an order the
+sentence states, since the backup takes no value from the insert) (follow-ups). Asking for a
+table's row count or starting an export are independent extra steps (side steps).
 """
 
 from __future__ import annotations
@@ -997,17 +998,19 @@ def promote_top_customer(world: DatabaseWorld, rng: np.random.Generator) -> Task
 
 
 def restock_product(world: DatabaseWorld, rng: np.random.Generator) -> TaskSpec:
-    """Query a category's products, add stock to the scarcest (2 steps, a chain)."""
+    """Query a category's products, restock the scarcest to a given level (2 steps, a chain)."""
     products = _TABLE_BY_NAME["products"]
     category = _row(world, products, int(rng.integers(world.count(products))))["category"]
     rows = _filter(world, products, "category", category)
     low = min(range(len(rows)), key=lambda i: (rows[i]["stock"], i))
-    added = 10 * (2 + int(rng.integers(19)))
+    # A level the instruction states (above the current stock): the model must not have to
+    # do arithmetic on a response to know the value it writes.
+    level = 10 * math.ceil((rows[low]["stock"] + 10 * (2 + int(rng.integers(19)))) / 10)
     return TaskSpec(
         instruction=(
             f"Among the products in the {category} category, find the one with the lowest "
-            f"stock (the first one listed if several tie) and add {added} units to its stock, "
-            "writing the new stock level to its record. Tell me its SKU and the new version id."
+            f"stock (the first one listed if several tie) and restock it: set its stock to "
+            f"{level} units. Tell me its SKU and the new version id of its record."
         ),
         steps=(
             StepSpec(
@@ -1018,7 +1021,7 @@ def restock_product(world: DatabaseWorld, rng: np.random.Generator) -> TaskSpec:
                 "update_table_record",
                 {
                     "record_id": f"${{s0.records.{low}.record_id}}",
-                    "changes": {"stock": rows[low]["stock"] + added},
+                    "changes": {"stock": level},
                 },
             ),
         ),
@@ -1074,10 +1077,11 @@ def open_ticket(world: DatabaseWorld, rng: np.random.Generator) -> TaskSpec:
     priority = _choice(rng, PRIORITIES)
     return TaskSpec(
         instruction=(
-            f"Open a support ticket for the customer with email {email}, assigned to our "
-            f'employee {assignee}: subject "{subject}", priority "{priority}". Insert it into '
-            "the support_tickets table with only customer_id, assignee_id, subject and "
-            "priority (the other columns keep their defaults), and tell me the ticket number."
+            f"Open a support ticket for the customer with email {email}, assigned to "
+            f"{assignee} of the employees table (look the employee up by name): subject "
+            f'"{subject}", priority "{priority}". Insert it into the support_tickets table '
+            "with only customer_id, assignee_id, subject and priority (the other columns keep "
+            "their defaults), and tell me the ticket number."
         ),
         steps=(
             StepSpec(
@@ -1191,36 +1195,41 @@ def _lookup_record(world: DatabaseWorld, value: Any) -> tuple[dict[str, Any], st
     return (
         arguments,
         "records.0.record_id",
-        f"the record id of the {table.noun} whose {table.key.replace('_', ' ')} is {key}",
+        f"the record id of the {table.noun} in the {table.name} table whose {table.key} is {key}",
     )
 
 
 def _follow_export(
-    world: DatabaseWorld, rng: np.random.Generator, index: int
+    world: DatabaseWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str]:
     """Back up the exported table, labelled with the export's job id (the template that
     exports already checks the job's status, so a status follow-up would only repeat it)."""
-    step = StepSpec(
-        "backup_database_tables",
-        {"tables": [f"${{s{index}.table}}"], "label": f"${{s{index}.job_id}}"},
-    )
+    table, fmt = followed.arguments["table"], followed.arguments["file_format"]
+    step = StepSpec("backup_database_tables", {"tables": [table], "label": f"${{s{index}.job_id}}"})
     return step, (
-        "Then back up the exported table on its own, using the export's job id as the backup label."
+        f"Then back up the {table} table on its own, using the job id of its {fmt} export as "
+        "the backup label."
     )
 
 
 def _follow_insert(
-    world: DatabaseWorld, rng: np.random.Generator, index: int
+    world: DatabaseWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str]:
+    """Back up the table inserted into, once the insert is done (an order the sentence
+    states: the backup takes no value from the insert)."""
+    table = followed.arguments["table"]
     label = f"after-insert-{_choice(rng, ('am', 'pm', 'eod', 'audit'))}-{int(rng.integers(1, 100))}"
-    step = StepSpec("backup_database_tables", {"tables": [f"${{s{index}.table}}"], "label": label})
-    return step, f'Then back up the table you inserted into, with the label "{label}".'
+    step = StepSpec("backup_database_tables", {"tables": [table], "label": label}, after=(index,))
+    return step, (
+        f"Once the new {_TABLE_BY_NAME[table].noun} is inserted, back up the {table} table with "
+        f'the label "{label}".'
+    )
 
 
-def _side_row_count(world: DatabaseWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+def _side_row_count(world: DatabaseWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
     table = _choice(rng, TABLES).name
     step = StepSpec("describe_database_table", {"table": table})
-    return step, f"Also tell me how many rows the {table} table has."
+    return step, f"Also tell me how many rows the {table} table has.", "row_count"
 
 
 def _side_export(world: DatabaseWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
