@@ -52,9 +52,18 @@ The templates
 ``trip_ready``         5     find -> authenticate -> engine start or charging session and
                              navigate_vehicle in parallel (fan-out) -> set_vehicle_climate
 ``status_and_lock``    3     authenticate_vehicle (a vehicle id given in the instruction)
-                             -> get_vehicle_status and set_vehicle_lock in parallel (fan-out)
+                             -> set_vehicle_lock; get_vehicle_status of the same id in
+                             parallel (it needs no login)
 ``navigate_by_plate``  3     find_vehicle -> authenticate_vehicle -> navigate_vehicle (chain)
 ===================== ===== ================================================================
+
+Evolution hooks
+---------------
+A constant ``vehicle_id`` can be revealed by ``find_vehicle`` on the car's plate (lookup). A
+login can be followed by sending another destination, an engine start or a charging session
+by the climate with the defrost on (follow-ups, both writes). The side step asks for the
+range of the world's last car, which templates never pick: a side step about a template's
+car would repeat its look-up, or state the id that its login must wait for.
 """
 
 from __future__ import annotations
@@ -620,18 +629,22 @@ def _choice(rng: np.random.Generator, items: Sequence[Any]) -> Any:
     return items[int(rng.integers(len(items)))]
 
 
+#: The car the side step asks about; templates never pick it, so that a side step never
+#: repeats a template's look-up nor states the id of a car a template must look up first.
+_SIDE_CAR = N_VEHICLES - 1
+
+
 def _car(world: VehicleWorld, rng: np.random.Generator, need: str = "") -> int:
-    """A car index; ``need`` is "engine", "charge" (plugged in, can charge) or ""."""
+    """A template's car index; ``need`` is "engine", "charge" (plugged in, can charge) or ""."""
+    cars = [i for i in range(N_VEHICLES) if i != _SIDE_CAR]
     if need == "engine":
-        candidates = [i for i in range(N_VEHICLES) if _model(world, i).has_engine]
+        candidates = [i for i in cars if _model(world, i).has_engine]
     elif need == "charge":
         candidates = [
-            i
-            for i in range(N_VEHICLES)
-            if _model(world, i).chargeable and _state(world, i)["plugged_in"]
+            i for i in cars if _model(world, i).chargeable and _state(world, i)["plugged_in"]
         ]
     else:
-        candidates = list(range(N_VEHICLES))
+        candidates = cars
     return _choice(rng, candidates)
 
 
@@ -766,7 +779,7 @@ def trip_ready(world: VehicleWorld, rng: np.random.Generator) -> TaskSpec:
 
 
 def status_and_lock(world: VehicleWorld, rng: np.random.Generator) -> TaskSpec:
-    """Log in to a given vehicle id, then its status and a (un)lock in parallel (3 steps)."""
+    """Log in to a given vehicle id and (un)lock it, its status in parallel (3 steps)."""
     car = _car(world, rng)
     locked = bool(rng.integers(2))
     return TaskSpec(
@@ -780,7 +793,8 @@ def status_and_lock(world: VehicleWorld, rng: np.random.Generator) -> TaskSpec:
                 "authenticate_vehicle",
                 {"vehicle_id": world.vehicle_ids[car], "pin": _pin(world, car)},
             ),
-            StepSpec("get_vehicle_status", {"vehicle_id": "${s0.vehicle_id}"}),
+            # the id is in the instruction: the status need not wait for the login
+            StepSpec("get_vehicle_status", {"vehicle_id": world.vehicle_ids[car]}),
             StepSpec(
                 "set_vehicle_lock", {"session_token": "${s0.session_token}", "locked": locked}
             ),
@@ -824,28 +838,39 @@ def _lookup_vehicle(world: VehicleWorld, value: Any) -> tuple[dict[str, Any], st
 
 # Follow-ups and the side step avoid repeating a call a template already makes (the same
 # tool with the same arguments twice in one task would be ambiguous to match): templates
-# never navigate to the last destinations, switch the defrost on, or find a car by first name
-# (and there is no follow-up "status after find": a lookup step may add a find_vehicle
-# before a template's own status check).
+# never navigate to the last destinations or switch the defrost on. Every template logs in
+# to one car and starts at most one engine or charging session, so "the car you logged in
+# to" and "the running engine" name their referent.
+
+
+def _car_phrase(vehicle_id: Any) -> str:
+    """How a sentence names the car of a login's ``vehicle_id`` argument."""
+    if "${" not in str(vehicle_id):
+        return str(vehicle_id)
+    return "the car you logged in to"
 
 
 def _route_after_login(
-    world: VehicleWorld, rng: np.random.Generator, index: int
+    world: VehicleWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str]:
+    """After a login: send another destination to the car (a write)."""
     place = _choice(rng, PLACES[_N_TEMPLATE_PLACES:])[0]
+    car = _car_phrase(followed.arguments["vehicle_id"])
     return (
         StepSpec(
             "navigate_vehicle",
             {"session_token": f"${{s{index}.session_token}}", "destination": place},
         ),
-        f"Then send the {place} to the car's navigation.",
+        f"Then also send the {place} to the navigation of {car}.",
     )
 
 
 def _climate_after_power(
-    world: VehicleWorld, rng: np.random.Generator, index: int
+    world: VehicleWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str]:
+    """After an engine start or a charging session: the climate with defrost (a write)."""
     temperature = _temperature(rng)
+    power = "engine" if "run_minutes" in followed.arguments else "charging session"
     return (
         StepSpec(
             "set_vehicle_climate",
@@ -855,15 +880,18 @@ def _climate_after_power(
                 "defrost": True,
             },
         ),
-        f"Then also switch on the windscreen defrost, with the cabin at {temperature:g} °C.",
+        f"Then, on the {power} you started, set the cabin to {temperature:g} °C with the "
+        "windscreen defrost switched on.",
     )
 
 
-def _side_first_name(world: VehicleWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
-    first = world.owners[_car(world, rng)].split()[0]
+def _side_range(world: VehicleWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
+    """The side car's status by id (a read; asks for its range)."""
+    vehicle_id = world.vehicle_ids[_SIDE_CAR]
     return (
-        StepSpec("find_vehicle", {"query": first}),
-        f"Also tell me the make and model of {first}'s car (search by the name {first}).",
+        StepSpec("get_vehicle_status", {"vehicle_id": vehicle_id}),
+        f"Also tell me how many km of range {vehicle_id} has left.",
+        "range_km",
     )
 
 
@@ -900,5 +928,5 @@ SCENARIO = Scenario(
         FollowUpRule("start_vehicle_engine", _climate_after_power),
         FollowUpRule("start_vehicle_charging", _climate_after_power),
     ),
-    side_steps=(SideStepRule("first_name_lookup", _side_first_name),),
+    side_steps=(SideStepRule("range_check", _side_range),),
 )
