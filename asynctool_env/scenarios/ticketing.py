@@ -53,6 +53,14 @@ The templates
 ``round_trip_train``     5     outbound and return train searches in parallel, each held,
                                both bought in one order (a diamond, fan-in)
 ======================= ===== ==============================================================
+
+Evolution hooks
+---------------
+A constant event listing id can be revealed by ``search_live_events`` of its city, day and
+category (lookup). An event search can be followed by the second event's sections, a train
+search by the first train's fares, each asking how many seats its cheapest section has left
+(follow-ups). Side steps search events (the earliest one's name) or trains (the first
+departure) on the last days on sale, which templates never use.
 """
 
 from __future__ import annotations
@@ -1109,55 +1117,64 @@ def _lookup_event(world: TicketWorld, value: Any) -> tuple[dict[str, Any], str, 
 
 
 # Follow-ups avoid repeating a call a template already makes (the same tool with the same
-# arguments twice in one task would be ambiguous to match): no template checks an order's
-# status, lists the second event's options, or lists a train's fares.
-
-
-def _status_after_purchase(
-    world: TicketWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
-    return (
-        StepSpec("get_ticket_order_status", {"order_id": f"${{s{index}.order_id}}"}),
-        "Then check the order's status.",
-    )
+# arguments twice in one task would be ambiguous to match): no template lists the second
+# event's options or a train's fares. Each is a read whose sentence names the search it
+# follows (its city or route, day and category, which the search's arguments state) and
+# asks for one value the search itself does not show. An order's status is not a
+# follow-up: its facts (the total, the refund deadline) follow from the order and the
+# refund rule, so a model would not need the call.
 
 
 def _options_after_search(
-    world: TicketWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
+    world: TicketWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
+    """After an event search: the second event's sections, asking for free seats."""
+    search = followed.arguments
     return (
         StepSpec("list_ticket_options", {"listing_id": f"${{s{index}.events.1.listing_id}}"}),
-        "Then list the ticket options of the second of those events.",
+        f"Then list the ticket options of the second-earliest {search['category']} event in "
+        f"{search['city']} on {search['date']} and tell me how many seats are still available "
+        "in its cheapest section.",
+        "options.0.available",
     )
 
 
 def _options_after_trains(
-    world: TicketWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
+    world: TicketWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
+    """After a train search: the first train's fares, asking for free seats."""
+    search = followed.arguments
     return (
         StepSpec("list_ticket_options", {"listing_id": f"${{s{index}.trips.0.listing_id}}"}),
-        "Then list the fares of the first of those trains.",
+        f"Then list the fares of the first train from {search['origin']} to "
+        f"{search['destination']} on {search['date']} and tell me how many seats are still "
+        "available in its cheapest class.",
+        "options.0.available",
     )
 
 
-def _side_events(world: TicketWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+def _side_events(world: TicketWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
+    """An event search on a day templates never use, asking for the earliest event's name."""
     city = CITIES[_choice(rng, world.cities)].name
     date = _side_date(world, rng)
     category = _choice(rng, CATEGORIES).name
     return (
         StepSpec("search_live_events", {"city": city, "date": date, "category": category}),
-        f"Also tell me which {category} events are on in {city} on {date}.",
+        f"Also tell me the name of the earliest {category} event in {city} on {date}.",
+        "events.0.name",
     )
 
 
-def _side_trains(world: TicketWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+def _side_trains(world: TicketWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
+    """A train search on a day templates never use, asking for the first departure."""
     origin, destination = _two_cities(world, rng)
     date = _side_date(world, rng)
     return (
         StepSpec(
             "search_train_trips", {"origin": origin, "destination": destination, "date": date}
         ),
-        f"Also look up the trains from {origin} to {destination} on {date}.",
+        f"Also tell me when the first train from {origin} to {destination} on {date} leaves.",
+        "trips.0.depart",
     )
 
 
@@ -1190,7 +1207,6 @@ SCENARIO = Scenario(
     # for train listings would make it give up on event listings half of the time.
     lookups=(LookupRule("listing_id", "search_live_events", _lookup_event),),
     follow_ups=(
-        FollowUpRule("purchase_tickets", _status_after_purchase),
         FollowUpRule("search_live_events", _options_after_search),
         FollowUpRule("search_train_trips", _options_after_trains),
     ),
