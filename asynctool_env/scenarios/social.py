@@ -53,6 +53,14 @@ The templates
 ``compare_engagement``   6     two chains find -> posts -> analytics; the answer is the user
                                whose newest post had more impressions
 ======================= ===== ==============================================================
+
+Evolution hooks
+---------------
+A constant ``user_id`` can be revealed by ``find_social_user`` on the user's name (lookup).
+A publish can be followed by a reminder quoting its url, a comment by a like of the same
+post (writes), and a like by the liked post's analytics, asking for its impressions
+(follow-ups). Side steps look up the profile of the world's last user, whom templates never
+pick (asking for the follower count), or schedule an unrelated post.
 """
 
 from __future__ import annotations
@@ -594,9 +602,14 @@ def _choice(rng: np.random.Generator, items: Sequence[Any]) -> Any:
     return items[int(rng.integers(len(items)))]
 
 
+#: The user the profile side step asks about; templates never pick them, so that a side step
+#: never repeats a template's look-up.
+_SIDE_USER = N_USERS - 1
+
+
 def _users(world: SocialWorld, rng: np.random.Generator, count: int) -> list[int]:
-    """``count`` distinct user indexes."""
-    return [int(i) for i in rng.permutation(len(world.names))[:count]]
+    """``count`` distinct user indexes for a template (never the side step's user)."""
+    return [int(i) for i in rng.permutation(len(world.names) - 1)[:count]]
 
 
 def _later(world: SocialWorld, rng: np.random.Generator) -> str:
@@ -764,52 +777,63 @@ def _lookup_user(world: SocialWorld, value: Any) -> tuple[dict[str, Any], str, s
 
 # Follow-ups avoid repeating a call a template already makes (the same tool with the same
 # arguments twice in one task would be ambiguous to match): no template schedules a reminder
-# without hashtags, likes the second newest post, or lists 6 to 8 posts.
+# without hashtags, likes a post it commented on, or reads a liked post's analytics. Every
+# template publishes at most one post, comments at most once and likes at most once, so
+# "the post you liked" names its referent. There is no follow-up after get_user_posts (two
+# templates list two users' posts, and a rule cannot tell which user a list belongs to) nor
+# after find_social_user (listing the user's posts again would repeat the template's list).
 
 
 def _reminder_after_publish(
-    world: SocialWorld, rng: np.random.Generator, index: int
+    world: SocialWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str]:
+    """After a publish: schedule a reminder quoting its url (a write)."""
     when = _later(world, rng)
+    text = followed.arguments["text"]
+    post = f'the post "{text}"' if "${" not in str(text) else "the post you published"
     return (
         StepSpec(
             "schedule_social_post",
             {"text": f"Reminder: ${{s{index}.url}}", "publish_at": when},
         ),
-        f'Then schedule a post for {when} with the text "Reminder: <the new post\'s url>" and '
-        "no hashtags.",
+        f'Then schedule a post for {when} with the text "Reminder: <url of {post}>" and no '
+        "hashtags.",
     )
 
 
-def _like_after_posts(
-    world: SocialWorld, rng: np.random.Generator, index: int
+def _like_after_comment(
+    world: SocialWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str]:
+    """After a comment: like the post commented on (a write)."""
     return (
-        StepSpec("like_post", {"post_id": f"${{s{index}.posts.1.post_id}}"}),
-        "Then like the second most recent of those posts.",
+        StepSpec("like_post", {"post_id": f"${{s{index}.post_id}}"}),
+        f'Then also like the post you commented "{followed.arguments["text"]}" on.',
     )
 
 
-def _posts_after_find(
-    world: SocialWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
-    limit = 6 + int(rng.integers(3))
+def _analytics_after_like(
+    world: SocialWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
+    """After a like: the liked post's analytics (a read; asks for its impressions)."""
     return (
-        StepSpec("get_user_posts", {"user_id": f"${{s{index}.user_id}}", "limit": limit}),
-        f"Then list that user's {limit} most recent posts (limit {limit}).",
+        StepSpec("get_post_analytics", {"post_id": f"${{s{index}.post_id}}"}),
+        "Then check the analytics of the post you liked and tell me its impressions.",
+        "impressions",
     )
 
 
-def _side_profile(world: SocialWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
-    (user,) = _users(world, rng, 1)
-    handle = "@" + world.handles[user]
+def _side_profile(world: SocialWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
+    """The side user's profile by handle (a read; asks for the follower count)."""
+    handle = "@" + world.handles[_SIDE_USER]
     return (
         StepSpec("find_social_user", {"query": handle}),
-        f"Also look up the profile of {handle}.",
+        f"Also look up the profile of {handle} and tell me how many followers they have.",
+        "followers",
     )
 
 
 def _side_schedule(world: SocialWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+    """Schedule an unrelated post (a write)."""
     text, tag = _choice(rng, _LAUNCHES)
     when = _later(world, rng)
     return (
@@ -846,8 +870,8 @@ SCENARIO = Scenario(
     lookups=(LookupRule("user_id", "find_social_user", _lookup_user),),
     follow_ups=(
         FollowUpRule("publish_social_post", _reminder_after_publish),
-        FollowUpRule("get_user_posts", _like_after_posts),
-        FollowUpRule("find_social_user", _posts_after_find),
+        FollowUpRule("comment_on_post", _like_after_comment),
+        FollowUpRule("like_post", _analytics_after_like),
     ),
     side_steps=(
         SideStepRule("lookup_profile", _side_profile),
