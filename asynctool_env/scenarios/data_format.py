@@ -1370,7 +1370,8 @@ def validate_two(world: FormatWorld, rng: np.random.Generator) -> TaskSpec:
     return TaskSpec(
         instruction=(
             f"Validate the documents {first.name} and {second.name}, each against the schema "
-            "it declares, and tell me for each whether it passes and how many errors it has."
+            'it declares, and tell me for each the result ("valid" or "invalid") and the number '
+            "of errors."
         ),
         steps=(
             StepSpec("find_data_document", {"name": _stem(first)}),

@@ -49,8 +49,9 @@ The templates
 -------------
 ======================= ===== ==============================================================
 ``read_largest_match``   2     find_files_by_pattern -> read_text_file (a chain)
-``backup_and_verify``    2     compute_file_checksum and copy_file_to_directory of a given
-                               path, independent of each other
+``backup_and_verify``    2     compute_file_checksum (md5 or sha1: the copy states the
+                               SHA-256) and copy_file_to_directory of a given path,
+                               independent of each other
 ``archive_folder``       2     compress_directory -> get_compression_job_status (a chain)
 ``checksum_manifest``    3     two checksums in parallel joined by write_text_file (fan-in)
 ``tidy_downloads``       2     list_directory -> move_file_to_directory (a chain)
@@ -61,10 +62,12 @@ The templates
 Evolution hooks
 ---------------
 A constant ``path`` or ``source`` whose file name is unique in the home directory is
-revealed by ``find_files_by_pattern`` (lookups); ``compress_directory`` can be followed by
-a search for every file under the compressed folder, ``find_files_by_pattern`` and
-``list_directory`` by the metadata of the first file found (follow-ups); a checksum or a
-directory listing are independent extra steps (side steps).
+revealed by ``find_files_by_pattern`` (lookups). Follow-ups: the checksum of the first file
+a search found (asked for), and three writes that record a value a step returned in a file
+of its own (a checksum, the finished archive's SHA-256, a moved file's new path). Side
+steps ask for the checksum of a configuration file (a path no template learns from a
+response) or for how many entries a folder holds. Metadata is never asked for: permissions
+and MIME types can be guessed, and sizes and times are already in listings.
 """
 
 from __future__ import annotations
@@ -907,7 +910,9 @@ def read_largest_match(world: FilesystemWorld, rng: np.random.Generator) -> Task
 def backup_and_verify(world: FilesystemWorld, rng: np.random.Generator) -> TaskSpec:
     """Checksum a given file and copy it to a backup folder, independently (2 steps)."""
     node = _choice(rng, _user_files(world))
-    algorithm = _choice(rng, ALGORITHMS)
+    # Not sha256: the copy's own response states the file's SHA-256, so the checksum step
+    # would add nothing and an answer pasting both responses would read as an answer.
+    algorithm = _choice(rng, ("md5", "sha1"))
     target = f"{world.home}/{_choice(rng, ('backups', 'archive'))}"
     return TaskSpec(
         instruction=(
@@ -973,7 +978,9 @@ def checksum_manifest(world: FilesystemWorld, rng: np.random.Generator) -> TaskS
                 "write_text_file",
                 {
                     "path": manifest,
-                    "content": f"${{s0.checksum}} {first}\n${{s1.checksum}} {second}",
+                    # Each path from its checksum's response, so that the paths stay
+                    # knowable when a lookup names a file instead of giving its path.
+                    "content": "${s0.checksum} ${s0.path}\n${s1.checksum} ${s1.path}",
                 },
             ),
         ),
@@ -1018,7 +1025,7 @@ def project_report(world: FilesystemWorld, rng: np.random.Generator) -> TaskSpec
     return TaskSpec(
         instruction=(
             f'In the project {root}, count the files matching "{pattern}" anywhere under it '
-            f"and read its README.md. Then write {root}/{name} with exactly two lines: "
+            f"and read {root}/README.md. Then write {root}/{name} with exactly two lines: "
             f'"{label}: <count>" and "README lines: <number of lines>" (no trailing newline). '
             "Tell me the SHA-256 of the report."
         ),
@@ -1055,48 +1062,104 @@ def _lookup_path(world: FilesystemWorld, value: Any) -> tuple[dict[str, Any], st
     return arguments, "matches.0.path", f"the file named {name} under {world.home}"
 
 
-def _follow_compress(
-    world: FilesystemWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
-    """Every file under the compressed folder: what went into the archive (the template that
-    compresses already checks the job's status, so a status follow-up would only repeat it)."""
-    step = StepSpec(
-        "find_files_by_pattern", {"directory": f"${{s{index}.directory}}", "pattern": "*"}
-    )
-    return step, (
-        'Then find every file under the folder you compressed (name pattern "*"), to see '
-        "what went into the archive."
-    )
+def _constant(value: Any) -> bool:
+    return isinstance(value, str) and "${" not in value
+
+
+def _declined(followed: StepSpec) -> tuple[StepSpec, str]:
+    """A follow-up that does not apply: the followed call itself, which the operator skips
+    as a call the task already makes (a rule that cannot name its referent must not guess)."""
+    return StepSpec(followed.tool, dict(followed.arguments)), ""
 
 
 def _follow_find(
-    world: FilesystemWorld, rng: np.random.Generator, index: int
+    world: FilesystemWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str | None]:
+    """The checksum of the first file a search found (matches are listed by path)."""
+    directory, pattern = followed.arguments["directory"], followed.arguments["pattern"]
+    if not (_constant(directory) and _constant(pattern)):
+        return (*_declined(followed), None)
+    algorithm = _choice(rng, ALGORITHMS)
+    step = StepSpec(
+        "compute_file_checksum",
+        {"path": f"${{s{index}.matches.0.path}}", "algorithm": algorithm},
+    )
+    return (
+        step,
+        f"Then compute the {algorithm} checksum of the first file (by path) that the search "
+        f'for "{pattern}" under {directory} found, and tell me that checksum.',
+        "checksum",
+    )
+
+
+def _follow_checksum(
+    world: FilesystemWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str]:
-    step = StepSpec("get_file_metadata", {"path": f"${{s{index}.matches.0.path}}"})
-    return step, "Then show the metadata (permissions, modification time) of the first match."
+    """Record a checksum in a file of its own (a write: it asks for nothing)."""
+    path, algorithm = followed.arguments["path"], followed.arguments["algorithm"]
+    if not _constant(path):
+        return _declined(followed)
+    # Beside the documents, not in backups/: a name like backups/notes.txt.md5 would contain
+    # the path of a backup copy that the task may ask for, and hide that fact.
+    target = f"{world.home}/documents/{posixpath.basename(path)}.{algorithm}"
+    step = StepSpec("write_text_file", {"path": target, "content": f"${{s{index}.checksum}}"})
+    return step, (
+        f"Then write the text file {target} containing only the {algorithm} checksum of "
+        f"{path} (nothing else, no newline)."
+    )
 
 
-def _follow_list(
-    world: FilesystemWorld, rng: np.random.Generator, index: int
+def _follow_archive(
+    world: FilesystemWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str]:
-    step = StepSpec("get_file_metadata", {"path": f"${{s{index}.entries.0.path}}"})
-    return step, "Then show the metadata of the first entry of that listing."
+    """Record the finished archive's SHA-256 in a file (a task compresses one folder)."""
+    target = f"{world.home}/backups/archive.sha256"
+    step = StepSpec("write_text_file", {"path": target, "content": f"${{s{index}.sha256}}"})
+    return step, (
+        f"Then write the text file {target} containing only the SHA-256 of the finished "
+        "archive (nothing else, no newline)."
+    )
 
 
-def _side_checksum(world: FilesystemWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
-    node = _choice(rng, _user_files(world))
+def _follow_move(
+    world: FilesystemWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str]:
+    """Leave a note of where a moved file went (a task moves one file)."""
+    target = f"{world.home}/documents/moved.txt"
+    step = StepSpec("write_text_file", {"path": target, "content": f"${{s{index}.path}}"})
+    return step, (
+        f"Then write the text file {target} containing only the moved file's new path "
+        "(nothing else, no newline)."
+    )
+
+
+def _side_checksum(world: FilesystemWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
+    # Configuration files only: no template learns their paths from a response (no search
+    # pattern matches them, no listing picks them), so the sentence never states a path that
+    # a step of the task has to wait for.
+    configs = [
+        node
+        for node in _files_under(world, world.home)
+        if posixpath.basename(node.path) in (".bashrc", ".gitconfig", "pyproject.toml")
+    ]
+    node = _choice(rng, configs)
     algorithm = _choice(rng, ALGORITHMS)
     step = StepSpec("compute_file_checksum", {"path": node.path, "algorithm": algorithm})
-    return step, f"Also compute the {algorithm} checksum of {node.path}."
+    return (
+        step,
+        f"Also compute the {algorithm} checksum of {node.path} and tell me that checksum.",
+        "checksum",
+    )
 
 
-def _side_listing(world: FilesystemWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
+def _side_listing(world: FilesystemWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
     home = world.home
     folder = _choice(
         rng,
         (f"{home}/documents", f"{home}/downloads", f"{home}/logs", f"{home}/photos", home),
     )
-    return StepSpec("list_directory", {"path": folder}), f"Also list what is in {folder}."
+    step = StepSpec("list_directory", {"path": folder})
+    return step, f"Also list {folder} and tell me how many entries it holds.", "count"
 
 
 SCENARIO = Scenario(
@@ -1132,9 +1195,10 @@ SCENARIO = Scenario(
         LookupRule("source", "find_files_by_pattern", _lookup_path),
     ),
     follow_ups=(
-        FollowUpRule("compress_directory", _follow_compress),
         FollowUpRule("find_files_by_pattern", _follow_find),
-        FollowUpRule("list_directory", _follow_list),
+        FollowUpRule("compute_file_checksum", _follow_checksum),
+        FollowUpRule("get_compression_job_status", _follow_archive),
+        FollowUpRule("move_file_to_directory", _follow_move),
     ),
     side_steps=(
         SideStepRule("file_checksum", _side_checksum),
