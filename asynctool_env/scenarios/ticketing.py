@@ -60,7 +60,7 @@ A constant event listing id can be revealed by ``search_live_events`` of its cit
 category (lookup). An event search can be followed by the second event's sections, a train
 search by the first train's fares, each asking how many seats its cheapest section has left
 (follow-ups). Side steps search events (the earliest one's name) or trains (the first
-departure) on the last days on sale, which templates never use.
+train's name) on the last days on sale, which templates never use.
 """
 
 from __future__ import annotations
@@ -1166,15 +1166,20 @@ def _side_events(world: TicketWorld, rng: np.random.Generator) -> tuple[StepSpec
 
 
 def _side_trains(world: TicketWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
-    """A train search on a day templates never use, asking for the first departure."""
+    """A train search on a day templates never use, asking which train leaves first.
+
+    The train's name, not its departure time: a clock time like "10:20" is matched loosely
+    (as "1020"), so another train's time could seem to be named inside a price or an id.
+    """
     origin, destination = _two_cities(world, rng)
     date = _side_date(world, rng)
     return (
         StepSpec(
             "search_train_trips", {"origin": origin, "destination": destination, "date": date}
         ),
-        f"Also tell me when the first train from {origin} to {destination} on {date} leaves.",
-        "trips.0.depart",
+        f"Also tell me which train leaves first from {origin} to {destination} on {date} (its "
+        "service and number).",
+        "trips.0.name",
     )
 
 
