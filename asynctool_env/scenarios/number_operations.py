@@ -58,9 +58,11 @@ The templates
 Evolution hooks
 ---------------
 Lookups: a constant ``dataset_id`` (or ``dataset_a``/``dataset_b``) is revealed by
-``find_numeric_dataset`` of the dataset's title. Follow-ups: fetch after a find, statistics
-after a fetch, rounding after statistics or a percentage change. Side steps: a prime
-factorisation or a unit conversion of constants.
+``find_numeric_dataset`` of the dataset's title. Follow-ups, each asking for the value it
+adds: fetch after a find (the latest value), statistics after a fetch by a stated id (the
+standard deviation), rounding a statistic. Side step: a dataset's id by its title. No rule
+works on constants of the instruction alone (converting, rounding or factorising a number the
+instruction gives): a model could answer those without any tool.
 """
 
 from __future__ import annotations
@@ -848,8 +850,8 @@ def total_factors(world: NumbersWorld, rng: np.random.Generator) -> TaskSpec:
     title = world.title(index)
     return TaskSpec(
         instruction=(
-            f'Fetch the values of the dataset "{title}", compute their total (sum) and give '
-            "me the prime factorisation of that total."
+            f'Fetch the values of the dataset "{title}", compute their total (sum) and factorise '
+            "that total into primes. Tell me the total and its prime factorisation."
         ),
         steps=(
             StepSpec("find_numeric_dataset", {"name": title}),
@@ -951,53 +953,69 @@ def _lookup_dataset(world: NumbersWorld, value: Any) -> tuple[dict[str, Any], st
     return {"name": title}, "dataset_id", f'the dataset "{title}"'
 
 
+def _constant(value: Any) -> bool:
+    return isinstance(value, str) and "${" not in value
+
+
+def _declined(followed: StepSpec) -> tuple[StepSpec, str, None]:
+    """A follow-up that does not apply: the followed call itself, which the operator skips
+    as a call the task already makes (a rule that cannot name its referent must not guess)."""
+    return StepSpec(followed.tool, dict(followed.arguments)), "", None
+
+
 def _follow_fetch(
-    world: NumbersWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
+    world: NumbersWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str | None]:
+    """Fetch a dataset the task only looked up, and ask for its latest value."""
+    name = followed.arguments.get("name")
+    if not _constant(name):
+        return _declined(followed)
     step = StepSpec("fetch_dataset_values", {"dataset_id": f"${{s{index}.dataset_id}}"})
-    return step, "Then fetch that dataset's values."
+    return (
+        step,
+        f'Then fetch the values of "{name}" and tell me its latest (last) value.',
+        "last_value",
+    )
 
 
 def _follow_statistics(
-    world: NumbersWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
+    world: NumbersWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str | None]:
+    """Summarise the values of a dataset fetched by an id the instruction states."""
+    dataset_id = followed.arguments.get("dataset_id")
+    if not _constant(dataset_id):
+        return _declined(followed)  # fetched by a looked-up id: which dataset is it?
     step = StepSpec("compute_descriptive_statistics", {"values": f"${{s{index}.values}}"})
-    return step, "Then compute the descriptive statistics (mean, median, stdev) of those values."
+    return (
+        step,
+        f"Then compute the descriptive statistics of the values of {dataset_id} and tell me "
+        "their sample standard deviation.",
+        "stdev",
+    )
 
 
 def _follow_round_statistic(
-    world: NumbersWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
+    world: NumbersWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
+    """Round a statistic (a task computes one set of descriptive statistics at most). Not
+    min, max or sum: those can be whole numbers that an instruction also happens to write."""
     stat = _choice(rng, ("mean", "median", "stdev"))
     decimals = int(rng.integers(3))
     step = StepSpec("round_numeric_value", {"value": f"${{s{index}.{stat}}}", "decimals": decimals})
-    return step, f"Then round the {stat} to {decimals} decimal places."
-
-
-def _follow_round_change(
-    world: NumbersWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
-    decimals = int(rng.integers(3))
-    step = StepSpec(
-        "round_numeric_value", {"value": f"${{s{index}.percent_change}}", "decimals": decimals}
+    return (
+        step,
+        f"Then round the {stat} of the descriptive statistics to {_places(decimals)} and tell "
+        "me the rounded value.",
+        "value",
     )
-    return step, f"Then round that percentage change to {_places(decimals)}."
 
 
-def _side_factorize(world: NumbersWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
-    number = int(rng.integers(1000, 1_000_000))
-    step = StepSpec("factorize_integer", {"number": number})
-    return step, f"Also give me the prime factorisation of {number}."
-
-
-def _side_convert(world: NumbersWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
-    source = _choice(rng, tuple(_TARGETS))
-    target = _choice(rng, _TARGETS[source])
-    value = round(float(rng.uniform(1, 500)), 1)
-    step = StepSpec(
-        "convert_measurement_unit", {"value": value, "from_unit": source, "to_unit": target}
-    )
-    return step, f"Also convert {value} {source} into {target}."
+def _side_find(world: NumbersWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
+    """Look a dataset up by title and ask for its id (the one value only a look-up gives:
+    unit, size and labels follow from the title)."""
+    title = world.title(int(rng.integers(len(world.ids))))
+    step = StepSpec("find_numeric_dataset", {"name": title})
+    return step, f'Also look up the dataset "{title}" and tell me its id.', "dataset_id"
 
 
 SCENARIO = Scenario(
@@ -1038,10 +1056,6 @@ SCENARIO = Scenario(
         FollowUpRule("find_numeric_dataset", _follow_fetch),
         FollowUpRule("fetch_dataset_values", _follow_statistics),
         FollowUpRule("compute_descriptive_statistics", _follow_round_statistic),
-        FollowUpRule("compute_percentage_change", _follow_round_change),
     ),
-    side_steps=(
-        SideStepRule("factorize_number", _side_factorize),
-        SideStepRule("convert_measurement", _side_convert),
-    ),
+    side_steps=(SideStepRule("dataset_id", _side_find),),
 )
