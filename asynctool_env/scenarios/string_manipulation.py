@@ -59,9 +59,11 @@ Evolution hooks
 ---------------
 Lookups: a constant ``snippet_id`` is revealed by ``search_text_catalogue`` of the snippet's
 title, a constant ``glossary_id`` by ``get_translation_glossary`` of its language.
-Follow-ups: search for every snippet of the first hit's kind after a search, count the words
-after a fetch, extract a kind of pattern after a replacement, truncate after a translation.
-Side steps: slugify or restyle a constant phrase.
+Follow-ups, each asking for the value it adds: count the sentences of a snippet fetched by
+a stated id, extract a kind of pattern after a replacement (how many remain), the length of
+a full translation. Side steps: the id of a snippet by its title, the id of a
+language's glossary. No rule transforms a phrase the instruction quotes (a model could slugify
+or restyle it without any tool), and no rule searches by a snippet's kind (titles state it).
 """
 
 from __future__ import annotations
@@ -949,67 +951,81 @@ def _lookup_glossary(world: StringWorld, value: Any) -> tuple[dict[str, Any], st
     return {"language": language}, "glossary_id", f"the {language} translation glossary"
 
 
-def _follow_search(
-    world: StringWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
-    """Search again for every snippet of the first hit's kind (each template that searches
-    already fetches the first hit, and a title search rarely finds a second one)."""
-    step = StepSpec("search_text_catalogue", {"query": f"${{s{index}.results.0.kind}}"})
-    return step, (
-        "Then search the catalogue again, using as the query the kind of the snippet you "
-        "found (exactly as the search results give it), to list every snippet of that kind."
+def _constant(value: Any) -> bool:
+    return isinstance(value, str) and "${" not in value
+
+
+def _declined(followed: StepSpec) -> tuple[StepSpec, str, None]:
+    """A follow-up that does not apply: the followed call itself, which the operator skips
+    as a call the task already makes (a rule that cannot name its referent must not guess)."""
+    return StepSpec(followed.tool, dict(followed.arguments)), "", None
+
+
+def _follow_count(
+    world: StringWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str | None]:
+    """Count the words of a snippet fetched by an id the instruction states."""
+    snippet_id = followed.arguments.get("snippet_id")
+    if not _constant(snippet_id):
+        return _declined(followed)  # fetched by a looked-up id: which snippet is it?
+    step = StepSpec("count_text_words", {"text": f"${{s{index}.text}}"})
+    return (
+        step,
+        f"Then count the words of the text of {snippet_id} and tell me how many sentences it has.",
+        "sentences",
     )
 
 
-def _follow_count(world: StringWorld, rng: np.random.Generator, index: int) -> tuple[StepSpec, str]:
-    step = StepSpec("count_text_words", {"text": f"${{s{index}.text}}"})
-    return step, "Then count the words of that text."
-
-
 def _follow_replace(
-    world: StringWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
+    world: StringWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
     """Extract a kind of pattern from the edited text (the one template that replaces already
     counts the result's words, so a word count would only repeat its call)."""
     pattern = _choice(rng, tuple(PATTERNS))
     step = StepSpec("extract_text_patterns", {"text": f"${{s{index}.text}}", "pattern": pattern})
-    return step, (
-        f'Then extract the {_NOUNS[pattern]} (pattern "{pattern}") from the text as it is '
-        "after the replacement."
+    return (
+        step,
+        (
+            f'Then extract the {_NOUNS[pattern]} (pattern "{pattern}") from the text as it is '
+            "after the replacement and tell me how many distinct ones it holds."
+        ),
+        "count",
     )
 
 
-def _follow_truncate(
-    world: StringWorld, rng: np.random.Generator, index: int
-) -> tuple[StepSpec, str]:
-    max_length = _choice(rng, (40, 60, 80))
-    step = StepSpec("truncate_text", {"text": f"${{s{index}.text}}", "max_length": max_length})
-    return step, f"Then truncate that text to at most {max_length} characters."
+def _follow_translation_length(
+    world: StringWorld, rng: np.random.Generator, index: int, followed: StepSpec
+) -> tuple[StepSpec, str, str]:
+    """Count the characters of the full translation (a task translates one text at most). Not
+    a shorter preview: it would be a prefix of the preview the task asks for, so stating the
+    longer one would state it too."""
+    step = StepSpec("count_text_words", {"text": f"${{s{index}.text}}"})
+    return (
+        step,
+        "Then count the words of the full (untruncated) translation and tell me how many "
+        "characters it has.",
+        "characters",
+    )
 
 
-_PHRASES: tuple[str, ...] = (
-    "Summer Sale: 30% off everything!",
-    "Quarterly Results & Outlook 2025",
-    "How to Brew the Perfect Espresso",
-    "Café Opening Hours (Updated)",
-    "Top 10 Hiking Trails Near Zürich",
-    "Release Notes v2.4.1 - Bug Fixes",
-    "Welcome to the Team, Ana!",
-    "Ten Tips for Remote Meetings",
-)
+def _side_snippet(world: StringWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
+    title = world.title(int(rng.integers(len(world.ids))))
+    step = StepSpec("search_text_catalogue", {"query": title})
+    return (
+        step,
+        f'Also find the snippet titled "{title}" in the catalogue and tell me its id.',
+        "results.0.snippet_id",
+    )
 
 
-def _side_slug(world: StringWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
-    phrase = _choice(rng, _PHRASES)
-    step = StepSpec("slugify_text", {"text": phrase})
-    return step, f'Also turn "{phrase}" into a URL slug.'
-
-
-def _side_case(world: StringWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
-    phrase = _choice(rng, _PHRASES)
-    style = _choice(rng, ("snake", "camel", "constant", "kebab"))
-    step = StepSpec("change_text_case", {"text": phrase, "style": style})
-    return step, f'Also write "{phrase}" in {style} case.'
+def _side_glossary(world: StringWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
+    language = _choice(rng, tuple(_LANGUAGES.values()))
+    step = StepSpec("get_translation_glossary", {"language": language})
+    return (
+        step,
+        f"Also get the {language} translation glossary and tell me its id.",
+        "glossary_id",
+    )
 
 
 SCENARIO = Scenario(
@@ -1048,13 +1064,12 @@ SCENARIO = Scenario(
         LookupRule("glossary_id", "get_translation_glossary", _lookup_glossary),
     ),
     follow_ups=(
-        FollowUpRule("search_text_catalogue", _follow_search),
         FollowUpRule("fetch_text_snippet", _follow_count),
-        FollowUpRule("translate_text_with_glossary", _follow_truncate),
+        FollowUpRule("translate_text_with_glossary", _follow_translation_length),
         FollowUpRule("replace_text_phrase", _follow_replace),
     ),
     side_steps=(
-        SideStepRule("slugify_phrase", _side_slug),
-        SideStepRule("restyle_phrase", _side_case),
+        SideStepRule("snippet_id", _side_snippet),
+        SideStepRule("glossary_id", _side_glossary),
     ),
 )
