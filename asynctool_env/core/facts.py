@@ -103,7 +103,9 @@ class Fact:
 
 # -- deriving facts -------------------------------------------------------------------------
 
-_ID_SHAPE = re.compile(r"^(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9][A-Za-z0-9_./:#-]*$")
+_ID_SHAPE = re.compile(
+    r"^(?:(?=.*\d)(?=.*[A-Za-z])[A-Za-z0-9][A-Za-z0-9_./:#-]*|[A-Z]{2,5}-[A-Z0-9-]{3,})$"
+)
 _NUMBER_TEXT = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)$")
 
 
@@ -478,8 +480,11 @@ def states(
         return True
     if re.search(r"(?<!\w)" + re.escape(wanted) + r"(?!\w)", normalized):
         return True
+    # Punctuation may differ ("Order #80587: Late Delivery" vs "Order 80587 - Late
+    # Delivery") only for wordy texts: "10:20" must not match "1020" inside an id.
     squeeze = re.compile(r"[\W_]+")
-    return len(wanted) > 3 and squeeze.sub("", wanted) in squeeze.sub("", normalized)
+    letters = sum(char.isalpha() for char in wanted)
+    return letters >= 4 and squeeze.sub("", wanted) in squeeze.sub("", normalized)
 
 
 def _check(fact: Fact, normalized: str, numbers: Sequence[float], tokens: set[str]) -> FactCheck:

@@ -761,6 +761,7 @@ def compare_engagement(world: SocialWorld, rng: np.random.Generator) -> TaskSpec
             StepSpec("get_post_analytics", {"post_id": "${s3.posts.0.post_id}"}),
         ),
         answer=winner,
+        options=(world.names[first], world.names[second], "same"),
     )
 
 

@@ -801,6 +801,7 @@ def warmer_city(world: TravelWorld, rng: np.random.Generator) -> TaskSpec:
             StepSpec("get_weather", {"city": second.name, "date": day}),
         ),
         answer=answer,
+        options=(first.name, second.name, "same"),
     )
 
 
