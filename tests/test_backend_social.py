@@ -300,11 +300,6 @@ def test_schedule_bad_times(publish_at, message):
         call(SCENARIO.world(0), "schedule_social_post", text="x", publish_at=publish_at)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="backend bug: posts whose texts differ in mention order share one post id",
-)
 def test_two_different_posts_get_two_ids():
     world = SCENARIO.world(0)
     first, second = world.user_ids[0], world.user_ids[1]

@@ -165,12 +165,6 @@ def test_options_are_cheapest_first_with_the_service_fee(seed):
                     assert option["available"] >= 8
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="backend bug: when two sections tie, the dearer one is raised by $1 but keeps the "
-    "fee of its old price",
-)
 def test_the_fee_is_twelve_percent_of_the_price_shown():
     world = SCENARIO.world(0)  # Boston, 2025-07-27, theater: Orchestra and Mezzanine tie at 129
     events = call(world, "search_live_events", city="Boston", date="2025-07-27", category="theater")

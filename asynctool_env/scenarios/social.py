@@ -452,7 +452,8 @@ def publish_social_post(
     if len(mentioned) > MAX_MENTIONS:
         raise ToolError(f"at most {MAX_MENTIONS} mentions, got {len(mentioned)}")
     mentions = ["@" + world.handles[i] for i in mentioned]
-    key = _digest(world.seed, "publish", body, tags, sorted(mentions))[:3].hex().upper()
+    # The mentions in their order: they are part of the published text.
+    key = _digest(world.seed, "publish", body, tags, mentions)[:3].hex().upper()
     post_id = _signed(world, "PST", key)
     return {
         "post_id": post_id,

@@ -408,6 +408,8 @@ def _listing(world: TicketWorld, payload: int) -> dict[str, Any] | None:
     for position, section in enumerate(sections):
         if position and section["price"] <= sections[position - 1]["price"]:
             section["price"] = sections[position - 1]["price"] + 1.0  # "cheapest" is unique
+            if section["fee"]:  # event tickets: the fee follows the price shown
+                section["fee"] = _money(section["price"] * FEE_RATE)
         section["available"] = MAX_QUANTITY + bits[20 + position] % 60
     listing = {"listing_id": _listing_id(world, payload), **listing}
     listing["_payload"] = payload
