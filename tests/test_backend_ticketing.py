@@ -160,8 +160,8 @@ def test_options_are_cheapest_first_with_the_service_fee(seed):
                 assert prices == sorted(prices) and len(set(prices)) == len(prices)
                 for option in options:
                     assert option["price"] == int(option["price"])  # whole dollars
-                    # the fee is 12% of the price (see the xfail below for the exception)
-                    assert abs(option["fee"] - FEE_RATE * option["price"]) <= FEE_RATE + 0.005
+                    # the fee is 12% of the price shown, rounded to cents
+                    assert option["fee"] == money(FEE_RATE * option["price"])
                     assert option["available"] >= 8
 
 
