@@ -1481,7 +1481,10 @@ def _follow_reformat(
 
 
 def _side_schema(world: FormatWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
-    schema = _choice(rng, SCHEMAS).schema_id
+    # A schema that no document of the world declares: a declared one may be what a step of
+    # the task learns from a look-up, and the sentence would state it.
+    declared = {document.schema.schema_id for document in _documents(world)}
+    schema = _choice(rng, [s.schema_id for s in SCHEMAS if s.schema_id not in declared])
     step = StepSpec("describe_data_schema", {"schema_id": schema})
     return step, f'Also tell me the title of the schema "{schema}".', "title"
 

@@ -1111,7 +1111,18 @@ def open_ticket(world: DatabaseWorld, rng: np.random.Generator) -> TaskSpec:
 
 def account_review(world: DatabaseWorld, rng: np.random.Generator) -> TaskSpec:
     """Customer -> (their orders, their invoices) -> a note joining both (4 steps, diamond)."""
-    email = _customer(world, rng)["email"]
+    customers = _rows(world, _TABLE_BY_NAME["customers"])
+    # A customer with some order or invoice: with neither, the two queries would answer the
+    # same (nothing), one lookup made twice.
+    active = [
+        row
+        for row in customers
+        if any(
+            _filter(world, _TABLE_BY_NAME[table], "customer_id", row["record_id"])
+            for table in ("orders", "invoices")
+        )
+    ]
+    email = _choice(rng, active or customers)["email"]
     heading = _choice(rng, ("Reviewed", "Account review", "Checked", "Audit"))
     by_customer = {"where_column": "customer_id", "where_value": "${s0.records.0.record_id}"}
     return TaskSpec(

@@ -65,8 +65,8 @@ A constant ``path`` or ``source`` whose file name is unique in the home director
 revealed by ``find_files_by_pattern`` (lookups). Follow-ups: the checksum of the first file
 a search found (asked for), and three writes that record a value a step returned in a file
 of its own (a checksum, the finished archive's SHA-256, a moved file's new path). Side
-steps ask for the checksum of a configuration file (a path no template learns from a
-response) or for how many entries a folder holds. Metadata is never asked for: permissions
+steps ask for the checksum of a photo (a path no template learns from a response) or for
+how many entries a folder holds. Metadata is never asked for: permissions
 and MIME types can be guessed, and sizes and times are already in listings.
 """
 
@@ -909,10 +909,19 @@ def read_largest_match(world: FilesystemWorld, rng: np.random.Generator) -> Task
 
 def backup_and_verify(world: FilesystemWorld, rng: np.random.Generator) -> TaskSpec:
     """Checksum a given file and copy it to a backup folder, independently (2 steps)."""
-    node = _choice(rng, _user_files(world))
     # Not sha256: the copy's own response states the file's SHA-256, so the checksum step
-    # would add nothing and an answer pasting both responses would read as an answer.
-    algorithm = _choice(rng, ("md5", "sha1"))
+    # would add nothing and an answer pasting both responses would read as an answer. Nor a
+    # checksum that happens to contain the file's size: the grader reads the size as part of
+    # that fact, and the few values left could not tell a pasted dump from an answer.
+    node, algorithm = _choice(
+        rng,
+        [
+            (node, algorithm)
+            for node in _user_files(world)
+            for algorithm in ("md5", "sha1")
+            if str(node.size) not in _checksum(world, node, algorithm)
+        ],
+    )
     target = f"{world.home}/{_choice(rng, ('backups', 'archive'))}"
     return TaskSpec(
         instruction=(
@@ -1134,16 +1143,20 @@ def _follow_move(
 
 
 def _side_checksum(world: FilesystemWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
-    # Configuration files only: no template learns their paths from a response (no search
-    # pattern matches them, no listing picks them), so the sentence never states a path that
-    # a step of the task has to wait for.
-    configs = [
-        node
-        for node in _files_under(world, world.home)
-        if posixpath.basename(node.path) in (".bashrc", ".gitconfig", "pyproject.toml")
-    ]
-    node = _choice(rng, configs)
-    algorithm = _choice(rng, ALGORITHMS)
+    # A photo: no template learns a photo's path from a response (no search pattern matches
+    # it, no listing picks it), so the sentence never states a path that a step of the task
+    # has to wait for. Photos are large, too: a short size could stand inside some checksum
+    # of the task, and the grader would then read it as part of that fact instead of as
+    # one more pasted value (as in backup_and_verify).
+    node, algorithm = _choice(
+        rng,
+        [
+            (node, algorithm)
+            for node in _files_under(world, f"{world.home}/photos")
+            for algorithm in ALGORITHMS
+            if str(node.size) not in _checksum(world, node, algorithm)
+        ],
+    )
     step = StepSpec("compute_file_checksum", {"path": node.path, "algorithm": algorithm})
     return (
         step,
