@@ -764,6 +764,13 @@ def _pair(world: NumbersWorld, rng: np.random.Generator, families: Sequence[str]
     return [members[int(i)] for i in rng.permutation(len(members))[:2]]
 
 
+def _ranked(world: NumbersWorld, indexes: Sequence[int], stat: str) -> dict[str, Any]:
+    """What a batch statistics job over ``indexes`` answers (its ``highest`` and ``lowest``)."""
+    return run_batch_statistics.function(
+        world, dataset_ids=[world.ids[i] for i in indexes], statistic=stat
+    )
+
+
 def statistic_in_unit(world: NumbersWorld, rng: np.random.Generator) -> TaskSpec:
     """Find, fetch, summarise, convert one statistic (4 steps; the conversion joins 1 and 2)."""
     index = _pick(world, rng, tuple(f.key for f in FAMILIES if f.unit in _TARGETS))
@@ -840,7 +847,10 @@ def compare_two(world: NumbersWorld, rng: np.random.Generator) -> TaskSpec:
                 {"old_value": "${s2.results.0.value}", "new_value": "${s2.results.1.value}"},
             ),
         ),
-        answer="${s2.highest.title}, ${s3.percent_change}%",
+        # The higher dataset is a choice between the two titles the instruction names (a
+        # reference to a title it states would ask for nothing), then the change.
+        answer=f"{_ranked(world, [a, b], stat)['highest']['title']}; ${{s3.percent_change}}%",
+        options=(first, second),
     )
 
 
@@ -938,7 +948,8 @@ def rank_three(world: NumbersWorld, rng: np.random.Generator) -> TaskSpec:
                 },
             ),
         ),
-        answer=f"${{s3.{which}.title}}: ${{s3.{which}.value}}",
+        answer=f"{_ranked(world, order, stat)[which]['title']}; ${{s3.{which}.value}}",
+        options=tuple(titles),
     )
 
 
