@@ -50,7 +50,7 @@ The templates
 ======================= ===== ==============================================================
 ``read_largest_match``   2     find_files_by_pattern -> read_text_file (a chain)
 ``backup_and_verify``    2     compute_file_checksum (md5 or sha1: the copy states the
-                               SHA-256) and copy_file_to_directory of a given path,
+                               SHA-256) and copy_file_to_directory of a given binary file,
                                independent of each other
 ``archive_folder``       2     compress_directory -> get_compression_job_status (a chain)
 ``checksum_manifest``    3     two checksums in parallel joined by write_text_file (fan-in)
@@ -910,18 +910,12 @@ def read_largest_match(world: FilesystemWorld, rng: np.random.Generator) -> Task
 def backup_and_verify(world: FilesystemWorld, rng: np.random.Generator) -> TaskSpec:
     """Checksum a given file and copy it to a backup folder, independently (2 steps)."""
     # Not sha256: the copy's own response states the file's SHA-256, so the checksum step
-    # would add nothing and an answer pasting both responses would read as an answer. Nor a
-    # checksum that happens to contain the file's size: the grader reads the size as part of
-    # that fact, and the few values left could not tell a pasted dump from an answer.
-    node, algorithm = _choice(
-        rng,
-        [
-            (node, algorithm)
-            for node in _user_files(world)
-            for algorithm in ("md5", "sha1")
-            if str(node.size) not in _checksum(world, node, algorithm)
-        ],
-    )
+    # would add nothing and an answer pasting both responses would read as an answer. And a
+    # binary file (a large size): a short size can stand inside one of the task's checksums,
+    # which the grader then reads as part of that fact, and the few values left in the
+    # responses could not tell a pasted dump from an answer.
+    node = _choice(rng, [node for node in _user_files(world) if node.content is None])
+    algorithm = _choice(rng, ("md5", "sha1"))
     target = f"{world.home}/{_choice(rng, ('backups', 'archive'))}"
     return TaskSpec(
         instruction=(
@@ -1148,15 +1142,8 @@ def _side_checksum(world: FilesystemWorld, rng: np.random.Generator) -> tuple[St
     # has to wait for. Photos are large, too: a short size could stand inside some checksum
     # of the task, and the grader would then read it as part of that fact instead of as
     # one more pasted value (as in backup_and_verify).
-    node, algorithm = _choice(
-        rng,
-        [
-            (node, algorithm)
-            for node in _files_under(world, f"{world.home}/photos")
-            for algorithm in ALGORITHMS
-            if str(node.size) not in _checksum(world, node, algorithm)
-        ],
-    )
+    node = _choice(rng, _files_under(world, f"{world.home}/photos"))
+    algorithm = _choice(rng, ALGORITHMS)
     step = StepSpec("compute_file_checksum", {"path": node.path, "algorithm": algorithm})
     return (
         step,
