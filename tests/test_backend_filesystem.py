@@ -221,11 +221,6 @@ def test_text_contents_fit_their_files(seed):
         assert stamps == sorted(stamps)
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="backend bug: a log file's last line is newer than its modification time",
-)
 def test_log_lines_are_not_newer_than_the_log_file():
     for seed in SEEDS:
         world = SCENARIO.world(seed)

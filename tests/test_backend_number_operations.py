@@ -255,11 +255,6 @@ def test_conversions_by_their_defining_constants(value, source, target, expected
     assert out["from_value"] == value
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="backend bug: results are rounded to 4 decimals, small ones come back 0.0",
-)
 def test_small_conversions_keep_their_value():
     out = call(WORLD, "convert_measurement_unit", value=1, from_unit="mm", to_unit="mi")
     assert out["value"] == pytest.approx(0.001 / MILE, rel=1e-3)  # 6.2137e-07, not 0

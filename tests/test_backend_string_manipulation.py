@@ -264,12 +264,6 @@ def test_count_words_of_snippets(seed):
             assert len(found) == entry["count"], entry
 
 
-@pytest.mark.xfail(
-    raises=AssertionError,
-    strict=True,
-    reason="backend bug: unique_words splits e-mails and links into several words, words does "
-    "not, so a text can use more distinct words than it has words",
-)
 def test_a_text_has_no_more_distinct_words_than_words():
     text = "Write to liam.obrien@example.com today"
     out = call(WORLD, "count_text_words", text=text)
@@ -306,11 +300,6 @@ def test_extract_by_hand(pattern, matches, occurrences):
     }
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="backend bug: a price followed by a comma keeps the comma",
-)
 def test_extract_price_before_a_comma():
     out = call(WORLD, "extract_text_patterns", text="It costs $5, not $6.", pattern="price")
     assert out["matches"] == ["$5", "$6"]

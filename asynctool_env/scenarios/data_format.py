@@ -75,6 +75,7 @@ declares.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import functools
 import hashlib
 import io
@@ -516,8 +517,9 @@ def _parse(text: str, fmt: str) -> Any:
     return _xml_value(root)
 
 
-def _dump(data: Any, fmt: str, style: str) -> str:
-    """``data`` written in ``fmt``; ``style`` is ``pretty`` or ``minified`` (JSON, XML)."""
+def _dump(data: Any, fmt: str, style: str, *, root: str | None = None) -> str:
+    """``data`` written in ``fmt``; ``style`` is ``pretty`` or ``minified`` (JSON, XML);
+    ``root`` names the XML root element (``records`` for a list, else ``document``)."""
     if fmt == "json":
         if style == "minified":
             return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
@@ -529,11 +531,12 @@ def _dump(data: Any, fmt: str, style: str) -> str:
     for key in _keys(data):
         if not _XML_NAME.match(key) or key.casefold().startswith("xml"):
             raise ToolError(f"key {key!r} cannot be an XML element name")
-    root = _xml_element("records" if isinstance(data, list) else "document", data)
+    tag = root or ("records" if isinstance(data, list) else "document")
+    element = _xml_element(tag, data)
     if style == "minified":
-        return ET.tostring(root, encoding="unicode")
-    ET.indent(root, space="  ")
-    return ET.tostring(root, encoding="unicode") + "\n"
+        return ET.tostring(element, encoding="unicode")
+    ET.indent(element, space="  ")
+    return ET.tostring(element, encoding="unicode") + "\n"
 
 
 def _keys(data: Any) -> list[str]:
@@ -832,6 +835,15 @@ def _lookup_path(data: Any, path: str) -> tuple[bool, Any]:
     return True, current
 
 
+def _real_day(value: str) -> bool:
+    """2025-02-30 has the shape of a date but is none."""
+    try:
+        dt.date.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _field_errors(field: Field, value: Any, present: bool) -> list[str]:
     if not present or value is None:
         return [f"missing required field {field.path!r}"] if field.required else []
@@ -841,7 +853,7 @@ def _field_errors(field: Field, value: Any, present: bool) -> list[str]:
         "integer": isinstance(value, int) and not isinstance(value, bool),
         "number": isinstance(value, (int, float)) and not isinstance(value, bool),
         "boolean": isinstance(value, bool),
-        "date": isinstance(value, str) and bool(_DATE.match(value)),
+        "date": isinstance(value, str) and bool(_DATE.match(value)) and _real_day(value),
         "datetime": isinstance(value, str) and bool(_DATETIME.match(value)),
         "string-list": isinstance(value, list) and all(isinstance(v, str) for v in value),
     }[kind]
@@ -1059,7 +1071,10 @@ def reformat_data_text(
         raise ToolError(f"unknown style {style!r}; use pretty or minified")
     if wanted == "minified" and fmt in ("csv", "yaml"):
         raise ToolError(f"{fmt} has no minified form; only json and xml can be minified")
-    content = _dump(_parse(text, fmt), fmt, wanted)
+    data = _parse(text, fmt)
+    # Reformatting keeps the document: an XML root keeps its own name.
+    root = ET.fromstring(text.strip()).tag if fmt == "xml" else None
+    content = _dump(data, fmt, wanted, root=root)
     return {
         "data_format": fmt,
         "style": wanted,

@@ -877,7 +877,7 @@ def dataset_summary(world: DataGenWorld, rng: np.random.Generator) -> TaskSpec:
         instruction=(
             f"Build a {rows}-row test dataset of the {schema} schema with seed {seed}, then "
             f"get its summary. Tell me the dataset's checksum and the {stat} of its "
-            f"{column} column."
+            f"{column} column as the summary's column profile reports it."
         ),
         steps=(
             StepSpec(

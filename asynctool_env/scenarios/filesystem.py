@@ -326,6 +326,15 @@ def _csv(header: str, rows: list[str]) -> str:
     return "\n".join([header, *rows]) + "\n"
 
 
+def _modified_at(world: FilesystemWorld, path: str) -> dt.datetime:
+    """When the file at ``path`` was last modified (a pure function of the world)."""
+    bits = _digest(world.seed, "node", path)
+    age = int.from_bytes(bits[:3], "big") % (60 * 24 * 60)
+    if "/logs/" in path and not path.endswith(".1"):
+        age %= 180  # logs are written all the time
+    return _NOW + dt.timedelta(minutes=world.now - age)
+
+
 def _text(world: FilesystemWorld, path: str) -> str:
     """The content of the text file at ``path`` (a pure function of the world)."""
     b = _digest(world.seed, "content", path)
@@ -454,7 +463,7 @@ def _text(world: FilesystemWorld, path: str) -> str:
     # logs
     errors_only = name == "error.log"
     events = [event for event in _LOG_EVENTS if not errors_only or event[0] != "INFO"]
-    when = _NOW + dt.timedelta(minutes=world.now - 3 * 24 * 60 * (name == "app.log.1"))
+    when = _modified_at(world, path)  # the newest line is no newer than the file
     rows = []
     for n in range(count + 4):
         when -= dt.timedelta(minutes=1 + b[n] % 90)
@@ -495,10 +504,7 @@ def _tree(world: FilesystemWorld) -> Tree:
     now = _NOW + dt.timedelta(minutes=world.now)
     for path in files:
         bits = _digest(world.seed, "node", path)
-        age = int.from_bytes(bits[:3], "big") % (60 * 24 * 60)
-        if "/logs/" in path and not path.endswith(".1"):
-            age %= 180  # logs are written all the time
-        modified = (now - dt.timedelta(minutes=age)).isoformat(timespec="minutes")
+        modified = _modified_at(world, path).isoformat(timespec="minutes")
         private = "/taxes/" in path or path.endswith("/.gitconfig")
         permissions = "rw-------" if private else "rw-r--r--"
         extension = posixpath.splitext(path)[1]

@@ -349,6 +349,14 @@ def _finite(value: float, role: str) -> float:
     return value
 
 
+def _round_significant(value: float) -> float:
+    """4 decimals, or 4 significant digits for smaller values (1 mm is 6.214e-07 mi,
+    not 0)."""
+    if value == 0 or not math.isfinite(value):
+        return value
+    return round(value, max(4, 3 - math.floor(math.log10(abs(value)))))
+
+
 def _clean(number: float) -> float:
     """Round away float noise (12 significant digits) so results read well."""
     return float(f"{number:.12g}")
@@ -579,7 +587,7 @@ def convert_measurement_unit(
             )
         converted = amount * size / target_size
     return {
-        "value": _clean(round(converted, 4)),
+        "value": _clean(_round_significant(converted)),
         "unit": target,
         "from_value": amount,
         "from_unit": source,

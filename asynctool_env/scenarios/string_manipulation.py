@@ -321,6 +321,16 @@ def _ascii_words(text: str) -> list[str]:
 _WORD = re.compile(r"[a-z0-9]+(?:'[a-z]+)?")
 
 
+def _distinct_words(text: str) -> set[str]:
+    """The whitespace-separated words of ``text``, case and surrounding punctuation
+    ignored."""
+    words = (word.strip(_EDGE_PUNCTUATION).casefold() for word in text.split())
+    return {word for word in words if word}
+
+
+_EDGE_PUNCTUATION = "\"'`“”‘’()[]{}<>.,;:!?*_"
+
+
 def _vocabulary(text: str) -> list[str]:
     return _WORD.findall(text.lower().replace("’", "'"))
 
@@ -336,7 +346,7 @@ PATTERNS: dict[str, re.Pattern[str]] = {
     "url": re.compile(r"https?://[^\s<>\"]+[^\s<>\".,;:!?)]"),
     "phone": re.compile(r"\+\d{1,3}(?:[ -]\d{2,4}){2,4}\b"),
     "hashtag": re.compile(r"(?<![\w#])#[A-Za-z][A-Za-z0-9_]*"),
-    "price": re.compile(r"[$€£]\d[\d,]*(?:\.\d+)?(?: million)?"),
+    "price": re.compile(r"[$€£]\d+(?:,\d{3})*(?:\.\d+)?(?: million)?"),
 }
 
 _LANGUAGES: dict[str, str] = {
@@ -588,7 +598,8 @@ def count_text_words(world: StringWorld, text: str) -> dict[str, Any]:
         "characters_no_spaces": sum(not char.isspace() for char in source),
         "sentences": len(sentences),
         "lines": len(source.splitlines()),
-        "unique_words": len(counts),
+        # distinct among the same words that "words" counts (an e-mail is one word)
+        "unique_words": len(_distinct_words(source)),
         "top_words": [{"word": word, "count": count} for word, count in top],
     }
 
