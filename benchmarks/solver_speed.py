@@ -12,7 +12,7 @@ nodes any instance expanded, how many fell back to a non-exact schedule (``node_
 and the mean ratio of the critical-path heuristic's rounds to the optimum (and of the
 sequential schedule's).
 
-When the dataset file ``asynctool_env/data/asynctool-v1.jsonl.gz`` exists it also times
+When the dataset file ``asynctool_env/data/asynctool-v2.jsonl.gz`` exists it also times
 :func:`~asynctool_env.solver.optimal_schedule_for_instance` over its instances, latencies
 drawn by a :class:`~asynctool_env.core.simulator.Simulator` seeded with the instance's index.
 
@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import argparse
 import time
-from pathlib import Path
 
 import numpy as np
 
+from asynctool_env.dataset import DATASET_PATH
 from asynctool_env.solver import (
     critical_path_schedule,
     optimal_schedule,
@@ -34,9 +34,7 @@ from asynctool_env.solver import (
     sequential_rounds,
 )
 
-DATASET = (
-    Path(__file__).resolve().parent.parent / "asynctool_env" / "data" / "asynctool-v1.jsonl.gz"
-)
+DATASET = DATASET_PATH
 
 Dependencies = list[list[tuple[int, ...]]]
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 
 from asynctool_env.core.simulator import Simulator, TaskStatus
 from asynctool_env.core.task import Instance, Step, Task
+from asynctool_env.dataset import DATASET_PATH
 from asynctool_env.instances import load_instances
 from asynctool_env.metrics import episode_metrics
 from asynctool_env.solver import (
@@ -408,9 +408,7 @@ def test_node_limit_fallback_on_a_hard_instance() -> None:
     replay(build_instance(deps), lats, 1, schedule)
 
 
-DATASET = (
-    Path(__file__).resolve().parent.parent / "asynctool_env" / "data" / "asynctool-v1.jsonl.gz"
-)
+DATASET = DATASET_PATH
 
 
 @pytest.mark.skipif(not DATASET.exists(), reason="dataset file not built")
