@@ -227,10 +227,9 @@ def test_a_glossary_asked_by_language_code_counts():
     assert same_response(by_code, {"language": "FR"}, by_name, {"language": "French"})
 
 
-def test_an_informative_unmatched_read_unblocks_the_next_call():
-    """The cascade of the issue: ``get_user_posts(limit=1)`` for "the newest post" is not
-    the gold call (the gold lists 5), but it delivers the newest post's id, so the model's
-    comment on that post is correct, not a dependency violation, and the task is right."""
+def test_a_read_that_gives_what_the_task_uses_counts():
+    """``get_user_posts(limit=1)`` for "the newest post" answers differently from the gold
+    (which lists 5), but it gives the newest post, which is all the task uses of it."""
     instance = _instance_with("social", "comment_latest")
     find, posts, comment = instance.tasks[0].steps
     env = _env_for(instance)
@@ -239,9 +238,38 @@ def test_an_informative_unmatched_read_unblocks_the_next_call():
     env.step("wait")
     env.step(_call("comment_on_post", **comment.expected_arguments))
     env.step("wait")
-    assert _kinds(env) == [CallKind.CORRECT, CallKind.UNMATCHED, CallKind.CORRECT]
+    assert _kinds(env) == [CallKind.CORRECT, CallKind.CORRECT, CallKind.CORRECT]
     info = _finish(env, f"Commented: {comment.expected_response['comment_id']}")
     assert info["task_results"][0]["success"], info["task_results"]
+
+
+def test_a_read_of_something_else_does_not_count():
+    instance = _instance_with("social", "comment_latest")
+    find, posts, _ = instance.tasks[0].steps
+    other = next(
+        user
+        for user in SCENARIOS["social"].world(7).user_ids
+        if user != posts.expected_arguments["user_id"]
+    )
+    env = _env_for(instance)
+    env.step(_call("find_social_user", **find.expected_arguments))
+    env.step(_call("get_user_posts", user_id=other))
+    assert _kinds(env) == [CallKind.CORRECT, CallKind.UNMATCHED]
+
+
+def test_an_informative_unmatched_read_unblocks_the_next_call():
+    """The cascade of the issue: once any response has given the model an id, the call that
+    uses it is correct, whichever call delivered it."""
+    instance = _instance_with("data_format", "validate_document")
+    steps = instance.tasks[0].steps
+    document_id = steps[1].expected_arguments["document_id"]
+    env = _env_for(instance)
+    sim = env.simulator
+    sim.call_resolved(-1, -1, "describe_data_schema", {}, CallKind.UNMATCHED, {"note": document_id})
+    sim.end_turn()
+    resolution = env.resolver.resolve("fetch_data_document", {"document_id": document_id})
+    assert resolution.kind is CallKind.CORRECT
+    assert (resolution.task, resolution.step) == (0, 1)
 
 
 def test_a_guessed_id_is_a_violation_and_its_error_reveals_nothing():
@@ -356,7 +384,9 @@ def test_a_whole_episode_with_natural_spellings_and_answers_is_credited():
     ],
 )
 def test_natural_answers_state_the_facts(template, responses, answer):
-    facts = facts_from_answer(template, responses, "Convert it into USD and tell me.")
+    # As if each response echoed its call's inputs: the echoed USD is not required.
+    instruction = "Convert it into USD and tell me."
+    facts = facts_from_answer(template, responses, instruction, arguments=responses)
     assert grade_answer(answer, facts).correct
 
 
@@ -381,7 +411,7 @@ def test_naming_two_candidates_is_ambiguous():
     assert not grade_answer("AF891 (or IB905)", facts).correct
 
 
-def test_a_pasted_dump_of_the_responses_fails():
+def test_context_is_fine_but_a_copy_of_the_responses_fails():
     responses = [
         {"city": "Rome", "condition": "sunny", "high_c": 31, "low_c": 22, "precip": 15},
         {"amount": 46.12, "rate": 0.922417, "from_amount": 50, "to_currency": "EUR"},
@@ -393,9 +423,10 @@ def test_a_pasted_dump_of_the_responses_fails():
     context = context_values(responses, instruction)
     assert grade_answer("Sunny; 46.12 EUR.", facts, context).correct
     assert grade_answer("Sunny (high 31), 46.12 EUR", facts, context).correct
+    assert grade_answer("Sunny, high 31 and low 22; 46.12 EUR at 0.922417", facts, context).correct
     dump = " ".join(json.dumps(response) for response in responses)
     verdict = grade_answer(dump, facts, context)
-    assert not verdict.correct and "restates" in verdict.reasons[0]
+    assert not verdict.correct and "copy of the responses" in verdict.reasons[0]
 
 
 def test_an_overlong_answer_is_not_read():
@@ -408,12 +439,14 @@ def test_numbers_in_ids_and_dates_are_not_facts():
 
 
 def test_instruction_values_are_not_required():
-    facts = facts_from_answer(
-        "${s0.amount} ${s0.to_currency}",
-        [{"amount": 10.5, "to_currency": "GBP"}],
-        "Convert 12 USD into GBP.",
-    )
-    assert [fact.value for fact in facts] == [10.5]
+    responses = [{"amount": 10.5, "to_currency": "GBP", "eta": 12}]
+    arguments = [{"amount": 20, "to_currency": "GBP"}]
+    instruction = "Convert 20 USD into GBP within 12 minutes; tell me the amount and the ETA."
+    template = "${s0.amount} ${s0.to_currency} ${s0.eta}"
+    facts = facts_from_answer(template, responses, instruction, arguments=arguments)
+    # GBP echoes the call's own input, stated in the instruction; the ETA of 12 is an output
+    # that only happens to equal a number of the instruction, so it is still asked for.
+    assert [fact.value for fact in facts] == [10.5, 12]
 
 
 # -- judging by outcome --------------------------------------------------------------------

@@ -85,8 +85,9 @@ How time works:
   earlier responses, not guesses.
 - When a task's work is done and its responses have arrived, call `submit_answer` with the task
   id and the answer it asks for: state each value asked for, as the responses gave it (or
-  "done" if it asks for none). Name only the values asked for: an answer that also names other
-  candidates (another flight's id, say) is ambiguous. Each task can be answered once.
+  "done" if it asks for none). Do not name rival candidates for a value (the cheapest flight's
+  id and another flight's id: that answer is ambiguous), and do not paste whole responses.
+  Each task can be answered once.
 Answer with tool calls only."""
 
 

@@ -18,15 +18,21 @@ kind          a stated value counts when
 ``list``      every item is stated (items graded as ``text``/``id``/``number``)
 ============ ======================================================================
 
-What is *not* required: anything the instruction does not ask for. Values the instruction
-itself states (the currency it named, the city it gave) are never required facts, since
-stating them shows nothing; formatting words around the facts (``bytes``, ``USD``) are free.
+What is *not* required: anything the instruction does not ask for. A response field that
+only echoes its own call's input, when the instruction states that input (the currency a
+conversion was asked into), is not a required fact either, since stating it shows nothing;
+formatting words around the facts (``bytes``, ``USD``) are free.
 
-An answer that pastes everything it saw must not pass. Two rules stop it:
+An answer that pastes everything it saw must not pass. Three rules stop it, and none of
+them stops a helpful answer that names a few things for context ("Mia Larsen's tier is now
+silver, version VER-83138A; export job EXP-INV-CSV-D72A started"):
 
 * **Contradiction**: a fact read from a list of candidates (``flights.0.flight_id``, the
   cheapest flight) has the other candidates' values as ``alternatives``; an answer that
   also names one of them is ambiguous and fails (``"AF891, or maybe IB905"``).
+* **Copying**: an answer that restates more than ``max(2, facts)`` of the other values the
+  task's responses held, and at least half of them, is a copy of the responses
+  (:func:`context_values`, :func:`grade_answer`).
 * **Length**: an answer longer than :func:`answer_length_limit` characters fails before it
   is read (a few hundred characters more than the facts need; a pasted search result is
   thousands).
@@ -168,15 +174,19 @@ def facts_from_answer(
     instruction: str = "",
     *,
     alternatives: Sequence[Any] = (),
+    arguments: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[Fact, ...]:
     """The facts an answer template asks for (see the module docstring).
 
     Args:
         answer: The template (``"${s1.booking_id} (${s2.condition})"``), or ``None``.
         responses: The gold responses of the task's steps.
-        instruction: The task's instruction; values it states are not required.
+        instruction: The task's instruction.
         alternatives: For a template without references (a computed choice such as the
             name of the warmer city): the other options.
+        arguments: The gold arguments of the task's steps. A value a response only echoes
+            from its own call's arguments, when the instruction states it (the currency a
+            conversion was asked into), is not required: stating it shows nothing.
     """
     if answer is None:
         return ()
@@ -195,10 +205,14 @@ def facts_from_answer(
         value = resolve(match.group(0), responses)
         path = f"s{match.group(1)}{match.group(2)}"
         kind = fact_kind(value)
-        if kind in ("id", "text") and normalize_text(str(value)) in said:
-            continue  # the instruction already states it
-        if kind == "number" and _stated_number(float(value), instruction):
-            continue
+        step = int(match.group(1))
+        own = arguments[step] if step < len(arguments) else {}
+        if _echoes(value, own) and (
+            _stated_number(float(value), instruction)
+            if kind == "number"
+            else _contains_words(said, normalize_text(str(value)))
+        ):
+            continue  # an input the instruction gave, echoed back by the response
         if kind == "number":
             value = float(value) if not isinstance(value, (int, float)) else value
         tolerance = 0.0
@@ -217,6 +231,25 @@ def facts_from_answer(
             )
         )
     return tuple(facts)
+
+
+def _echoes(value: Any, arguments: Mapping[str, Any]) -> bool:
+    """Whether ``value`` is one of the (top-level) argument values of its own call."""
+    wanted = normalize_text(str(value))
+    for item in arguments.values():
+        if isinstance(item, (bool, dict, list)):
+            continue
+        if isinstance(item, (int, float)) and isinstance(value, (int, float)):
+            if math.isclose(float(item), float(value), abs_tol=1e-9):
+                return True
+        elif normalize_text(str(item)) == wanted:
+            return True
+    return False
+
+
+def _contains_words(text: str, part: str) -> bool:
+    """``part`` stands in ``text`` as whole words ("valid" is not in "validate")."""
+    return re.search(r"(?<!\w)" + re.escape(part) + r"(?!\w)", text) is not None
 
 
 def _stated_number(value: float, text: str) -> bool:
@@ -361,6 +394,7 @@ def context_values(
     that the instruction does not state, leaving out small whole numbers, booleans and
     strings shorter than 3 characters (too common to say anything)."""
     said = normalize_text(instruction)
+    said_numbers = extract_numbers(instruction)
     found: dict[str, Any] = {}
 
     def visit(value: Any) -> None:
@@ -373,11 +407,12 @@ def context_values(
         elif isinstance(value, bool) or value is None:
             return
         elif isinstance(value, (int, float)):
-            if not (float(value).is_integer() and abs(value) <= 10) and math.isfinite(value):
+            small = float(value).is_integer() and abs(value) <= 10
+            if not small and math.isfinite(value) and float(value) not in said_numbers:
                 found.setdefault(repr(float(value)), value)
         else:
             text = normalize_text(str(value))
-            if len(text) >= 3 and text not in said and len(text) <= 200:
+            if len(text) >= 3 and not _contains_words(said, text) and len(text) <= 200:
                 found.setdefault(text, value)
 
     for response in responses:
@@ -386,15 +421,20 @@ def context_values(
     return list(found.values())
 
 
-def grade_answer(answer: Any, facts: Sequence[Fact], context: Sequence[Any] = ()) -> AnswerGrade:
+def grade_answer(
+    answer: Any,
+    facts: Sequence[Fact],
+    context: Sequence[Any] = (),
+) -> AnswerGrade:
     """Grade a free-text (or JSON) answer against ``facts`` (see the module docstring).
 
     Args:
         answer: The model's answer.
         facts: What it must state.
         context: Other values the task's responses held (:func:`context_values`): an answer
-            that restates more than ``max(2, len(facts))`` of them besides the facts is a
-            dump, not an answer, and fails.
+            that restates more than ``max(2, len(facts))`` of them besides the facts, and
+            at least half of them, is a copy of the responses, not an answer, and fails.
+            Naming a few of them for context (which customer, which job) is fine.
     """
     text = answer_text(answer)
     limit = answer_length_limit(facts)
@@ -410,11 +450,12 @@ def grade_answer(answer: Any, facts: Sequence[Fact], context: Sequence[Any] = ()
     checks = tuple(_check(fact, normalized, numbers, tokens) for fact in facts)
     reasons = [check.reason for check in checks if not check.ok]
     extra = _restated(context, facts, normalized, numbers, tokens)
-    if len(extra) > max(2, len(facts)):
+    if len(extra) > max(2, len(facts)) and 2 * len(extra) >= len(context):
         shown = ", ".join(repr(value) for value in extra[:4])
+        more = ", ..." if len(extra) > 4 else ""
         reasons.append(
-            f"the answer restates {len(extra)} other values from the responses ({shown}, ...): "
-            "state only the facts the task asks for"
+            f"the answer restates {len(extra)} of the {len(context)} other values the "
+            f"responses held ({shown}{more}): that is a copy of the responses, not an answer"
         )
     return AnswerGrade(not reasons, checks, tuple(reasons))
 
@@ -428,16 +469,21 @@ def _restated(
 ) -> list[Any]:
     """The context values an answer states, other than the facts' own values."""
     own = set()
+    own_numbers: set[float] = set()
     for fact in facts:
         for value in fact.value if isinstance(fact.value, (list, tuple)) else [fact.value]:
             own.add(normalize_text(str(value)))
             if isinstance(value, (int, float)):
-                own.add(repr(float(value)))
+                own_numbers.add(float(value))
+            else:
+                own_numbers.update(extract_numbers(str(value)))
     own_text = " | ".join(sorted(own))
     stated = []
     for value in context:
-        key = repr(float(value)) if isinstance(value, (int, float)) else normalize_text(value)
-        if key in own or normalize_text(str(value)) in own_text:
+        if isinstance(value, (int, float)):
+            if float(value) in own_numbers:
+                continue  # a number the facts state themselves (inside an address, say)
+        elif normalize_text(value) in own or _contains_words(own_text, normalize_text(value)):
             continue  # part of a fact (a city inside an address, a word inside a text)
         kind = fact_kind(value)
         if kind == "list":

@@ -13,9 +13,11 @@ steps of every task:
 1. **Match by effect.** The call *serves* a gold step of the same tool when its canonical
    arguments equal the step's (each tool declares how its arguments canonicalise:
    :mod:`asynctool_env.core.canonical`), or, for a **read** tool, when the backend answers it
-   with the step's gold response (fields that only echo an argument aside). So
+   with the step's gold response (fields that only echo an argument aside) or with a
+   response that holds everything the task uses of the gold response. So
    ``get_stock_quote(symbol="jpm")``, ``find_data_document("transactions_north")`` (the
-   extension left out, as the tool allows) and ``publish_at="2025-06-15T12:00"`` all count.
+   extension left out, as the tool allows), ``get_user_posts(limit=1)`` for the newest post
+   and ``publish_at="2025-06-15T12:00"`` all count.
 2. **Premature by information, not by gold identity.** A call is a *dependency violation*
    only when it uses a value (an id, a number) that the gold step takes from a response and
    that no response delivered to the agent yet contains (nor the instruction, nor a tool
@@ -65,7 +67,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from asynctool_env.core.canonical import canonical_key
-from asynctool_env.core.facts import Fact, context_values, grade_answer, normalize_text
+from asynctool_env.core.facts import (
+    Fact,
+    context_values,
+    grade_answer,
+    normalize_text,
+)
 from asynctool_env.core.references import _REFERENCE, referenced_steps, resolve
 from asynctool_env.core.simulator import (
     CallEvent,
@@ -206,6 +213,7 @@ class _GoldStep:
     key: str  # canonical arguments
     needed: tuple[Any, ...]  # values the gold takes from responses
     order_parents: tuple[int, ...]  # explicit "after" parents (no value flows)
+    provides: tuple[Any, ...]  # what the task uses of this step's response (later steps, facts)
 
 
 class CallResolver:
@@ -239,6 +247,7 @@ class CallResolver:
         self._gold: dict[str, list[_GoldStep]] = {}
         for task_index, task in enumerate(simulator.tasks):
             responses = [step.expected_response for step in task.steps]
+            used = _used_values(task)
             for step_index, step in enumerate(task.steps):
                 tool = tools.get(step.tool)
                 canonical = (
@@ -254,6 +263,7 @@ class CallResolver:
                         canonical_key(canonical),
                         tuple(_needed_values(step.arguments, responses)),
                         tuple(p for p in step.depends_on if p not in value_parents),
+                        tuple(used[step_index]),
                     )
                 )
 
@@ -302,13 +312,7 @@ class CallResolver:
         for gold in self._gold.get(name, ()):
             step = simulator.tasks[gold.task].steps[gold.step]
             serves = gold.key == key or (
-                not tool.writes
-                and same_response(
-                    response_on(gold.task),
-                    arguments,
-                    step.expected_response,
-                    step.expected_arguments,
-                )
+                not tool.writes and _informs(response_on(gold.task), arguments, step, gold.provides)
             )
             if not serves:
                 continue
@@ -432,7 +436,11 @@ class CallResolver:
         for call in self.wrong_writes[task_index]:
             reasons.append(f"a wrong write was made for this task: {call}")
         responses = [step.expected_response for step in task.steps]
-        grade = grade_answer(answer, facts, context_values(responses, task.instruction))
+        grade = grade_answer(
+            answer,
+            facts,
+            context_values(responses, task.instruction),
+        )
         reasons.extend(grade.reasons)
         computed = any(fact.source is None for fact in facts)
         if computed and any(status != StepStatus.DONE for status in statuses):
@@ -467,7 +475,68 @@ def task_facts(task: Task) -> tuple[Fact, ...]:
     from asynctool_env.core.facts import facts_from_answer
 
     responses = [step.expected_response for step in task.steps]
-    return facts_from_answer(task.answer, responses, task.instruction)
+    return facts_from_answer(
+        task.answer,
+        responses,
+        task.instruction,
+        arguments=[step.expected_arguments for step in task.steps],
+    )
+
+
+def _informs(
+    response: Mapping[str, Any],
+    arguments: Mapping[str, Any],
+    gold: Any,
+    provides: Sequence[Any],
+) -> bool:
+    """Whether a read's ``response`` does what gold read step ``gold`` does: it answers
+    the same, or it holds everything the task uses of the gold response (``get_user_posts``
+    with ``limit=1`` gives the newest post as well as the gold's five posts do)."""
+    if same_response(response, arguments, gold.expected_response, gold.expected_arguments):
+        return True
+    # Only values that identify something (an id, a text, a precise number) can stand for
+    # the gold response: a small count could be any table's.
+    telling = [
+        value
+        for value in provides
+        if (isinstance(value, str) and len(value) >= 4)
+        or (isinstance(value, float) and not value.is_integer())
+    ]
+    if not telling or "error" in response:
+        return False
+    delivered = Knowledge()
+    delivered.add(response)
+    return all(delivered.knows(value) for value in provides)
+
+
+def _used_values(task: Task) -> list[list[Any]]:
+    """Per step: the values of its gold response that the task uses (taken by a later
+    step's arguments, or stated by a fact of the answer)."""
+    responses = [step.expected_response for step in task.steps]
+    used: list[list[Any]] = [[] for _ in task.steps]
+    templates = [step.arguments for step in task.steps]
+    templates += [fact.source for fact in task_facts(task) if fact.source is not None]
+
+    def visit(value: Any) -> None:
+        if isinstance(value, str):
+            for match in _REFERENCE.finditer(value):
+                try:
+                    resolved = resolve(match.group(0), responses)
+                except LookupError:
+                    continue
+                used[int(match.group(1))].extend(
+                    leaf for leaf in _leaves(resolved) if not isinstance(leaf, bool)
+                )
+        elif isinstance(value, Mapping):
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, (list, tuple)):
+            for item in value:
+                visit(item)
+
+    for template in templates:
+        visit(template)
+    return used
 
 
 def _needed_values(arguments: Any, responses: Sequence[Mapping[str, Any]]) -> list[Any]:

@@ -283,7 +283,11 @@ def build_task_from_spec(
         try:
             expected_answer = resolve(spec.answer, responses)
             facts = facts_from_answer(
-                spec.answer, responses, spec.instruction, alternatives=spec.options
+                spec.answer,
+                responses,
+                spec.instruction,
+                alternatives=spec.options,
+                arguments=[step.expected_arguments for step in steps],
             )
         except LookupError as error:
             raise TemplateError(f"{label} answer: {error}") from error
