@@ -347,3 +347,12 @@ def test_bad_arguments_are_clear(arguments, message):
     result = CliRunner().invoke(app, ["play", *arguments])
     assert result.exit_code == 2
     assert message in result.output
+
+
+def test_a_replies_file_line_ending_with_a_backslash_goes_on(tmp_path):
+    path = write_replies(
+        tmp_path / "r.txt",
+        ["# two calls in one reply", "find_contact(name='Ada') \\", "wait()", "", "wait"],
+    )
+    replies = [entry.reply for entry in read_replies_file(path)]
+    assert replies == ["find_contact(name='Ada')\nwait()", "wait()"]

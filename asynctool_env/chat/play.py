@@ -22,7 +22,9 @@ Lines starting with ``:`` are commands for the player, never sent: ``:help``, ``
 A replies file (``--replies``) plays one reply per line instead: a JSON object with
 ``tool_calls``, ``content``, ``function_call`` or ``role`` is an assistant message (native
 calls); any other line is text (a JSON call object like ``{"name": ..., "arguments": ...}``
-too, as a model writing JSON in its text); blank lines and ``#`` comments are skipped.
+too, as a model writing JSON in its text); blank lines and ``#`` comments are skipped. A
+line ending with ``\\`` goes on over the next line (the backslash dropped), so several calls
+fit in one reply there too.
 
 The score
 ---------
@@ -182,11 +184,23 @@ def read_replies_file(path: str | Path) -> list[ReplyLine]:
     """
     replies = []
     text = Path(path).read_text(encoding="utf-8")
+    pending: list[str] = []
+    start = 0
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        if not line or line.startswith("#"):
+        if not pending and (not line or line.startswith("#")):
             continue
-        replies.append(ReplyLine(_reply_from_line(line), number))
+        if not pending:
+            start = number
+        if line.endswith("\\"):  # the reply goes on over the next line
+            pending.append(line[:-1].rstrip())
+            continue
+        reply = "\n".join([*pending, line]).strip()
+        pending = []
+        if reply:
+            replies.append(ReplyLine(_reply_from_line(reply), start))
+    if pending:
+        replies.append(ReplyLine(_reply_from_line("\n".join(pending)), start))
     return replies
 
 

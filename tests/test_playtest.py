@@ -1,0 +1,137 @@
+"""The recorded playtest: careful players' episodes, replayed against today's grader.
+
+Three players, seeing only what a model sees (``asynctool play``), played 12 test instances
+covering all 12 scenarios reply by reply and answered in their own words
+(``baselines/playtest/``). Every task they solved is credited; and every one of their
+answers, with one required value changed or left out, is not: the grader credits correct
+models and no wrong ones, on natural answers.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from asynctool_env.chat.env import ChatEnv
+from asynctool_env.chat.parsing import parse_reply
+from asynctool_env.chat.play import read_replies_file
+from asynctool_env.core.facts import extract_numbers
+from asynctool_env.core.resolver import task_facts
+from asynctool_env.dataset import load_split
+
+FOLDER = Path(__file__).resolve().parent.parent / "baselines" / "playtest"
+INSTANCES = sorted(int(path.stem.split("-")[1]) for path in FOLDER.glob("test-*.replies"))
+
+
+def _native(reply: Any, tools) -> dict[str, Any]:
+    """A reply as a native assistant message (text calls parsed the way the env parses)."""
+    parsed = parse_reply(reply, tool_names=tools)
+    return {
+        "content": None,
+        "tool_calls": [
+            {
+                "id": f"c{index}",
+                "type": "function",
+                "function": {"name": call.name, "arguments": json.dumps(call.arguments)},
+            }
+            for index, call in enumerate(parsed.calls)
+        ],
+    }
+
+
+def _play(index: int, change=None) -> list[dict[str, Any]]:
+    """Replay instance ``index``'s replies; ``change(task_id, answer) -> answer`` edits the
+    answers. Returns the per-task verdicts."""
+    env = ChatEnv(split="test", max_rounds=60)
+    env.reset(seed=0, options={"instance_index": index})
+    info: dict[str, Any] = {}
+    for entry in read_replies_file(FOLDER / f"test-{index}.replies"):
+        reply = entry.reply
+        if change is not None:
+            reply = _native(reply, env._tools)
+            for call in reply["tool_calls"]:
+                function = call["function"]
+                if function["name"] == "submit_answer":
+                    arguments = json.loads(function["arguments"])
+                    arguments["answer"] = change(arguments["task_id"], str(arguments["answer"]))
+                    function["arguments"] = json.dumps(arguments)
+        _, terminated, truncated, info = env.step(reply)
+        if terminated or truncated:
+            break
+    return info.get("task_results") or env.task_results()
+
+
+def _wrong(value: Any) -> str:
+    """A value of the same shape that is not ``value``."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(round(float(value) + 7.5, 2))
+    text = str(value)
+    for position in range(len(text) - 1, -1, -1):
+        if text[position].isdigit():
+            return text[:position] + str((int(text[position]) + 3) % 10) + text[position + 1 :]
+        if text[position].isalpha():
+            replacement = "Q" if text[position].upper() != "Q" else "Z"
+            return text[:position] + replacement + text[position + 1 :]
+    return text + " not"
+
+
+def _locate(answer: str, value: Any) -> tuple[int, int] | None:
+    """Where ``answer`` states ``value`` (a number token, or the text case-insensitively)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        for token in re.finditer(r"[-+]?\$?\d[\d,]*(?:\.\d+)?", answer):
+            numbers = extract_numbers(token.group(0))
+            if numbers and abs(numbers[0] - float(value)) <= 0.005:
+                return token.span()
+        return None
+    found = answer.casefold().find(str(value).casefold())
+    return None if found < 0 else (found, found + len(str(value)))
+
+
+@pytest.mark.parametrize("index", INSTANCES)
+def test_every_task_the_players_solved_is_credited(index):
+    results = _play(index)
+    assert results and all(result["success"] for result in results), results
+
+
+@pytest.mark.slow
+def test_a_wrong_or_missing_value_in_a_players_answer_is_not_credited():
+    """Each fact of each answer, changed to another value of its shape or cut out: the task
+    must fail every time."""
+    instances = load_split("test")
+    checked = 0
+    for index in INSTANCES:
+        tasks = instances[index].tasks
+        answers: dict[str, str] = {}
+
+        def remember(task_id: str, answer: str, answers=answers) -> str:
+            answers[task_id] = answer
+            return answer
+
+        _play(index, remember)
+        for number, task in enumerate(tasks):
+            task_id = f"T{number + 1}"
+            facts = task_facts(task)
+            for fact in facts:
+                values = fact.value if isinstance(fact.value, list) else [fact.value]
+                span = _locate(answers[task_id], values[0])
+                twice = sum(str(other.value) == str(fact.value) for other in facts) > 1
+                if span is None or twice:
+                    continue  # facts are not bound to their subjects: "valid" twice is one
+                start, end = span
+                original = answers[task_id]
+                for edited in (
+                    original[:start] + _wrong(values[0]) + original[end:],
+                    original[:start] + original[end:],
+                ):
+
+                    def change(wanted: str, answer: str, edited=edited, task_id=task_id) -> str:
+                        return edited if wanted == task_id else answer
+
+                    verdict = _play(index, change)[number]
+                    assert not verdict["success"], (index, task_id, edited)
+                    checked += 1
+    assert checked >= 40
