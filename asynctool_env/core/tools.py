@@ -23,6 +23,7 @@ an error response, so an agent sees it like a real API error.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import inspect
 import re
@@ -110,7 +111,14 @@ class Tool:
     canonical: Mapping[str, Canon] = dataclasses.field(default_factory=dict)
 
     def openai_schema(self) -> dict[str, Any]:
-        """The tool in OpenAI function-calling format."""
+        """The tool in OpenAI function-calling format (a fresh copy each call; built once)."""
+        cached = self.__dict__.get("_openai_schema")
+        if cached is None:
+            cached = self._build_openai_schema()
+            object.__setattr__(self, "_openai_schema", cached)  # frozen: a private cache
+        return copy.deepcopy(cached)
+
+    def _build_openai_schema(self) -> dict[str, Any]:
         parameters = self.arguments_model.model_json_schema()
         parameters.pop("title", None)
         for prop in parameters.get("properties", {}).values():
