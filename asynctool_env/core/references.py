@@ -99,3 +99,32 @@ def _lookup(match: re.Match[str], responses: Sequence[Mapping[str, Any] | None])
     if isinstance(response, Mapping) and "error" in response:
         raise UnresolvedReferenceError(f"{match.group(0)}: step {step} answered with an error")
     return _walk(response, match.group(2), match.group(0))
+
+
+def resolved_references(
+    value: Any, responses: Sequence[Mapping[str, Any] | None]
+) -> list[tuple[int, Any]]:
+    """``(step, value it names)`` for every reference in ``value`` (any JSON value), in
+    order; references that do not resolve are left out.
+
+    >>> resolved_references({"a": "Fly ${s0.id}", "b": ["${s1.n}"]}, [{"id": "X"}, {"n": 2}])
+    [(0, 'X'), (1, 2)]
+    """
+    found: list[tuple[int, Any]] = []
+
+    def visit(item: Any) -> None:
+        if isinstance(item, str):
+            for match in _REFERENCE.finditer(item):
+                try:
+                    found.append((int(match.group(1)), _lookup(match, responses)))
+                except UnresolvedReferenceError:
+                    continue
+        elif isinstance(item, Mapping):
+            for inner in item.values():
+                visit(inner)
+        elif isinstance(item, (list, tuple)):
+            for inner in item:
+                visit(inner)
+
+    visit(value)
+    return found

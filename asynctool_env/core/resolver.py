@@ -73,7 +73,7 @@ from asynctool_env.core.facts import (
     grade_answer,
     normalize_text,
 )
-from asynctool_env.core.references import _REFERENCE, referenced_steps, resolve
+from asynctool_env.core.references import referenced_steps, resolved_references
 from asynctool_env.core.simulator import (
     CallEvent,
     CallKind,
@@ -516,49 +516,16 @@ def _used_values(task: Task) -> list[list[Any]]:
     used: list[list[Any]] = [[] for _ in task.steps]
     templates = [step.arguments for step in task.steps]
     templates += [fact.source for fact in task_facts(task) if fact.source is not None]
-
-    def visit(value: Any) -> None:
-        if isinstance(value, str):
-            for match in _REFERENCE.finditer(value):
-                try:
-                    resolved = resolve(match.group(0), responses)
-                except LookupError:
-                    continue
-                used[int(match.group(1))].extend(
-                    leaf for leaf in _leaves(resolved) if not isinstance(leaf, bool)
-                )
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                visit(item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                visit(item)
-
-    for template in templates:
-        visit(template)
+    for step, value in resolved_references(templates, responses):
+        used[step].extend(leaf for leaf in _leaves(value) if not isinstance(leaf, bool))
     return used
 
 
 def _needed_values(arguments: Any, responses: Sequence[Mapping[str, Any]]) -> list[Any]:
     """The values a gold call takes from responses (each reference resolved)."""
-    found: list[Any] = []
-
-    def visit(value: Any) -> None:
-        if isinstance(value, str):
-            for match in _REFERENCE.finditer(value):
-                try:
-                    resolved = resolve(match.group(0), responses)
-                except LookupError:
-                    continue
-                found.extend(_leaves(resolved))
-        elif isinstance(value, Mapping):
-            for item in value.values():
-                visit(item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                visit(item)
-
-    visit(arguments)
+    found = [
+        leaf for _, value in resolved_references(arguments, responses) for leaf in _leaves(value)
+    ]
     return [value for value in found if value not in (None, "") and not isinstance(value, bool)]
 
 

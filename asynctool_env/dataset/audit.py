@@ -45,7 +45,7 @@ from asynctool_env.core.facts import (
     grade_answer,
     normalize_text,
 )
-from asynctool_env.core.references import _REFERENCE, referenced_steps, resolve
+from asynctool_env.core.references import _REFERENCE, referenced_steps, resolved_references
 from asynctool_env.core.resolver import Knowledge, same_response, task_facts
 from asynctool_env.core.task import Instance, Task
 from asynctool_env.core.tools import Tool
@@ -118,22 +118,7 @@ def _constant_leaves(value: Any) -> list[Any]:
 
 
 def _referenced_values(value: Any, responses: list[Mapping[str, Any]], parent: int) -> list[Any]:
-    found: list[Any] = []
-
-    def visit(item: Any) -> None:
-        if isinstance(item, str):
-            for match in _REFERENCE.finditer(item):
-                if int(match.group(1)) == parent:
-                    found.append(resolve(match.group(0), responses))
-        elif isinstance(item, Mapping):
-            for inner in item.values():
-                visit(inner)
-        elif isinstance(item, (list, tuple)):
-            for inner in item:
-                visit(inner)
-
-    visit(value)
-    return found
+    return [item for step, item in resolved_references(value, responses) if step == parent]
 
 
 def audit_task(task: Task, tools: Mapping[str, Tool] | None = None) -> list[Finding]:
