@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from asynctool_env.core.latency import Fixed, LatencyProfile
+from asynctool_env.core.resolver import CallResolver
 from asynctool_env.core.simulator import (
     CallKind,
     CallLimitError,
@@ -15,6 +16,7 @@ from asynctool_env.core.simulator import (
     StepStatus,
 )
 from asynctool_env.metrics import episode_metrics
+from asynctool_env.scenarios import TOOLS
 from tests.conftest import chain_instance
 
 
@@ -265,9 +267,12 @@ def test_tool_confusion_counts_crossed_arguments():
         "mixed", (chain_task("A", 2, tool="send_message"), chain_task("B", 2, tool="find_contact"))
     )
     sim = make_sim(instance, cap=None)
-    sim.call_unmatched("send_message", {"name": "B-1"}, {"error": "no"})  # B's value, A's tool
-    sim.call_unmatched("send_message", {"name": "nobody"}, {"error": "no"})
-    sim.call_unmatched("find_contact", {"name": "B-1", "after": "x"}, {"error": "no"})  # B's own
+    unmatched = CallKind.UNMATCHED
+    sim.call_resolved(-1, -1, "send_message", {"name": "B-1"}, unmatched, {"error": "no"})  # B's
+    sim.call_resolved(-1, -1, "send_message", {"name": "nobody"}, unmatched, {"error": "no"})
+    sim.call_resolved(  # B's own value with B's own tool: not a confusion
+        -1, -1, "find_contact", {"name": "B-1", "after": "x"}, unmatched, {"error": "no"}
+    )
     assert episode_metrics(sim).tool_confusions == 1
     assert "tool_confusion" in episode_metrics(sim).failure_modes
 
@@ -287,9 +292,13 @@ def test_an_identical_call_matches_the_ready_step_first():
     )
     instance = Instance("twins", (replace(twin, steps=(twin.steps[0], blocked_copy)), first))
     sim = make_sim(instance)
-    assert sim.match_call(call.tool, call.expected_arguments) == (1, 0)  # ready, not blocked
+    resolver = CallResolver(sim, TOOLS, lambda task: None)
+    first_call = resolver.resolve(call.tool, call.expected_arguments)
+    assert (first_call.kind, first_call.task, first_call.step) == (CallKind.CORRECT, 1, 0)
     sim.call_step(1, 0)
-    assert sim.match_call(call.tool, call.expected_arguments) == (0, 1)  # now the early one
+    # Now only B's copy is left, and B orders it after its step 0: an early call.
+    second = resolver.resolve(call.tool, call.expected_arguments)
+    assert (second.kind, second.task, second.step) == (CallKind.VIOLATION, 0, 1)
 
 
 # -- tool servers with a concurrency limit ---------------------------------------------------

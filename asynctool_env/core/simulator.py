@@ -506,47 +506,6 @@ class Simulator:
             response,
         )
 
-    def call_unmatched(
-        self, tool: str, arguments: Mapping[str, Any], response: Mapping[str, Any]
-    ) -> PendingCall:
-        """Record a call that matches no gold step, answered by ``response`` when due.
-
-        The chat interface runs the tool's backend to get ``response`` (or an error).
-        """
-        self._check_call_allowed()
-        return self._issue(
-            -1, -1, tool, arguments, CallKind.UNMATCHED, self._draw_latency(tool), response
-        )
-
-    def match_call(self, tool: str, arguments: Mapping[str, Any]) -> tuple[int, int] | None:
-        """The gold step a call by name and arguments is aimed at, or ``None``.
-
-        A call matches a step when the tool and the (resolved) gold arguments are equal. Two
-        tasks on one world can share a gold call, so among equal candidates the most useful
-        one wins: a ready step of an open task, then a blocked one (the call is early), then
-        one already pending or done (the call is redundant); lowest task first within each.
-        """
-        best: tuple[int, int] | None = None
-        best_rank = 4
-        wanted = dict(arguments)
-        for task_index, task in enumerate(self.tasks):
-            open_task = self.task_status[task_index] == _OPEN
-            for step_index, step in enumerate(task.steps):
-                if step.tool != tool or dict(step.expected_arguments) != wanted:
-                    continue
-                status = self.step_status[task_index][step_index]
-                if open_task and status == _READY:
-                    return task_index, step_index
-                if open_task and status in (_BLOCKED, _FAILED):
-                    rank = 1
-                elif open_task:
-                    rank = 2
-                else:
-                    rank = 3
-                if rank < best_rank:
-                    best, best_rank = (task_index, step_index), rank
-        return best
-
     def call_resolved(
         self,
         task: int,
