@@ -266,3 +266,57 @@ def test_paraphrase_keeps_only_rewrites_that_keep_every_literal():
     assert first.steps == tasks[0].steps and first.task_id == tasks[0].task_id
     assert result[0].tasks[1].instruction == tasks[1].instruction  # rejected: unchanged
     assert result[1].tasks[1].instruction == tasks[2].instruction  # failed: unchanged
+
+
+def test_lookup_replaces_every_use_of_the_constant():
+    """Once the instruction names the person instead of the id, a second step still passing
+    the constant would need a value the model cannot know (the issue's backup_and_verify)."""
+    spec = TaskSpec(
+        "Send a book and a pen to P-2",
+        [
+            StepSpec("send_gift", {"person_id": "P-2", "gift": "book"}),
+            StepSpec("send_gift", {"person_id": "P-2", "gift": "pen"}),
+        ],
+        answer="${s0.gift_id} ${s1.gift_id}",
+    )
+    evolved = add_lookup(spec, SCENARIO, None, rng())
+    assert evolved is not None and "P-2" not in evolved.instruction
+    assert [step.arguments["person_id"] for step in evolved.steps[1:]] == [
+        "${s0.person_id}",
+        "${s0.person_id}",
+    ]
+    task = build_task_from_spec(SCENARIO, evolved, 0, world=None)
+    assert [step.depends_on for step in task.steps] == [(), (0,), (0,)]
+
+
+def test_a_read_added_by_a_rule_adds_the_fact_it_asks_for():
+    asking = Scenario(
+        name="gifts_asking",
+        category="Test",
+        description="Gifts.",
+        make_world=lambda rng: None,
+        tools=(lookup_person, send_gift, track_gift, check_clock),
+        follow_ups=(
+            FollowUpRule(
+                "send_gift",
+                lambda world, rng, index, followed: (
+                    StepSpec("track_gift", {"gift_id": f"${{s{index}.gift_id}}"}),
+                    f"Then track the {followed.arguments['gift']} and tell me its status.",
+                    "status",
+                ),
+            ),
+        ),
+        side_steps=(
+            SideStepRule(
+                "clock",
+                lambda world, rng: (StepSpec("check_clock", {}), "Tell me the time.", "time"),
+            ),
+        ),
+    )
+    followed = add_follow_up(SEED, asking, None, rng())
+    assert followed is not None and followed.answer.endswith("; ${s2.status}")
+    assert "track the book" in followed.instruction or "track the pen" in followed.instruction
+    side = add_side_step(SEED, asking, None, rng())
+    assert side is not None and side.answer == "${s0.gift_id} ${s1.gift_id}; ${s2.time}"
+    task = build_task_from_spec(asking, side, 0, world=None)
+    assert [fact.value for fact in task.facts][-1] == "09:00"
