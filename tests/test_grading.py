@@ -506,3 +506,24 @@ def test_the_shipped_file_passes_the_knowability_audit():
     assert len(load_split("test")) >= 712
     assert {task.scenario for i in instances for task in i.tasks} == set(SCENARIOS)
     assert {i.n_tasks for i in instances} == {2, 3}
+
+
+def test_equivalent_spellings_of_the_tools_no_shipped_task_uses():
+    """The two tools no v2 template calls: an order's status asked with its id in another
+    case, a file's metadata asked by its path (a path is exact text: no other spelling)."""
+    from tests.test_backend_ticketing import BUYER, an_event, hold
+
+    world = SCENARIOS["ticketing"].world(2)
+    held = hold(world, an_event(world), 2)
+    order = TOOLS["purchase_tickets"].execute(world, {"hold_ids": [held["hold_id"]], **BUYER})
+    status = TOOLS["get_ticket_order_status"]
+    gold = {"order_id": order["order_id"]}
+    spellings = list(equivalent_spellings(status, gold))
+    assert len(spellings) >= 2
+    for _label, arguments in spellings:
+        validated = status.validate_arguments(arguments)
+        assert status.canonical_arguments(validated) == status.canonical_arguments(gold)
+        answer = status.execute(world, validated)
+        assert same_response(answer, validated, status.execute(world, gold), gold)
+    metadata = TOOLS["get_file_metadata"]
+    assert list(equivalent_spellings(metadata, {"path": "/home/ada/notes.txt"})) == []
