@@ -17,6 +17,7 @@ import csv
 import json
 import math
 import os
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass, field
@@ -279,19 +280,30 @@ def evaluate(
 
 
 def summarize(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
-    """Means of :data:`SUMMARY_METRICS`, failure-mode rates and the mean return."""
+    """Means of :data:`SUMMARY_METRICS`, failure-mode rates and the mean return.
+
+    Episodes that *failed* (the server kept erroring, timed out or answered malformed, so
+    the model never got to play them out) are infrastructure failures, not model scores:
+    they are left out of every mean and counted in ``failed_episodes``; ``episodes`` counts
+    the scored ones. When every episode failed, the means are ``None``.
+    """
     if not records:
         raise ValueError("no episodes to summarize")
-    summary: dict[str, Any] = {"agent": records[0].agent, "episodes": len(records)}
+    failed = sum(1 for r in records if r.details.get("failed"))
+    agent = records[0].agent
+    records = [r for r in records if not r.details.get("failed")]
+    summary: dict[str, Any] = {"agent": agent, "episodes": len(records)}
     for name in SUMMARY_METRICS:
         values = [r.metrics.get(name) for r in records if r.metrics.get(name) is not None]
         summary[name] = float(np.mean([float(v) for v in values])) if values else None
     for mode in FAILURE_MODES:
-        summary[f"rate_{mode}"] = float(
-            np.mean([mode in r.metrics.get("failure_modes", ()) for r in records])
+        summary[f"rate_{mode}"] = (
+            float(np.mean([mode in r.metrics.get("failure_modes", ()) for r in records]))
+            if records
+            else None
         )
-    summary["return"] = float(np.mean([r.episode_return for r in records]))
-    summary["failed_episodes"] = sum(1 for r in records if r.details.get("failed"))
+    summary["return"] = float(np.mean([r.episode_return for r in records])) if records else None
+    summary["failed_episodes"] = failed
     return summary
 
 
@@ -317,6 +329,7 @@ LEADERBOARD_COLUMNS = (
     ("idle", "idle_ratio", "ratio"),
     ("in flight", "mean_in_flight", "num"),
     ("violations", "dependency_violations", "num"),
+    ("failed", "failed_episodes", "count"),
 )
 
 
@@ -329,6 +342,8 @@ def format_value(value: Any, kind: str) -> str:
         return f"{value:.3f}"
     if kind == "num":
         return f"{value:.2f}"
+    if kind == "count":
+        return str(int(value))
     return str(value)
 
 
@@ -391,12 +406,17 @@ def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[EpisodeRecord]
             file = file / "episodes.jsonl"
         if not file.is_file():
             raise FileNotFoundError(f"no episodes.jsonl at {path}")
-        with file.open(encoding="utf-8") as handle:
-            for number, line in enumerate(handle, start=1):
-                if not line.strip():
+        text = file.read_text(encoding="utf-8")
+        lines = text.splitlines()
+        for number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            try:
+                records.append(EpisodeRecord(**json.loads(line)))
+            except (json.JSONDecodeError, TypeError) as error:
+                if number == len(lines) and not text.endswith("\n"):
+                    # A run killed mid-write: resuming it replays that episode.
+                    warnings.warn(f"{file}:{number}: torn last line skipped", stacklevel=2)
                     continue
-                try:
-                    records.append(EpisodeRecord(**json.loads(line)))
-                except (json.JSONDecodeError, TypeError) as error:
-                    raise ValueError(f"{file}:{number}: not an episode record: {error}") from None
+                raise ValueError(f"{file}:{number}: not an episode record: {error}") from None
     return records

@@ -182,6 +182,19 @@ def eval_command(
     concurrency: Annotated[int, typer.Option(min=1, help="LLM agents: episodes at once.")] = 4,
     max_rounds: Annotated[int, typer.Option(min=1, help="LLM agents: rounds per episode.")] = 40,
     temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,
+    timeout: Annotated[
+        float, typer.Option(min=1.0, max=3600.0, help="LLM agents: seconds per request.")
+    ] = 120.0,
+    retries: Annotated[
+        int, typer.Option(min=0, max=20, help="LLM agents: extra attempts per request.")
+    ] = 3,
+    retry_failed: Annotated[
+        bool,
+        typer.Option(
+            "--retry-failed",
+            help="LLM agents: replay the episodes of --output that failed (server trouble).",
+        ),
+    ] = False,
     policy: Annotated[
         Path | None,
         typer.Option(
@@ -224,15 +237,33 @@ def eval_command(
             folder = write_results(output, records, summaries, config)
             console.print(f"results written to {folder}/")
     for name in llm:
+        request = {"timeout": timeout, "max_retries": retries, "retry_failed": retry_failed}
         summaries.append(
             _evaluate_llm(
-                name, config, model, base_url, concurrency, max_rounds, temperature, output
+                name,
+                config,
+                model,
+                base_url,
+                concurrency,
+                max_rounds,
+                temperature,
+                output,
+                request,
             )
         )
     title = f"{split} split, latency={latency or 'own'}"
     if tool_capacity is not None:
         title += f", tool capacity {tool_capacity}"
     console.print(_leaderboard_table(summaries, title))
+    unscored = [s for s in summaries if not s["episodes"] and s.get("failed_episodes")]
+    if unscored:
+        for summary in unscored:
+            console.print(
+                f"{summary['agent']}: all {summary['failed_episodes']} episodes failed "
+                f"(server trouble, not the model): {summary.get('failure') or 'see episodes'}",
+                markup=False,
+            )
+        raise typer.Exit(1)
 
 
 @contextlib.contextmanager
@@ -426,6 +457,7 @@ def _evaluate_llm(
     max_rounds: int,
     temperature: float,
     output: Path | None,
+    request: dict | None = None,
 ) -> dict:
     from asynctool_env.benchmark import _instances, summarize
     from asynctool_env.chat.local import LOCAL_MODEL, LocalModelError, LocalServer
@@ -449,6 +481,8 @@ def _evaluate_llm(
     console.print(f"{name}: {len(instances)} episodes -> {folder}/")
 
     def run(url: str | None, model_name: str, label: str) -> dict:
+        options = dict(request or {})
+        retry_failed = bool(options.pop("retry_failed", False))
         llm = LLMConfig(
             model=model_name,
             base_url=url,
@@ -456,6 +490,7 @@ def _evaluate_llm(
             concurrency=concurrency,
             max_rounds=max_rounds,
             label=label,
+            **options,
         )
         records = run_llm_eval(
             llm,
@@ -464,8 +499,14 @@ def _evaluate_llm(
             seed=config.seed,
             latency=config.latency,
             progress=lambda done: console.print(f"  {done}/{len(instances)} episodes", end="\r"),
+            retry_failed=retry_failed,
+            notes=lambda text: console.print(f"note: {text}", markup=False),
         )
-        return summarize(records)
+        summary = summarize(records)
+        errors = [r.details.get("error") for r in records if r.details.get("failed")]
+        if errors:
+            summary["failure"] = errors[0]
+        return summary
 
     try:
         if name == "local":

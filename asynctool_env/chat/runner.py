@@ -7,8 +7,21 @@ EpisodeRecord` rows as the reference agents, so LLMs land on the same leaderboar
 conversation to ``transcripts.jsonl``. A run that is interrupted resumes where it stopped:
 episodes already in the file are skipped.
 
-Robustness: every request has a timeout and bounded retries with backoff; an episode whose
-requests still fail is recorded as failed, with the reason, and the other episodes go on.
+Robustness
+----------
+* Every request has a timeout and bounded retries with backoff (a server's ``Retry-After``
+  is honoured, up to :data:`MAX_RETRY_AFTER` seconds). A server answer of any shape that is
+  not a reply (no choices, a choice without a message, a body that is not a completion) is
+  retried like an error; a usage block that cannot be read is ignored.
+* An episode whose requests still fail is recorded as *failed*, with the reason, and the
+  other episodes go on; nothing a server sends, and no bug in one episode, ends the run.
+* Failed episodes are infrastructure failures, not model scores: summaries leave them out of
+  every mean and count them (``failed_episodes``); ``retry_failed=True`` replays only them.
+* Each record is one complete line, written and flushed in one go: the transcript first,
+  then the episode. On resume a torn last line (a crash mid-write) is set aside in
+  ``<file>.torn`` with a warning and its episode replayed, and a transcript whose episode
+  line never made it is dropped, so no episode is lost or counted twice.
+
 If the server rejects the ``tools`` parameter, the run falls back to text mode: the tool
 schemas go into the system prompt and calls are parsed from the text.
 """
@@ -16,9 +29,12 @@ schemas go into the system prompt and calls are parsed from the text.
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import json
 import os
 import random
+import time
+import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -45,6 +61,8 @@ class LLMConfig:
         concurrency: Episodes in flight at once.
         timeout: Seconds per request.
         max_retries: Extra attempts per request after a failure.
+        retry_delay: Seconds before the first retry (doubling, at most 20, jittered),
+            unless the server's ``Retry-After`` says otherwise.
         max_rounds: Rounds before an episode is truncated.
         label: Agent name in results (default ``"openai:<model>"``).
     """
@@ -58,6 +76,7 @@ class LLMConfig:
     concurrency: int = 4
     timeout: float = 120.0
     max_retries: int = 3
+    retry_delay: float = 2.0
     max_rounds: int = 40
     label: str | None = None
 
@@ -68,6 +87,77 @@ class LLMConfig:
 
 class EpisodeFailedError(RuntimeError):
     """A request kept failing after its retries."""
+
+
+class MalformedResponseError(ValueError):
+    """The server answered, but not with a chat completion that holds a reply."""
+
+
+#: The longest wait a server's ``Retry-After`` may ask for (seconds).
+MAX_RETRY_AFTER = 60.0
+
+
+def retry_after(error: BaseException) -> float | None:
+    """Seconds a server asked to wait before retrying (``Retry-After``: seconds or an HTTP
+    date), capped at :data:`MAX_RETRY_AFTER`; ``None`` when it said nothing usable."""
+    response = getattr(error, "response", None)
+    headers = getattr(response, "headers", None)
+    if headers is None:
+        return None
+    try:
+        value = headers.get("retry-after")
+    except Exception:
+        return None
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        try:
+            moment = email.utils.parsedate_to_datetime(str(value))
+        except (TypeError, ValueError, IndexError):
+            return None
+        seconds = moment.timestamp() - time.time()
+    if seconds != seconds:  # NaN
+        return None
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def _reply_from_response(response: Any, state: dict[str, Any]) -> dict[str, Any]:
+    """The assistant message of a completion; counts its token usage.
+
+    Raises:
+        MalformedResponseError: The response holds no reply (retried by the caller).
+    """
+    usage = getattr(response, "usage", None)
+    if usage is not None:
+        for key in ("prompt_tokens", "completion_tokens"):
+            try:
+                state[key] += max(0, int(getattr(usage, key, 0) or 0))
+            except (TypeError, ValueError, OverflowError):
+                state["usage_unreadable"] = True  # a broken usage block costs no reply
+    choices = getattr(response, "choices", None)
+    if not isinstance(choices, (list, tuple)) or not choices:
+        raise MalformedResponseError("the response has no choices")
+    message = getattr(choices[0], "message", None)
+    if message is None and isinstance(choices[0], Mapping):
+        message = choices[0].get("message")
+    if message is None:
+        raise MalformedResponseError("the first choice has no message")
+    if hasattr(message, "model_dump"):
+        dumped = message.model_dump()
+    elif isinstance(message, Mapping):
+        dumped = dict(message)
+    else:
+        raise MalformedResponseError(f"the message is a {type(message).__name__}")
+    if not isinstance(dumped, Mapping):
+        raise MalformedResponseError("the message is not an object")
+    calls = dumped.get("tool_calls")
+    return {
+        "role": "assistant",
+        "content": dumped.get("content"),
+        "tool_calls": calls if isinstance(calls, list) else [],
+    }
 
 
 def make_async_client(config: LLMConfig) -> Any:
@@ -114,31 +204,24 @@ async def _complete(
             messages = [_as_text_message(message) for message in messages]
         try:
             response = await client.chat.completions.create(messages=messages, **kwargs)
+            return _reply_from_response(response, state)
+        except MalformedResponseError as error:
+            failure: BaseException = error
+            reason = f"malformed response: {error}"
         except Exception as error:
             name = type(error).__name__
             text = str(error)
             if state["native"] and name == "BadRequestError" and "tool" in text.lower():
                 state["native"] = False  # the server does not do function calling
                 continue
-            attempt += 1
-            if attempt > config.max_retries:
-                raise EpisodeFailedError(f"{name}: {text[:300]}") from error
-            await asyncio.sleep(min(2**attempt, 20) * (0.5 + random.random()))
-            continue
-        usage = getattr(response, "usage", None)
-        if usage is not None:
-            state["prompt_tokens"] += int(getattr(usage, "prompt_tokens", 0) or 0)
-            state["completion_tokens"] += int(getattr(usage, "completion_tokens", 0) or 0)
-        choices = getattr(response, "choices", None) or []
-        if not choices:
-            return {"role": "assistant", "content": ""}
-        message = choices[0].message
-        dumped = message.model_dump() if hasattr(message, "model_dump") else dict(message)
-        return {
-            "role": "assistant",
-            "content": dumped.get("content"),
-            "tool_calls": dumped.get("tool_calls") or [],
-        }
+            failure, reason = error, f"{name}: {text[:300]}"
+        attempt += 1
+        if attempt > config.max_retries:
+            raise EpisodeFailedError(reason) from failure
+        wait = retry_after(failure)
+        if wait is None:
+            wait = min(config.retry_delay * 2 ** (attempt - 1), 20.0) * (0.5 + random.random())
+        await asyncio.sleep(wait)
 
 
 def _as_text_message(message: Mapping[str, Any]) -> dict[str, Any]:
@@ -176,6 +259,8 @@ async def play_chat_episode(
                 break
     except EpisodeFailedError as failure:
         error = str(failure)
+    except Exception as failure:  # a bug must cost one episode, never the run
+        error = f"internal error: {type(failure).__name__}: {failure}"
     simulator = env.simulator
     assert simulator is not None
     metrics = env.metrics()
@@ -203,16 +288,89 @@ async def play_chat_episode(
     return record, env.messages
 
 
-def _done_indexes(path: Path) -> set[int]:
+def _records_by_line(path: Path) -> list[tuple[str, dict[str, Any] | None]]:
+    """The lines of a JSONL file with their objects (``None`` for a line that is not one)."""
     if not path.is_file():
-        return set()
-    done = set()
+        return []
+    found: list[tuple[str, dict[str, Any] | None]] = []
     for line in path.read_text(encoding="utf-8").splitlines():
         try:
-            done.add(int(json.loads(line)["instance_index"]))
-        except (ValueError, KeyError, TypeError):
-            continue  # a torn last line from an interrupted run is replayed
-    return done
+            value = json.loads(line)
+        except ValueError:
+            value = None
+        found.append((line, value if isinstance(value, dict) else None))
+    return found
+
+
+def _index_of(record: dict[str, Any] | None) -> int | None:
+    try:
+        return int(record["instance_index"]) if record is not None else None
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def repair_results(folder: Path, *, retry_failed: bool = False) -> list[str]:
+    """Make a result folder safe to resume; returns warnings for the person running it.
+
+    * A torn or unreadable line of ``episodes.jsonl`` or ``transcripts.jsonl`` (a crash
+      mid-write) is moved to ``<file>.torn``; its episode is replayed.
+    * A transcript whose episode line is missing (a crash between the two writes) is
+      dropped; its episode is replayed.
+    * With ``retry_failed``, failed episodes (server trouble) are dropped, to be replayed.
+    """
+    notes: list[str] = []
+    episodes_path = folder / "episodes.jsonl"
+    transcripts_path = folder / "transcripts.jsonl"
+    kept: dict[Path, list[tuple[str, dict[str, Any]]]] = {}
+    for path in (episodes_path, transcripts_path):
+        lines = _records_by_line(path)
+        good = [(line, value) for line, value in lines if _index_of(value) is not None]
+        torn = [line for line, value in lines if _index_of(value) is None and line.strip()]
+        if torn:
+            with path.with_name(path.name + ".torn").open("a", encoding="utf-8") as handle:
+                handle.write("\n".join(torn) + "\n")
+            notes.append(
+                f"{path}: {len(torn)} torn or unreadable line(s) moved to {path.name}.torn; "
+                "their episodes are played again"
+            )
+        kept[path] = good
+    episodes = kept[episodes_path]
+    if retry_failed:
+        failed = [v for _, v in episodes if (v.get("details") or {}).get("failed")]
+        if failed:
+            notes.append(f"replaying {len(failed)} failed episode(s)")
+        episodes = [(line, v) for line, v in episodes if not (v.get("details") or {}).get("failed")]
+    done = {_index_of(value) for _, value in episodes}
+    unique: dict[int, tuple[str, dict[str, Any]]] = {}
+    for line, value in episodes:  # one line per episode (the last one kept)
+        unique[_index_of(value)] = (line, value)  # type: ignore[index]
+    transcripts = {}
+    for line, value in kept[transcripts_path]:
+        index = _index_of(value)
+        if index in done:
+            transcripts[index] = (line, value)
+    orphans = len(kept[transcripts_path]) - len(transcripts)
+    if orphans:
+        notes.append(f"{orphans} transcript(s) without an episode line dropped (replayed)")
+    for path, entries in ((episodes_path, unique), (transcripts_path, transcripts)):
+        if path.is_file() or entries:
+            text = "".join(line + "\n" for line, _ in entries.values())
+            if not path.is_file() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
+    return notes
+
+
+def _done_indexes(path: Path) -> set[int]:
+    return {index for _, value in _records_by_line(path) if (index := _index_of(value)) is not None}
+
+
+def _append_line(path: Path, value: Mapping[str, Any], **dump: Any) -> None:
+    """Append one complete line and flush it (one write: never half a record)."""
+    line = json.dumps(value, **dump) + "\n"
+    with path.open("a", encoding="utf-8") as handle:
+        handle.write(line)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 async def _run(
@@ -241,16 +399,17 @@ async def _run(
             record, messages = await play_chat_episode(
                 client, config, instances, index, seed + index, latency
             )
-        async with lock:  # append whole lines, one episode at a time
-            with transcripts.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps({"instance_index": index, "messages": messages}) + "\n")
-            with episodes.open("a", encoding="utf-8") as handle:
-                handle.write(json.dumps(record.to_json(), sort_keys=True) + "\n")
+        async with lock:  # whole lines, one episode at a time: transcript, then episode
+            _append_line(transcripts, {"instance_index": index, "messages": messages})
+            _append_line(episodes, record.to_json(), sort_keys=True)
             finished += 1
             if progress:
                 progress(finished)
 
-    await asyncio.gather(*(one(index) for index in todo))
+    outcomes = await asyncio.gather(*(one(index) for index in todo), return_exceptions=True)
+    for outcome in outcomes:  # play_chat_episode never raises; writing to disk may
+        if isinstance(outcome, BaseException):
+            raise outcome
 
 
 def run_llm_eval(
@@ -263,6 +422,8 @@ def run_llm_eval(
     latency: str | None = None,
     client: Any = None,
     progress: Callable[[int], None] | None = None,
+    retry_failed: bool = False,
+    notes: Callable[[str], None] | None = None,
 ) -> list[EpisodeRecord]:
     """Evaluate a chat model; returns every record in ``output`` (old and new).
 
@@ -275,10 +436,16 @@ def run_llm_eval(
         latency: Force one latency profile (default: each instance's own).
         client: An async OpenAI-compatible client (default: built from ``config``).
         progress: Called with the number of finished episodes.
+        retry_failed: Replay the episodes of ``output`` that failed (server trouble).
+        notes: Called with each warning about the folder (torn lines set aside...);
+            default: :func:`warnings.warn`.
     """
     from asynctool_env.benchmark import read_records, result_versions
 
     folder = Path(output)
+    folder.mkdir(parents=True, exist_ok=True)
+    for note in repair_results(folder, retry_failed=retry_failed):
+        (notes or (lambda text: warnings.warn(text, stacklevel=3)))(note)
     client = client or make_async_client(config)
     chosen = list(indexes) if indexes is not None else list(range(len(instances)))
     asyncio.run(_run(client, config, instances, chosen, seed, latency, folder, progress))

@@ -1,0 +1,251 @@
+"""The LLM evaluation path against a fault-injection server: a real HTTP server on loopback
+that answers, request by request, with server errors, rate limits, malformed bodies, stalls
+and dropped connections. Nothing it sends may crash a run or cost a result."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+from typer.testing import CliRunner
+
+pytest.importorskip("openai")
+
+from asynctool_env.benchmark import read_records
+from asynctool_env.chat.runner import LLMConfig, repair_results, run_llm_eval
+from asynctool_env.cli import app
+from asynctool_env.dataset import load_split
+
+WAIT_CALL = {"id": "w", "type": "function", "function": {"name": "wait", "arguments": "{}"}}
+
+
+def completion(message: dict | None, usage: dict | None = None) -> dict:
+    choice = {"index": 0, "finish_reason": "stop"}
+    if message is not None:
+        choice["message"] = {"role": "assistant", **message}
+    body = {"id": "x", "object": "chat.completion", "created": 0, "model": "m"}
+    body["choices"] = [choice]
+    body["usage"] = usage or {"prompt_tokens": 5, "completion_tokens": 2, "total_tokens": 7}
+    return body
+
+
+class FaultServer:
+    """Answers the n-th request with ``script[n]`` (then with ``rest``)."""
+
+    def __init__(self, script: list[str], rest: str = "ok") -> None:
+        self.script = list(script)
+        self.rest = rest
+        self.requests = 0
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # quiet
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                self.rfile.read(length)
+                with server.lock:
+                    mode = server.script.pop(0) if server.script else server.rest
+                    server.requests += 1
+                server.answer(self, mode)
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def answer(self, handler: BaseHTTPRequestHandler, mode: str) -> None:
+        def send(status: int, body: bytes, headers: dict | None = None) -> None:
+            handler.send_response(status)
+            handler.send_header("content-type", "application/json")
+            for key, value in (headers or {}).items():
+                handler.send_header(key, value)
+            handler.send_header("content-length", str(len(body)))
+            handler.end_headers()
+            with contextlib.suppress(OSError):  # the client gave up (the stall)
+                handler.wfile.write(body)
+
+        def send_json(value: dict, status: int = 200, headers: dict | None = None) -> None:
+            send(status, json.dumps(value).encode(), headers)
+
+        if mode == "500":
+            send_json({"error": {"message": "boom"}}, 500)
+        elif mode == "429":
+            send_json({"error": {"message": "slow down"}}, 429, {"retry-after": "0.05"})
+        elif mode == "garbage":
+            send(200, b"<html>not a completion</html>")
+        elif mode == "empty_choices":
+            send_json({**completion(None), "choices": []})
+        elif mode == "no_message":
+            send_json(completion(None))
+        elif mode == "bad_usage":
+            send_json(completion({"content": None, "tool_calls": [WAIT_CALL]}, {"x": "y"}))
+        elif mode == "bad_usage_numbers":
+            usage = {"prompt_tokens": "many", "completion_tokens": None}
+            send_json(completion({"content": None, "tool_calls": [WAIT_CALL]}, usage))
+        elif mode == "bad_tool_json":
+            call = {**WAIT_CALL, "function": {"name": "wait", "arguments": "{not json"}}
+            send_json(completion({"content": None, "tool_calls": [call]}))
+        elif mode == "stall":
+            time.sleep(1.5)
+            send_json(completion({"content": None, "tool_calls": [WAIT_CALL]}))
+        elif mode == "reset":
+            handler.close_connection = True
+            handler.connection.close()
+        else:
+            send_json(completion({"content": None, "tool_calls": [WAIT_CALL]}))
+
+    def __enter__(self) -> FaultServer:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+FAULTS = [
+    "500",
+    "429",
+    "garbage",
+    "empty_choices",
+    "no_message",
+    "bad_usage",
+    "bad_usage_numbers",
+    "bad_tool_json",
+    "stall",
+    "reset",
+]
+
+
+def config(url: str, **extra) -> LLMConfig:
+    base = {"model": "m", "base_url": url, "api_key": "k", "timeout": 1.0, "max_rounds": 3}
+    return LLMConfig(**{**base, "max_retries": 12, "retry_delay": 0.01, **extra})
+
+
+@pytest.fixture(scope="module")
+def dev() -> list:
+    return load_split("dev")[:4]
+
+
+@pytest.fixture
+def healthy() -> Iterator[FaultServer]:
+    with FaultServer([]) as server:
+        yield server
+
+
+@pytest.mark.slow
+def test_every_fault_is_survived_and_every_episode_recorded(tmp_path, dev):
+    with FaultServer(FAULTS) as server:
+        records = run_llm_eval(config(server.url, concurrency=2), dev, tmp_path)
+    assert sorted(r.instance_index for r in records) == [0, 1, 2, 3]
+    assert not any(r.details["failed"] for r in records), [r.details for r in records]
+    assert sum(r.metrics["invalid_actions"] for r in records) >= 1  # the broken tool JSON
+    retried = {"500", "429", "garbage", "empty_choices", "no_message", "stall", "reset"}
+    assert server.requests >= 4 * 3 + len(retried)  # 3 rounds each, plus every retry
+
+
+def test_a_run_where_nothing_could_be_scored_exits_non_zero(tmp_path, dev):
+    with FaultServer([], rest="500") as server:
+        result = CliRunner().invoke(
+            app,
+            [
+                "eval", "--agent", "openai", "--model", "m", "--base-url", server.url,
+                "--split", "dev", "--episodes", "2", "--retries", "0", "--timeout", "2",
+                "--output", str(tmp_path),
+            ],
+        )  # fmt: skip
+    assert result.exit_code == 1, result.output
+    assert "all 2 episodes failed" in result.output
+    records = read_records([tmp_path])
+    assert len(records) == 2 and all(r.details["failed"] for r in records)
+    summary = json.loads((tmp_path / "summary.json").read_text())["summaries"][0]
+    assert summary["episodes"] == 0 and summary["failed_episodes"] == 2
+    assert summary["efficiency"] is None  # failures are not scores
+
+
+def test_a_closed_port_is_a_failure_with_its_reason_not_a_score(tmp_path):
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval", "--agent", "openai", "--model", "m", "--base-url", "http://127.0.0.1:9/v1",
+            "--split", "dev", "--episodes", "1", "--retries", "0", "--output", str(tmp_path),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 1
+    assert "Connection" in result.output or "connect" in result.output.lower()
+
+
+def test_retry_failed_replays_only_the_failed_episodes(tmp_path, dev, healthy):
+    with FaultServer([], rest="500") as broken:
+        run_llm_eval(config(broken.url, max_retries=0), dev[:2], tmp_path, indexes=[1])
+    run_llm_eval(config(healthy.url), dev[:2], tmp_path, indexes=[0])
+    before = {r.instance_index: r.details["failed"] for r in read_records([tmp_path])}
+    assert before == {0: False, 1: True}
+    served = healthy.requests
+    run_llm_eval(config(healthy.url), dev[:2], tmp_path, retry_failed=True)
+    after = read_records([tmp_path])
+    assert sorted(r.instance_index for r in after) == [0, 1]
+    assert not any(r.details["failed"] for r in after)
+    assert healthy.requests - served == 3  # episode 1 only (3 rounds), not episode 0 again
+
+
+def test_a_torn_line_and_an_orphan_transcript_are_repaired_on_resume(tmp_path, dev, healthy):
+    run_llm_eval(config(healthy.url), dev, tmp_path, indexes=[0, 1])
+    episodes = tmp_path / "episodes.jsonl"
+    transcripts = tmp_path / "transcripts.jsonl"
+    lines = episodes.read_text().splitlines()
+    # A crash while writing episode 1's line, and one between episode 2's two writes.
+    episodes.write_text(lines[0] + "\n" + lines[1][: len(lines[1]) // 2])
+    with transcripts.open("a") as handle:
+        handle.write(json.dumps({"instance_index": 2, "messages": []}) + "\n")
+    with pytest.warns(UserWarning, match="torn last line"):
+        assert len(read_records([tmp_path])) == 1  # report still reads the folder
+    notes = repair_results(tmp_path)
+    assert any("torn" in note for note in notes) and any("transcript" in note for note in notes)
+    run_llm_eval(config(healthy.url), dev, tmp_path, indexes=[0, 1, 2])
+    records = read_records([tmp_path])
+    assert sorted(r.instance_index for r in records) == [0, 1, 2]  # none lost, none twice
+    indexes = [json.loads(line)["instance_index"] for line in transcripts.read_text().splitlines()]
+    assert sorted(indexes) == [0, 1, 2]
+    assert (tmp_path / "episodes.jsonl.torn").is_file()
+
+
+def test_retry_after_is_read_in_seconds_and_as_a_date():
+    from datetime import datetime, timedelta, timezone
+    from email.utils import format_datetime
+
+    from asynctool_env.chat.runner import MAX_RETRY_AFTER, retry_after
+
+    class Response:
+        def __init__(self, value):
+            self.headers = {"retry-after": value}
+
+    class Error(Exception):
+        def __init__(self, value):
+            self.response = Response(value)
+
+    assert retry_after(Error("3")) == 3.0
+    assert retry_after(Error("99999")) == MAX_RETRY_AFTER
+    soon = format_datetime(datetime.now(timezone.utc) + timedelta(seconds=30))
+    assert 25 <= retry_after(Error(soon)) <= 31
+    assert retry_after(Error("soon")) is None and retry_after(ValueError()) is None
+
+
+def test_results_of_a_run_carry_versions(tmp_path, dev, healthy):
+    run_llm_eval(config(healthy.url), dev[:1], tmp_path)
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["versions"]["dataset"] == "v2" and summary["versions"]["grader"] == "2"
+    line = json.loads((tmp_path / "episodes.jsonl").read_text().splitlines()[0])
+    assert line["versions"]["grader"] == "2"
+    assert "task_results" in line["details"]
