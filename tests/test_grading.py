@@ -403,6 +403,29 @@ def test_wrong_answers_fail(template, responses, answer):
     assert not grade_answer(answer, facts_from_answer(template, responses)).correct
 
 
+@pytest.mark.parametrize(
+    ("answer", "right"),
+    [
+        ("Mia Schneider's post got more impressions (2952 vs. 704 for Nora Walsh's).", True),
+        ("Mia Schneider", True),
+        ("Nora Walsh or Mia Schneider", False),
+        ("Nora Walsh", False),
+        ("same", False),
+    ],
+)
+def test_a_choice_is_the_option_named_first(answer, right):
+    """A comparison names the loser too: the first option named is the answer."""
+    options = ["Nora Walsh", "Mia Schneider", "same"]
+    facts = facts_from_answer("Mia Schneider", [], alternatives=options)
+    assert grade_answer(answer, facts).correct is right
+
+
+def test_a_tie_may_name_both_options():
+    facts = facts_from_answer("same", [], alternatives=["Rome", "Paris", "same"])
+    assert grade_answer("Rome and Paris have the same high: the same.", facts).correct
+    assert not grade_answer("Rome", facts).correct
+
+
 def test_naming_two_candidates_is_ambiguous():
     responses = [{"flights": [{"flight_id": "AF891"}, {"flight_id": "IB905"}]}]
     facts = facts_from_answer("${s0.flights.0.flight_id}", responses)

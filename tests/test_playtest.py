@@ -1,8 +1,8 @@
 """The recorded playtest: careful players' episodes, replayed against today's grader.
 
-Three players, seeing only what a model sees (``asynctool play``), played 12 test instances
-covering all 12 scenarios reply by reply and answered in their own words
-(``baselines/playtest/``). Every task they solved is credited; and every one of their
+Five players, seeing only what a model sees (``asynctool play``), played 18 test instances
+in two rounds, each round covering all 12 scenarios, reply by reply, and answered in their
+own words (``baselines/playtest/``). Every task they solved is credited; and every one of their
 answers, with one required value changed or left out, is not: the grader credits correct
 models and no wrong ones, on natural answers.
 """
@@ -23,8 +23,10 @@ from asynctool_env.core.facts import extract_numbers
 from asynctool_env.core.resolver import task_facts
 from asynctool_env.dataset import load_split
 
-FOLDER = Path(__file__).resolve().parent.parent / "baselines" / "playtest"
-INSTANCES = sorted(int(path.stem.split("-")[1]) for path in FOLDER.glob("test-*.replies"))
+ROOT = Path(__file__).resolve().parent.parent / "baselines" / "playtest"
+#: Instance index -> its replies file (both rounds of the playtest).
+REPLIES = {int(path.stem.split("-")[1]): path for path in sorted(ROOT.glob("**/test-*.replies"))}
+INSTANCES = sorted(REPLIES)
 
 
 def _native(reply: Any, tools) -> dict[str, Any]:
@@ -49,7 +51,7 @@ def _play(index: int, change=None) -> list[dict[str, Any]]:
     env = ChatEnv(split="test", max_rounds=60)
     env.reset(seed=0, options={"instance_index": index})
     info: dict[str, Any] = {}
-    for entry in read_replies_file(FOLDER / f"test-{index}.replies"):
+    for entry in read_replies_file(REPLIES[index]):
         reply = entry.reply
         if change is not None:
             reply = _native(reply, env._tools)

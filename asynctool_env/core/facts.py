@@ -13,7 +13,8 @@ kind          a stated value counts when
               separators, currency signs, units and ``%`` are read
               (``$1,234.50 USD``, ``9 lines``, ``10 minutes``)
 ``text``      the text appears, with case, spacing and surrounding quotes ignored
-``choice``    like ``text``, and none of the other ``alternatives`` is named
+``choice``    like ``text``, and named before the other options (``alternatives``):
+              "B (2952 vs 704 for A)" answers B, "A or B" answers A
 ``boolean``   a yes/true word (or a no/false word) is said, and not its opposite
 ``list``      every item is stated (items graded as ``text``/``id``/``number``)
 ============ ======================================================================
@@ -31,8 +32,8 @@ silver, version VER-83138A; export job EXP-INV-CSV-D72A started"):
   cheapest flight) has the other candidates' values as ``alternatives``; an answer that
   also names one of them is ambiguous and fails (``"AF891, or maybe IB905"``).
 * **Copying**: an answer that restates more than ``max(2, facts)`` of the other values the
-  task's responses held, and at least half of them, is a copy of the responses
-  (:func:`context_values`, :func:`grade_answer`).
+  task's responses held, and at least half of them, or that reproduces a whole response as
+  JSON, is a copy of the responses (:func:`context_values`, :func:`grade_answer`).
 * **Length**: an answer longer than :func:`answer_length_limit` characters fails before it
   is read (a few hundred characters more than the facts need; a pasted search result is
   thousands).
@@ -428,6 +429,7 @@ def grade_answer(
     answer: Any,
     facts: Sequence[Fact],
     context: Sequence[Any] = (),
+    responses: Sequence[Mapping[str, Any] | None] = (),
 ) -> AnswerGrade:
     """Grade a free-text (or JSON) answer against ``facts`` (see the module docstring).
 
@@ -438,6 +440,9 @@ def grade_answer(
             that restates more than ``max(2, len(facts))`` of them besides the facts, and
             at least half of them, is a copy of the responses, not an answer, and fails.
             Naming a few of them for context (which customer, which job) is fine.
+        responses: The task's responses: an answer that reproduces one of them as JSON
+            (most of its fields, ``"key": value``) is a paste and fails, however few values
+            it holds.
     """
     text = answer_text(answer)
     limit = answer_length_limit(facts)
@@ -452,6 +457,12 @@ def grade_answer(
     tokens = set(re.findall(r"[\w.#:/-]+", normalized)) | set(re.findall(r"\w+", normalized))
     checks = tuple(_check(fact, normalized, numbers, tokens) for fact in facts)
     reasons = [check.reason for check in checks if not check.ok]
+    pasted = [response for response in responses if _reproduces(text, response)]
+    if pasted:
+        reasons.append(
+            f"the answer pastes {len(pasted)} whole response(s) as JSON: state the facts the "
+            "task asks for, not a copy of the responses"
+        )
     extra = _restated(context, facts, normalized, numbers, tokens)
     if len(extra) > max(2, len(facts)) and 2 * len(extra) >= len(context):
         shown = ", ".join(repr(value) for value in extra[:4])
@@ -461,6 +472,21 @@ def grade_answer(
             f"responses held ({shown}{more}): that is a copy of the responses, not an answer"
         )
     return AnswerGrade(not reasons, checks, tuple(reasons))
+
+
+def _reproduces(text: str, response: Mapping[str, Any] | None) -> bool:
+    """Whether ``text`` holds most of ``response``'s own fields written as JSON."""
+    if not isinstance(response, Mapping):
+        return False
+    squeezed = re.sub(r"\s+", "", text)
+    pairs = [
+        re.sub(r"\s+", "", f"{json.dumps(str(key))}:{json.dumps(value, ensure_ascii=False)}")
+        for key, value in response.items()
+        if not isinstance(value, (Mapping, list, tuple))
+    ]
+    if len(pairs) < 3:
+        return False
+    return 4 * sum(pair in squeezed for pair in pairs) >= 3 * len(pairs)
 
 
 def _restated(
@@ -536,11 +562,37 @@ def states(
     return letters >= 4 and _NOT_WORD.sub("", wanted) in _NOT_WORD.sub("", normalized)
 
 
+def _first_named(options: Sequence[Any], normalized: str) -> Any:
+    """The option whose first whole-word mention comes first in ``normalized``."""
+    positions = []
+    for option in options:
+        wanted = normalize_text(str(option)).strip(" .")
+        found = (
+            re.search(r"(?<!\w)" + re.escape(wanted) + r"(?!\w)", normalized) if wanted else None
+        )
+        if found:
+            positions.append((found.start(), -len(wanted), option))
+    return min(positions)[2] if positions else None
+
+
 def _check(fact: Fact, normalized: str, numbers: Sequence[float], tokens: set[str]) -> FactCheck:
     name = fact.label or "value"
     if not states(fact.value, fact.kind, normalized, numbers, tokens, fact.abs_tol):
         return FactCheck(fact, False, f"the answer does not state the {name} ({fact.value!r})")
-    if fact.kind in ("id", "choice", "text"):
+    if fact.kind == "choice":
+        # A choice between named options ("whose post got more, A's or B's?") is answered by
+        # the option named first: "B's (2952 vs 704 for A's)" is B, "A's or B's" is A.
+        first = _first_named([fact.value, *fact.alternatives], normalized)
+        tie = normalize_text(str(fact.value)) == "same"  # "A and B got the same" is fine
+        if not tie and normalize_text(str(first)) != normalize_text(str(fact.value)):
+            return FactCheck(
+                fact,
+                False,
+                f"the answer names {first!r} first, not {fact.value!r}: the first option named "
+                "is the answer",
+            )
+        return FactCheck(fact, True)
+    if fact.kind in ("id", "text"):
         for other in fact.alternatives:
             other_kind = "id" if fact.kind == "id" else "text"
             if normalize_text(str(other)) == normalize_text(str(fact.value)):

@@ -332,8 +332,12 @@ class CallResolver:
         if best is not None:
             rank, gold, missing = best
             step = simulator.tasks[gold.task].steps[gold.step]
+            # The agent gets the answer to the call it made: the gold response when the call
+            # is the gold call (canonically), else what the backend answered (a read that
+            # served the step with other arguments, say limit=1 instead of 5).
+            answer = step.expected_response if gold.key == key else response_on(gold.task)
             if rank == 0:
-                return Resolution(CallKind.CORRECT, gold.task, gold.step, step.expected_response)
+                return Resolution(CallKind.CORRECT, gold.task, gold.step, answer)
             if rank == 1:
                 message = (
                     f"dependency violation: {name} was called before "
@@ -343,7 +347,7 @@ class CallResolver:
                 return Resolution(
                     CallKind.VIOLATION, gold.task, gold.step, {"error": message}, missing
                 )
-            return Resolution(CallKind.REDUNDANT, gold.task, gold.step, step.expected_response)
+            return Resolution(CallKind.REDUNDANT, gold.task, gold.step, answer)
         task_index = worlds_tasks[0] if worlds_tasks else -1
         if task_index < 0:
             return Resolution(
@@ -440,6 +444,7 @@ class CallResolver:
             answer,
             facts,
             context_values(responses, task.instruction),
+            responses,
         )
         reasons.extend(grade.reasons)
         computed = any(fact.source is None for fact in facts)
