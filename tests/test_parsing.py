@@ -519,3 +519,36 @@ def test_pathological_inputs_under_the_limit_are_fast(reply: str) -> None:
         check_call(call, TOOLSET)
     assert time.perf_counter() - start < 1.0
     assert_well_formed(parsed)
+
+
+# -- linear time -----------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from asynctool_env.chat.parsing import SCAN_STEPS, _balanced_end  # noqa: E402
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="f(){}[]\"'\\ \nx<`:-", max_size=80))
+def test_memoized_bracket_scans_answer_as_fresh_scans(text):
+    """The memo that keeps parsing linear never changes an answer."""
+    memo: dict[int, tuple[int, bool]] = {}
+    for position, character in enumerate(text):
+        if character in "([{":
+            assert _balanced_end(text, position, memo) == _balanced_end(text, position)
+
+
+@pytest.mark.parametrize(
+    "unit",
+    ["-f(\n", "f(\n", "- g([{\n", "x(a='\n", 'call("(\n', "<tool_call>f(\n", "`f(`\n"],
+)
+def test_parsing_work_grows_linearly_with_the_reply(unit):
+    """Adversarial shapes up to the reply limit: the scanner's steps grow linearly (counted,
+    not timed: timings are in benchmarks/)."""
+    steps = []
+    for repeats in (500, 2000):
+        SCAN_STEPS[0] = 0
+        parse_reply(unit * repeats, max_chars=len(unit) * repeats + 1)
+        steps.append(SCAN_STEPS[0])
+    assert steps[1] <= 4 * steps[0] * 1.25 + 50, steps

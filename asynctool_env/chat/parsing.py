@@ -364,7 +364,14 @@ _EMPTY_WRAPPERS = re.compile(r"```[\w+-]*\s*```|<tool_call>\s*(?:</tool_call>)?"
 _BLANK_LINES = re.compile(r"\n[ \t]*\n(?:[ \t]*\n)+")
 
 
-def _balanced_end(text: str, start: int) -> tuple[int, bool]:
+#: Special characters visited by :func:`_balanced_end`, over the process (the tests read it to
+#: check that parsing stays linear in the reply's length).
+SCAN_STEPS = [0]
+
+
+def _balanced_end(
+    text: str, start: int, memo: dict[int, tuple[int, bool]] | None = None
+) -> tuple[int, bool]:
     """Where the bracket opened at ``text[start]`` closes: ``(end, True)``, end exclusive.
 
     Quoted strings (single or double, with backslash escapes) are skipped; a string also ends
@@ -373,14 +380,26 @@ def _balanced_end(text: str, start: int) -> tuple[int, bool]:
     that does not match, ``(i, False)`` at a ``<tool_call>`` or fence opener ``i`` outside any
     string (a broken call does not swallow the next block), and ``(len(text), False)`` when
     the text ends first.
+
+    ``memo`` makes a series of scans linear: when a scan runs to the end of the text, every
+    opening bracket it met outside a string gets its answer recorded there (where it closes,
+    or that it never does), and a later scan from one of them is answered from it. (From
+    such a bracket on, the two scans see the same characters in the same state; a bracket
+    the first scan never closed cannot close in the second, since only brackets opened after
+    it close before the end.)
     """
+    if memo is not None and start in memo:
+        return memo[start]
     stack: list[str] = []
+    opened: list[int] = []  # positions of the brackets on the stack
+    closed: dict[int, int] = {}
     position = start
     length = len(text)
     while position < length:
         match = _SPECIAL.search(text, position)
         if match is None:
-            return length, False
+            break
+        SCAN_STEPS[0] += 1
         position = match.start()
         character = match.group()
         if character in _STRING_END:
@@ -388,7 +407,7 @@ def _balanced_end(text: str, start: int) -> tuple[int, bool]:
             while end is not None and end.group() == "\\":
                 end = _STRING_END[character].search(text, end.start() + 2)
             if end is None:
-                return length, False
+                break
             position = end.start() + (end.group() != "\n")
             continue
         if character in "<`":
@@ -396,11 +415,19 @@ def _balanced_end(text: str, start: int) -> tuple[int, bool]:
                 return position, False
         elif character in _OPENERS:
             stack.append(_OPENERS[character])
+            opened.append(position)
         elif not stack or stack.pop() != character:
             return position + 1, False
-        elif not stack:
-            return position + 1, True
+        else:
+            closed[opened.pop()] = position
+            if not stack:
+                return position + 1, True
         position += 1
+    if memo is not None:  # ran to the end: what every bracket met here will answer
+        for opener, closer in closed.items():
+            memo[opener] = (closer + 1, True)
+        for opener in opened:
+            memo[opener] = (length, False)
     return length, False
 
 
@@ -497,6 +524,8 @@ class _Scan:
     calls: list[ParsedCall] = field(default_factory=list)
     problems: list[ParseProblem] = field(default_factory=list)
     spans: list[tuple[int, int]] = field(default_factory=list)  # consumed, in text positions
+    #: Per region: :func:`_balanced_end`'s answers, so that scanning stays linear.
+    bracket_memo: dict[tuple[int, int], dict[int, tuple[int, bool]]] = field(default_factory=dict)
     lead: int = field(init=False, default=0)  # the reply "starts" here (after a fence opener)
     trail: int = field(init=False, default=0)  # ... and "ends" here (before a fence closer)
 
@@ -711,7 +740,9 @@ class _Scan:
         known = mode == "block" or name in self.known
         if not known and not self._line_start(offset + start):
             return candidate.end()
-        end, balanced = _balanced_end(local, paren)
+        end, balanced = _balanced_end(
+            local, paren, self.bracket_memo.setdefault((offset, len(local)), {})
+        )
         if not known:  # a call of an unknown name must fill its line (or the whole reply)
             if balanced and not _LINE_TAIL.match(self.text, offset + end):
                 return candidate.end()

@@ -254,7 +254,9 @@ async def play_chat_episode(
     try:
         while True:
             reply = await _complete(client, config, env, state)
-            _, terminated, truncated, _ = env.step(reply)
+            # Parsing, grading and the episode's exact optimum are CPU work: off the event
+            # loop, so one slow turn does not hold up the other episodes' requests.
+            _, terminated, truncated, _ = await asyncio.to_thread(env.step, reply)
             if terminated or truncated:
                 break
     except EpisodeFailedError as failure:
@@ -263,7 +265,7 @@ async def play_chat_episode(
         error = f"internal error: {type(failure).__name__}: {failure}"
     simulator = env.simulator
     assert simulator is not None
-    metrics = env.metrics()
+    metrics = await asyncio.to_thread(env.metrics)
     details = {
         "prompt_tokens": state["prompt_tokens"],
         "completion_tokens": state["completion_tokens"],
