@@ -91,8 +91,44 @@ How time works:
 Answer with tool calls only."""
 
 
+#: The longest response text shown to the model; a longer one is cut, with a note. Every
+#: gold response of the shipped dataset is under 2,300 characters.
+MAX_RESPONSE_CHARS = 8000
+#: Nesting kept when a reply's content is not plain text (deeper levels become "...").
+_MAX_DEPTH = 32
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """``value`` as plain JSON data: string keys, bounded nesting, anything else as text."""
+    if depth >= _MAX_DEPTH:
+        return "..."
+    if isinstance(value, Mapping):
+        return {str(key): _plain(item, depth + 1) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(item, depth + 1) for item in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)
+
+
 def _json(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    """JSON text of anything a reply or a response may hold (never raises)."""
+    try:
+        return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):  # mixed keys, cycles, deep nesting
+        return json.dumps(_plain(value), ensure_ascii=False, sort_keys=True, default=str)
+
+
+def _shown(value: Any) -> str:
+    """A response as the model sees it: JSON, cut at :data:`MAX_RESPONSE_CHARS`."""
+    text = _json(value)
+    if len(text) <= MAX_RESPONSE_CHARS:
+        return text
+    return (
+        text[:MAX_RESPONSE_CHARS]
+        + f" ... [cut: this response is {len(text):,} characters; the first "
+        f"{MAX_RESPONSE_CHARS:,} are shown]"
+    )
 
 
 @dataclass
@@ -247,14 +283,15 @@ class ChatEnv:
         tool_messages: list[dict[str, Any]] = []
         notes: list[str] = []
         turn = ChatStepInfo()
-        native_ids = {call.get("id") for call in assistant.get("tool_calls", [])}
+        # In reply order (a dict, not a set: the trace must not depend on the hash seed).
+        native_ids = dict.fromkeys(call.get("id") for call in assistant.get("tool_calls", []))
 
         def respond(call_id: str | None, payload: Mapping[str, Any], label: str) -> None:
             if call_id is not None and call_id in native_ids:
                 tool_messages.append(
                     {"role": "tool", "tool_call_id": call_id, "content": _json(payload)}
                 )
-                native_ids.discard(call_id)
+                native_ids.pop(call_id, None)
             else:
                 notes.append(f"{label}: {_json(payload)}")
 
@@ -401,7 +438,7 @@ class ChatEnv:
                 call = self._calls[event.call_id]
                 arrived.append(
                     f"Response to {call.chat_id} ({call.tool}, called in round {call.round}): "
-                    f"{_json(event.response)}"
+                    f"{_shown(event.response)}"
                 )
         self._last_trace_index = len(trace)
         lines += arrived or ["No response arrived this round."]

@@ -391,8 +391,9 @@ class Simulator:
         """Rounds a call to ``tool`` issued now would wait in the tool's queue (0: a slot is
         free or the tool has no limit)."""
         slots = self._slots.get(tool)
-        if slots is None:
-            return 0
+        capacity = self.capacity_of(tool)
+        if slots is None or capacity is None or len(slots) < capacity:
+            return 0  # a slot is free (or has never been used)
         return max(0, slots[0] - self.round)
 
     def tool_busy(self, tool: str) -> int:
@@ -645,14 +646,16 @@ class Simulator:
         self._next_call_id += 1
         start = self.round
         if self.tool_capacity is not None:
-            slots = self._slots.get(tool)
-            if slots is None:
-                capacity = self.capacity_of(tool)
-                if capacity is not None:
-                    slots = self._slots[tool] = [0] * capacity
-            if slots is not None:
-                start = max(start, slots[0])
-                heapq.heapreplace(slots, start + 1 + latency)
+            capacity = self.capacity_of(tool)
+            if capacity is not None:
+                # Slots are made as calls need them (at most ``capacity``): a capacity of
+                # 10**8 costs nothing until 10**8 calls are in flight.
+                slots = self._slots.setdefault(tool, [])
+                if len(slots) < capacity:
+                    heapq.heappush(slots, start + 1 + latency)
+                else:
+                    start = max(start, slots[0])
+                    heapq.heapreplace(slots, start + 1 + latency)
         queued = start - self.round
         self.queued_rounds += queued
         due = start + 1 + latency

@@ -902,10 +902,9 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             self._update_mask()
             self._mask_dirty = False
         calls_left = simulator.calls_left
-        if calls_left is None:
-            calls_left = self.max_tasks * self.max_steps
+        bound = self.max_tasks * self.max_steps  # the Box's high: no turn calls more
         self._clock[0] = min(simulator.round, self.max_rounds)
-        self._calls_left[0] = calls_left
+        self._calls_left[0] = bound if calls_left is None else min(calls_left, bound)
         ints, bits, floats = (buffer.copy() for buffer in self._buffers)
         part = self._slices
         return {

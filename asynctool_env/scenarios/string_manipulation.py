@@ -576,6 +576,17 @@ def replace_text_phrase(
     if whole_word:
         pattern = rf"(?<!\w){pattern}(?!\w)"
     flags = 0 if case_sensitive else re.IGNORECASE
+    if len(replacement) > MAX_TEXT:
+        raise ToolError(
+            f"replacement is too long ({len(replacement)} characters, at most {MAX_TEXT})"
+        )
+    matches = [match.span() for match in re.finditer(pattern, source, flags=flags)]
+    length = len(source) + sum(len(replacement) - (end - start) for start, end in matches)
+    if length > MAX_TEXT:  # checked before building it: the result is bounded like any text
+        raise ToolError(
+            f"the result would be {length} characters long (at most {MAX_TEXT}); replace "
+            "fewer occurrences or use a shorter replacement"
+        )
     result, count = re.subn(pattern, lambda _: replacement, source, flags=flags)
     return {"text": result, "replacements": count, "length": len(result)}
 
