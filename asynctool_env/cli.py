@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
@@ -30,12 +31,53 @@ def _console() -> Console:
     return console if console.is_terminal else Console(width=160)
 
 
+#: The largest finite --calls-per-turn (more is 'unlimited' in practice).
+MAX_CALLS_PER_TURN = 1000
+
+
 def _parse_calls(value: str) -> int | None:
     if value.strip().lower() in ("none", "unlimited"):
         return None
-    if not value.strip().isdigit() or int(value) < 1:
-        raise typer.BadParameter("give a whole number >= 1, or 'unlimited'")
-    return int(value)
+    text = value.strip()
+    if not text.isdigit() or not 1 <= int(text) <= MAX_CALLS_PER_TURN:
+        raise typer.BadParameter(
+            f"give a whole number from 1 to {MAX_CALLS_PER_TURN}, or 'unlimited'; got {value!r}"
+        )
+    return int(text)
+
+
+def _folder(value: Path | None) -> Path | None:
+    """An output folder: an existing folder, or one that can be made (checked up front, so
+    a run never ends in a traceback after its work)."""
+    if value is None:
+        return None
+    if value.exists() and not value.is_dir():
+        raise typer.BadParameter(f"{value} exists and is not a folder; give a folder path")
+    try:
+        value.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise typer.BadParameter(f"cannot make the folder {value}: {error.strerror}") from None
+    if not os.access(value, os.W_OK):
+        raise typer.BadParameter(f"the folder {value} is not writable")
+    return value
+
+
+def _file(value: Path | None) -> Path | None:
+    """An output file: not a folder, in a folder that exists or can be made, writable."""
+    if value is None:
+        return None
+    if value.is_dir():
+        raise typer.BadParameter(f"{value} is a folder; give a file path")
+    try:
+        value.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise typer.BadParameter(
+            f"cannot make the folder {value.parent}: {error.strerror}"
+        ) from None
+    target = value if value.exists() else value.parent
+    if not os.access(target, os.W_OK) or (value.exists() and not value.is_file()):
+        raise typer.BadParameter(f"{value} cannot be written")
+    return value
 
 
 def _check_agents(names: list[str]) -> list[str]:
@@ -121,7 +163,9 @@ ToolCapacity = Annotated[
 
 @app.command()
 def bench(
-    output: Annotated[Path, typer.Option(help="Folder for the results.")] = Path("results/bench"),
+    output: Annotated[Path, typer.Option(help="Folder for the results.", callback=_folder)] = Path(
+        "results/bench"
+    ),
     split: Annotated[str, typer.Option(help="Dataset split: test or dev.")] = "test",
     workers: Workers = 1,
     plots: Annotated[bool, typer.Option(help="Also draw the report plots.")] = False,
@@ -171,7 +215,9 @@ def eval_command(
         str, typer.Option(help="Calls per turn: a number or 'unlimited'.")
     ] = "1",
     tool_capacity: ToolCapacity = None,
-    output: Annotated[Path | None, typer.Option(help="Folder for the results.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Folder for the results.", callback=_folder)
+    ] = None,
     workers: Workers = 1,
     model: Annotated[
         str | None, typer.Option(help="LLM agents: the model name on the server.")
@@ -317,7 +363,7 @@ def train(
     n_envs: Annotated[int | None, typer.Option(help="Envs stepped together.")] = None,
     vec_env: Annotated[str | None, typer.Option(help="dummy (default) or subproc.")] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the model and the envs.")] = None,
-    output: Annotated[Path | None, typer.Option(help="Run folder.")] = None,
+    output: Annotated[Path | None, typer.Option(help="Run folder.", callback=_folder)] = None,
     export: Annotated[
         Path | None, typer.Option(help="Also write the kept policy here (a .pt path).")
     ] = None,
@@ -583,7 +629,8 @@ def play(
         ),
     ] = None,
     transcript: Annotated[
-        Path | None, typer.Option(help="Write the conversation and the score to this .jsonl.")
+        Path | None,
+        typer.Option(help="Write the conversation and the score to this .jsonl.", callback=_file),
     ] = None,
 ) -> None:
     """Play an episode yourself in the model's seat: the prompt, the tools, your replies, the
@@ -647,7 +694,9 @@ def _draw_plots(records, folder: Path) -> list[Path]:
 @app.command()
 def report(
     results: Annotated[list[Path], typer.Argument(help="Result folders or episodes.jsonl files.")],
-    output: Annotated[Path, typer.Option(help="Folder for the report.")] = Path("results/report"),
+    output: Annotated[Path, typer.Option(help="Folder for the report.", callback=_folder)] = Path(
+        "results/report"
+    ),
 ) -> None:
     """Leaderboard markdown and plots (timeline, efficiency vs latency, success vs tasks)."""
     from asynctool_env.benchmark import grouped_summaries, leaderboard_markdown, read_records
@@ -685,7 +734,9 @@ def ablate(
     split: Annotated[str, typer.Option(help="test or dev.")] = "test",
     episodes: Annotated[int | None, typer.Option(min=1, help="Only the first N episodes.")] = None,
     workers: Workers = 1,
-    output: Annotated[Path | None, typer.Option(help="Also write the table as markdown.")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="Also write the table as markdown.", callback=_file)
+    ] = None,
 ) -> None:
     """The paper's ablations for one agent: latency profile, and 2 vs 3 tasks."""
     from asynctool_env.benchmark import EvalConfig, format_value, summarize
@@ -741,7 +792,10 @@ app.add_typer(data_app, name="data")
 def data_build(
     output: Annotated[
         Path | None,
-        typer.Option(help="Where to write the file (default: the file shipped in the package)."),
+        typer.Option(
+            help="Where to write the file (default: the file shipped in the package).",
+            callback=_file,
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Root seed of the pipeline.")] = 2605,
     check: Annotated[
@@ -815,7 +869,9 @@ def data_audit(
 @data_app.command("paraphrase")
 def data_paraphrase(
     model: Annotated[str, typer.Option(help="Model name on the OpenAI-compatible server.")],
-    output: Annotated[Path, typer.Option(help="Where to write the paraphrased file.")],
+    output: Annotated[
+        Path, typer.Option(help="Where to write the paraphrased file.", callback=_file)
+    ],
     base_url: Annotated[
         str | None, typer.Option(help="Server URL (default: OpenAI's; e.g. a vLLM server).")
     ] = None,

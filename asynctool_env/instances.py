@@ -250,10 +250,29 @@ class TaskRecord(pydantic.BaseModel):
     steps: list[StepRecord] = pydantic.Field(min_length=1)
     answer: str | None = None
     expected_answer: Any = None
-    world_seed: int = 0
+    world_seed: int = pydantic.Field(0, ge=0, description="Seeds the scenario's world.")
     metadata: dict[str, Any] = {}
     #: What the answer must state (schema 2); derived from ``answer`` when absent.
     facts: list[FactRecord] | None = None
+
+    @pydantic.model_validator(mode="after")
+    def _known_scenario_and_tools(self) -> TaskRecord:
+        """A task plays only on a scenario the package has, with that scenario's tools: say
+        so at load time, not at the first reset or call."""
+        if self.scenario not in SCENARIOS:
+            raise ValueError(
+                f"unknown scenario {self.scenario!r}; the scenarios are "
+                f"{', '.join(sorted(SCENARIOS))} (a new one is a module in "
+                "asynctool_env/scenarios/)"
+            )
+        names = {tool.name for tool in SCENARIOS[self.scenario].tools}
+        for index, step in enumerate(self.steps):
+            if step.tool not in names:
+                raise ValueError(
+                    f"steps.{index}.tool: {step.tool!r} is not a tool of scenario "
+                    f"{self.scenario!r} (its tools: {', '.join(sorted(names))})"
+                )
+        return self
 
 
 #: Version of the file schema; bump it when a field changes meaning. Version 2 adds each

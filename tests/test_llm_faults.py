@@ -193,7 +193,9 @@ def test_retry_failed_replays_only_the_failed_episodes(tmp_path, dev, healthy):
     before = {r.instance_index: r.details["failed"] for r in read_records([tmp_path])}
     assert before == {0: False, 1: True}
     served = healthy.requests
-    run_llm_eval(config(healthy.url), dev[:2], tmp_path, retry_failed=True)
+    notes: list[str] = []
+    run_llm_eval(config(healthy.url), dev[:2], tmp_path, retry_failed=True, notes=notes.append)
+    assert any("replaying 1 failed episode" in note for note in notes)
     after = read_records([tmp_path])
     assert sorted(r.instance_index for r in after) == [0, 1]
     assert not any(r.details["failed"] for r in after)

@@ -56,6 +56,7 @@ import numpy as np
 
 from asynctool_env.chat.meta import META_TOOLS
 from asynctool_env.chat.parsing import ParsedCall, ParseProblem, check_call, parse_reply
+from asynctool_env.core.checks import check_flag, check_optional_whole, check_whole
 from asynctool_env.core.latency import LatencyProfile, make_latency_profile
 from asynctool_env.core.resolver import CallResolver
 from asynctool_env.core.simulator import (
@@ -186,10 +187,10 @@ class ChatEnv:
             loaded = list(instances)
         if not loaded:
             raise ValueError("no instances to play")
-        if max_rounds < 1:
-            raise ValueError(f"max_rounds must be >= 1, got {max_rounds}")
-        if max_calls_per_turn is not None and max_calls_per_turn < 1:
-            raise ValueError(f"max_calls_per_turn must be >= 1 or None, got {max_calls_per_turn}")
+        check_whole("max_rounds", max_rounds, 1)
+        check_optional_whole("max_calls_per_turn", max_calls_per_turn, 1)
+        check_whole("max_reply_chars", max_reply_chars, 1)
+        check_flag("expected_delay_hints", expected_delay_hints)
         self.instances = loaded
         self.latency = None if latency is None else make_latency_profile(latency)
         self.max_calls_per_turn = max_calls_per_turn
@@ -219,10 +220,20 @@ class ChatEnv:
         """
         self.np_random = np.random.default_rng(seed)
         options = dict(options or {})
+        unknown = sorted(set(options) - {"instance", "instance_index"})
+        if unknown:
+            raise ValueError(
+                f"unknown reset option(s) {unknown}; known options: instance, instance_index"
+            )
         if "instance" in options:
             instance = options["instance"]
+            if not isinstance(instance, Instance):
+                raise TypeError(f"options['instance'] must be an Instance, got {instance!r}")
         elif "instance_index" in options:
-            instance = self.instances[int(options["instance_index"])]
+            index = check_whole(
+                "options['instance_index']", options["instance_index"], 0, len(self.instances) - 1
+            )
+            instance = self.instances[index]
         else:
             instance = self.instances[int(self.np_random.integers(len(self.instances)))]
         self.instance = instance

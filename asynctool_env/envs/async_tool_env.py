@@ -11,6 +11,15 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from asynctool_env.core.checks import (
+    check_flag,
+    check_names,
+    check_number,
+    check_optional_whole,
+    check_pair,
+    check_source,
+    check_whole,
+)
 from asynctool_env.core.latency import DEFAULT_MAX_LATENCY, LatencyProfile, make_latency_profile
 from asynctool_env.core.simulator import (
     CallKind,
@@ -105,6 +114,12 @@ def instance_source(
     against the padding here, at construction, so that no seed fails later at ``reset``."""
     if instances is not None and split is not None:
         raise ValueError("pass instances or split, not both")
+    if instances is not None:
+        check_source("instances", instances)
+    if scenarios is not None:
+        scenarios = check_names("scenarios", scenarios)
+    if steps_per_task is not None:
+        steps_per_task = check_pair("steps_per_task", steps_per_task, 1, MAX_STEPS_LIMIT)
     if split is not None:
         from asynctool_env.dataset import load_split
 
@@ -219,7 +234,12 @@ class RewardWeights:
             raise ValueError(
                 f"unknown reward weight(s) {unknown}; known weights: {', '.join(sorted(known))}"
             )
-        return cls(**{name: float(weight) for name, weight in value.items()})
+        return cls(
+            **{
+                name: check_number(f"reward_weights[{name!r}]", weight)
+                for name, weight in value.items()
+            }
+        )
 
 
 class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
@@ -417,23 +437,19 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         task_bank_seed: int = 0,
         render_mode: str | None = None,
     ) -> None:
-        if not 1 <= max_tasks <= MAX_TASKS_LIMIT:
-            raise ValueError(f"max_tasks must be in 1..{MAX_TASKS_LIMIT}, got {max_tasks}")
-        if not 1 <= max_steps <= MAX_STEPS_LIMIT:
-            raise ValueError(f"max_steps must be in 1..{MAX_STEPS_LIMIT}, got {max_steps}")
-        if not isinstance(max_rounds, (int, np.integer)) or max_rounds < 2:
-            raise ValueError(f"max_rounds must be a whole number >= 2, got {max_rounds!r}")
-        if pending_slots < 1:
-            raise ValueError(f"pending_slots must be >= 1, got {pending_slots}")
+        check_whole("max_tasks", max_tasks, 1, MAX_TASKS_LIMIT)
+        check_whole("max_steps", max_steps, 1, MAX_STEPS_LIMIT)
+        check_whole("max_rounds", max_rounds, 2)
+        check_whole("pending_slots", pending_slots, 1, 1024)
+        check_flag("wait_jumps_to_next_delivery", wait_jumps_to_next_delivery)
+        check_optional_whole("max_decisions_per_turn", max_decisions_per_turn, 1)
+        check_whole("task_bank_seed", task_bank_seed, 0)
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
                 f"got {render_mode!r}"
             )
-        if max_calls_per_turn is not None and (
-            not isinstance(max_calls_per_turn, (int, np.integer)) or max_calls_per_turn < 1
-        ):
-            raise ValueError(f"max_calls_per_turn must be >= 1 or None, got {max_calls_per_turn!r}")
+        check_optional_whole("max_calls_per_turn", max_calls_per_turn, 1)
         if action_mode not in ("focus", "direct"):
             raise ValueError(f"action_mode must be 'focus' or 'direct', got {action_mode!r}")
         self.action_mode = action_mode

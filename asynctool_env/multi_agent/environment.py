@@ -22,11 +22,13 @@ from gymnasium.utils import seeding
 try:
     from pettingzoo import AECEnv, ParallelEnv
     from pettingzoo.utils.conversions import parallel_to_aec
+    from pettingzoo.utils.wrappers import BaseWrapper
 except ModuleNotFoundError as error:  # pragma: no cover - depends on the installed extras
     raise ModuleNotFoundError(
         "asynctool_env.multi_agent needs PettingZoo: pip install 'asynctool-env[multiagent]'"
     ) from error
 
+from asynctool_env.core.checks import check_whole
 from asynctool_env.core.latency import DEFAULT_MAX_LATENCY, LatencyProfile, make_latency_profile
 from asynctool_env.core.simulator import (
     CallEvent,
@@ -71,15 +73,6 @@ MAX_AGENTS = 64
 
 #: Keys ``reset(options=...)`` understands.
 RESET_OPTIONS = ("instance", "instance_index", "assignment")
-
-
-def _check_whole(name: str, value: Any, low: int, high: int | None = None) -> None:
-    """Raise a clear error unless ``value`` is an int (not a bool) in ``low..high``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise TypeError(f"{name} must be a whole number, got {value!r}")
-    if value < low or (high is not None and value > high):
-        where = f">= {low}" if high is None else f"in {low}..{high}"
-        raise ValueError(f"{name} must be {where}, got {value}")
 
 
 @dataclass(frozen=True)
@@ -413,11 +406,11 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
             )
         if task_mode not in ("assigned", "claim"):
             raise ValueError(f"task_mode must be 'assigned' or 'claim', got {task_mode!r}")
-        _check_whole("max_tasks", max_tasks, 1, MAX_TASKS_LIMIT)
-        _check_whole("max_steps", max_steps, 1, MAX_STEPS_LIMIT)
-        _check_whole("max_rounds", max_rounds, 2)
-        _check_whole("pending_slots", pending_slots, 1)
-        _check_whole("task_bank_seed", task_bank_seed, 0)
+        check_whole("max_tasks", max_tasks, 1, MAX_TASKS_LIMIT)
+        check_whole("max_steps", max_steps, 1, MAX_STEPS_LIMIT)
+        check_whole("max_rounds", max_rounds, 2)
+        check_whole("pending_slots", pending_slots, 1)
+        check_whole("task_bank_seed", task_bank_seed, 0)
         if tool_latencies is not None and not isinstance(tool_latencies, Mapping):
             raise TypeError(
                 f"tool_latencies must be a mapping tool name -> latency, got {tool_latencies!r}"
@@ -586,7 +579,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
             if self._instances is None:
                 raise ValueError("options['instance_index'] needs the env built with instances")
             index = options["instance_index"]
-            _check_whole("options['instance_index']", index, 0, len(self._instances) - 1)
+            check_whole("options['instance_index']", index, 0, len(self._instances) - 1)
             instance = self._instances[int(index)]
         elif self._instances is not None:
             instance = self._instances[int(rng.integers(len(self._instances)))]
@@ -1175,10 +1168,30 @@ def parallel_env(**kwargs: Any) -> AsyncToolParallelEnv:
     return AsyncToolParallelEnv(**kwargs)
 
 
+class _CheckedAEC(BaseWrapper):
+    """Refuses a bad action at the step of the agent that sent it (``parallel_to_aec``
+    keeps actions until the round's last agent, so the error would name someone else)."""
+
+    def __init__(self, parallel: AsyncToolParallelEnv) -> None:
+        super().__init__(parallel_to_aec(parallel))
+        self._parallel = parallel
+
+    def step(self, action: Any) -> None:
+        agent = self.agent_selection
+        dead = self.terminations.get(agent, False) or self.truncations.get(agent, False)
+        if not (dead and action is None):
+            try:
+                self._parallel._check_action(action)
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"{agent}: {error}") from None
+        super().step(action)
+
+
 def env(**kwargs: Any) -> AECEnv:
     """The same game in PettingZoo's AEC API: agents act one after the other in
-    ``possible_agents`` order and the round ends after the last of them."""
-    return parallel_to_aec(AsyncToolParallelEnv(**kwargs))
+    ``possible_agents`` order and the round ends after the last of them. A bad action is
+    refused at once, naming the agent that sent it."""
+    return _CheckedAEC(AsyncToolParallelEnv(**kwargs))
 
 
 #: PettingZoo's usual name for the unwrapped env class.
