@@ -99,6 +99,9 @@ class FaultServer:
         elif mode == "stall":
             time.sleep(1.5)
             send_json(completion({"content": None, "tool_calls": [WAIT_CALL]}))
+        elif mode == "slow":  # a model that takes a moment to answer
+            time.sleep(0.05)
+            send_json(completion({"content": None, "tool_calls": [WAIT_CALL]}))
         elif mode == "reset":
             handler.close_connection = True
             handler.connection.close()
@@ -251,3 +254,38 @@ def test_results_of_a_run_carry_versions(tmp_path, dev, healthy):
     line = json.loads((tmp_path / "episodes.jsonl").read_text().splitlines()[0])
     assert line["versions"]["grader"] == "2"
     assert "task_results" in line["details"]
+
+
+@pytest.mark.slow
+def test_a_killed_run_resumes_without_losing_or_repeating_an_episode(tmp_path):
+    """SIGKILL in the middle of a real run (a subprocess), then the same command again."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    command = [
+        sys.executable, "-c", "from asynctool_env.cli import app; app()",
+        "eval", "--agent", "openai", "--model", "m", "--split", "dev", "--episodes", "10",
+        "--concurrency", "2", "--max-rounds", "3", "--output", str(tmp_path),
+    ]  # fmt: skip
+    episodes = tmp_path / "episodes.jsonl"
+    with FaultServer([], rest="slow") as server:
+        command += ["--base-url", server.url]
+        environment = {**os.environ, "OPENAI_API_KEY": "k"}
+        process = subprocess.Popen(command, env=environment, stdout=subprocess.DEVNULL)
+        deadline = time.time() + 120
+        while time.time() < deadline:
+            if episodes.is_file() and len(episodes.read_text().splitlines()) >= 3:
+                break
+            time.sleep(0.05)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+        before = len(episodes.read_text().splitlines())
+        assert 3 <= before < 10
+        finished = subprocess.run(command, env=environment, capture_output=True, timeout=300)
+        assert finished.returncode == 0, finished.stdout[-2000:]
+    indexes = [json.loads(line)["instance_index"] for line in episodes.read_text().splitlines()]
+    assert sorted(indexes) == list(range(10))  # none lost, none twice
+    transcripts = (tmp_path / "transcripts.jsonl").read_text().splitlines()
+    assert sorted(json.loads(line)["instance_index"] for line in transcripts) == list(range(10))
