@@ -308,6 +308,7 @@ def eval_command(
                 f"{summary['agent']}: all {summary['failed_episodes']} episodes failed "
                 f"(server trouble, not the model): {summary.get('failure') or 'see episodes'}",
                 markup=False,
+                emoji=False,
             )
         raise typer.Exit(1)
 

@@ -186,7 +186,19 @@ def test_a_closed_port_is_a_failure_with_its_reason_not_a_score(tmp_path):
         ],
     )  # fmt: skip
     assert result.exit_code == 1
+    assert "openai:m: all 1 episodes failed" in result.output
     assert "Connection" in result.output or "connect" in result.output.lower()
+
+
+def test_a_url_that_is_no_url_is_a_failure_with_its_reason(tmp_path):
+    result = CliRunner().invoke(
+        app,
+        [
+            "eval", "--agent", "openai", "--model", "m", "--base-url", "notaurl",
+            "--split", "dev", "--episodes", "1", "--retries", "0", "--output", str(tmp_path),
+        ],
+    )  # fmt: skip
+    assert result.exit_code == 1 and "episodes failed" in result.output
 
 
 def test_retry_failed_replays_only_the_failed_episodes(tmp_path, dev, healthy):
