@@ -514,11 +514,6 @@ def _evaluate_llm(
         raise typer.BadParameter("LLM agents play the test or dev split", param_hint="--split")
     if config.max_calls_per_turn != 1:
         raise typer.BadParameter("LLM agents use one call per turn", param_hint="--calls-per-turn")
-    if config.tool_capacity is not None:
-        raise typer.BadParameter(
-            "the chat interface has no tool limits yet: LLM agents play without contention",
-            param_hint="--tool-capacity",
-        )
     if name == "openai" and not model:
         raise typer.BadParameter("--agent openai needs --model", param_hint="--model")
     instances = _instances(config)
@@ -548,6 +543,7 @@ def _evaluate_llm(
             progress=lambda done: console.print(f"  {done}/{len(instances)} episodes", end="\r"),
             retry_failed=retry_failed,
             notes=lambda text: console.print(f"note: {text}", markup=False),
+            tool_capacity=config.tool_capacity,
         )
         summary = summarize(records)
         errors = [r.details.get("error") for r in records if r.details.get("failed")]

@@ -218,7 +218,6 @@ def test_cli_eval_under_contention(tmp_path):
         (["report", "/nonexistent/folder"], "no episodes.jsonl"),
         (["bench", "--split", "train"], "choose test or dev"),
         (["eval", "--agent", "greedy", "--tool-capacity", "0"], "tool-capacity"),
-        (["eval", "--agent", "local", "--tool-capacity", "1"], "no tool limits"),
     ],
 )
 def test_cli_rejects_bad_input_clearly(arguments, message):

@@ -160,9 +160,10 @@ class OracleClient:
     answering every task in the round its last response arrives.
     """
 
-    def __init__(self, instances, seed: int = 0) -> None:
+    def __init__(self, instances, seed: int = 0, tool_capacity=None) -> None:
         self.instances = instances
         self.seed = seed
+        self.tool_capacity = tool_capacity
         self.chat = self
         self.completions = self
         self.requests = 0
@@ -181,11 +182,16 @@ class OracleClient:
             np.random.default_rng(self.seed + index),
             latency=instance.latency_profile,
         )
-        plan = optimal_schedule_for_instance(instance, simulator.step_latency, 1)
+        plan = optimal_schedule_for_instance(
+            instance, simulator.step_latency, 1, tool_capacity=self.tool_capacity
+        )
         round_index = sum(1 for m in messages if m["role"] == "assistant")
         calls = []
         # Answer tasks whose last response arrived by now.
-        finish = task_finish_rounds(plan.calls, simulator.step_latency)
+        if self.tool_capacity is None:
+            finish = task_finish_rounds(plan.calls, simulator.step_latency)
+        else:  # queues delay deliveries: replay the plan to see when each task is done
+            finish = _replayed_finish(instance, plan.calls, self.seed + index, self.tool_capacity)
         for task_index, task in enumerate(instance.tasks):
             if finish[task_index] == round_index:
                 answer = task.expected_answer if task.expected_answer is not None else "done"
@@ -195,6 +201,47 @@ class OracleClient:
             gold = instance.tasks[task_index].steps[step]
             calls.append((gold.tool, dict(gold.expected_arguments)))
         return _response(native(*(calls or [("wait", {})]), prefix=f"r{round_index}c"))
+
+
+def _replayed_finish(instance, plan, seed, tool_capacity) -> list[int]:
+    simulator = Simulator(
+        instance,
+        np.random.default_rng(seed),
+        latency=instance.latency_profile,
+        tool_capacity=tool_capacity,
+    )
+    finish: dict[int, int] = {}
+    round_index = 0
+    while len(finish) < instance.n_tasks:
+        for task, step in plan[round_index] if round_index < len(plan) else ():
+            simulator.call_step(task, step)
+        simulator.end_turn()
+        round_index += 1
+        for task in range(instance.n_tasks):
+            if task not in finish and simulator.all_steps_done(task):
+                finish[task] = round_index
+    return [finish[task] for task in range(instance.n_tasks)]
+
+
+def test_scripted_oracle_under_contention_reaches_the_oracle_metrics(tmp_path):
+    """tool_capacity=1 through the chat path: the contended optimum, as the numeric oracle."""
+    chosen = DEV[:24]
+    client = OracleClient(chosen, tool_capacity=1)
+    records = run_llm_eval(
+        LLMConfig(model="scripted-oracle"), chosen, tmp_path, client=client, tool_capacity=1
+    )
+    numeric = EvalConfig(split="dev", tool_capacity=1, episodes=24)
+    rl = {r.instance_index: r for r in evaluate("oracle", numeric)}
+    queued = 0
+    for record in records:
+        metrics = record.metrics
+        assert metrics["instance_success"] and metrics["efficiency"] == 1.0
+        assert record.tool_capacity == 1
+        reference = rl[record.instance_index].metrics
+        for name in ("rounds", "optimal_rounds", "queued_rounds", "calls"):
+            assert metrics[name] == reference[name], name
+        queued += metrics["queued_rounds"]
+    assert queued > 0  # contention happened
 
 
 def test_scripted_oracle_endpoint_reaches_the_oracle_metrics(tmp_path):
@@ -332,3 +379,41 @@ def test_smollm2_end_to_end_through_llama_cpp(tmp_path):
         # Every refusal the model saw was counted (the last round's notes are never shown).
         assert metrics["invalid_actions"] >= visible_errors
         assert metrics["calls"] + metrics["invalid_actions"] >= 1  # the model acted
+
+
+def test_a_call_to_a_busy_tool_is_acknowledged_with_its_queue():
+    """With tool_capacity=1 a second call to a busy tool waits; its acknowledgement says
+    for how many rounds, and its expected delay includes the wait."""
+    instance = next(
+        inst
+        for inst in DEV
+        if sum(1 for task in inst.tasks for step in task.steps if not step.depends_on) >= 2
+        and len({task.scenario for task in inst.tasks}) == 1
+    )
+    env = ChatEnv([instance], tool_capacity=1, max_calls_per_turn=None, latency="fixed:3")
+    env.reset(seed=0, options={"instance_index": 0})
+    by_tool: dict[str, list] = {}
+    for task, step in env.ready_steps():
+        by_tool.setdefault(env.gold_call(task, step)["name"], []).append((task, step))
+    pairs = [calls for calls in by_tool.values() if len(calls) >= 2]
+    if not pairs:
+        pytest.skip("no instance with two ready calls to one tool")
+    first, second = (env.gold_call(*pair) for pair in pairs[0][:2])
+    new, _, _, _ = env.step(native(
+        (first["name"], first["arguments"]), (second["name"], second["arguments"])
+    ))  # fmt: skip
+    acks = [json.loads(m["content"]) for m in new if m["role"] == "tool"]
+    assert "queued_rounds" not in acks[0] and acks[1]["queued_rounds"] == 4
+    assert acks[1]["expected_delay_rounds"] == acks[0]["expected_delay_rounds"] + 4
+
+
+def test_parallel_calls_all_go_out_and_every_call_id_is_answered():
+    env = ChatEnv(DEV[:1], max_calls_per_turn=None)
+    env.reset(seed=0, options={"instance_index": 0})
+    ready = env.ready_steps()
+    calls = [(env.gold_call(*pair)["name"], env.gold_call(*pair)["arguments"]) for pair in ready]
+    reply = native(*calls, ("wait", {}), ("no_such_tool", {}))
+    new, _, _, info = env.step(reply)
+    answered = [m["tool_call_id"] for m in new if m["role"] == "tool"]
+    assert answered == [call["id"] for call in reply["tool_calls"]]
+    assert info["turn"].calls == len(ready) >= 1

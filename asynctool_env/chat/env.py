@@ -66,6 +66,7 @@ from asynctool_env.core.simulator import (
     Simulator,
     StepStatus,
     TaskStatus,
+    normalize_tool_capacity,
 )
 from asynctool_env.core.task import Instance
 from asynctool_env.core.tools import Tool
@@ -160,6 +161,9 @@ class ChatEnv:
         max_rounds: The episode is truncated after this many rounds.
         max_reply_chars: Longer replies are refused unread.
         expected_delay_hints: Tell the model each call's expected delay when acknowledging.
+        tool_capacity: Contention, as in ``AsyncTool-v0``: calls a tool serves at once (an
+            int for every tool, or ``{tool: c}``); a call to a busy tool waits in its queue,
+            and its acknowledgement says for how many rounds.
     """
 
     def __init__(
@@ -172,6 +176,7 @@ class ChatEnv:
         max_rounds: int = 60,
         max_reply_chars: int = 20_000,
         expected_delay_hints: bool = True,
+        tool_capacity: int | Mapping[str, int] | None = None,
     ) -> None:
         from asynctool_env.instances import load_instances
 
@@ -191,6 +196,7 @@ class ChatEnv:
         check_optional_whole("max_calls_per_turn", max_calls_per_turn, 1)
         check_whole("max_reply_chars", max_reply_chars, 1)
         check_flag("expected_delay_hints", expected_delay_hints)
+        self.tool_capacity = normalize_tool_capacity(tool_capacity)
         self.instances = loaded
         self.latency = None if latency is None else make_latency_profile(latency)
         self.max_calls_per_turn = max_calls_per_turn
@@ -243,6 +249,7 @@ class ChatEnv:
             self.np_random,
             latency=profile,
             max_calls_per_turn=self.max_calls_per_turn,
+            tool_capacity=self.tool_capacity,
         )
         scenarios = sorted({task.scenario for task in instance.tasks})
         offered = [tool for name in scenarios for tool in SCENARIOS[name].tools]
@@ -390,8 +397,11 @@ class ChatEnv:
         self._calls[pending.call_id] = _Call(chat_id, call.name, simulator.round)
         turn.calls += 1
         payload: dict[str, Any] = {"status": "pending", "call_id": chat_id, "tool": call.name}
+        if pending.queued_rounds:
+            payload["queued_rounds"] = pending.queued_rounds  # the tool is busy: it waits
         if self.expected_delay_hints:
-            payload["expected_delay_rounds"] = round(1 + pending.expected_latency, 1)
+            delay = pending.queued_rounds + 1 + pending.expected_latency
+            payload["expected_delay_rounds"] = round(delay, 1)
         if pending.kind is CallKind.VIOLATION:
             payload["warning"] = "its inputs had not arrived; the response will be an error"
         return payload

@@ -245,9 +245,12 @@ async def play_chat_episode(
     index: int,
     seed: int,
     latency: str | None = None,
+    tool_capacity: int | Mapping[str, int] | None = None,
 ) -> tuple[EpisodeRecord, list[dict[str, Any]]]:
     """Play instance ``index`` with the model; never raises for model or server trouble."""
-    env = ChatEnv(instances, latency=latency, max_rounds=config.max_rounds)
+    env = ChatEnv(
+        instances, latency=latency, max_rounds=config.max_rounds, tool_capacity=tool_capacity
+    )
     env.reset(seed=seed, options={"instance_index": index})
     state = {"native": config.native_tools, "prompt_tokens": 0, "completion_tokens": 0}
     error: str | None = None
@@ -285,6 +288,7 @@ async def play_chat_episode(
         decisions=simulator.round,
         metrics=metrics,
         timeline=timeline(simulator),
+        tool_capacity=simulator.tool_capacity,
         details=details,
     )
     return record, env.messages
@@ -384,6 +388,7 @@ async def _run(
     latency: str | None,
     output: Path,
     progress: Callable[[int], None] | None,
+    tool_capacity: int | Mapping[str, int] | None = None,
 ) -> None:
     output.mkdir(parents=True, exist_ok=True)
     episodes = output / "episodes.jsonl"
@@ -399,7 +404,7 @@ async def _run(
         nonlocal finished
         async with limit:
             record, messages = await play_chat_episode(
-                client, config, instances, index, seed + index, latency
+                client, config, instances, index, seed + index, latency, tool_capacity
             )
         async with lock:  # whole lines, one episode at a time: transcript, then episode
             _append_line(transcripts, {"instance_index": index, "messages": messages})
@@ -426,6 +431,7 @@ def run_llm_eval(
     progress: Callable[[int], None] | None = None,
     retry_failed: bool = False,
     notes: Callable[[str], None] | None = None,
+    tool_capacity: int | Mapping[str, int] | None = None,
 ) -> list[EpisodeRecord]:
     """Evaluate a chat model; returns every record in ``output`` (old and new).
 
@@ -441,6 +447,7 @@ def run_llm_eval(
         retry_failed: Replay the episodes of ``output`` that failed (server trouble).
         notes: Called with each warning about the folder (torn lines set aside...);
             default: :func:`warnings.warn`.
+        tool_capacity: Contention (:class:`~asynctool_env.chat.env.ChatEnv`'s argument).
     """
     from asynctool_env.benchmark import read_records, result_versions
 
@@ -450,7 +457,9 @@ def run_llm_eval(
         (notes or (lambda text: warnings.warn(text, stacklevel=3)))(note)
     client = client or make_async_client(config)
     chosen = list(indexes) if indexes is not None else list(range(len(instances)))
-    asyncio.run(_run(client, config, instances, chosen, seed, latency, folder, progress))
+    asyncio.run(
+        _run(client, config, instances, chosen, seed, latency, folder, progress, tool_capacity)
+    )
     records = read_records([folder])
     summary = summarize(records)
     (folder / "summary.json").write_text(
