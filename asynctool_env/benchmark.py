@@ -122,6 +122,8 @@ class EpisodeRecord:
     details: Mapping[str, Any] = field(default_factory=dict)
     #: The env's ``tool_capacity`` (``None``: no contention).
     tool_capacity: int | Mapping[str, int] | None = None
+    #: Which play of the instance this is (``asynctool eval --trials k``: 0..k-1).
+    trial: int = 0
     #: Dataset and grader versions the episode was scored with (:func:`result_versions`);
     #: empty in files written before versions were recorded (dataset v1, grader 1).
     versions: Mapping[str, str] = field(default_factory=dict)
@@ -279,6 +281,51 @@ def evaluate(
     return records
 
 
+def pass_hat_k(n: int, c: int, k: int) -> float:
+    """pass^k (tau-bench): the chance that ``k`` trials drawn from ``n`` with ``c`` successes
+    all succeed, unbiased: ``C(c, k) / C(n, k)``."""
+    if not 1 <= k <= n or not 0 <= c <= n:
+        raise ValueError(f"need 1 <= k <= n and 0 <= c <= n, got n={n}, c={c}, k={k}")
+    return math.comb(c, k) / math.comb(n, k)
+
+
+def pass_at_k(n: int, c: int, k: int) -> float:
+    """pass@k: the chance that at least one of ``k`` trials drawn from ``n`` with ``c``
+    successes succeeds, unbiased: ``1 - C(n - c, k) / C(n, k)``."""
+    if not 1 <= k <= n or not 0 <= c <= n:
+        raise ValueError(f"need 1 <= k <= n and 0 <= c <= n, got n={n}, c={c}, k={k}")
+    return 1.0 - math.comb(n - c, k) / math.comb(n, k)
+
+
+def trial_summary(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
+    """pass@k and pass^k over trials, per instance and per task, with ``k`` the fewest
+    trials any instance has (failed episodes, infrastructure trouble, are left out)."""
+    by_instance: dict[int, list[EpisodeRecord]] = {}
+    for record in records:
+        by_instance.setdefault(record.instance_index, []).append(record)
+    k = min(len(group) for group in by_instance.values())
+    instances = [
+        (len(group), sum(bool(r.metrics.get("instance_success")) for r in group))
+        for group in by_instance.values()
+    ]
+    tasks: dict[tuple[int, str], list[bool]] = {}
+    for record in records:
+        for result in record.details.get("task_results") or ():
+            tasks.setdefault((record.instance_index, str(result.get("task_id"))), []).append(
+                bool(result.get("success"))
+            )
+    summary: dict[str, Any] = {
+        "trials": k,
+        "pass_at_k": float(np.mean([pass_at_k(n, c, k) for n, c in instances])),
+        "pass_hat_k": float(np.mean([pass_hat_k(n, c, k) for n, c in instances])),
+    }
+    if tasks:
+        counted = [(len(results), sum(results)) for results in tasks.values()]
+        summary["task_pass_at_k"] = float(np.mean([pass_at_k(n, c, k) for n, c in counted]))
+        summary["task_pass_hat_k"] = float(np.mean([pass_hat_k(n, c, k) for n, c in counted]))
+    return summary
+
+
 def summarize(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
     """Means of :data:`SUMMARY_METRICS`, failure-mode rates and the mean return.
 
@@ -304,6 +351,8 @@ def summarize(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
         )
     summary["return"] = float(np.mean([r.episode_return for r in records])) if records else None
     summary["failed_episodes"] = failed
+    if records and any(record.trial for record in records):
+        summary.update(trial_summary(records))
     return summary
 
 
@@ -331,6 +380,19 @@ LEADERBOARD_COLUMNS = (
     ("violations", "dependency_violations", "num"),
     ("failed", "failed_episodes", "count"),
 )
+#: Columns added to a leaderboard when some run played several trials of each instance.
+TRIAL_COLUMNS = (
+    ("trials", "trials", "count"),
+    ("pass^k", "pass_hat_k", "pct"),
+    ("pass@k", "pass_at_k", "pct"),
+)
+
+
+def leaderboard_columns(summaries: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str, str], ...]:
+    """The leaderboard's columns for these summaries (pass^k and pass@k when trials ran)."""
+    if any(summary.get("trials") for summary in summaries):
+        return LEADERBOARD_COLUMNS + TRIAL_COLUMNS
+    return LEADERBOARD_COLUMNS
 
 
 def format_value(value: Any, kind: str) -> str:
@@ -350,12 +412,13 @@ def format_value(value: Any, kind: str) -> str:
 def leaderboard_markdown(summaries: Sequence[Mapping[str, Any]], title: str = "") -> str:
     """A markdown table of summaries, best efficiency first."""
     rows = sorted(summaries, key=lambda s: (-(s.get("efficiency") or 0), str(s["agent"])))
-    header = "| " + " | ".join(column for column, _, _ in LEADERBOARD_COLUMNS) + " |"
-    rule = "|" + "|".join("---" if kind == "" else "---:" for _, _, kind in LEADERBOARD_COLUMNS)
+    columns = leaderboard_columns(summaries)
+    header = "| " + " | ".join(column for column, _, _ in columns) + " |"
+    rule = "|" + "|".join("---" if kind == "" else "---:" for _, _, kind in columns)
     lines = [f"### {title}", ""] if title else []
     lines += [header, rule + "|"]
     for summary in rows:
-        cells = [format_value(summary.get(key), kind) for _, key, kind in LEADERBOARD_COLUMNS]
+        cells = [format_value(summary.get(key), kind) for _, key, kind in columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n"
 

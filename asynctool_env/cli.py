@@ -136,15 +136,14 @@ def _evaluate_agents(agents: list[str], config, workers: int, console: Console):
 
 
 def _leaderboard_table(summaries, title: str) -> Table:
-    from asynctool_env.benchmark import LEADERBOARD_COLUMNS, format_value
+    from asynctool_env.benchmark import format_value, leaderboard_columns
 
+    columns = leaderboard_columns(summaries)
     table = Table(title=title)
-    for column, _, kind in LEADERBOARD_COLUMNS:
+    for column, _, kind in columns:
         table.add_column(column, justify="left" if kind == "" else "right")
     for summary in sorted(summaries, key=lambda s: (-(s.get("efficiency") or 0), s["agent"])):
-        table.add_row(
-            *(format_value(summary.get(key), kind) for _, key, kind in LEADERBOARD_COLUMNS)
-        )
+        table.add_row(*(format_value(summary.get(key), kind) for _, key, kind in columns))
     return table
 
 
@@ -234,6 +233,14 @@ def eval_command(
     retries: Annotated[
         int, typer.Option(min=0, max=20, help="LLM agents: extra attempts per request.")
     ] = 3,
+    trials: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=100,
+            help="LLM agents: plays of each instance (seeded apart); adds pass^k and pass@k.",
+        ),
+    ] = 1,
     retry_failed: Annotated[
         bool,
         typer.Option(
@@ -265,6 +272,12 @@ def eval_command(
         raise typer.BadParameter("choose test, dev or procedural", param_hint="--split")
     llm = [name for name in agent if name in LLM_AGENTS]
     reference = _check_agents([name for name in agent if name not in LLM_AGENTS])
+    if trials > 1 and reference:
+        raise typer.BadParameter(
+            f"--trials applies to LLM agents ('openai', 'local'), not to {', '.join(reference)}: "
+            "run those once per seed (--seed)",
+            param_hint="--trials",
+        )
     config = EvalConfig(
         split=split,
         latency=_check_latency(latency),
@@ -283,7 +296,12 @@ def eval_command(
             folder = write_results(output, records, summaries, config)
             console.print(f"results written to {folder}/")
     for name in llm:
-        request = {"timeout": timeout, "max_retries": retries, "retry_failed": retry_failed}
+        request = {
+            "timeout": timeout,
+            "max_retries": retries,
+            "retry_failed": retry_failed,
+            "trials": trials,
+        }
         summaries.append(
             _evaluate_llm(
                 name,
@@ -525,6 +543,7 @@ def _evaluate_llm(
     def run(url: str | None, model_name: str, label: str) -> dict:
         options = dict(request or {})
         retry_failed = bool(options.pop("retry_failed", False))
+        trials = int(options.pop("trials", 1))
         llm = LLMConfig(
             model=model_name,
             base_url=url,
@@ -544,6 +563,7 @@ def _evaluate_llm(
             retry_failed=retry_failed,
             notes=lambda text: console.print(f"note: {text}", markup=False),
             tool_capacity=config.tool_capacity,
+            trials=trials,
         )
         summary = summarize(records)
         errors = [r.details.get("error") for r in records if r.details.get("failed")]
@@ -585,13 +605,14 @@ def serve_local(
 def show(
     result: Annotated[Path, typer.Argument(help="A result folder of an LLM run.")],
     episode: Annotated[int, typer.Option(help="Instance index of the episode to show.")] = 0,
+    trial: Annotated[int, typer.Option(min=0, help="Which trial (runs with --trials).")] = 0,
     width: Annotated[int, typer.Option(help="Characters per message before cutting.")] = 600,
 ) -> None:
     """Print an LLM episode's conversation: rounds, calls, acknowledgements, arrivals."""
     from asynctool_env.chat.transcript import TranscriptError, render_transcript
 
     try:
-        text = render_transcript(result, episode, width=width)
+        text = render_transcript(result, episode, width=width, trial=trial)
     except TranscriptError as error:
         raise typer.BadParameter(str(error), param_hint="RESULT") from error
     _console().print(text, markup=False, highlight=False)

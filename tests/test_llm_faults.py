@@ -301,3 +301,71 @@ def test_a_killed_run_resumes_without_losing_or_repeating_an_episode(tmp_path):
     assert sorted(indexes) == list(range(10))  # none lost, none twice
     transcripts = (tmp_path / "transcripts.jsonl").read_text().splitlines()
     assert sorted(json.loads(line)["instance_index"] for line in transcripts) == list(range(10))
+
+
+# -- trials ------------------------------------------------------------------------------
+
+
+def test_pass_estimators_on_hand_made_tables():
+    from asynctool_env.benchmark import pass_at_k, pass_hat_k
+
+    # 4 trials, 2 successes: pass^1 = 2/4, pass^2 = C(2,2)/C(4,2) = 1/6, pass^3 = 0.
+    assert pass_hat_k(4, 2, 1) == 0.5
+    assert pass_hat_k(4, 2, 2) == pytest.approx(1 / 6)
+    assert pass_hat_k(4, 2, 3) == 0.0
+    # pass@2 = 1 - C(2,2)/C(4,2) = 5/6; all successes: 1; none: 0.
+    assert pass_at_k(4, 2, 2) == pytest.approx(5 / 6)
+    assert pass_at_k(5, 5, 3) == 1.0 and pass_at_k(5, 0, 3) == 0.0
+    assert pass_hat_k(3, 3, 3) == 1.0
+    with pytest.raises(ValueError, match="need 1 <= k <= n"):
+        pass_hat_k(2, 1, 3)
+
+
+def test_trial_summary_per_instance_and_per_task():
+    from asynctool_env.benchmark import EpisodeRecord, summarize
+
+    def record(index, trial, tasks):
+        return EpisodeRecord(
+            agent="a", instance_id=f"i{index}", instance_index=index, seed=0, latency="tool",
+            n_tasks=len(tasks), episode_return=0.0, decisions=1,
+            metrics={"instance_success": all(tasks), "efficiency": 1.0 if all(tasks) else 0.0},
+            details={"task_results": [
+                {"task_id": f"T{n + 1}", "success": ok} for n, ok in enumerate(tasks)
+            ]},
+            trial=trial,
+        )  # fmt: skip
+
+    # Instance 0: 2 of 3 trials right (T1 always right, T2 twice); instance 1: never.
+    records = [
+        record(0, 0, [True, True]),
+        record(0, 1, [True, False]),
+        record(0, 2, [True, True]),
+        record(1, 0, [False]),
+        record(1, 1, [False]),
+        record(1, 2, [False]),
+    ]
+    summary = summarize(records)
+    assert summary["trials"] == 3
+    assert summary["pass_hat_k"] == pytest.approx((0 + 0) / 2)  # C(2,3)=0: never all three
+    assert summary["pass_at_k"] == pytest.approx((1 + 0) / 2)
+    # Tasks: (0,T1) 3/3, (0,T2) 2/3, (1,T1) 0/3 -> pass^3 = (1 + 0 + 0) / 3.
+    assert summary["task_pass_hat_k"] == pytest.approx(1 / 3)
+    assert summary["task_pass_at_k"] == pytest.approx(2 / 3)
+
+
+def test_trials_play_each_instance_k_times_and_resume(tmp_path, dev, healthy):
+    run_llm_eval(config(healthy.url), dev[:2], tmp_path, trials=3)
+    records = read_records([tmp_path])
+    keys = sorted((r.instance_index, r.trial) for r in records)
+    assert keys == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    assert len({r.seed for r in records}) == 6  # every trial its own seed
+    served = healthy.requests
+    run_llm_eval(config(healthy.url), dev[:2], tmp_path, trials=3)  # all done: nothing played
+    assert healthy.requests == served
+    summary = json.loads((tmp_path / "summary.json").read_text())["summaries"][0]
+    assert summary["trials"] == 3 and 0.0 <= summary["pass_hat_k"] <= summary["pass_at_k"]
+
+
+def test_trials_are_for_llm_agents():
+    result = CliRunner().invoke(app, ["eval", "-a", "greedy", "--trials", "3"])
+    assert result.exit_code == 2 and "--trials applies to LLM agents" in result.output

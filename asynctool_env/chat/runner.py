@@ -246,6 +246,7 @@ async def play_chat_episode(
     seed: int,
     latency: str | None = None,
     tool_capacity: int | Mapping[str, int] | None = None,
+    trial: int = 0,
 ) -> tuple[EpisodeRecord, list[dict[str, Any]]]:
     """Play instance ``index`` with the model; never raises for model or server trouble."""
     env = ChatEnv(
@@ -289,9 +290,16 @@ async def play_chat_episode(
         metrics=metrics,
         timeline=timeline(simulator),
         tool_capacity=simulator.tool_capacity,
+        trial=trial,
         details=details,
     )
     return record, env.messages
+
+
+def trial_seed(seed: int, index: int, trial: int) -> int:
+    """The seed of trial ``trial`` of instance ``index`` (trial 0: ``seed + index``, as a run
+    without trials)."""
+    return seed + index + 1_000_003 * trial
 
 
 def _records_by_line(path: Path) -> list[tuple[str, dict[str, Any] | None]]:
@@ -308,9 +316,12 @@ def _records_by_line(path: Path) -> list[tuple[str, dict[str, Any] | None]]:
     return found
 
 
-def _index_of(record: dict[str, Any] | None) -> int | None:
+def _index_of(record: dict[str, Any] | None) -> tuple[int, int] | None:
+    """``(instance index, trial)`` of a result line (trial 0 for files without trials)."""
     try:
-        return int(record["instance_index"]) if record is not None else None
+        if record is None:
+            return None
+        return int(record["instance_index"]), int(record.get("trial", 0))
     except (KeyError, TypeError, ValueError):
         return None
 
@@ -347,7 +358,7 @@ def repair_results(folder: Path, *, retry_failed: bool = False) -> list[str]:
             notes.append(f"replaying {len(failed)} failed episode(s)")
         episodes = [(line, v) for line, v in episodes if not (v.get("details") or {}).get("failed")]
     done = {_index_of(value) for _, value in episodes}
-    unique: dict[int, tuple[str, dict[str, Any]]] = {}
+    unique: dict[tuple[int, int], tuple[str, dict[str, Any]]] = {}
     for line, value in episodes:  # one line per episode (the last one kept)
         unique[_index_of(value)] = (line, value)  # type: ignore[index]
     transcripts = {}
@@ -366,7 +377,7 @@ def repair_results(folder: Path, *, retry_failed: bool = False) -> list[str]:
     return notes
 
 
-def _done_indexes(path: Path) -> set[int]:
+def _done_keys(path: Path) -> set[tuple[int, int]]:
     return {index for _, value in _records_by_line(path) if (index := _index_of(value)) is not None}
 
 
@@ -389,31 +400,44 @@ async def _run(
     output: Path,
     progress: Callable[[int], None] | None,
     tool_capacity: int | Mapping[str, int] | None = None,
+    trials: int = 1,
 ) -> None:
     output.mkdir(parents=True, exist_ok=True)
     episodes = output / "episodes.jsonl"
     transcripts = output / "transcripts.jsonl"
-    todo = [index for index in indexes if index not in _done_indexes(episodes)]
+    done = _done_keys(episodes)
+    todo = [
+        (index, trial) for index in indexes for trial in range(trials) if (index, trial) not in done
+    ]
     limit = asyncio.Semaphore(max(1, config.concurrency))
     lock = asyncio.Lock()
-    finished = len(indexes) - len(todo)
+    finished = len(indexes) * trials - len(todo)
     if progress:
         progress(finished)
 
-    async def one(index: int) -> None:
+    async def one(key: tuple[int, int]) -> None:
         nonlocal finished
+        index, trial = key
         async with limit:
             record, messages = await play_chat_episode(
-                client, config, instances, index, seed + index, latency, tool_capacity
+                client,
+                config,
+                instances,
+                index,
+                trial_seed(seed, index, trial),
+                latency,
+                tool_capacity,
+                trial,
             )
         async with lock:  # whole lines, one episode at a time: transcript, then episode
-            _append_line(transcripts, {"instance_index": index, "messages": messages})
+            entry = {"instance_index": index, "trial": trial, "messages": messages}
+            _append_line(transcripts, entry)
             _append_line(episodes, record.to_json(), sort_keys=True)
             finished += 1
             if progress:
                 progress(finished)
 
-    outcomes = await asyncio.gather(*(one(index) for index in todo), return_exceptions=True)
+    outcomes = await asyncio.gather(*(one(key) for key in todo), return_exceptions=True)
     for outcome in outcomes:  # play_chat_episode never raises; writing to disk may
         if isinstance(outcome, BaseException):
             raise outcome
@@ -432,6 +456,7 @@ def run_llm_eval(
     retry_failed: bool = False,
     notes: Callable[[str], None] | None = None,
     tool_capacity: int | Mapping[str, int] | None = None,
+    trials: int = 1,
 ) -> list[EpisodeRecord]:
     """Evaluate a chat model; returns every record in ``output`` (old and new).
 
@@ -448,6 +473,8 @@ def run_llm_eval(
         notes: Called with each warning about the folder (torn lines set aside...);
             default: :func:`warnings.warn`.
         tool_capacity: Contention (:class:`~asynctool_env.chat.env.ChatEnv`'s argument).
+        trials: Plays of each instance, trial ``t`` seeded by :func:`trial_seed` (the summary
+            then carries pass@k and pass^k with ``k = trials``).
     """
     from asynctool_env.benchmark import read_records, result_versions
 
@@ -458,7 +485,18 @@ def run_llm_eval(
     client = client or make_async_client(config)
     chosen = list(indexes) if indexes is not None else list(range(len(instances)))
     asyncio.run(
-        _run(client, config, instances, chosen, seed, latency, folder, progress, tool_capacity)
+        _run(
+            client,
+            config,
+            instances,
+            chosen,
+            seed,
+            latency,
+            folder,
+            progress,
+            tool_capacity,
+            trials,
+        )
     )
     records = read_records([folder])
     summary = summarize(records)

@@ -16,15 +16,15 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[:width] + f" ... [{len(text) - width} more chars]"
 
 
-def load_transcript(folder: str | Path, episode: int) -> list[dict[str, Any]]:
-    """The messages of instance ``episode`` in ``folder/transcripts.jsonl``."""
-    return list(_entry(folder, episode).get("messages", []))
+def load_transcript(folder: str | Path, episode: int, trial: int = 0) -> list[dict[str, Any]]:
+    """The messages of instance ``episode`` (trial ``trial``) in ``folder/transcripts.jsonl``."""
+    return list(_entry(folder, episode, trial).get("messages", []))
 
 
-def task_verdicts(folder: str | Path, episode: int) -> list[dict[str, Any]]:
+def task_verdicts(folder: str | Path, episode: int, trial: int = 0) -> list[dict[str, Any]]:
     """The per-task verdicts of an episode: from its transcript entry (``asynctool play``)
     or from the episode record beside it (``asynctool eval``); empty for older results."""
-    entry = _entry(folder, episode)
+    entry = _entry(folder, episode, trial)
     if entry.get("task_results"):
         return list(entry["task_results"])
     path = Path(folder)
@@ -35,12 +35,12 @@ def task_verdicts(folder: str | Path, episode: int) -> list[dict[str, Any]]:
                 record = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if record.get("instance_index") == episode:
+            if record.get("instance_index") == episode and record.get("trial", 0) == trial:
                 return list((record.get("details") or {}).get("task_results") or [])
     return []
 
 
-def _entry(folder: str | Path, episode: int) -> dict[str, Any]:
+def _entry(folder: str | Path, episode: int, trial: int = 0) -> dict[str, Any]:
     path = Path(folder)
     path = path / "transcripts.jsonl" if path.is_dir() else path
     if not path.is_file():
@@ -53,17 +53,19 @@ def _entry(folder: str | Path, episode: int) -> dict[str, Any]:
             except json.JSONDecodeError:
                 raise TranscriptError(f"{path}:{number}: not JSON") from None
             found.append(entry.get("instance_index"))
-            if entry.get("instance_index") == episode:
+            if entry.get("instance_index") == episode and entry.get("trial", 0) == trial:
                 return dict(entry)
     known = sorted(index for index in found if index is not None)[:20]
-    raise TranscriptError(f"no episode {episode} in {path}; episodes there: {known}")
+    raise TranscriptError(
+        f"no episode {episode} (trial {trial}) in {path}; episodes there: {known}"
+    )
 
 
-def render_transcript(folder: str | Path, episode: int, *, width: int = 600) -> str:
+def render_transcript(folder: str | Path, episode: int, *, width: int = 600, trial: int = 0) -> str:
     """The conversation as text: one block per message, rounds marked."""
     lines: list[str] = []
     turn = 0
-    for message in load_transcript(folder, episode):
+    for message in load_transcript(folder, episode, trial):
         role = message.get("role", "?")
         if role == "assistant":
             lines.append(f"--- round {turn}: assistant")
@@ -83,7 +85,7 @@ def render_transcript(folder: str | Path, episode: int, *, width: int = 600) -> 
         else:
             lines.append(f"--- {role}")
             lines.append(_cut(str(message.get("content")), width * 4))
-    verdicts = task_verdicts(folder, episode)
+    verdicts = task_verdicts(folder, episode, trial)
     if verdicts:
         lines.append("--- verdicts")
         for verdict in verdicts:
