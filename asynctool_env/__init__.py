@@ -1,6 +1,7 @@
 """AsyncTool: asynchronous function calling over several tasks, as environments.
 
-Importing the package registers ``AsyncTool-v0`` with Gymnasium::
+Importing the package registers ``AsyncTool-v0`` (numeric) and ``AsyncTool-Chat-v0`` (the chat
+interface for LLMs) with Gymnasium::
 
     import gymnasium as gym
     import asynctool_env  # noqa: F401  (registers the env)
@@ -26,8 +27,11 @@ from asynctool_env.metrics import EpisodeMetrics, compute_metrics, episode_metri
 
 __version__ = "0.1.0"
 
-# No TimeLimit: the env truncates by rounds (max_rounds), not by decisions.
+# No TimeLimit: the envs truncate by rounds (max_rounds), not by decisions.
 gymnasium.register(id="AsyncTool-v0", entry_point="asynctool_env.envs:AsyncToolEnv")
+gymnasium.register(
+    id="AsyncTool-Chat-v0", entry_point="asynctool_env.chat.gym_env:AsyncToolChatEnv"
+)
 
 __all__ = [
     "AsyncToolEnv",

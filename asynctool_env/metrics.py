@@ -297,6 +297,16 @@ def _tool_confusions(instance: Instance, unmatched: Sequence[CallEvent]) -> int:
     return count
 
 
+def final_metrics(simulator: Simulator) -> EpisodeMetrics:
+    """:func:`episode_metrics` with ``optimal_rounds`` and ``efficiency`` from the exact
+    solver on the episode's realized latencies, call cap and tool capacities: what every
+    interface reports in its last ``info["metrics"]``."""
+    from asynctool_env.solver import optimal_schedule_for_simulator
+
+    best = optimal_schedule_for_simulator(simulator).rounds
+    return episode_metrics(simulator, optimal_rounds=best)
+
+
 def episode_metrics(simulator: Simulator, *, optimal_rounds: int | None = None) -> EpisodeMetrics:
     """Score the episode a simulator has played so far (from its trace)."""
     return compute_metrics(

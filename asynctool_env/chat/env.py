@@ -70,7 +70,7 @@ from asynctool_env.core.simulator import (
 )
 from asynctool_env.core.task import Instance
 from asynctool_env.core.tools import Tool
-from asynctool_env.metrics import episode_metrics
+from asynctool_env.metrics import final_metrics
 from asynctool_env.scenarios import SCENARIOS, TOOLS
 
 SYSTEM_PROMPT = """\
@@ -418,12 +418,8 @@ class ChatEnv:
     def metrics(self) -> dict[str, Any]:
         """The episode's metrics so far, with ``optimal_rounds`` and ``efficiency`` from the
         exact solver on this episode's realized latencies (as for every other agent)."""
-        from asynctool_env.solver import optimal_schedule_for_simulator
-
-        simulator = self.simulator
-        assert simulator is not None
-        best = optimal_schedule_for_simulator(simulator).rounds
-        return episode_metrics(simulator, optimal_rounds=best).as_dict()
+        assert self.simulator is not None
+        return final_metrics(self.simulator).as_dict()
 
     def task_results(self) -> list[dict[str, Any]]:
         """Per task: its id, whether it was judged right, why not, the answer and the

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -14,15 +13,14 @@ from gymnasium import spaces
 from asynctool_env.core.checks import (
     check_flag,
     check_names,
-    check_number,
     check_optional_whole,
     check_pair,
     check_source,
     check_whole,
 )
 from asynctool_env.core.latency import DEFAULT_MAX_LATENCY, LatencyProfile, make_latency_profile
+from asynctool_env.core.rewards import RewardMeter, RewardWeights
 from asynctool_env.core.simulator import (
-    CallKind,
     Simulator,
     StepStatus,
     TaskStatus,
@@ -35,7 +33,7 @@ from asynctool_env.instances import (
     load_instances,
     shared_task_bank,
 )
-from asynctool_env.metrics import episode_metrics
+from asynctool_env.metrics import final_metrics
 from asynctool_env.scenarios import TOOL_INDEX
 
 _OPEN = int(TaskStatus.OPEN)
@@ -199,47 +197,6 @@ class MaskedDiscrete(spaces.Discrete):
             return self.start
         choice = allowed[int(self.np_random.random() * len(allowed))]
         return self.start + self.dtype.type(choice)
-
-
-@dataclass(frozen=True)
-class RewardWeights:
-    """Weights of the reward terms (see ``AsyncToolEnv``'s *Rewards* section).
-
-    The defaults make the return rank schedules the way the metrics do: with the same tasks
-    succeeded and no invalid action, every extra round costs ``round``, so a faster schedule
-    always earns more.
-    """
-
-    task_success: float = 1.0
-    step_done: float = 0.1
-    round: float = -0.05
-    idle: float = 0.0
-    invalid: float = -0.1
-    dependency_violation: float = -0.5
-    redundant_call: float = -0.1
-    premature_answer: float = -0.5
-    slip: float = 0.0
-
-    @classmethod
-    def from_any(cls, value: RewardWeights | Mapping[str, float] | None) -> RewardWeights:
-        if value is None:
-            return cls()
-        if isinstance(value, cls):
-            return value
-        if not isinstance(value, Mapping):
-            raise TypeError("reward_weights must be a RewardWeights or a mapping name -> weight")
-        known = {item.name for item in fields(cls)}
-        unknown = sorted(set(value) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown reward weight(s) {unknown}; known weights: {', '.join(sorted(known))}"
-            )
-        return cls(
-            **{
-                name: check_number(f"reward_weights[{name!r}]", weight)
-                for name, weight in value.items()
-            }
-        )
 
 
 class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
@@ -622,6 +579,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             wait_jumps_to_next_delivery=self.wait_jumps_to_next_delivery,
             tool_capacity=self.tool_capacity,
         )
+        self._meter = RewardMeter(self.simulator, self.reward_weights)
         self.focused_task = 0
         self._decisions_this_turn = 0
         self._finish_bound = (
@@ -650,17 +608,13 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         if not 0 <= action < self.n_actions:
             raise ValueError(f"action must be in [0, {self.n_actions}), got {action}")
         weights = self.reward_weights
-        reward = 0.0
-        steps_before = simulator.steps_done
-        idle_before = simulator.idle_rounds
-        round_before = simulator.round
         n_task_slots, n_step_slots = self.max_tasks, self.max_steps
         n_tasks = len(simulator.tasks)
         end_turn = False
         if self.action_mode == "direct" and action > 0:
             action = self._direct_to_focus(action)  # focuses the action's task
             if action < 0:
-                reward += self._invalid(f"direct action {-action}")
+                self._invalid(f"direct action {-action}")
                 action = -1
         focused = self.focused_task
         if action == -1:
@@ -673,7 +627,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 self.focused_task = target
                 self._mask_dirty = True
             else:
-                reward += self._invalid(f"switch to task {target}")
+                self._invalid(f"switch to task {target}")
         elif action <= n_task_slots + n_step_slots:
             step = action - n_task_slots - 1
             if (
@@ -681,29 +635,21 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
                 and simulator.task_status[focused] == _OPEN
                 and step < len(simulator.tasks[focused].steps)
             ):
-                kind = simulator.call_step(focused, step).kind
+                simulator.call_step(focused, step)
                 self._pending_dirty = True
-                if kind is CallKind.VIOLATION:
-                    reward += weights.dependency_violation
-                elif kind is CallKind.REDUNDANT:
-                    reward += weights.redundant_call
                 if simulator.calls_left == 0:
                     end_turn = True
             else:
-                reward += self._invalid(f"call step {step} of task {focused}")
+                self._invalid(f"call step {step} of task {focused}")
         else:
             if focused < n_tasks and simulator.task_status[focused] == _OPEN:
-                outcome = simulator.answer_task(focused)
+                simulator.answer_task(focused)
                 self._mask_dirty = True
                 if self._limited_steps:  # the task's steps leave the tool backlog
                     self._pending_dirty = True
                 self._task_status[focused] = TaskStatus.ANSWERED
-                if outcome.correct:
-                    reward += weights.task_success
-                if outcome.premature:
-                    reward += weights.premature_answer
             else:
-                reward += self._invalid(f"answer task {focused}")
+                self._invalid(f"answer task {focused}")
 
         self._decisions_this_turn += 1
         if not end_turn and self._decisions_this_turn >= self.max_decisions_per_turn:
@@ -713,12 +659,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             simulator.end_turn()
             self._decisions_this_turn = 0
             self._pending_dirty = True
-        rounds_passed = simulator.round - round_before + (1 if terminated else 0)
-        reward += (
-            weights.step_done * (simulator.steps_done - steps_before)
-            + weights.round * rounds_passed
-            + weights.idle * (simulator.idle_rounds - idle_before)
-        )
+        reward = self._meter.take()  # every term but slip (core/rewards.py)
         if weights.slip:
             bound = simulator.finish_lower_bound()
             reward += weights.slip * (bound - self._finish_bound)
@@ -726,7 +667,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         truncated = not terminated and simulator.round >= self.max_rounds
         info = self._info()
         if terminated or truncated:
-            info["metrics"] = episode_metrics(simulator).as_dict()
+            info["metrics"] = final_metrics(simulator).as_dict()
         return self._observation(), float(reward), bool(terminated), bool(truncated), info
 
     def _direct_to_focus(self, action: int) -> int:
@@ -781,10 +722,9 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     def _profile_for(self, instance: Instance) -> LatencyProfile:
         return latency_profile_for(instance, self.latency_profile, self._profiles)
 
-    def _invalid(self, what: str) -> float:
+    def _invalid(self, what: str) -> None:
         assert self.simulator is not None
         self.simulator.record_invalid(f"masked action: {what}")
-        return self.reward_weights.invalid
 
     def _fill_static_arrays(self) -> None:
         simulator = self.simulator

@@ -1,0 +1,143 @@
+"""``AsyncTool-Chat-v0``: the chat interface as a Gymnasium environment.
+
+:class:`~asynctool_env.chat.env.ChatEnv` plays an episode through messages; this class gives
+it Gymnasium's API and spaces, and the numeric env's rewards, so that LLM policies can be
+trained on the same episodes they are scored on::
+
+    import gymnasium as gym
+    import asynctool_env  # registers AsyncTool-v0 and AsyncTool-Chat-v0
+
+    env = gym.make("AsyncTool-Chat-v0", split="dev")
+    observation, info = env.reset(seed=0)       # JSON of the opening messages
+    tools = info["tools"]                        # OpenAI tool schemas of this episode
+    observation, reward, terminated, truncated, info = env.step(
+        'search_flights(origin="Paris", destination="Rome", date="2025-06-14")'
+    )
+
+## Spaces
+
+* **Observation**: ``Text(max_length=200_000)`` over printable ASCII: the new messages as a
+  JSON list (``ensure_ascii``). At reset, the system and user messages; after a step, the
+  ``tool`` acknowledgements and the user message with what arrived. ``info["messages"]``
+  holds them as dicts, and ``info["tools"]`` (at reset) the episode's tool schemas.
+* **Action**: ``Text(max_length=20_000)``: the assistant's reply, text with calls (JSON,
+  ``<tool_call>`` blocks, ``fn(a=1)``). An assistant message *dict* with native
+  ``tool_calls`` is accepted too.
+
+## Rewards
+
+The numeric env's terms and weights (``reward_weights``), read off the simulator by the same
+:class:`~asynctool_env.core.rewards.RewardMeter`: the same schedule played through
+``AsyncTool-v0`` and through this env earns the same return. (``slip`` shaping, which
+depends on when decisions are taken, is not paid here.)
+
+## Episode end
+
+Terminated when every task is answered, truncated after ``max_rounds`` rounds. The last
+``info`` carries ``metrics`` (with the exact optimum and the efficiency) and
+``task_results`` (the grader's verdict per task).
+
+## Arguments
+
+``split`` or ``instances``, ``latency``, ``max_calls_per_turn``, ``max_rounds``,
+``tool_capacity``, ``expected_delay_hints``, ``max_reply_chars`` (as
+:class:`~asynctool_env.chat.env.ChatEnv`), and ``reward_weights`` (as ``AsyncTool-v0``).
+Reset options: ``instance_index`` or ``instance``.
+
+## Version History
+
+* v0: first version.
+"""
+
+from __future__ import annotations
+
+import json
+import string
+from collections.abc import Mapping
+from typing import Any, ClassVar
+
+import gymnasium as gym
+from gymnasium import spaces
+
+from asynctool_env.chat.env import ChatEnv
+from asynctool_env.core.rewards import RewardMeter, RewardWeights
+
+#: Characters of the text spaces: printable ASCII (observations are JSON with
+#: ``ensure_ascii``, so every response fits).
+CHARSET = frozenset(string.printable)
+MAX_OBSERVATION_CHARS = 200_000
+
+
+def _as_text(messages: list[dict[str, Any]]) -> str:
+    text = json.dumps(messages, ensure_ascii=True, sort_keys=True, default=str)
+    if len(text) > MAX_OBSERVATION_CHARS:  # never in practice: responses are capped
+        text = json.dumps(
+            [{"role": "user", "content": "[the messages were too long; see info['messages']]"}]
+        )
+    return text
+
+
+class AsyncToolChatEnv(gym.Env[str, str]):
+    """The chat interface as a ``gymnasium.Env`` (see the module docstring)."""
+
+    metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi"], "render_fps": 1}
+
+    def __init__(
+        self,
+        *,
+        reward_weights: RewardWeights | Mapping[str, float] | None = None,
+        render_mode: str | None = None,
+        **chat_kwargs: Any,
+    ) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ValueError(
+                f"render_mode must be one of {self.metadata['render_modes']} or None, "
+                f"got {render_mode!r}"
+            )
+        if "split" not in chat_kwargs and "instances" not in chat_kwargs:
+            chat_kwargs["split"] = "dev"
+        self.chat = ChatEnv(**chat_kwargs)
+        self.reward_weights = RewardWeights.from_any(reward_weights)
+        self.render_mode = render_mode
+        self.observation_space = spaces.Text(
+            max_length=MAX_OBSERVATION_CHARS, min_length=0, charset=CHARSET
+        )
+        self.action_space = spaces.Text(
+            max_length=self.chat.max_reply_chars, min_length=0, charset=CHARSET
+        )
+        self._meter: RewardMeter | None = None
+
+    def reset(
+        self, *, seed: int | None = None, options: Mapping[str, Any] | None = None
+    ) -> tuple[str, dict[str, Any]]:
+        super().reset(seed=seed)
+        # The chat env draws from a generator seeded like ours (the same seed, the same
+        # episode as ChatEnv and as AsyncTool-v0).
+        chat_seed = seed if seed is not None else int(self.np_random.integers(2**31))
+        messages, info = self.chat.reset(seed=chat_seed, options=options)
+        assert self.chat.simulator is not None
+        self._meter = RewardMeter(self.chat.simulator, self.reward_weights)
+        return _as_text(messages), {**info, "messages": messages, "tools": self.chat.tools}
+
+    def step(self, action: str | Mapping[str, Any]) -> tuple[str, float, bool, bool, dict]:
+        if self._meter is None:
+            raise gym.error.ResetNeeded("call reset() before step()")
+        try:
+            messages, terminated, truncated, info = self.chat.step(action)
+        except RuntimeError as error:
+            raise gym.error.ResetNeeded(str(error)) from None
+        reward = self._meter.take()
+        info = {key: value for key, value in info.items() if key != "turn"}
+        info["messages"] = messages
+        return _as_text(messages), float(reward), bool(terminated), bool(truncated), info
+
+    def render(self) -> str | None:
+        if self.render_mode != "ansi":
+            return None
+        lines = []
+        for message in self.chat.messages[-6:]:
+            lines.append(f"[{message.get('role')}] {str(message.get('content') or '')[:400]}")
+        return "\n".join(lines)
+
+    def close(self) -> None:
+        self._meter = None

@@ -1,0 +1,104 @@
+"""Rewards: the weights, and the one place that turns what happened into a reward.
+
+Every interface that pays rewards (``AsyncTool-v0``, ``AsyncTool-Chat-v0``) reads them off
+the simulator's counters with a :class:`RewardMeter`, so the same schedule earns the same
+return whichever interface played it, and the return ranks schedules as the metrics do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+from asynctool_env.core.checks import check_number
+from asynctool_env.core.simulator import Simulator
+
+
+@dataclass(frozen=True)
+class RewardWeights:
+    """Weights of the reward terms (see ``AsyncToolEnv``'s *Rewards* section).
+
+    The defaults make the return rank schedules the way the metrics do: with the same tasks
+    succeeded and no invalid action, every extra round costs ``round``, so a faster schedule
+    always earns more.
+    """
+
+    task_success: float = 1.0
+    step_done: float = 0.1
+    round: float = -0.05
+    idle: float = 0.0
+    invalid: float = -0.1
+    dependency_violation: float = -0.5
+    redundant_call: float = -0.1
+    premature_answer: float = -0.5
+    slip: float = 0.0
+
+    @classmethod
+    def from_any(cls, value: RewardWeights | Mapping[str, float] | None) -> RewardWeights:
+        if value is None:
+            return cls()
+        if isinstance(value, cls):
+            return value
+        if not isinstance(value, Mapping):
+            raise TypeError("reward_weights must be a RewardWeights or a mapping name -> weight")
+        known = {item.name for item in fields(cls)}
+        unknown = sorted(set(value) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown reward weight(s) {unknown}; known weights: {', '.join(sorted(known))}"
+            )
+        return cls(
+            **{
+                name: check_number(f"reward_weights[{name!r}]", weight)
+                for name, weight in value.items()
+            }
+        )
+
+
+class RewardMeter:
+    """The reward earned by a simulator since the last :meth:`take`, from its counters.
+
+    Terms (weights in :class:`RewardWeights`): ``task_success`` per task answered right,
+    ``premature_answer`` per early answer, ``step_done`` per correct response delivered,
+    ``round`` per round that passes and once more for the round of the last answer (so an
+    episode is charged exactly ``rounds`` times), ``idle`` per idle round, ``invalid`` per
+    refused action, ``dependency_violation`` and ``redundant_call`` per such call. (``slip``
+    shaping is the numeric env's own: it depends on when decisions are taken.)
+    """
+
+    __slots__ = ("_last", "simulator", "weights")
+
+    def __init__(self, simulator: Simulator, weights: RewardWeights) -> None:
+        self.simulator = simulator
+        self.weights = weights
+        self._last = self._counters()
+
+    def _counters(self) -> tuple[int, ...]:
+        simulator = self.simulator
+        return (
+            sum(simulator.task_correct),
+            simulator.premature_answers,
+            simulator.steps_done,
+            simulator.round + (1 if simulator.finished else 0),
+            simulator.idle_rounds,
+            simulator.invalid_actions,
+            simulator.violations,
+            simulator.redundant_calls,
+        )
+
+    def take(self) -> float:
+        """The reward since the last reading (or since the meter was made)."""
+        now = self._counters()
+        weights = self.weights
+        delta = [after - before for after, before in zip(now, self._last, strict=True)]
+        self._last = now
+        return (
+            weights.task_success * delta[0]
+            + weights.premature_answer * delta[1]
+            + weights.step_done * delta[2]
+            + weights.round * delta[3]
+            + weights.idle * delta[4]
+            + weights.invalid * delta[5]
+            + weights.dependency_violation * delta[6]
+            + weights.redundant_call * delta[7]
+        )
