@@ -481,3 +481,23 @@ def test_critical_path_teacher_plays_the_rule_from_the_observation():
     assert all(demos.masks[i, a] for i, a in enumerate(demos.actions))
     with pytest.raises(ValueError, match="unknown teacher"):
         collect_demonstrations(TINY, 5, teacher="greedy")
+
+
+def test_a_policy_trained_on_other_tools_is_refused_with_a_clear_error():
+    """The pending queue numbers a call's tool by TOOL_INDEX: a policy file records the
+    index it was trained with, and an install with other scenarios must refuse it."""
+    from asynctool_env.rl.policy import (
+        SHIPPED_POLICY_DIR,
+        CompactPolicy,
+        PolicyFileError,
+        read_policy_file,
+    )
+    from asynctool_env.scenarios import tool_index_signature
+
+    header, state = read_policy_file(SHIPPED_POLICY_DIR / "ppo-default.pt")
+    assert header["tools"] == tool_index_signature()  # the shipped ones match this install
+    env = AsyncToolEnv(**header["env_kwargs"])
+    CompactPolicy(header, state).check_env(env)
+    header["tools"] = {"count": 98, "digest": "0000000000000000"}
+    with pytest.raises(PolicyFileError, match="trained with 98 bundled tools"):
+        CompactPolicy(header, state).check_env(env)

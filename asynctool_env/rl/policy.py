@@ -34,6 +34,7 @@ import numpy as np
 from gymnasium import spaces
 
 from asynctool_env.rl.config import regime_of
+from asynctool_env.scenarios import tool_index_signature
 
 #: Where the shipped policies live (package data).
 SHIPPED_POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
@@ -160,6 +161,7 @@ def policy_header(
         "activation": activation,
         "observation_space": observation_layout(policy.observation_space),
         "action_space": space_to_json(policy.action_space),
+        "tools": tool_index_signature(),
         **extra,
     }
 
@@ -325,6 +327,15 @@ class CompactPolicy:
         live_mode = getattr(unwrapped, "action_mode", "focus")
         if trained_mode != live_mode:
             problems.append(f"action_mode {trained_mode!r} in the policy, {live_mode!r} in the env")
+        trained_tools = self.header.get("tools")
+        live_tools = tool_index_signature()
+        if trained_tools is not None and trained_tools != live_tools:
+            problems.append(
+                f"it was trained with {trained_tools['count']} bundled tools (digest "
+                f"{trained_tools['digest']}) and this install has {live_tools['count']} "
+                f"(digest {live_tools['digest']}): the tool number in its observations would "
+                "mean other tools; retrain it, or use the scenarios it was trained with"
+            )
         if unwrapped.action_space.n != self.action_space.n:
             problems.append(
                 f"{self.action_space.n} actions in the policy, {unwrapped.action_space.n} in "

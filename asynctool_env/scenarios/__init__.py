@@ -5,14 +5,17 @@ Every module in this package that defines ``SCENARIO`` (a
 whose names must be unique. To add a scenario, add a module; nothing else changes.
 
 >>> sorted(SCENARIOS)[:2]
-['messaging', 'travel']
+['data_format', 'data_generation']
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib
+import json
 import pkgutil
 from dataclasses import replace
+from typing import Any
 
 from asynctool_env.core.scenario import Scenario
 from asynctool_env.core.tools import Tool
@@ -50,6 +53,14 @@ TOOLS: dict[str, Tool]
 SCENARIOS, TOOLS = _discover()
 #: Tool name -> a stable index (sorted names), used in numeric observations.
 TOOL_INDEX: dict[str, int] = {name: index for index, name in enumerate(sorted(TOOLS))}
+
+
+def tool_index_signature() -> dict[str, Any]:
+    """What :data:`TOOL_INDEX` numbers (its size and a digest of its names): the numeric
+    envs' observations carry a call's tool as this number, so a policy file records the
+    signature it was trained with, and a policy meets only an install with the same one."""
+    names = json.dumps(sorted(TOOL_INDEX)).encode()
+    return {"count": len(TOOL_INDEX), "digest": hashlib.blake2b(names, digest_size=8).hexdigest()}
 
 
 def get_scenario(name: str) -> Scenario:
