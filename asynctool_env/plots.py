@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from asynctool_env.benchmark import EpisodeRecord, grouped_summaries
+from asynctool_env.results import EpisodeRecord, grouped_summaries
 
 KIND_COLOURS = {
     "correct": "#2e8b57",

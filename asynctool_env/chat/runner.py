@@ -40,9 +40,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from asynctool_env.benchmark import EpisodeRecord, summarize, timeline
 from asynctool_env.chat.env import ChatEnv
 from asynctool_env.core.task import Instance
+from asynctool_env.results import EpisodeRecord, summarize, timeline
 
 
 @dataclass(frozen=True)
@@ -476,7 +476,7 @@ def run_llm_eval(
         trials: Plays of each instance, trial ``t`` seeded by :func:`trial_seed` (the summary
             then carries pass@k and pass^k with ``k = trials``).
     """
-    from asynctool_env.benchmark import read_records, result_versions
+    from asynctool_env.results import read_records, result_versions
 
     folder = Path(output)
     folder.mkdir(parents=True, exist_ok=True)
