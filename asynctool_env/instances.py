@@ -305,6 +305,7 @@ class InstanceRecord(pydantic.BaseModel):
                             depends_on=tuple(step.depends_on),
                             expected_arguments=step.expected_arguments,
                             expected_response=step.expected_response,
+                            latency=SCENARIOS[task.scenario].tool(step.tool).latency,
                         )
                         for step in task.steps
                     ),

@@ -23,6 +23,7 @@ def chain_task(name: str, n_steps: int, tool: str = "find_contact") -> Task:
                 depends_on=(index - 1,) if index > 0 else (),
                 expected_arguments=expected,
                 expected_response={"token": f"{name}-token-{index}"},
+                latency=1,  # find_contact's declared latency
             )
         )
     return Task(

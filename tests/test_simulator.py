@@ -192,7 +192,7 @@ def test_unknown_tool_needs_a_declared_latency():
     from dataclasses import replace
 
     task = chain_instance(1, 1).tasks[0]
-    odd = replace(task, steps=(replace(task.steps[0], tool="teleport"),))
+    odd = replace(task, steps=(replace(task.steps[0], tool="teleport", latency=None),))
     from asynctool_env.core.task import Instance
 
     with pytest.raises(KeyError, match="tool_latencies"):
@@ -288,7 +288,12 @@ def test_an_identical_call_matches_the_ready_step_first():
     # Task B's step 1 is the same call as task A's step 0, but in B it is blocked.
     twin = chain_task("B", 2)
     blocked_copy = Step(
-        call.tool, call.arguments, (0,), call.expected_arguments, call.expected_response
+        call.tool,
+        call.arguments,
+        (0,),
+        call.expected_arguments,
+        call.expected_response,
+        call.latency,
     )
     instance = Instance("twins", (replace(twin, steps=(twin.steps[0], blocked_copy)), first))
     sim = make_sim(instance)

@@ -131,6 +131,7 @@ def build_instance(deps: Deps) -> Instance:
                 depends_on=tuple(parents),
                 expected_arguments={"name": f"t{k}-s{s}"},
                 expected_response={"token": f"t{k}-s{s}"},
+                latency=1,  # find_contact's declared latency
             )
             for s, parents in enumerate(task_deps)
         )

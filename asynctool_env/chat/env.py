@@ -244,15 +244,17 @@ class ChatEnv:
             instance = self.instances[int(self.np_random.integers(len(self.instances)))]
         self.instance = instance
         profile = self.latency or make_latency_profile(instance.latency_profile)
+        scenarios = sorted({task.scenario for task in instance.tasks})
+        offered = [tool for name in scenarios for tool in SCENARIOS[name].tools]
         self.simulator = Simulator(
             instance,
             self.np_random,
             latency=profile,
             max_calls_per_turn=self.max_calls_per_turn,
             tool_capacity=self.tool_capacity,
+            # a call that matches no step answers after its own tool's declared latency
+            tool_latencies={tool.name: tool.latency for tool in offered},
         )
-        scenarios = sorted({task.scenario for task in instance.tasks})
-        offered = [tool for name in scenarios for tool in SCENARIOS[name].tools]
         self._tools = {tool.name: TOOLS[tool.name] for tool in offered} | dict(META_TOOLS)
         self.tools = [tool.openai_schema() for tool in self._tools.values()]
         self._calls = {}

@@ -273,6 +273,7 @@ def build_task_from_spec(
                 depends_on=tuple(sorted(parents)),
                 expected_arguments=arguments,
                 expected_response=response,
+                latency=tool.latency,
             )
         )
     if not steps:

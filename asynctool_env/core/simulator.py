@@ -242,8 +242,9 @@ class Simulator:
         max_calls_per_turn: Calls allowed per turn; ``None`` for no limit.
         wait_jumps_to_next_delivery: A turn without calls moves the clock to the next round
             in which a response is due (instead of one round on).
-        tool_latencies: Tool name -> declared latency, for tools that are not in the bundled
-            registry (custom scenarios); bundled tools are looked up by themselves.
+        tool_latencies: Tool name -> declared latency, for tools no step declares
+            (``Step.latency``): the tools of calls that match no gold step, or hand-made
+            steps without a latency.
         tool_capacity: Calls a tool serves at once (see *Tool servers and contention* in the
             module docstring): ``None`` for no limit, an int for every tool, or a mapping
             tool name -> capacity (tools not named have no limit).
@@ -750,27 +751,22 @@ def normalize_tool_capacity(
     return check(tool_capacity, "tool_capacity")
 
 
-_BUNDLED_LATENCIES: dict[str, int] = {}
-
-
-def _bundled_latencies() -> dict[str, int]:
-    if not _BUNDLED_LATENCIES:
-        from asynctool_env.scenarios import TOOLS  # imports every scenario module
-
-        _BUNDLED_LATENCIES.update({name: tool.latency for name, tool in TOOLS.items()})
-    return _BUNDLED_LATENCIES
-
-
 def _declared_latencies(instance: Instance, extra: Mapping[str, int] | None) -> dict[str, int]:
-    """Declared latency of every tool the instance uses (bundled registry + ``extra``)."""
-    declared = _bundled_latencies()
-    if extra:
-        declared = {**declared, **extra}
+    """Declared latency of every tool the instance uses: each step's own (``Step.latency``),
+    overridden or completed by ``extra`` (``tool_latencies``: tools of calls that match no
+    step, hand-made steps without a latency)."""
+    declared: dict[str, int] = {}
     for task in instance.tasks:
         for step in task.steps:
+            if step.latency is not None:
+                declared[step.tool] = step.latency
+    declared.update(extra or {})
+    for task in instance.tasks:
+        for index, step in enumerate(task.steps):
             if step.tool not in declared:
                 raise KeyError(
-                    f"task {task.task_id!r} uses tool {step.tool!r}, which no bundled "
-                    "scenario declares; pass its latency in tool_latencies"
+                    f"task {task.task_id!r} step {index} ({step.tool}) has no declared latency: "
+                    "set Step.latency (tasks built from a scenario or loaded from a file have "
+                    f"it) or pass tool_latencies={{{step.tool!r}: rounds}}"
                 )
     return declared

@@ -34,6 +34,9 @@ class Step:
         expected_arguments: ``arguments`` with every reference resolved: what a correct
             call sends.
         expected_response: What the tool answers to the correct call.
+        latency: The tool's declared typical latency in rounds (latency profiles draw around
+            it). Tasks built from a scenario or loaded from a file carry it, so the simulator
+            needs no registry of tools.
     """
 
     tool: str
@@ -41,6 +44,7 @@ class Step:
     depends_on: tuple[int, ...]
     expected_arguments: Mapping[str, Any]
     expected_response: Mapping[str, Any]
+    latency: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
