@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 import asynctool_env  # noqa: F401  (registers the env)
 from asynctool_env.chat.env import ChatEnv
 from asynctool_env.cli import app
-from asynctool_env.dataset import DATASET_PATH
+from asynctool_env.dataset import DATASET_PATH, load_split
 from asynctool_env.instances import InstanceFileError, load_instances
 
 
@@ -49,6 +49,7 @@ def test_gym_env_arguments(kwargs, error, says):
         ({"instance_index": 10**9}, ValueError, "got 1000000000"),
         ({"instance": "x"}, TypeError, "options['instance'] must be an Instance"),
         ({"index": 0}, ValueError, "unknown reset option(s) ['index']"),
+        ({"instance_index": 0, "instance": None}, ValueError, "not both"),
     ],
 )
 def test_chat_env_options(options, error, says):
@@ -133,3 +134,25 @@ def test_aec_env_refuses_a_bad_action_at_the_agent_that_sent_it():
     first = game.agent_selection
     with pytest.raises(ValueError, match=f"{first}: an action must be in"):
         game.step(-1)
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [(-1, ValueError), (10**9, ValueError), (1.5, TypeError), ("0", TypeError), (True, TypeError)],
+)
+def test_the_same_bad_option_gets_the_same_error_in_every_env(value, error):
+    """The gym env, the chat env and the multi-agent env share one check of reset options."""
+    pytest.importorskip("pettingzoo")
+    from asynctool_env.multi_agent import parallel_env
+
+    instances = load_split("dev")[:3]
+    messages = set()
+    for env in (
+        gym.make("AsyncTool-v0", instances=instances).unwrapped,
+        ChatEnv(instances),
+        parallel_env(instances=instances),
+    ):
+        with pytest.raises(error) as raised:
+            env.reset(seed=0, options={"instance_index": value})
+        messages.add(str(raised.value))
+    assert len(messages) == 1, messages

@@ -378,9 +378,9 @@ def test_direct_actions_play_the_interleaved_schedule():
 
 def test_bad_reset_options_and_too_small_padding_are_refused_clearly():
     env = AsyncToolEnv(instances=[chain_instance(2, 3)])
-    with pytest.raises(IndexError, match="1 instances"):
+    with pytest.raises(ValueError, match=r"instance_index'\] must be in 0\.\.0, got 1"):
         env.reset(seed=0, options={"instance_index": 1})
-    with pytest.raises(TypeError, match="must be an int"):
+    with pytest.raises(TypeError, match="must be a whole number"):
         env.reset(seed=0, options={"instance_index": 0.5})
     with pytest.raises(ValueError, match="unknown reset option"):
         env.reset(seed=0, options={"instance_idx": 0})

@@ -70,6 +70,7 @@ from asynctool_env.core.simulator import (
 )
 from asynctool_env.core.task import Instance
 from asynctool_env.core.tools import Tool
+from asynctool_env.interface import check_reset_options
 from asynctool_env.metrics import final_metrics
 from asynctool_env.scenarios import SCENARIOS, TOOLS
 
@@ -226,20 +227,11 @@ class ChatEnv:
         """
         self.np_random = np.random.default_rng(seed)
         options = dict(options or {})
-        unknown = sorted(set(options) - {"instance", "instance_index"})
-        if unknown:
-            raise ValueError(
-                f"unknown reset option(s) {unknown}; known options: instance, instance_index"
-            )
+        options = check_reset_options(options, self.instances)
         if "instance" in options:
             instance = options["instance"]
-            if not isinstance(instance, Instance):
-                raise TypeError(f"options['instance'] must be an Instance, got {instance!r}")
         elif "instance_index" in options:
-            index = check_whole(
-                "options['instance_index']", options["instance_index"], 0, len(self.instances) - 1
-            )
-            instance = self.instances[index]
+            instance = self.instances[options["instance_index"]]
         else:
             instance = self.instances[int(self.np_random.integers(len(self.instances)))]
         self.instance = instance

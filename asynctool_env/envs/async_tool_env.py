@@ -12,10 +12,7 @@ from gymnasium import spaces
 
 from asynctool_env.core.checks import (
     check_flag,
-    check_names,
     check_optional_whole,
-    check_pair,
-    check_source,
     check_whole,
 )
 from asynctool_env.core.latency import DEFAULT_MAX_LATENCY, LatencyProfile, make_latency_profile
@@ -27,11 +24,15 @@ from asynctool_env.core.simulator import (
     normalize_tool_capacity,
 )
 from asynctool_env.core.task import Instance
-from asynctool_env.instances import (
-    Composition,
-    InstanceGenerator,
-    load_instances,
-    shared_task_bank,
+from asynctool_env.instances import Composition
+from asynctool_env.interface import (
+    MAX_STEPS_LIMIT,
+    MAX_TASKS_LIMIT,
+    MaskedDiscrete,
+    check_instance_fits,
+    check_reset_options,
+    instance_source,
+    latency_profile_for,
 )
 from asynctool_env.metrics import final_metrics
 from asynctool_env.scenarios import TOOL_INDEX
@@ -44,159 +45,10 @@ _UNCALLED_CODES = frozenset(
     (int(StepStatus.BLOCKED), int(StepStatus.READY), int(StepStatus.FAILED))
 )
 
-#: Largest ``max_tasks`` (and so ``n_tasks``) the env accepts.
-MAX_TASKS_LIMIT = 8
-#: Largest ``max_steps`` per task the env accepts.
-MAX_STEPS_LIMIT = 16
-
 #: Immutable numpy scalars for ``obs["focused_task"]`` (cheaper than building one per step).
 _TASK_INDEXES = tuple(np.int64(index) for index in range(MAX_TASKS_LIMIT))
 
 PENDING_FIELDS = ("task", "step", "tool", "waited", "expected_latency")
-
-
-def _check_options(
-    options: Mapping[str, Any] | None, instances: Sequence[Instance] | None
-) -> dict[str, Any]:
-    """``reset``'s options, checked: only ``instance`` or an in-range ``instance_index``."""
-    if options is None:
-        return {}
-    if not isinstance(options, Mapping):
-        raise TypeError(f"options must be a dict, got {type(options).__name__}")
-    unknown = sorted(set(options) - {"instance", "instance_index"})
-    if unknown:
-        raise ValueError(f"unknown reset option(s) {unknown}; known: instance, instance_index")
-    if "instance" in options and "instance_index" in options:
-        raise ValueError("pass options['instance'] or options['instance_index'], not both")
-    if "instance_index" in options:
-        index = options["instance_index"]
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"options['instance_index'] must be an int, got {index!r}")
-        if instances is not None and not 0 <= index < len(instances):
-            raise IndexError(
-                f"options['instance_index'] is {index}; the env has {len(instances)} instances"
-            )
-        return {**options, "instance_index": int(index)}
-    return dict(options)
-
-
-def check_instance_fits(instance: Instance, max_tasks: int, max_steps: int) -> None:
-    """Raise ``ValueError`` unless ``instance`` fits the observation padding."""
-    if instance.n_tasks > max_tasks:
-        raise ValueError(
-            f"instance {instance.instance_id!r} has {instance.n_tasks} tasks; "
-            f"max_tasks is {max_tasks}"
-        )
-    longest = max(len(task.steps) for task in instance.tasks)
-    if longest > max_steps:
-        raise ValueError(
-            f"instance {instance.instance_id!r} has a task of {longest} steps; "
-            f"max_steps is {max_steps}"
-        )
-
-
-def instance_source(
-    *,
-    instances: Sequence[Instance] | str | os.PathLike[str] | None,
-    split: str | None,
-    scenarios: Sequence[str] | None,
-    composition: Composition,
-    n_tasks: int | tuple[int, int],
-    steps_per_task: tuple[int, int] | None,
-    task_bank_seed: int,
-    max_tasks: int,
-    max_steps: int,
-) -> tuple[list[Instance] | None, InstanceGenerator | None]:
-    """Where an env's episodes come from: ``(instances, None)`` for a given list, file or
-    dataset split, or ``(None, generator)`` for the procedural stream. Everything is checked
-    against the padding here, at construction, so that no seed fails later at ``reset``."""
-    if instances is not None and split is not None:
-        raise ValueError("pass instances or split, not both")
-    if instances is not None:
-        check_source("instances", instances)
-    if scenarios is not None:
-        scenarios = check_names("scenarios", scenarios)
-    if steps_per_task is not None:
-        steps_per_task = check_pair("steps_per_task", steps_per_task, 1, MAX_STEPS_LIMIT)
-    if split is not None:
-        from asynctool_env.dataset import load_split
-
-        instances = load_split(split)
-    if instances is None:
-        bank = shared_task_bank(
-            tuple(scenarios) if scenarios is not None else None, seed=int(task_bank_seed)
-        )
-        generator = InstanceGenerator(
-            bank, n_tasks=n_tasks, composition=composition, steps_per_task=steps_per_task
-        )
-        if generator.max_task_steps > max_steps:
-            raise ValueError(
-                f"the task bank has tasks of up to {generator.max_task_steps} steps but "
-                f"max_steps is {max_steps}; raise max_steps (up to {MAX_STEPS_LIMIT}) or pass "
-                f"steps_per_task=(low, high) with high <= {max_steps}"
-            )
-        if generator.n_tasks[1] > max_tasks:
-            raise ValueError(
-                f"n_tasks={n_tasks!r} exceeds max_tasks={max_tasks}; raise max_tasks "
-                f"(up to {MAX_TASKS_LIMIT})"
-            )
-        return None, generator
-    loaded = (
-        load_instances(instances) if isinstance(instances, (str, os.PathLike)) else list(instances)
-    )
-    if not loaded:
-        raise ValueError("instances is empty")
-    for instance in loaded:
-        if not isinstance(instance, Instance):
-            raise TypeError(f"instances must hold Instance objects, got {type(instance).__name__}")
-        check_instance_fits(instance, max_tasks, max_steps)
-    return loaded, None
-
-
-def latency_profile_for(
-    instance: Instance, forced: LatencyProfile | None, cache: dict[str, LatencyProfile]
-) -> LatencyProfile:
-    """The profile an episode of ``instance`` plays: ``forced`` if given, else the
-    instance's own (built once per name into ``cache``)."""
-    if forced is not None:
-        return forced
-    name = instance.latency_profile
-    profile = cache.get(name)
-    if profile is None:
-        profile = cache[name] = make_latency_profile(name)
-    return profile
-
-
-class MaskedDiscrete(spaces.Discrete):
-    """``Discrete`` with a cheaper ``sample(mask=...)``; everything else is Gymnasium's.
-
-    Random masked rollouts call ``action_space.sample(mask=obs["action_mask"])`` once per
-    step, and Gymnasium's general implementation costs more than a whole env step here.
-    This one draws from the same distribution (uniform over the allowed actions, ``start``
-    when none is allowed) from the space's own seeded generator, and hands any mask that is
-    not a clean int8 0/1 vector of the right shape to Gymnasium, which rejects it with its
-    usual message.
-    """
-
-    def sample(
-        self, mask: np.ndarray | None = None, probability: np.ndarray | None = None
-    ) -> np.int64:
-        if (
-            mask is None
-            or probability is not None
-            or not isinstance(mask, np.ndarray)
-            or mask.dtype != np.int8
-            or mask.shape != (self.n,)
-        ):
-            return super().sample(mask=mask, probability=probability)
-        data = mask.tobytes()
-        if data.translate(None, b"\x00\x01"):  # a value other than 0 and 1
-            return super().sample(mask=mask)
-        allowed = [index for index, value in enumerate(data) if value]
-        if not allowed:
-            return self.start
-        choice = allowed[int(self.np_random.random() * len(allowed))]
-        return self.start + self.dtype.type(choice)
 
 
 class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
@@ -555,7 +407,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         """
         super().reset(seed=seed)
         rng = self.np_random
-        options = _check_options(options, self._instances)
+        options = check_reset_options(options, self._instances)
         if "instance" in options:
             instance = options["instance"]
             if not isinstance(instance, Instance):

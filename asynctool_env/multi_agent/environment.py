@@ -39,16 +39,16 @@ from asynctool_env.core.simulator import (
     normalize_tool_capacity,
 )
 from asynctool_env.core.task import Instance
-from asynctool_env.envs.async_tool_env import (
+from asynctool_env.instances import (
+    Composition,
+)
+from asynctool_env.interface import (
     MAX_STEPS_LIMIT,
     MAX_TASKS_LIMIT,
     MaskedDiscrete,
     check_instance_fits,
     instance_source,
     latency_profile_for,
-)
-from asynctool_env.instances import (
-    Composition,
 )
 from asynctool_env.metrics import EpisodeMetrics, episode_metrics
 from asynctool_env.scenarios import TOOL_INDEX
