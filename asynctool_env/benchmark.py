@@ -70,6 +70,8 @@ class EvalConfig:
         tool_capacity: Calls each tool serves at once, shared by the instance's tasks (more
             queue: the contention regime); ``None``: no limit.
         optimal: Compute ``optimal_rounds`` and ``efficiency`` with the exact solver.
+        policy: For a trained agent (``ppo``): its policy file or folder (``None``: the
+            shipped policies). It travels with the config to worker processes.
     """
 
     split: str = "test"
@@ -80,6 +82,11 @@ class EvalConfig:
     max_calls_per_turn: int | None = 1
     optimal: bool = True
     tool_capacity: int | None = None
+    policy: str | None = None
+
+    def policy_options(self, agent: str) -> dict[str, Any]:
+        """What :func:`~asynctool_env.agents.make_policy` gets for ``agent``."""
+        return {"policy": self.policy} if agent == "ppo" and self.policy is not None else {}
 
     def env_kwargs(self) -> dict[str, Any]:
         kwargs: dict[str, Any] = {
@@ -115,10 +122,12 @@ def play_episode(
     *,
     instance_index: int | None = None,
     optimal: bool = True,
+    policy_options: Mapping[str, Any] | None = None,
 ) -> EpisodeRecord:
     """Play one episode of ``agent`` and score it (with the optimum of that episode)."""
     options = {"instance_index": instance_index} if instance_index is not None else None
-    result = run_episode(env, make_policy(agent, seed), seed, options)
+    policy = make_policy(agent, seed, **(policy_options or {}))
+    result = run_episode(env, policy, seed, options)
     simulator = env.simulator
     assert simulator is not None
     best = optimal_schedule_for_simulator(simulator).rounds if optimal else None
@@ -153,7 +162,8 @@ def episode_record(
 
 def _env_kwargs_for(agent: str, config: EvalConfig) -> dict[str, Any]:
     """The config's env kwargs plus the env interface the agent declares."""
-    return env_kwargs_for(make_policy(agent, config.seed), config.env_kwargs())
+    policy = make_policy(agent, config.seed, **config.policy_options(agent))
+    return env_kwargs_for(policy, config.env_kwargs())
 
 
 def _run_chunk(agent: str, config: EvalConfig, indexes: Sequence[int]) -> list[EpisodeRecord]:
@@ -162,12 +172,25 @@ def _run_chunk(agent: str, config: EvalConfig, indexes: Sequence[int]) -> list[E
     if instances is None:
         env = AsyncToolEnv(**kwargs)
         return [
-            play_episode(env, agent, config.seed + index, optimal=config.optimal)
+            play_episode(
+                env,
+                agent,
+                config.seed + index,
+                optimal=config.optimal,
+                policy_options=config.policy_options(agent),
+            )
             for index in indexes
         ]
     env = AsyncToolEnv(instances=instances, **kwargs)
     return [
-        play_episode(env, agent, config.seed + index, instance_index=index, optimal=config.optimal)
+        play_episode(
+            env,
+            agent,
+            config.seed + index,
+            instance_index=index,
+            optimal=config.optimal,
+            policy_options=config.policy_options(agent),
+        )
         for index in indexes
     ]
 

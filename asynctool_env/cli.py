@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated
 
@@ -286,12 +284,12 @@ def eval_command(
         seed=seed,
         max_calls_per_turn=_parse_calls(calls_per_turn),
         tool_capacity=tool_capacity,
+        policy=_ppo_policy_file(policy, "ppo" in reference),
     )
     console = _console()
     summaries: list[dict] = []
     if reference:
-        with _ppo_policy_file(policy, "ppo" in reference):
-            records, summaries = _evaluate_agents(reference, config, workers, console)
+        records, summaries = _evaluate_agents(reference, config, workers, console)
         if output is not None:
             folder = write_results(output, records, summaries, config)
             console.print(f"results written to {folder}/")
@@ -331,17 +329,13 @@ def eval_command(
         raise typer.Exit(1)
 
 
-@contextlib.contextmanager
-def _ppo_policy_file(policy: Path | None, needed: bool) -> Iterator[None]:
-    """Check the rl extra for the ppo agent, and hand ``--policy`` to it (and to worker
-    processes) through the environment variable that :class:`PPOPolicy` reads."""
-    import os
-
+def _ppo_policy_file(policy: Path | None, needed: bool) -> str | None:
+    """Check the rl extra for the ppo agent and ``--policy``; returns the policy path for
+    the evaluation's config (which takes it to worker processes)."""
     if not needed:
         if policy is not None:
             raise typer.BadParameter("--policy is for --agent ppo", param_hint="--policy")
-        yield
-        return
+        return None
     from asynctool_env.rl import MissingRLExtraError, require_rl
 
     try:
@@ -349,21 +343,10 @@ def _ppo_policy_file(policy: Path | None, needed: bool) -> Iterator[None]:
     except MissingRLExtraError as error:
         raise typer.BadParameter(str(error), param_hint="--agent") from error
     if policy is None:
-        yield
-        return
-    from asynctool_env.rl.policy import POLICY_ENV_VAR
-
+        return None
     if not policy.exists():
         raise typer.BadParameter(f"no policy file or folder at {policy}", param_hint="--policy")
-    before = os.environ.get(POLICY_ENV_VAR)
-    os.environ[POLICY_ENV_VAR] = str(policy.resolve())
-    try:
-        yield
-    finally:
-        if before is None:
-            os.environ.pop(POLICY_ENV_VAR, None)
-        else:
-            os.environ[POLICY_ENV_VAR] = before
+    return str(policy.resolve())
 
 
 @app.command()

@@ -224,3 +224,18 @@ def test_cli_rejects_bad_input_clearly(arguments, message):
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 2
     assert message in " ".join(result.output.split())
+
+
+def test_the_policy_registry_makes_policies_by_name_and_entry_point():
+    from asynctool_env.agents import POLICIES, make_policy, register_policy
+
+    assert POLICIES["ppo"] == "asynctool_env.rl.policy:PPOPolicy"  # loaded when asked for
+    with pytest.raises(ValueError, match="takes no options"):
+        make_policy("greedy", 0, policy="x.pt")
+    register_policy("greedy_too", "asynctool_env.agents.heuristics:GreedyPolicy")
+    try:
+        assert type(make_policy("greedy_too")).__name__ == "GreedyPolicy"
+    finally:
+        POLICIES.pop("greedy_too")
+    with pytest.raises(ValueError, match="unknown policy 'nope'"):
+        make_policy("nope")

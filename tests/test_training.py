@@ -273,14 +273,12 @@ def test_plain_ppo_and_a2c_train_without_masks(tmp_path, algo, vec_env):
 @needs_rl
 def test_ppo_agent_plays_a_policy_file_in_evaluate_and_the_cli(tiny_run, monkeypatch, tmp_path):
     from asynctool_env.benchmark import EvalConfig, evaluate
-    from asynctool_env.rl.policy import POLICY_ENV_VAR
 
     _, result, _ = tiny_run
-    monkeypatch.setenv(POLICY_ENV_VAR, str(result.policy_path))
-    records = evaluate("ppo", EvalConfig(split="dev", episodes=4, n_tasks=2))
+    config = EvalConfig(split="dev", episodes=4, n_tasks=2, policy=str(result.policy_path))
+    records = evaluate("ppo", config, workers=2)  # the path reaches the worker processes
     assert [r.agent for r in records] == ["ppo"] * 4
     assert all(r.metrics["efficiency"] is not None for r in records)
-    monkeypatch.delenv(POLICY_ENV_VAR)
     arguments = ["eval", "-a", "ppo", "--policy", str(result.policy_path), "--split", "dev"]
     arguments += ["--episodes", "3", "--output", str(tmp_path / "e")]
     cli = CliRunner().invoke(app, arguments)
@@ -291,7 +289,7 @@ def test_ppo_agent_plays_a_policy_file_in_evaluate_and_the_cli(tiny_run, monkeyp
 @needs_rl
 def test_a_policy_declares_its_action_layout_to_evaluate(tmp_path, monkeypatch):
     from asynctool_env.benchmark import EvalConfig, evaluate
-    from asynctool_env.rl.policy import POLICY_ENV_VAR, PolicyFileError, PPOPolicy
+    from asynctool_env.rl.policy import PolicyFileError, PPOPolicy
     from asynctool_env.rl.training import train
 
     direct = {**TINY, "action_mode": "direct"}
@@ -303,8 +301,7 @@ def test_a_policy_declares_its_action_layout_to_evaluate(tmp_path, monkeypatch):
     assert agent.env_kwargs == {"action_mode": "direct"}
     with pytest.raises(PolicyFileError, match="action_mode 'direct' in the policy"):
         agent.bind(AsyncToolEnv())
-    monkeypatch.setenv(POLICY_ENV_VAR, str(result.policy_path))
-    records = evaluate("ppo", EvalConfig(split="dev", episodes=2))
+    records = evaluate("ppo", EvalConfig(split="dev", episodes=2, policy=str(result.policy_path)))
     assert len(records) == 2
 
 
@@ -312,7 +309,6 @@ def test_a_policy_declares_its_action_layout_to_evaluate(tmp_path, monkeypatch):
 def test_missing_shipped_policy_says_how_to_train_one(monkeypatch, tmp_path):
     from asynctool_env.rl import policy as policy_module
 
-    monkeypatch.delenv(policy_module.POLICY_ENV_VAR, raising=False)
     monkeypatch.setattr(policy_module, "SHIPPED_POLICY_DIR", tmp_path)
     agent = policy_module.PPOPolicy()
     with pytest.raises(RuntimeError, match="bind"):

@@ -12,10 +12,9 @@ people (the loader reads only the ``.pt``). Full, resumable models are the run's
 ``evaluate("ppo", ...)``, ``asynctool eval --agent ppo`` and :func:`run_episode` play it like
 any other agent. Which file it plays:
 
-1. the path given to it, else
-2. the path in the environment variable ``ASYNCTOOL_PPO_POLICY`` (what ``asynctool eval
-   --policy PATH`` sets, so worker processes see it too), else
-3. the shipped policy of the env's regime (see :func:`asynctool_env.rl.config.regime_of`):
+1. the path given to it (``asynctool eval --policy PATH`` passes it in the evaluation's
+   config, so worker processes get it too), else
+2. the shipped policy of the env's regime (see :func:`asynctool_env.rl.config.regime_of`):
    ``asynctool_env/policies/ppo-<regime>.pt``, picked at each ``bind(env)``.
 
 A path that is a folder means "the ``ppo-<regime>.pt`` file of that folder".
@@ -39,7 +38,6 @@ from asynctool_env.scenarios import tool_index_signature
 #: Where the shipped policies live (package data).
 SHIPPED_POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 #: Environment variable naming a policy file or folder for :class:`PPOPolicy`.
-POLICY_ENV_VAR = "ASYNCTOOL_PPO_POLICY"
 #: Format tag in every policy file's header.
 POLICY_FORMAT = "asynctool-policy/1"
 
@@ -519,7 +517,8 @@ class PPOPolicy:
 
     Args:
         path: A policy file, or a folder of ``ppo-<regime>.pt`` files. ``None``: the
-            ``ASYNCTOOL_PPO_POLICY`` environment variable, else the shipped policies.
+            shipped policies. (``make_policy("ppo", policy=FILE)`` and
+            ``EvalConfig(policy=FILE)`` pass it, to worker processes too.)
         use_mask: Choose only among the actions the observation's mask allows (default).
             ``False`` lets a policy trained without masks act on its own.
     """
@@ -527,8 +526,7 @@ class PPOPolicy:
     name = "ppo"
 
     def __init__(self, path: str | os.PathLike[str] | None = None, *, use_mask: bool = True):
-        chosen = path if path is not None else os.environ.get(POLICY_ENV_VAR) or None
-        self._source = Path(chosen) if chosen is not None else None
+        self._source = Path(path) if path is not None else None
         self.use_mask = use_mask
         self._cache: dict[Path, CompactPolicy] = {}
         # Envs already checked against each file (checking costs more than an episode).
@@ -602,7 +600,6 @@ class PPOPolicy:
 
 __all__ = [
     "LAYOUT_KWARGS",
-    "POLICY_ENV_VAR",
     "POLICY_FORMAT",
     "SHIPPED_POLICY_DIR",
     "CompactPolicy",
