@@ -21,12 +21,8 @@ from gymnasium import spaces
 from asynctool_env.core.checks import check_names, check_pair, check_source, check_whole
 from asynctool_env.core.latency import LatencyProfile, make_latency_profile
 from asynctool_env.core.task import Instance
-from asynctool_env.instances import (
-    Composition,
-    InstanceGenerator,
-    load_instances,
-    shared_task_bank,
-)
+from asynctool_env.dataset.procedural import Composition, InstanceGenerator, shared_task_bank
+from asynctool_env.instances import load_instances
 
 #: Largest ``max_tasks`` (and so ``n_tasks``) the env accepts.
 MAX_TASKS_LIMIT = 8

@@ -39,9 +39,7 @@ from asynctool_env.core.simulator import (
     normalize_tool_capacity,
 )
 from asynctool_env.core.task import Instance
-from asynctool_env.instances import (
-    Composition,
-)
+from asynctool_env.dataset.procedural import Composition
 from asynctool_env.interface import (
     MAX_STEPS_LIMIT,
     MAX_TASKS_LIMIT,
