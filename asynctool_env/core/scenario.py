@@ -71,6 +71,12 @@ World = Any
 TaskTemplate = Callable[[World, np.random.Generator], TaskSpec]
 
 
+def is_constant(value: Any) -> bool:
+    """A constant argument value: a string or number with no ``${...}`` reference (what the
+    instruction can state, and what evolution rules can name a referent by)."""
+    return isinstance(value, (str, int, float)) and "${" not in str(value)
+
+
 # ---------------------------------------------------------------------------------------
 # Evolution hooks. The dataset pipeline grows seed tasks with generic operators; a scenario
 # tells them, through these rules, which of its steps can be deepened or widened.
@@ -104,14 +110,15 @@ class FollowUpRule:
 
     Attributes:
         after_tool: The tool of the step to follow, e.g. ``"book_flight"``.
-        follow_up: ``(world, rng, index, followed) -> (step, sentence[, fact])`` where
+        follow_up: ``(world, rng, index, followed) -> (step, sentence[, fact]) | None`` where
             ``index`` is the followed step's index, so the new step's arguments reference it
             as ``f"${{s{index}.booking_id}}"``, and ``followed`` its spec, so the sentence can
             name its referent ("the flights from Paris to Rome on 2025-06-14", never "those
             flights"). ``sentence`` is appended to the instruction. ``fact`` is the path, in
             the new step's response, of the value the sentence asks for (``"condition"``):
             a read must ask for one (its information is otherwise used by nothing); a write
-            asks for none (``None`` or a 2-tuple), since making it is the outcome.
+            asks for none (``None`` or a 2-tuple), since making it is the outcome. A rule
+            returns ``None`` when it does not apply (it cannot name its referent, say).
     """
 
     after_tool: str

@@ -44,7 +44,7 @@ from typing import Any
 
 import numpy as np
 
-from asynctool_env.core.scenario import Scenario, StepSpec, TaskSpec, World
+from asynctool_env.core.scenario import Scenario, StepSpec, TaskSpec, World, is_constant
 
 _REFERENCE_INDEX = re.compile(r"\$\{s(\d+)")
 
@@ -76,10 +76,6 @@ def shift_references(value: Any, offset: int, start: int = 0) -> Any:
     return value
 
 
-def _is_constant(value: Any) -> bool:
-    return isinstance(value, (str, int, float)) and "${" not in str(value)
-
-
 def _append_sentence(instruction: str, sentence: str) -> str:
     instruction = instruction.rstrip()
     if instruction and instruction[-1] not in ".!?":
@@ -103,11 +99,14 @@ def _addition(result: tuple[Any, ...]) -> tuple[StepSpec, str, str | None]:
 
 
 def _call_follow_up(rule: Any, world: World, rng: np.random.Generator, index: int, spec: TaskSpec):
-    """Rules take ``(world, rng, index, followed)``; older ones ``(world, rng, index)``."""
+    """Rules take ``(world, rng, index, followed)``; older ones ``(world, rng, index)``.
+    ``None`` when the rule does not apply to this step."""
     parameters = inspect.signature(rule.follow_up).parameters
     if len(parameters) >= 4:
-        return _addition(rule.follow_up(world, rng, index, spec.steps[index]))
-    return _addition(rule.follow_up(world, rng, index))
+        result = rule.follow_up(world, rng, index, spec.steps[index])
+    else:
+        result = rule.follow_up(world, rng, index)
+    return None if result is None else _addition(result)
 
 
 def _repeats_a_step(spec: TaskSpec, new: StepSpec) -> bool:
@@ -127,7 +126,7 @@ def add_lookup(
     for index, step in enumerate(spec.steps):
         for rule in scenario.lookups:
             value = step.arguments.get(rule.argument)
-            if value is not None and _is_constant(value) and step.tool != rule.tool:
+            if value is not None and is_constant(value) and step.tool != rule.tool:
                 candidates.append((index, rule.argument, value, rule))
     # Candidates in random order; the first whose value the rule can look up wins.
     for position in rng.permutation(len(candidates)):
@@ -155,7 +154,7 @@ def add_lookup(
     reference = "${s0." + path + "}"
     for position, step in enumerate(shifted):
         arguments = {
-            name: reference if _is_constant(item) and item == value else item
+            name: reference if is_constant(item) and item == value else item
             for name, item in step.arguments.items()
         }
         if position == index:
@@ -187,7 +186,10 @@ def add_follow_up(
     # Candidates in random order; the first that adds a call the task does not make wins.
     for position in rng.permutation(len(candidates)):
         index, rule = candidates[int(position)]
-        step, sentence, fact = _call_follow_up(rule, world, rng, index, spec)
+        addition = _call_follow_up(rule, world, rng, index, spec)
+        if addition is None:
+            continue
+        step, sentence, fact = addition
         if not _repeats_a_step(spec, step):
             break
     else:

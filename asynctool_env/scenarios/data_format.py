@@ -1436,12 +1436,6 @@ def _lookup_schema(world: FormatWorld, value: Any) -> tuple[dict[str, Any], str,
     return None
 
 
-def _declined(followed: StepSpec) -> tuple[StepSpec, str]:
-    """A follow-up that does not apply: the followed call itself, which the operator skips
-    as a call the task already makes (a rule that cannot name its referent must not guess)."""
-    return StepSpec(followed.tool, dict(followed.arguments)), ""
-
-
 def _hash_step(text: str, rng: np.random.Generator) -> tuple[StepSpec, str]:
     algorithm = _choice(rng, HASH_ALGORITHMS)
     return StepSpec("compute_document_hash", {"text": text, "algorithm": algorithm}), algorithm
@@ -1455,7 +1449,7 @@ def _follow_fetch(
     if not isinstance(document_id, str) or "${" in document_id:
         # Fetched by an id from a look-up: the rule cannot tell which of the task's
         # documents it is, so it cannot name it.
-        return (*_declined(followed), None)
+        return None
     step, algorithm = _hash_step(f"${{s{index}.content}}", rng)
     return (
         step,
@@ -1486,7 +1480,7 @@ def _follow_reformat(
     if followed.arguments.get("style") != "minified":
         # Documents are stored pretty-printed: hashing the pretty form would repeat a hash
         # of the content as fetched.
-        return (*_declined(followed), None)
+        return None
     step, algorithm = _hash_step(f"${{s{index}.content}}", rng)
     return (
         step,

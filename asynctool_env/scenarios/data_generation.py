@@ -81,6 +81,7 @@ from asynctool_env.core.scenario import (
     SideStepRule,
     StepSpec,
     TaskSpec,
+    is_constant,
     stable_id,
     world_digest,
 )
@@ -1012,10 +1013,6 @@ def _lookup_dataset(world: DataGenWorld, value: Any) -> tuple[dict[str, Any], st
     )
 
 
-def _constant(value: Any) -> bool:
-    return not (isinstance(value, str) and "${" in value)
-
-
 def _follow_uuids(
     world: DataGenWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str, str]:
@@ -1048,7 +1045,7 @@ def _follow_address(
         "generate_fake_address", {"country": f"${{s{index}.profiles.0.country}}", "seed": seed}
     )
     profiles = f"the {arguments['locale']} profiles generated with seed {arguments['seed']}"
-    if not _constant(arguments["locale"]) or not _constant(arguments["seed"]):
+    if not is_constant(arguments["locale"]) or not is_constant(arguments["seed"]):
         profiles = "the generated profiles"  # no template does this: each has one batch
     return (
         step,

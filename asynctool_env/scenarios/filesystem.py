@@ -91,6 +91,7 @@ from asynctool_env.core.scenario import (
     SideStepRule,
     StepSpec,
     TaskSpec,
+    is_constant,
     stable_id,
     world_digest,
 )
@@ -1071,23 +1072,13 @@ def _lookup_path(world: FilesystemWorld, value: Any) -> tuple[dict[str, Any], st
     return arguments, "matches.0.path", f"the file named {name} under {world.home}"
 
 
-def _constant(value: Any) -> bool:
-    return isinstance(value, str) and "${" not in value
-
-
-def _declined(followed: StepSpec) -> tuple[StepSpec, str]:
-    """A follow-up that does not apply: the followed call itself, which the operator skips
-    as a call the task already makes (a rule that cannot name its referent must not guess)."""
-    return StepSpec(followed.tool, dict(followed.arguments)), ""
-
-
 def _follow_find(
     world: FilesystemWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str, str | None]:
     """The checksum of the first file a search found (matches are listed by path)."""
     directory, pattern = followed.arguments["directory"], followed.arguments["pattern"]
-    if not (_constant(directory) and _constant(pattern)):
-        return (*_declined(followed), None)
+    if not (is_constant(directory) and is_constant(pattern)):
+        return None
     algorithm = _choice(rng, ALGORITHMS)
     step = StepSpec(
         "compute_file_checksum",
@@ -1106,8 +1097,8 @@ def _follow_checksum(
 ) -> tuple[StepSpec, str]:
     """Record a checksum in a file of its own (a write: it asks for nothing)."""
     path, algorithm = followed.arguments["path"], followed.arguments["algorithm"]
-    if not _constant(path):
-        return _declined(followed)
+    if not is_constant(path):
+        return None
     # Beside the documents, not in backups/: a name like backups/notes.txt.md5 would contain
     # the path of a backup copy that the task may ask for, and hide that fact.
     target = f"{world.home}/documents/{posixpath.basename(path)}.{algorithm}"

@@ -93,6 +93,7 @@ from asynctool_env.core.scenario import (
     SideStepRule,
     StepSpec,
     TaskSpec,
+    is_constant,
     stable_id,
     world_digest,
 )
@@ -972,23 +973,13 @@ def _lookup_dataset(world: NumbersWorld, value: Any) -> tuple[dict[str, Any], st
     return {"name": title}, "dataset_id", f'the dataset "{title}"'
 
 
-def _constant(value: Any) -> bool:
-    return isinstance(value, str) and "${" not in value
-
-
-def _declined(followed: StepSpec) -> tuple[StepSpec, str, None]:
-    """A follow-up that does not apply: the followed call itself, which the operator skips
-    as a call the task already makes (a rule that cannot name its referent must not guess)."""
-    return StepSpec(followed.tool, dict(followed.arguments)), "", None
-
-
 def _follow_fetch(
     world: NumbersWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str, str | None]:
     """Fetch a dataset the task only looked up, and ask for its latest value."""
     name = followed.arguments.get("name")
-    if not _constant(name):
-        return _declined(followed)
+    if not is_constant(name):
+        return None
     step = StepSpec("fetch_dataset_values", {"dataset_id": f"${{s{index}.dataset_id}}"})
     return (
         step,
@@ -1002,8 +993,8 @@ def _follow_statistics(
 ) -> tuple[StepSpec, str, str | None]:
     """Summarise the values of a dataset fetched by an id the instruction states."""
     dataset_id = followed.arguments.get("dataset_id")
-    if not _constant(dataset_id):
-        return _declined(followed)  # fetched by a looked-up id: which dataset is it?
+    if not is_constant(dataset_id):
+        return None  # fetched by a looked-up id: which dataset is it?
     step = StepSpec("compute_descriptive_statistics", {"values": f"${{s{index}.values}}"})
     return (
         step,

@@ -85,6 +85,7 @@ from asynctool_env.core.scenario import (
     SideStepRule,
     StepSpec,
     TaskSpec,
+    is_constant,
     world_digest,
 )
 from asynctool_env.core.tools import ToolError, tool
@@ -973,23 +974,13 @@ def _lookup_glossary(world: StringWorld, value: Any) -> tuple[dict[str, Any], st
     return {"language": language}, "glossary_id", f"the {language} translation glossary"
 
 
-def _constant(value: Any) -> bool:
-    return isinstance(value, str) and "${" not in value
-
-
-def _declined(followed: StepSpec) -> tuple[StepSpec, str, None]:
-    """A follow-up that does not apply: the followed call itself, which the operator skips
-    as a call the task already makes (a rule that cannot name its referent must not guess)."""
-    return StepSpec(followed.tool, dict(followed.arguments)), "", None
-
-
 def _follow_count(
     world: StringWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str, str | None]:
     """Count the words of a snippet fetched by an id the instruction states."""
     snippet_id = followed.arguments.get("snippet_id")
-    if not _constant(snippet_id):
-        return _declined(followed)  # fetched by a looked-up id: which snippet is it?
+    if not is_constant(snippet_id):
+        return None  # fetched by a looked-up id: which snippet is it?
     step = StepSpec("count_text_words", {"text": f"${{s{index}.text}}"})
     return (
         step,
