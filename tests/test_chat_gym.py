@@ -45,7 +45,9 @@ def _plan(simulator) -> tuple[list[int], tuple[int, int] | None]:
 
 
 def _numeric_return(index: int, seed: int) -> tuple[float, dict]:
-    env = gym.make("AsyncTool-v0", split="dev", action_mode="direct", latency="fixed:1")
+    env = gym.make(
+        "AsyncTool-v0", split="dev", action_mode="direct", latency="fixed:1", optimum_in_info=True
+    )
     env.reset(seed=seed, options={"instance_index": index})
     raw = env.unwrapped
     total, info, done = 0.0, {}, False
