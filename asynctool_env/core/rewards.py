@@ -66,20 +66,31 @@ class RewardMeter:
     shaping is the numeric env's own: it depends on when decisions are taken.)
     """
 
-    __slots__ = ("_last", "simulator", "weights")
+    __slots__ = ("_last", "_weights", "simulator", "weights")
 
     def __init__(self, simulator: Simulator, weights: RewardWeights) -> None:
         self.simulator = simulator
         self.weights = weights
+        # The weights in the order of _counters (read on every step: kept as a tuple).
+        self._weights = (
+            weights.task_success,
+            weights.premature_answer,
+            weights.step_done,
+            weights.round,
+            weights.idle,
+            weights.invalid,
+            weights.dependency_violation,
+            weights.redundant_call,
+        )
         self._last = self._counters()
 
     def _counters(self) -> tuple[int, ...]:
         simulator = self.simulator
         return (
-            sum(simulator.task_correct),
+            simulator.correct_answers,
             simulator.premature_answers,
             simulator.steps_done,
-            simulator.round + (1 if simulator.finished else 0),
+            simulator.round + (1 if simulator.open_tasks == 0 else 0),
             simulator.idle_rounds,
             simulator.invalid_actions,
             simulator.violations,
@@ -89,16 +100,12 @@ class RewardMeter:
     def take(self) -> float:
         """The reward since the last reading (or since the meter was made)."""
         now = self._counters()
-        weights = self.weights
-        delta = [after - before for after, before in zip(now, self._last, strict=True)]
+        last = self._last
+        if now == last:  # most decisions change nothing but the clock, or nothing at all
+            return 0.0
         self._last = now
-        return (
-            weights.task_success * delta[0]
-            + weights.premature_answer * delta[1]
-            + weights.step_done * delta[2]
-            + weights.round * delta[3]
-            + weights.idle * delta[4]
-            + weights.invalid * delta[5]
-            + weights.dependency_violation * delta[6]
-            + weights.redundant_call * delta[7]
-        )
+        reward = 0.0
+        for weight, after, before in zip(self._weights, now, last, strict=True):
+            if after != before:
+                reward += weight * (after - before)
+        return reward

@@ -336,6 +336,7 @@ class Simulator:
         self.unmatched_calls = 0
         self.invalid_actions = 0
         self.premature_answers = 0
+        self.correct_answers = 0
         self.steps_done = 0
         self.idle_rounds = 0
         self.switches = 0
@@ -581,6 +582,7 @@ class Simulator:
             )
         self.task_status[task] = int(TaskStatus.ANSWERED)
         self.task_correct[task] = correct
+        self.correct_answers += bool(correct)
         self.answer_round[task] = self.round
         self.open_tasks -= 1
         if premature:
