@@ -239,3 +239,32 @@ def test_the_policy_registry_makes_policies_by_name_and_entry_point():
         POLICIES.pop("greedy_too")
     with pytest.raises(ValueError, match="unknown policy 'nope'"):
         make_policy("nope")
+
+
+def test_one_action_codec_speaks_every_layout():
+    """The codec's ids are the envs' own: focus and direct AsyncTool-v0, the multi-agent env."""
+    from asynctool_env.agents.rules import ActionCodec, longest_tail_first, next_planned_call
+    from asynctool_env.envs import AsyncToolEnv
+
+    focus = AsyncToolEnv(max_tasks=3, max_steps=8)
+    codec = ActionCodec("focus", 3, 8)
+    assert codec.answer(2, focused=2) == focus.ACTION_ANSWER
+    assert codec.call(1, 4, focused=0) == 1 + 1  # switch to task 1 first
+    assert codec.call(1, 4, focused=1) == 3 + 1 + 4
+    direct = AsyncToolEnv(max_tasks=3, max_steps=8, action_mode="direct")
+    codec = ActionCodec("direct", 3, 8)
+    assert codec.call(2, 5) == 1 + 2 * 8 + 5 and codec.answer(1) == direct.ACTION_ANSWER + 1
+    pytest.importorskip("pettingzoo")
+    from asynctool_env.multi_agent import parallel_env
+
+    team = parallel_env(max_tasks=3, max_steps=8, n_tasks=2)
+    codec = ActionCodec("multi_agent", 3, 8)
+    assert codec.call(2, 5) == team.call_action(2, 5)
+    with pytest.raises(ValueError, match="no claims"):
+        ActionCodec("direct", 3, 8).claim(0)
+    # The rules: longest tail first, lowest index on ties; a plan's next call.
+    assert longest_tail_first([0, 1, 1, 1], [9.0, 2.0, 5.0, 5.0]) == 2
+    assert longest_tail_first([1, 1], [3.0, 2.0], penalty=[2.0, 0.0]) == 1
+    assert longest_tail_first([0, 0], [1.0, 2.0]) is None
+    assert next_planned_call([[(0, 0), (1, 0)]], 0, {(0, 0)}) == (1, 0)
+    assert next_planned_call([[(0, 0)]], 3, set()) is None

@@ -23,6 +23,7 @@ from typing import Protocol
 
 import numpy as np
 
+from asynctool_env.agents.rules import ActionCodec, layout_of, longest_tail_first
 from asynctool_env.core.simulator import StepStatus, TaskStatus
 
 Observation = dict[str, np.ndarray]
@@ -41,9 +42,7 @@ class Policy(Protocol):
         ...
 
 
-def _layout(observation: Observation) -> tuple[int, int]:
-    n_tasks = observation["task_status"].shape[0]
-    return n_tasks, observation["step_status"].shape[0] // n_tasks
+_layout = layout_of
 
 
 class RandomMaskedPolicy:
@@ -148,14 +147,13 @@ class CriticalPathPolicy:
         status = observation["step_status"].reshape(n_tasks, n_steps)
         task_open = observation["task_status"] == TaskStatus.OPEN
         ready = (status == StepStatus.READY) & task_open[:, None]
-        if not ready.any():
-            return 0
         # step_tail: the longest path of 1 + expected latency from each step to its task's end.
         path = observation["step_tail"].reshape(n_tasks, n_steps)
-        scores = np.where(ready, path, -1.0)
-        best_task, best_step = np.unravel_index(int(np.argmax(scores)), scores.shape)
-        if scores[focused].max() >= scores[best_task, best_step]:
-            best_task, best_step = focused, int(np.argmax(scores[focused]))
-        if best_task != focused:
-            return int(1 + best_task)
-        return int(n_tasks + 1 + best_step)
+        best = longest_tail_first(ready, path)
+        if best is None:
+            return 0
+        best_task, best_step = divmod(best, n_steps)
+        in_focus = longest_tail_first(ready[focused], path[focused])
+        if in_focus is not None and path[focused, in_focus] >= path[best_task, best_step]:
+            best_task, best_step = focused, in_focus  # as long, and no switch needed
+        return ActionCodec("focus", n_tasks, n_steps).call(best_task, best_step, focused)

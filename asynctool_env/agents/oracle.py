@@ -15,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from asynctool_env.agents.heuristics import Observation, _answer_or_switch, _layout
+from asynctool_env.agents.rules import ActionCodec, next_planned_call
 
 
 class OraclePolicy:
@@ -45,14 +46,11 @@ class OraclePolicy:
         answer = _answer_or_switch(observation)
         if answer is not None:
             return answer
-        round_index = int(observation["round"][0])
-        planned = self._schedule[round_index] if round_index < len(self._schedule) else ()
-        todo = [call for call in planned if call not in self._called]
-        if not todo or observation["calls_left"][0] <= 0:
+        call = next_planned_call(self._schedule, int(observation["round"][0]), self._called)
+        if call is None or observation["calls_left"][0] <= 0:
             return 0
-        task, step = todo[0]
-        n_tasks, _ = _layout(observation)
-        if int(observation["focused_task"]) != task:
-            return 1 + task
-        self._called.add((task, step))
-        return n_tasks + 1 + step
+        task, step = call
+        focused = int(observation["focused_task"])
+        if focused == task:
+            self._called.add(call)
+        return ActionCodec("focus", *_layout(observation)).call(task, step, focused)

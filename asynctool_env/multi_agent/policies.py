@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from asynctool_env.agents.heuristics import Observation, Policy, RandomMaskedPolicy, _layout
+from asynctool_env.agents.rules import ActionCodec, longest_tail_first
 from asynctool_env.multi_agent.environment import AsyncToolParallelEnv
 
 #: What :func:`play_episode` drives, one per agent: the single-agent policy protocol.
@@ -51,26 +52,24 @@ class CriticalPathAgentPolicy:
 
     def act(self, observation: Observation) -> int:
         n_tasks, n_steps = _layout(observation)
+        codec = ActionCodec("multi_agent", n_tasks, n_steps)
         mask = observation["action_mask"]
-        answer_offset = 1 + n_tasks * n_steps
-        claim_offset = answer_offset + n_tasks
+        answer_offset = codec.answer(0)
+        claim_offset = codec.claim(0)
         answers = np.flatnonzero(mask[answer_offset:claim_offset])
         if len(answers):
-            return int(answer_offset + answers[0])
+            return codec.answer(int(answers[0]))
         # step_tail: the latency-weighted path from the step to its task's end.
         path = observation["step_tail"].reshape(n_tasks, n_steps)
-        calls = mask[1:answer_offset].astype(bool)
-        if calls.any():
-            scores = path.reshape(-1).astype(np.float64)
-            if self.queue_aware:
-                scores -= observation["step_tool_wait"]
-            scores[~calls] = -np.inf
-            return int(1 + np.argmax(scores))
+        penalty = observation["step_tool_wait"] if self.queue_aware else None
+        best = longest_tail_first(mask[codec.call_slice], path, penalty)
+        if best is not None:
+            return codec.call(*divmod(best, n_steps))
         claims = np.flatnonzero(mask[claim_offset:])
         if len(claims):
             longest = path.max(axis=1)[claims]
             order = claims[np.argsort(-longest, kind="stable")]
-            return int(claim_offset + order[self.rank % len(order)])
+            return codec.claim(int(order[self.rank % len(order)]))
         return 0
 
 

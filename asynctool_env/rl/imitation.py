@@ -31,6 +31,7 @@ from typing import Any
 
 import numpy as np
 
+from asynctool_env.agents.rules import ActionCodec, longest_tail_first, next_planned_call
 from asynctool_env.envs.async_tool_env import AsyncToolEnv
 from asynctool_env.solver import optimal_schedule_for_simulator
 
@@ -75,12 +76,11 @@ class DirectOracle:
                 return answer_base + task
         if simulator.calls_left == 0:
             return 0
-        planned = self._plan[simulator.round] if simulator.round < len(self._plan) else ()
-        for task, step in planned:
-            if (task, step) not in self._called:
-                self._called.add((task, step))
-                return 1 + task * env.max_steps + step
-        return 0
+        call = next_planned_call(self._plan, simulator.round, self._called)
+        if call is None:
+            return 0
+        self._called.add(call)
+        return ActionCodec("direct", env.max_tasks, env.max_steps).call(*call)
 
 
 class DirectCriticalPath:
@@ -98,16 +98,15 @@ class DirectCriticalPath:
 
     def act(self, observation: Mapping[str, np.ndarray]) -> int:
         env = self.env
-        calls = 1 + env.max_tasks * env.max_steps
+        codec = ActionCodec("direct", env.max_tasks, env.max_steps)
         mask = observation["action_mask"]
-        answers = np.flatnonzero(mask[calls:])
+        answers = np.flatnonzero(mask[codec.call_slice.stop :])
         if len(answers):
-            return int(calls + answers[0])
-        ready = np.flatnonzero(mask[1:calls])
-        if len(ready) == 0 or observation["calls_left"][0] <= 0:
+            return codec.answer(int(answers[0]))
+        if observation["calls_left"][0] <= 0:
             return 0
-        tails = observation["step_tail"][ready]
-        return int(1 + ready[int(np.argmax(tails))])
+        best = longest_tail_first(mask[codec.call_slice], observation["step_tail"])
+        return 0 if best is None else codec.call(*divmod(best, env.max_steps))
 
 
 #: Teachers by name, for ``TrainConfig.imitation_teacher``.
