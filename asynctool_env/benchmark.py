@@ -26,16 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from asynctool_env.agents import POLICIES, make_policy
-from asynctool_env.core.simulator import Simulator
 from asynctool_env.core.task import Instance
 from asynctool_env.envs import AsyncToolEnv
-from asynctool_env.metrics import episode_metrics
 from asynctool_env.results import (  # re-exported: the benchmark's results API
     FAILURE_MODES,
     LEADERBOARD_COLUMNS,
     SUMMARY_METRICS,
     TRIAL_COLUMNS,
     EpisodeRecord,
+    episode_record,
     format_value,
     grouped_summaries,
     leaderboard_columns,
@@ -48,7 +47,7 @@ from asynctool_env.results import (  # re-exported: the benchmark's results API
     timeline,
     trial_summary,
 )
-from asynctool_env.rollout import EpisodeResult, env_kwargs_for, run_episode
+from asynctool_env.rollout import env_kwargs_for, run_episode
 from asynctool_env.solver import optimal_schedule_for_simulator
 
 #: The reference agents, in leaderboard order (``asynctool bench`` runs these).
@@ -132,32 +131,6 @@ def play_episode(
     assert simulator is not None
     best = optimal_schedule_for_simulator(simulator).rounds if optimal else None
     return episode_record(simulator, agent, result, seed, instance_index, best)
-
-
-def episode_record(
-    simulator: Simulator,
-    agent: str,
-    result: EpisodeResult,
-    seed: int,
-    instance_index: int | None,
-    optimal_rounds: int | None,
-) -> EpisodeRecord:
-    """The record of an episode just played on ``simulator`` (``result`` from
-    :func:`~asynctool_env.rollout.run_episode`), scored with ``optimal_rounds``."""
-    instance = simulator.instance
-    return EpisodeRecord(
-        agent=agent,
-        instance_id=instance.instance_id,
-        instance_index=instance_index if instance_index is not None else -1,
-        seed=seed,
-        latency=simulator.profile.name,
-        n_tasks=instance.n_tasks,
-        episode_return=result.episode_return,
-        decisions=result.decisions,
-        metrics=episode_metrics(simulator, optimal_rounds=optimal_rounds).as_dict(),
-        timeline=timeline(simulator),
-        tool_capacity=simulator.tool_capacity,
-    )
 
 
 def _env_kwargs_for(agent: str, config: EvalConfig) -> dict[str, Any]:

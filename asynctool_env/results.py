@@ -109,6 +109,41 @@ def timeline(simulator: Simulator) -> list[list[Any]]:
     ]
 
 
+def episode_record(
+    simulator: Simulator,
+    agent: str,
+    result: Any,
+    seed: int,
+    instance_index: int | None,
+    optimal_rounds: int | None,
+    *,
+    details: Mapping[str, Any] | None = None,
+    trial: int = 0,
+) -> EpisodeRecord:
+    """The record of an episode just played on ``simulator``, scored with
+    ``optimal_rounds``: the one way every evaluation path (reference agents, trained
+    policies, LLMs) makes its records. ``result`` has the episode's ``episode_return`` and
+    ``decisions`` (:class:`~asynctool_env.rollout.EpisodeResult`)."""
+    from asynctool_env.metrics import episode_metrics
+
+    instance = simulator.instance
+    return EpisodeRecord(
+        agent=agent,
+        instance_id=instance.instance_id,
+        instance_index=instance_index if instance_index is not None else -1,
+        seed=seed,
+        latency=simulator.profile.name,
+        n_tasks=instance.n_tasks,
+        episode_return=float(result.episode_return),
+        decisions=int(result.decisions),
+        metrics=episode_metrics(simulator, optimal_rounds=optimal_rounds).as_dict(),
+        timeline=timeline(simulator),
+        details=dict(details or {}),
+        tool_capacity=simulator.tool_capacity,
+        trial=trial,
+    )
+
+
 def pass_hat_k(n: int, c: int, k: int) -> float:
     """pass^k (tau-bench): the chance that ``k`` trials drawn from ``n`` with ``c`` successes
     all succeed, unbiased: ``C(c, k) / C(n, k)``."""

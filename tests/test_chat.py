@@ -260,6 +260,8 @@ def test_scripted_oracle_endpoint_reaches_the_oracle_metrics(tmp_path):
         for name in ("rounds", "optimal_rounds", "sequential_rounds", "idle_rounds", "calls"):
             assert metrics[name] == reference[name], name
         assert record.details["prompt_tokens"] > 0 and not record.details["failed"]
+        # One evaluation path: the LLM's record earns the numeric oracle's return.
+        assert record.episode_return == pytest.approx(rl[record.instance_index].episode_return)
 
 
 class FlakyClient(OracleClient):

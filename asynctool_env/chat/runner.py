@@ -41,8 +41,11 @@ from pathlib import Path
 from typing import Any
 
 from asynctool_env.chat.env import ChatEnv
+from asynctool_env.core.rewards import RewardMeter, RewardWeights
 from asynctool_env.core.task import Instance
-from asynctool_env.results import EpisodeRecord, summarize, timeline
+from asynctool_env.results import EpisodeRecord, episode_record, summarize
+from asynctool_env.rollout import EpisodeResult
+from asynctool_env.solver import optimal_schedule_for_simulator
 
 
 @dataclass(frozen=True)
@@ -253,6 +256,8 @@ async def play_chat_episode(
         instances, latency=latency, max_rounds=config.max_rounds, tool_capacity=tool_capacity
     )
     env.reset(seed=seed, options={"instance_index": index})
+    assert env.simulator is not None
+    meter = RewardMeter(env.simulator, RewardWeights())
     state = {"native": config.native_tools, "prompt_tokens": 0, "completion_tokens": 0}
     error: str | None = None
     try:
@@ -269,7 +274,7 @@ async def play_chat_episode(
         error = f"internal error: {type(failure).__name__}: {failure}"
     simulator = env.simulator
     assert simulator is not None
-    metrics = await asyncio.to_thread(env.metrics)
+    best = await asyncio.to_thread(lambda: optimal_schedule_for_simulator(simulator).rounds)
     details = {
         "prompt_tokens": state["prompt_tokens"],
         "completion_tokens": state["completion_tokens"],
@@ -278,20 +283,11 @@ async def play_chat_episode(
         "failed": error is not None,
         "task_results": env.task_results(),
     }
-    record = EpisodeRecord(
-        agent=config.agent,
-        instance_id=simulator.instance.instance_id,
-        instance_index=index,
-        seed=seed,
-        latency=simulator.profile.name,
-        n_tasks=simulator.instance.n_tasks,
-        episode_return=0.0,
-        decisions=simulator.round,
-        metrics=metrics,
-        timeline=timeline(simulator),
-        tool_capacity=simulator.tool_capacity,
-        trial=trial,
-        details=details,
+    # The return the numeric envs would pay for the same schedule (one RewardMeter, read
+    # since the episode began), and a decision per round.
+    played = EpisodeResult(seed, meter.take(), simulator.round, {})
+    record = episode_record(
+        simulator, config.agent, played, seed, index, best, details=details, trial=trial
     )
     return record, env.messages
 
