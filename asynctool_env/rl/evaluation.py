@@ -13,9 +13,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from asynctool_env.agents import Policy
-from asynctool_env.benchmark import EpisodeRecord, episode_record, summarize
 from asynctool_env.core.task import Instance
 from asynctool_env.envs import AsyncToolEnv
+from asynctool_env.results import EpisodeRecord, episode_record, summarize
 from asynctool_env.rollout import env_kwargs_for, run_episode
 
 #: Env arguments that only shape the procedural stream (meaningless on a dataset split), and
