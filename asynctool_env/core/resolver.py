@@ -70,6 +70,7 @@ from asynctool_env.core.canonical import canonical_key
 from asynctool_env.core.facts import (
     Fact,
     context_values,
+    extract_numbers,
     grade_answer,
     normalize_text,
 )
@@ -129,8 +130,6 @@ class Knowledge:
     was delivered as a number or written in a delivered text.
     """
 
-    _NUMBER = re.compile(r"(?<![\w.])-?\d+(?:\.\d+)?(?![\w])")
-
     def __init__(self, texts: Iterable[str] = ()) -> None:
         self._values: set[str] = set()
         self._numbers: set[float] = set()
@@ -156,8 +155,8 @@ class Knowledge:
             text = normalize_text(str(value))
             self._values.add(text)
             self._blob.append(text)
-            for number in self._NUMBER.findall(text):
-                self._numbers.add(round(float(number), 9))
+            for number in extract_numbers(text):  # read as answers are (facts.py)
+                self._numbers.add(round(number, 9))
 
     def knows(self, value: Any) -> bool:
         if isinstance(value, Mapping):
