@@ -47,8 +47,7 @@ from asynctool_env.results import (  # re-exported: the benchmark's results API
     timeline,
     trial_summary,
 )
-from asynctool_env.rollout import env_kwargs_for, run_episode
-from asynctool_env.solver import optimal_schedule_for_simulator
+from asynctool_env.rollout import env_kwargs_for, play_and_record
 
 #: The reference agents, in leaderboard order (``asynctool bench`` runs these).
 REFERENCE_AGENTS = ("random", "sequential", "greedy", "critical_path", "oracle")
@@ -124,13 +123,10 @@ def play_episode(
     policy_options: Mapping[str, Any] | None = None,
 ) -> EpisodeRecord:
     """Play one episode of ``agent`` and score it (with the optimum of that episode)."""
-    options = {"instance_index": instance_index} if instance_index is not None else None
     policy = make_policy(agent, seed, **(policy_options or {}))
-    result = run_episode(env, policy, seed, options)
-    simulator = env.simulator
-    assert simulator is not None
-    best = optimal_schedule_for_simulator(simulator).rounds if optimal else None
-    return episode_record(simulator, agent, result, seed, instance_index, best)
+    return play_and_record(
+        env, policy, seed, agent=agent, instance_index=instance_index, optimal=optimal
+    )
 
 
 def _env_kwargs_for(agent: str, config: EvalConfig) -> dict[str, Any]:
@@ -143,7 +139,7 @@ def _run_chunk(agent: str, config: EvalConfig, indexes: Sequence[int]) -> list[E
     instances = _instances(config)
     kwargs = _env_kwargs_for(agent, config)
     if instances is None:
-        env = AsyncToolEnv(**kwargs)
+        env = AsyncToolEnv(**kwargs, optimum_in_info=config.optimal)
         return [
             play_episode(
                 env,
@@ -154,7 +150,7 @@ def _run_chunk(agent: str, config: EvalConfig, indexes: Sequence[int]) -> list[E
             )
             for index in indexes
         ]
-    env = AsyncToolEnv(instances=instances, **kwargs)
+    env = AsyncToolEnv(instances=instances, **kwargs, optimum_in_info=config.optimal)
     return [
         play_episode(
             env,

@@ -239,6 +239,14 @@ def eval_command(
             help="LLM agents: plays of each instance (seeded apart); adds pass^k and pass@k.",
         ),
     ] = 1,
+    notifications: Annotated[
+        str,
+        typer.Option(
+            help="LLM agents: how arrivals are told: 'push' (in the next user message) or "
+            "'pull' (read with the check_notifications / wait_for_response tools).",
+            callback=_notification_mode,
+        ),
+    ] = "push",
     retry_failed: Annotated[
         bool,
         typer.Option(
@@ -299,6 +307,7 @@ def eval_command(
             "max_retries": retries,
             "retry_failed": retry_failed,
             "trials": trials,
+            "notifications": notifications,
         }
         summaries.append(
             _evaluate_llm(
@@ -601,6 +610,14 @@ def show(
     _console().print(text, markup=False, highlight=False)
 
 
+def _notification_mode(value: str) -> str:
+    from asynctool_env.chat.meta import NOTIFICATION_MODES
+
+    if value not in NOTIFICATION_MODES:
+        raise typer.BadParameter(f"choose {' or '.join(NOTIFICATION_MODES)}, not {value!r}")
+    return value
+
+
 @app.command()
 def play(
     split: Annotated[str, typer.Option(help="test or dev.")] = "dev",
@@ -622,6 +639,14 @@ def play(
         str, typer.Option(help="Calls per reply: a number or 'unlimited'.")
     ] = "1",
     max_rounds: Annotated[int, typer.Option(min=1, help="Rounds before the end.")] = 40,
+    notifications: Annotated[
+        str,
+        typer.Option(
+            help="How arrivals are told: 'push' (in the next user message) or 'pull' (read "
+            "with the check_notifications / wait_for_response tools).",
+            callback=_notification_mode,
+        ),
+    ] = "push",
     replies: Annotated[
         Path | None,
         typer.Option(
@@ -657,6 +682,7 @@ def play(
             latency=_check_latency(latency),
             max_calls_per_turn=calls,
             max_rounds=max_rounds,
+            notifications=notifications,
         )
         scripted = None if replies is None else read_replies_file(replies)
     except PlaySettingError as error:

@@ -4,9 +4,11 @@
 the same :class:`~asynctool_env.core.simulator.Simulator`. What they share lives here, once:
 where episodes come from (:func:`instance_source`: a list, a file, a dataset split or the
 procedural stream, checked against the padding at construction), the choice made at reset
-(:func:`check_reset_options`), the latency profile of an episode
-(:func:`latency_profile_for`), the padding limits, and the masked action space. The argument
-checks are :mod:`asynctool_env.core.checks`; the rewards :mod:`asynctool_env.core.rewards`.
+(:func:`check_reset_options`), the counters of ``info`` (:func:`info_counters`), the
+latency profile of an episode (:func:`latency_profile_for`), the padding limits, and the
+masked action space. The argument checks are :mod:`asynctool_env.core.checks`; the rewards
+:mod:`asynctool_env.core.rewards`; the text render :mod:`asynctool_env.rendering`; the
+action layouts :class:`~asynctool_env.agents.rules.ActionCodec`.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from gymnasium import spaces
 
 from asynctool_env.core.checks import check_names, check_pair, check_source, check_whole
 from asynctool_env.core.latency import LatencyProfile, make_latency_profile
+from asynctool_env.core.simulator import Simulator
 from asynctool_env.core.task import Instance
 from asynctool_env.dataset.procedural import Composition, InstanceGenerator, shared_task_bank
 from asynctool_env.instances import load_instances
@@ -51,6 +54,21 @@ def check_reset_options(
         index = check_whole("options['instance_index']", options["instance_index"], 0, high)
         return {**options, "instance_index": index}
     return dict(options)
+
+
+def info_counters(simulator: Simulator) -> dict[str, int]:
+    """The running counters every single-agent env puts in ``info`` at each step
+    (``AsyncTool-v0`` and ``AsyncTool-Chat-v0`` alike; the multi-agent env reports them per
+    agent)."""
+    return {
+        "round": simulator.round,
+        "calls": simulator.calls,
+        "steps_done": simulator.steps_done,
+        "tasks_answered": len(simulator.tasks) - simulator.open_tasks,
+        "dependency_violations": simulator.violations,
+        "idle_rounds": simulator.idle_rounds,
+        "invalid_actions": simulator.invalid_actions,
+    }
 
 
 def check_instance_fits(instance: Instance, max_tasks: int, max_steps: int) -> None:

@@ -20,7 +20,7 @@ training is spent on scheduling rather than on learning what is legal:
   the answer and claim actions this configuration never allows), and a short run ends
   with many invalid actions and unfinished episodes.
 * **Scaling.** Every feature is divided by its bound in the observation space, so the round
-  counter, tool waits and tool indexes (up to 40 and 97) do not drown the 0/1 codes.
+  counter and tool waits (up to 40) do not drown the 0/1 codes.
 
 The observation carries ``step_tail`` (each step's remaining latency-weighted path, what the
 heuristic ranks by), so the policy does not have to derive it from ``step_parents``.

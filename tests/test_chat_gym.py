@@ -114,3 +114,25 @@ def test_actions_may_be_text_or_an_assistant_message_and_info_is_complete():
     assert truncated and not terminated
     assert info["metrics"]["optimal_rounds"] is not None
     assert len(info["task_results"]) == len(load_split("dev")[1].tasks)
+
+
+def test_both_envs_report_the_same_counters_and_render_the_same_table():
+    """One interface layer: the info counters and the text table come from one place, so the
+    same schedule shows the same numbers in AsyncTool-v0 and AsyncTool-Chat-v0."""
+    from asynctool_env.interface import info_counters
+
+    numeric = gym.make("AsyncTool-v0", split="dev", latency="fixed:1", render_mode="ansi")
+    chat = gym.make("AsyncTool-Chat-v0", split="dev", latency="fixed:1", render_mode="ansi")
+    _, numeric_info = numeric.reset(seed=3, options={"instance_index": 3})
+    _, chat_info = chat.reset(seed=3, options={"instance_index": 3})
+    assert set(info_counters(numeric.unwrapped.simulator)) <= set(numeric_info)
+    assert set(info_counters(chat.unwrapped.simulator)) <= set(chat_info)
+    numeric.step(0)  # wait: one round
+    _, _, _, _, chat_info = chat.step("wait")
+    _, _, _, _, numeric_info = numeric.step(0)
+    _, _, _, _, chat_info = chat.step("wait")
+    for key, value in info_counters(numeric.unwrapped.simulator).items():
+        assert numeric_info[key] == chat_info[key] == value, key
+    table = numeric.render()
+    assert table.splitlines()[0] in chat.render()
+    assert "task 0 [" in chat.render()

@@ -30,6 +30,7 @@ from asynctool_env.multi_agent import (
     parallel_env,
     play_episode,
 )
+from asynctool_env.scenarios import tool_code
 from asynctool_env.solver import optimal_schedule_for_instance
 
 SHARED = "shared_api"
@@ -166,9 +167,10 @@ def test_two_agents_queue_on_a_capacity_one_tool():
     observations, *_ = environment.step({"agent_0": 1, "agent_1": call(environment, 1, 0)})
     # The two calls hold the slot until round 6: a call made in round 1 would queue 5 rounds.
     assert observations["agent_0"]["step_tool_wait"][0] == 5
-    # agent_1's call: task 1, step 0, tool -1 (not bundled), waited 1, latency 2, queued 3.
-    assert observations["agent_1"]["pending"][:6].tolist() == [1, 0, -1, 1, 2, 3]
-    assert observations["agent_0"]["pending"][:6].tolist() == [0, 0, -1, 1, 2, 0]
+    # agent_1's call: task 1, step 0, the tool's code, waited 1, latency 2, queued 3.
+    code = float(np.float32(tool_code(SHARED)))  # a hash of the name, bundled or not
+    assert observations["agent_1"]["pending"][:6].tolist() == [1, 0, code, 1, 2, 3]
+    assert observations["agent_0"]["pending"][:6].tolist() == [0, 0, code, 1, 2, 0]
     result = None
     while environment.agents:
         result = environment.step(dict.fromkeys(environment.agents, 0))
@@ -569,11 +571,12 @@ def test_bad_step_input_and_unknown_agents_raise_clear_errors():
 
 def test_pending_latency_of_a_slow_custom_tool_stays_in_the_space():
     # A declared latency of 100 with max_rounds=20: the pending row's expected latency is
-    # clipped to 8 like step_latency (it used to be 100, outside the Box's bound of 97).
+    # clipped to 8 like step_latency (it used to be 100, outside the Box's bound of 20).
     environment = hand_env([chain("A", 1), chain("B", 1)], {SHARED: 100}, max_rounds=20)
     environment.reset(seed=0)
     observations, *_ = environment.step({"agent_0": call(environment, 0, 0), "agent_1": 0})
-    assert observations["agent_0"]["pending"][:6].tolist() == [0, 0, -1, 1, 8, 0]
+    code = float(np.float32(tool_code(SHARED)))
+    assert observations["agent_0"]["pending"][:6].tolist() == [0, 0, code, 1, 8, 0]
     assert observations["agent_0"]["step_latency"][0] == 8
     assert environment.observation_space("agent_0").contains(observations["agent_0"])
 

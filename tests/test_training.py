@@ -479,21 +479,43 @@ def test_critical_path_teacher_plays_the_rule_from_the_observation():
         collect_demonstrations(TINY, 5, teacher="greedy")
 
 
-def test_a_policy_trained_on_other_tools_is_refused_with_a_clear_error():
-    """The pending queue numbers a call's tool by TOOL_INDEX: a policy file records the
-    index it was trained with, and an install with other scenarios must refuse it."""
+def test_a_policy_trained_on_other_tool_codes_is_refused_with_a_clear_error():
+    """The pending queue carries a call's tool as ``tool_code``: a policy file records the
+    scheme it was trained with, and an env that codes tools otherwise must refuse it (as
+    must a file from before tool codes, which numbered tools by their install's index)."""
     from asynctool_env.rl.policy import (
         SHIPPED_POLICY_DIR,
         CompactPolicy,
         PolicyFileError,
         read_policy_file,
     )
-    from asynctool_env.scenarios import tool_index_signature
+    from asynctool_env.scenarios import TOOL_CODE_SCHEME
 
     header, state = read_policy_file(SHIPPED_POLICY_DIR / "ppo-default.pt")
-    assert header["tools"] == tool_index_signature()  # the shipped ones match this install
+    assert header["tool_code"] == TOOL_CODE_SCHEME  # the shipped ones match this version
     env = AsyncToolEnv(**header["env_kwargs"])
     CompactPolicy(header, state).check_env(env)
-    header["tools"] = {"count": 98, "digest": "0000000000000000"}
-    with pytest.raises(PolicyFileError, match="trained with 98 bundled tools"):
+    header["tool_code"] = "other/2"
+    with pytest.raises(PolicyFileError, match=r"number tools by 'other/2'.*retrain"):
         CompactPolicy(header, state).check_env(env)
+    del header["tool_code"]
+    header["tools"] = {"count": 97, "digest": "49d5c76028371f94"}
+    with pytest.raises(PolicyFileError, match="index among the bundled tools"):
+        CompactPolicy(header, state).check_env(env)
+
+
+def test_tool_codes_depend_only_on_the_tool_name():
+    """A tool's code is a hash of its name (an independent blake2b here), in [0, 1), and
+    distinct over the bundled tools: a new scenario cannot shift another tool's input."""
+    import hashlib
+
+    from asynctool_env.scenarios import TOOLS, tool_code
+
+    for name in TOOLS:
+        expected = int(hashlib.blake2b(name.encode(), digest_size=4).hexdigest(), 16) / 2**32
+        assert tool_code(name) == expected
+        assert 0.0 <= tool_code(name) < 1.0
+    assert len({tool_code(name) for name in TOOLS}) == len(TOOLS)
+    assert tool_code("a_tool_of_a_scenario_not_installed") == tool_code(
+        "a_tool_of_a_scenario_not_installed"
+    )

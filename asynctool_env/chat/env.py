@@ -54,7 +54,7 @@ from typing import Any
 
 import numpy as np
 
-from asynctool_env.chat.meta import META_TOOLS
+from asynctool_env.chat.meta import meta_tools
 from asynctool_env.chat.parsing import ParsedCall, ParseProblem, check_call, parse_reply
 from asynctool_env.core.checks import check_flag, check_optional_whole, check_whole
 from asynctool_env.core.latency import LatencyProfile, make_latency_profile
@@ -70,7 +70,7 @@ from asynctool_env.core.simulator import (
 )
 from asynctool_env.core.task import Instance
 from asynctool_env.core.tools import Tool
-from asynctool_env.interface import check_reset_options
+from asynctool_env.interface import check_reset_options, info_counters
 from asynctool_env.metrics import final_metrics
 from asynctool_env.scenarios import SCENARIOS, TOOLS
 
@@ -79,10 +79,8 @@ You are an assistant working on several tasks at once with tools whose responses
 
 How time works:
 - The conversation advances in rounds. Each of your replies is one round.
-- In a reply you may call at most {cap} tool(s) (`wait` and `submit_answer` do not count). A
-  call is acknowledged at once as "pending"; its response arrives a few rounds later, in a user
-  message that names the call id.
-- Call `wait` when you have nothing useful to call this round.
+- In a reply you may call at most {cap} tool(s) ({meta} do not count). A call is
+  acknowledged at once as "pending"; its response arrives a few rounds later{arrivals}
 - Use waiting time well: while one task waits for a response, make progress on another task.
 - Never call a step before the responses it needs have arrived: ids and values must come from
   earlier responses, not guesses.
@@ -92,6 +90,24 @@ How time works:
   id and another flight's id: that answer is ambiguous), and do not paste whole responses.
   Each task can be answered once.
 Answer with tool calls only."""
+
+#: How responses reach the model, per notification mode (completes :data:`SYSTEM_PROMPT`).
+_ARRIVALS = {
+    "push": """, in a user
+  message that names the call id.
+- Call `wait` when you have nothing useful to call this round; `wait(rounds=N)` lets up to N
+  rounds pass, and ends early in the round a response arrives.""",
+    "pull": """, but you are
+  not told: call `check_notifications` to read the responses that arrived (it also reads those
+  arriving as this round ends), or `wait_for_response(rounds=N)` to wait until one arrives (at
+  most N rounds) and read it. A value is known only once you have read it.
+- When you have nothing useful to call this round, call `wait_for_response` (or `wait`, which
+  lets time pass without reading).""",
+}
+_META_NAMES = {
+    "push": "`wait` and `submit_answer`",
+    "pull": "`wait`, `wait_for_response`, `check_notifications` and `submit_answer`",
+}
 
 
 #: The longest response text shown to the model; a longer one is cut, with a note. Every
@@ -165,6 +181,11 @@ class ChatEnv:
         tool_capacity: Contention, as in ``AsyncTool-v0``: calls a tool serves at once (an
             int for every tool, or ``{tool: c}``); a call to a busy tool waits in its queue,
             and its acknowledgement says for how many rounds.
+        notifications: ``"push"``: each round's user message lists the responses that
+            arrived. ``"pull"``: arrivals are not announced; the model reads them with the
+            ``check_notifications`` and ``wait_for_response`` tools, and a value counts as
+            known (for dependencies and for answers) only once read. The simulator, the
+            metrics and the exact optimum are the same in both modes.
     """
 
     def __init__(
@@ -178,6 +199,7 @@ class ChatEnv:
         max_reply_chars: int = 20_000,
         expected_delay_hints: bool = True,
         tool_capacity: int | Mapping[str, int] | None = None,
+        notifications: str = "push",
     ) -> None:
         from asynctool_env.instances import load_instances
 
@@ -198,6 +220,8 @@ class ChatEnv:
         check_whole("max_reply_chars", max_reply_chars, 1)
         check_flag("expected_delay_hints", expected_delay_hints)
         self.tool_capacity = normalize_tool_capacity(tool_capacity)
+        self._meta_tools = meta_tools(notifications)
+        self.notifications = notifications
         self.instances = loaded
         self.latency = None if latency is None else make_latency_profile(latency)
         self.max_calls_per_turn = max_calls_per_turn
@@ -247,7 +271,7 @@ class ChatEnv:
             # a call that matches no step answers after its own tool's declared latency
             tool_latencies={tool.name: tool.latency for tool in offered},
         )
-        self._tools = {tool.name: TOOLS[tool.name] for tool in offered} | dict(META_TOOLS)
+        self._tools = {tool.name: TOOLS[tool.name] for tool in offered} | self._meta_tools
         self.tools = [tool.openai_schema() for tool in self._tools.values()]
         self._calls = {}
         self._worlds = {}
@@ -259,7 +283,14 @@ class ChatEnv:
             lines.append(f"\nTask T{index + 1}: {task.instruction}")
         lines.append(f"\nRound 0. You may call {cap} tool(s) per reply.")
         self.messages = [
-            {"role": "system", "content": SYSTEM_PROMPT.format(cap=cap)},
+            {
+                "role": "system",
+                "content": SYSTEM_PROMPT.format(
+                    cap=cap,
+                    meta=_META_NAMES[self.notifications],
+                    arrivals=_ARRIVALS[self.notifications],
+                ),
+            },
             {"role": "user", "content": "\n".join(lines)},
         ]
         self.resolver = CallResolver(
@@ -267,6 +298,7 @@ class ChatEnv:
             self._tools,
             self._world_of,
             [message["content"] for message in self.messages] + [_json(self.tools)],
+            hold_deliveries=self.notifications == "pull",
         )
         return list(self.messages), self._info()
 
@@ -297,15 +329,20 @@ class ChatEnv:
         turn = ChatStepInfo()
         # In reply order (a dict, not a set: the trace must not depend on the hash seed).
         native_ids = dict.fromkeys(call.get("id") for call in assistant.get("tool_calls", []))
+        # Reads (pull mode) are answered after the clock moves: (tool message, or the index
+        # of the note for a call written in text; the tool).
+        reads: list[tuple[dict[str, Any] | None, int, str]] = []
+        wait_rounds = 1
 
-        def respond(call_id: str | None, payload: Mapping[str, Any], label: str) -> None:
+        def respond(call_id: str | None, payload: Any, label: str) -> dict[str, Any] | None:
+            content = payload if isinstance(payload, str) else _json(payload)
             if call_id is not None and call_id in native_ids:
-                tool_messages.append(
-                    {"role": "tool", "tool_call_id": call_id, "content": _json(payload)}
-                )
+                message = {"role": "tool", "tool_call_id": call_id, "content": content}
+                tool_messages.append(message)
                 native_ids.pop(call_id, None)
-            else:
-                notes.append(f"{label}: {_json(payload)}")
+                return message
+            notes.append(f"{label}: {content}")
+            return None
 
         for problem in parsed.problems:
             self._refuse(problem.kind, problem.message, turn)
@@ -316,13 +353,25 @@ class ChatEnv:
                 self._refuse(checked.kind, checked.message, turn)
                 respond(call.call_id, {"error": checked.message}, f"Refused {call.name}")
                 continue
-            if checked.name == "wait":  # the turn ends after every reply anyway
-                respond(checked.call_id, {"status": "waiting"}, "wait")
+            name = checked.name
+            if name in ("wait", "wait_for_response"):
+                rounds = checked.arguments.get("rounds", 1)
+                if rounds < 1:
+                    message = f"rounds must be at least 1, got {rounds}"
+                    self._refuse("invalid_arguments", message, turn)
+                    respond(checked.call_id, {"error": message}, f"Refused {name}")
+                    continue
+                wait_rounds = max(wait_rounds, rounds)
+                if name == "wait":  # the turn ends after every reply anyway
+                    respond(checked.call_id, {"status": "waiting", "rounds": rounds}, name)
+                    continue
+            if name in ("check_notifications", "wait_for_response"):
+                reads.append((respond(checked.call_id, "", name), len(notes) - 1, name))
                 continue
-            if checked.name == "submit_answer":
+            if name == "submit_answer":
                 respond(checked.call_id, self._answer(checked, turn), "submit_answer")
                 continue
-            respond(checked.call_id, self._call(checked, turn), f"Call to {checked.name}")
+            respond(checked.call_id, self._call(checked, turn), f"Call to {name}")
         for leftover in native_ids:  # every native call gets exactly one tool message
             if leftover is not None:
                 tool_messages.append(
@@ -332,10 +381,18 @@ class ChatEnv:
                         "content": _json({"error": "ignored"}),
                     }
                 )
+        self._advance(wait_rounds)
         terminated = simulator.finished
-        if not terminated:
-            simulator.end_turn()
         truncated = not terminated and simulator.round >= self.max_rounds
+        if reads:
+            assert self.resolver is not None
+            arrived = self._arrival_lines(self.resolver.read()) or ["No new response."]
+            for index, (message, note, name) in enumerate(reads):
+                text = "\n".join(arrived) if index == 0 else "No new response."
+                if message is not None:
+                    message["content"] = text
+                else:
+                    notes[note] = f"{name}: {text}"
         new_messages = tool_messages
         if not (terminated or truncated):
             new_messages = [*tool_messages, {"role": "user", "content": self._round_report(notes)}]
@@ -437,29 +494,53 @@ class ChatEnv:
             )
         return results
 
+    def _advance(self, rounds: int) -> None:
+        """Move the clock after a reply: one round, or up to ``rounds`` for a wait, stopping
+        in the round a response arrives, at the end of the episode or at ``max_rounds``."""
+        simulator = self.simulator
+        assert simulator is not None
+        for _ in range(rounds):
+            if simulator.finished or simulator.round >= self.max_rounds:
+                return
+            seen = len(simulator.trace)
+            simulator.end_turn()
+            if any(isinstance(event, DeliveryEvent) for event in simulator.trace[seen:]):
+                return
+
+    def _arrival_lines(self, events: Sequence[Any]) -> list[str]:
+        """One line per delivered response of a call of the model's (how arrivals read, in a
+        round report or in a ``check_notifications`` answer)."""
+        lines = []
+        for event in events:
+            if isinstance(event, DeliveryEvent) and event.call_id in self._calls:
+                call = self._calls[event.call_id]
+                lines.append(
+                    f"Response to {call.chat_id} ({call.tool}, called in round {call.round}): "
+                    f"{_shown(event.response)}"
+                )
+        return lines
+
     def _round_report(self, notes: list[str]) -> str:
+        """The user message that opens a round: the round, the notes on calls written in
+        text, and, in push mode, what arrived and what is still pending; then the open
+        tasks."""
         simulator = self.simulator
         assert simulator is not None
         lines = [f"Round {simulator.round}."]
         lines += notes
-        arrived = []
-        trace = simulator.trace
-        for event in trace[self._last_trace_index :]:
-            if isinstance(event, DeliveryEvent) and event.call_id in self._calls:
-                call = self._calls[event.call_id]
-                arrived.append(
-                    f"Response to {call.chat_id} ({call.tool}, called in round {call.round}): "
-                    f"{_shown(event.response)}"
-                )
-        self._last_trace_index = len(trace)
-        lines += arrived or ["No response arrived this round."]
-        pending = [
-            f"{self._calls[call.call_id].chat_id} ({call.tool}, since round {call.issued_round})"
-            for call in simulator.pending_calls
-            if call.call_id in self._calls
-        ]
-        if pending:
-            lines.append("Still pending: " + ", ".join(pending) + ".")
+        if self.notifications == "push":
+            trace = simulator.trace
+            arrived = self._arrival_lines(trace[self._last_trace_index :])
+            self._last_trace_index = len(trace)
+            lines += arrived or ["No response arrived this round."]
+            pending = [
+                f"{self._calls[call.call_id].chat_id} ({call.tool}, since round "
+                f"{call.issued_round})"
+                for call in simulator.pending_calls
+                if call.call_id in self._calls
+            ]
+            if pending:
+                lines.append("Still pending: " + ", ".join(pending) + ".")
         open_tasks = [
             f"T{index + 1}"
             for index, status in enumerate(simulator.task_status)
@@ -469,15 +550,8 @@ class ChatEnv:
         return "\n".join(lines)
 
     def _info(self) -> dict[str, Any]:
-        simulator = self.simulator
-        assert simulator is not None
-        return {
-            "round": simulator.round,
-            "calls": simulator.calls,
-            "invalid_actions": simulator.invalid_actions,
-            "steps_done": simulator.steps_done,
-            "tasks_answered": len(simulator.tasks) - simulator.open_tasks,
-        }
+        assert self.simulator is not None
+        return info_counters(self.simulator)
 
     # -- helpers for scripted agents and tests ---------------------------------------------
 

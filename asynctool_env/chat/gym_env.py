@@ -40,8 +40,9 @@ Terminated when every task is answered, truncated after ``max_rounds`` rounds. T
 ## Arguments
 
 ``split`` or ``instances``, ``latency``, ``max_calls_per_turn``, ``max_rounds``,
-``tool_capacity``, ``expected_delay_hints``, ``max_reply_chars`` (as
-:class:`~asynctool_env.chat.env.ChatEnv`), and ``reward_weights`` (as ``AsyncTool-v0``).
+``tool_capacity``, ``notifications`` (``"push"`` or ``"pull"``), ``expected_delay_hints``,
+``max_reply_chars`` (as :class:`~asynctool_env.chat.env.ChatEnv`), and ``reward_weights``
+(as ``AsyncTool-v0``).
 Reset options: ``instance_index`` or ``instance``.
 
 ## Version History
@@ -61,6 +62,7 @@ from gymnasium import spaces
 
 from asynctool_env.chat.env import ChatEnv
 from asynctool_env.core.rewards import RewardMeter, RewardWeights
+from asynctool_env.core.simulator import Simulator
 
 #: Characters of the text spaces: printable ASCII (observations are JSON with
 #: ``ensure_ascii``, so every response fits).
@@ -106,6 +108,14 @@ class AsyncToolChatEnv(gym.Env[str, str]):
             max_length=self.chat.max_reply_chars, min_length=0, charset=CHARSET
         )
         self._meter: RewardMeter | None = None
+        #: The rewards paid so far this episode, and the replies played.
+        self.episode_return = 0.0
+        self.decisions = 0
+
+    @property
+    def simulator(self) -> Simulator | None:
+        """The episode's simulator (as ``AsyncTool-v0.simulator``): its state and trace."""
+        return self.chat.simulator
 
     def reset(
         self, *, seed: int | None = None, options: Mapping[str, Any] | None = None
@@ -117,6 +127,7 @@ class AsyncToolChatEnv(gym.Env[str, str]):
         messages, info = self.chat.reset(seed=chat_seed, options=options)
         assert self.chat.simulator is not None
         self._meter = RewardMeter(self.chat.simulator, self.reward_weights)
+        self.episode_return, self.decisions = 0.0, 0
         return _as_text(messages), {**info, "messages": messages, "tools": self.chat.tools}
 
     def step(self, action: str | Mapping[str, Any]) -> tuple[str, float, bool, bool, dict]:
@@ -127,6 +138,8 @@ class AsyncToolChatEnv(gym.Env[str, str]):
         except RuntimeError as error:
             raise gym.error.ResetNeeded(str(error)) from None
         reward = self._meter.take()
+        self.episode_return += reward
+        self.decisions += 1
         info = {key: value for key, value in info.items() if key != "turn"}
         info["messages"] = messages
         return _as_text(messages), float(reward), bool(terminated), bool(truncated), info
@@ -134,10 +147,14 @@ class AsyncToolChatEnv(gym.Env[str, str]):
     def render(self) -> str | None:
         if self.render_mode != "ansi":
             return None
+        if self.chat.simulator is None:
+            raise gym.error.ResetNeeded("call reset() before render()")
+        from asynctool_env import rendering
+
         lines = []
         for message in self.chat.messages[-6:]:
             lines.append(f"[{message.get('role')}] {str(message.get('content') or '')[:400]}")
-        return "\n".join(lines)
+        return "\n".join(lines) + "\n\n" + rendering.render_text(self.chat.simulator)
 
     def close(self) -> None:
         self._meter = None

@@ -1,9 +1,16 @@
-"""Meta-tools of the chat interface: ``wait`` and ``submit_answer``.
+"""Meta-tools of the chat interface: waiting, reading notifications and answering.
 
 They are offered to the model beside the scenario tools, in the same OpenAI function format
 (built by the same :func:`~asynctool_env.core.tools.tool` decorator), but the chat env
-handles them itself: ``wait`` ends the turn without a call, ``submit_answer`` answers a task.
-Their backends are never run.
+handles them itself; their backends are never run. None of them counts against the calls
+allowed per reply.
+
+* ``wait(rounds=1)``: end the turn without a call and let up to ``rounds`` rounds pass; the
+  wait ends early in the round a response arrives (every mode).
+* ``submit_answer(task_id, answer)``: answer a task, which closes it (every mode).
+* ``check_notifications()`` and ``wait_for_response(rounds=1)``: with
+  ``notifications="pull"`` responses are not announced; the model reads them with these
+  (ARE's ``wait_for_notification`` is the second).
 """
 
 from __future__ import annotations
@@ -12,10 +19,18 @@ from typing import Any
 
 from asynctool_env.core.tools import Tool, tool
 
+#: The ways a chat env tells the model that responses arrived.
+NOTIFICATION_MODES = ("push", "pull")
+
 
 @tool(latency=0)
-def wait(world: Any) -> dict[str, Any]:
-    """End your turn without calling a tool, to let pending responses arrive."""
+def wait(world: Any, rounds: int = 1) -> dict[str, Any]:
+    """End your turn without calling a tool, to let pending responses arrive.
+
+    Args:
+        rounds: Let up to this many rounds pass (default 1). The wait ends early, in the
+            round a response arrives.
+    """
     raise NotImplementedError("handled by the chat env")
 
 
@@ -31,5 +46,34 @@ def submit_answer(world: Any, task_id: str, answer: str | int | float) -> dict[s
     raise NotImplementedError("handled by the chat env")
 
 
-#: Meta-tools by name.
+@tool(latency=0)
+def check_notifications(world: Any) -> dict[str, Any]:
+    """Read the responses you have not read yet, including those that arrive as this reply's
+    round ends. Responses are not announced otherwise."""
+    raise NotImplementedError("handled by the chat env")
+
+
+@tool(latency=0)
+def wait_for_response(world: Any, rounds: int = 1) -> dict[str, Any]:
+    """End your turn, wait until a response arrives (at most `rounds` rounds), then read the
+    responses you have not read yet.
+
+    Args:
+        rounds: Wait at most this many rounds (default 1).
+    """
+    raise NotImplementedError("handled by the chat env")
+
+
+#: Meta-tools by name (every mode).
 META_TOOLS: dict[str, Tool] = {meta.name: meta for meta in (wait, submit_answer)}
+#: The meta-tools of pull mode, by name.
+PULL_TOOLS: dict[str, Tool] = {meta.name: meta for meta in (check_notifications, wait_for_response)}
+
+
+def meta_tools(notifications: str) -> dict[str, Tool]:
+    """The meta-tools offered under ``notifications`` (``"push"`` or ``"pull"``)."""
+    if notifications not in NOTIFICATION_MODES:
+        raise ValueError(
+            f"notifications must be one of {', '.join(NOTIFICATION_MODES)}, got {notifications!r}"
+        )
+    return dict(META_TOOLS) | (dict(PULL_TOOLS) if notifications == "pull" else {})

@@ -135,6 +135,7 @@ def open_episode(
     latency: str | None = None,
     max_calls_per_turn: int | None = 1,
     max_rounds: int = 40,
+    notifications: str = "push",
 ) -> tuple[ChatEnv, int, int]:
     """A ChatEnv on ``split``, reset on the chosen instance; returns ``(env, index, seed)``.
 
@@ -153,12 +154,15 @@ def open_episode(
             latency=latency,
             max_calls_per_turn=max_calls_per_turn,
             max_rounds=max_rounds,
+            notifications=notifications,
         )
     except ValueError as error:
         text = str(error)
         param = "--max-rounds" if "max_rounds" in text else "--latency"
         if "max_calls_per_turn" in text:
             param = "--calls-per-turn"
+        if "notifications" in text:
+            param = "--notifications"
         raise PlaySettingError(param, text) from error
     if seed is not None and seed < 0:
         raise PlaySettingError("--seed", f"the seed must be >= 0; got {seed}")

@@ -29,7 +29,9 @@ schemas go into the system prompt and calls are parsed from the text.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import email.utils
+import functools
 import json
 import os
 import random
@@ -41,10 +43,9 @@ from pathlib import Path
 from typing import Any
 
 from asynctool_env.chat.env import ChatEnv
-from asynctool_env.core.rewards import RewardMeter, RewardWeights
 from asynctool_env.core.task import Instance
 from asynctool_env.results import EpisodeRecord, episode_record, summarize
-from asynctool_env.rollout import EpisodeResult
+from asynctool_env.rollout import EpisodeResult, play_and_record
 from asynctool_env.solver import optimal_schedule_for_simulator
 
 
@@ -68,6 +69,8 @@ class LLMConfig:
             unless the server's ``Retry-After`` says otherwise.
         max_rounds: Rounds before an episode is truncated.
         label: Agent name in results (default ``"openai:<model>"``).
+        notifications: How arrivals are told: ``"push"`` or ``"pull"`` (see
+            :class:`~asynctool_env.chat.env.ChatEnv`).
     """
 
     model: str
@@ -82,6 +85,7 @@ class LLMConfig:
     retry_delay: float = 2.0
     max_rounds: int = 40
     label: str | None = None
+    notifications: str = "push"
 
     @property
     def agent(self) -> str:
@@ -241,6 +245,40 @@ def _as_text_message(message: Mapping[str, Any]) -> dict[str, Any]:
     return dict(message)
 
 
+class ModelPolicy:
+    """A chat model as a policy of ``AsyncTool-Chat-v0``, for the one episode loop
+    (:func:`~asynctool_env.rollout.run_episode`) that every agent is played with.
+
+    The loop runs in a worker thread; :meth:`act` asks the model for the reply to the env's
+    messages on the runner's event loop (``loop``), where requests of many episodes are in
+    flight at once, and blocks its own thread until the reply (or the failure) comes.
+    ``state`` collects token counts and whether native tool calling is on.
+    """
+
+    def __init__(
+        self,
+        client: Any,
+        config: LLMConfig,
+        loop: asyncio.AbstractEventLoop,
+        state: dict[str, Any],
+    ) -> None:
+        self.client, self.config, self.loop, self.state = client, config, loop, state
+        self.chat: ChatEnv | None = None
+
+    def reset(self, seed: int | None = None) -> None:
+        """Nothing to forget: the conversation is the env's."""
+
+    def bind(self, env: Any) -> None:
+        """Read the conversation and the tools from the env just reset."""
+        self.chat = env.unwrapped.chat
+
+    def act(self, observation: str) -> dict[str, Any]:
+        """The model's next reply (raises :class:`EpisodeFailedError` when it never came)."""
+        assert self.chat is not None, "bind(env) first"
+        request = _complete(self.client, self.config, self.chat, self.state)
+        return asyncio.run_coroutine_threadsafe(request, self.loop).result()
+
+
 async def play_chat_episode(
     client: Any,
     config: LLMConfig,
@@ -250,46 +288,63 @@ async def play_chat_episode(
     latency: str | None = None,
     tool_capacity: int | Mapping[str, int] | None = None,
     trial: int = 0,
+    executor: concurrent.futures.Executor | None = None,
 ) -> tuple[EpisodeRecord, list[dict[str, Any]]]:
-    """Play instance ``index`` with the model; never raises for model or server trouble."""
-    env = ChatEnv(
-        instances, latency=latency, max_rounds=config.max_rounds, tool_capacity=tool_capacity
+    """Play instance ``index`` with the model; never raises for model or server trouble.
+
+    The episode is played through ``AsyncTool-Chat-v0`` by the one episode loop
+    (:func:`~asynctool_env.rollout.run_episode`), in a thread of ``executor``: its return is
+    the env's (the numeric env's terms and weights), its metrics the env's last ``info``.
+    """
+    from asynctool_env.chat.gym_env import AsyncToolChatEnv
+
+    env = AsyncToolChatEnv(
+        instances=instances,
+        latency=latency,
+        max_rounds=config.max_rounds,
+        tool_capacity=tool_capacity,
+        notifications=config.notifications,
     )
-    env.reset(seed=seed, options={"instance_index": index})
-    assert env.simulator is not None
-    meter = RewardMeter(env.simulator, RewardWeights())
     state = {"native": config.native_tools, "prompt_tokens": 0, "completion_tokens": 0}
+    loop = asyncio.get_running_loop()
+    policy = ModelPolicy(client, config, loop, state)
     error: str | None = None
+    record: EpisodeRecord | None = None
     try:
-        while True:
-            reply = await _complete(client, config, env, state)
-            # Parsing, grading and the episode's exact optimum are CPU work: off the event
-            # loop, so one slow turn does not hold up the other episodes' requests.
-            _, terminated, truncated, _ = await asyncio.to_thread(env.step, reply)
-            if terminated or truncated:
-                break
+        record = await loop.run_in_executor(
+            executor,
+            functools.partial(
+                play_and_record,
+                env,
+                policy,
+                seed,
+                agent=config.agent,
+                instance_index=index,
+                trial=trial,
+            ),
+        )
     except EpisodeFailedError as failure:
         error = str(failure)
     except Exception as failure:  # a bug must cost one episode, never the run
         error = f"internal error: {type(failure).__name__}: {failure}"
-    simulator = env.simulator
-    assert simulator is not None
-    best = await asyncio.to_thread(lambda: optimal_schedule_for_simulator(simulator).rounds)
-    details = {
-        "prompt_tokens": state["prompt_tokens"],
-        "completion_tokens": state["completion_tokens"],
-        "native_tools": state["native"],
-        "error": error,
-        "failed": error is not None,
-        "task_results": env.task_results(),
-    }
-    # The return the numeric envs would pay for the same schedule (one RewardMeter, read
-    # since the episode began), and a decision per round.
-    played = EpisodeResult(seed, meter.take(), simulator.round, {})
-    record = episode_record(
-        simulator, config.agent, played, seed, index, best, details=details, trial=trial
+    chat = env.chat
+    simulator = chat.simulator
+    if simulator is None:  # the reset itself failed: nothing was played
+        raise RuntimeError(f"instance {index} could not be reset: {error}")
+    if record is None:  # cut short: the return paid so far, the optimum of the episode drawn
+        best = await asyncio.to_thread(lambda: optimal_schedule_for_simulator(simulator).rounds)
+        played = EpisodeResult(seed, env.episode_return, env.decisions, {})
+        record = episode_record(simulator, config.agent, played, seed, index, best, trial=trial)
+    record.details.update(
+        prompt_tokens=state["prompt_tokens"],
+        completion_tokens=state["completion_tokens"],
+        native_tools=state["native"],
+        error=error,
+        failed=error is not None,
+        task_results=chat.task_results(),
+        notifications=config.notifications,
     )
-    return record, env.messages
+    return record, chat.messages
 
 
 def trial_seed(seed: int, index: int, trial: int) -> int:
@@ -406,6 +461,8 @@ async def _run(
         (index, trial) for index in indexes for trial in range(trials) if (index, trial) not in done
     ]
     limit = asyncio.Semaphore(max(1, config.concurrency))
+    # Episodes play in threads (one per episode in flight), their requests on this loop.
+    executor = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, config.concurrency))
     lock = asyncio.Lock()
     finished = len(indexes) * trials - len(todo)
     if progress:
@@ -424,6 +481,7 @@ async def _run(
                 latency,
                 tool_capacity,
                 trial,
+                executor,
             )
         async with lock:  # whole lines, one episode at a time: transcript, then episode
             entry = {"instance_index": index, "trial": trial, "messages": messages}
@@ -433,7 +491,10 @@ async def _run(
             if progress:
                 progress(finished)
 
-    outcomes = await asyncio.gather(*(one(key) for key in todo), return_exceptions=True)
+    try:
+        outcomes = await asyncio.gather(*(one(key) for key in todo), return_exceptions=True)
+    finally:
+        executor.shutdown(wait=False, cancel_futures=True)
     for outcome in outcomes:  # play_chat_episode never raises; writing to disk may
         if isinstance(outcome, BaseException):
             raise outcome

@@ -225,6 +225,9 @@ class CallResolver:
         world_of: Task index -> the world its backends run on.
         texts: What the agent was told up front (the prompt, the tool schemas): values in
             them are known from the start.
+        hold_deliveries: The agent reads responses itself (a chat env's ``pull`` mode): a
+            delivered response is *held* until :meth:`read` hands it over, and only then
+            are its values known and its step counted as arrived for the answer's judge.
     """
 
     def __init__(
@@ -233,8 +236,13 @@ class CallResolver:
         tools: Mapping[str, Tool],
         world_of: Callable[[int], World],
         texts: Iterable[str] = (),
+        *,
+        hold_deliveries: bool = False,
     ) -> None:
         self.simulator = simulator
+        self.hold_deliveries = hold_deliveries
+        self._held: list[DeliveryEvent] = []
+        self._unread_steps: set[tuple[int, int]] = set()
         self.tools = tools
         self.world_of = world_of
         self.knowledge = Knowledge(texts)
@@ -275,9 +283,33 @@ class CallResolver:
         for event in trace[self._trace_seen :]:
             if isinstance(event, CallEvent) and event.kind is CallKind.VIOLATION:
                 self._violation_calls.add(event.call_id)
-            elif isinstance(event, DeliveryEvent) and event.call_id not in self._violation_calls:
-                self.knowledge.add(event.response)
+            elif isinstance(event, DeliveryEvent):
+                if self.hold_deliveries:
+                    self._held.append(event)
+                    self._unread_steps.add((event.task, event.step))
+                elif event.call_id not in self._violation_calls:
+                    self.knowledge.add(event.response)
         self._trace_seen = len(trace)
+
+    def read(self) -> list[DeliveryEvent]:
+        """Hand over the held deliveries (``hold_deliveries``), oldest first, and learn them.
+        Without ``hold_deliveries`` there is never anything held: deliveries are known as
+        they arrive."""
+        self.sync()
+        events, self._held = self._held, []
+        for event in events:
+            self._unread_steps.discard((event.task, event.step))
+            if event.call_id not in self._violation_calls:
+                self.knowledge.add(event.response)
+        return events
+
+    def _arrived(self, task: int) -> list[bool]:
+        """Per step of ``task``: its response was delivered, and read if deliveries are held."""
+        unread = self._unread_steps
+        return [
+            status == StepStatus.DONE and (task, step) not in unread
+            for step, status in enumerate(self.simulator.step_status[task])
+        ]
 
     # -- calls ---------------------------------------------------------------------------
 
@@ -383,8 +415,9 @@ class CallResolver:
                 reasons.append("a value it uses had not arrived in any response yet")
                 break
         task = simulator.tasks[gold.task]
+        arrived = self._arrived(gold.task) if gold.order_parents else []
         for parent in gold.order_parents:
-            if simulator.step_status[gold.task][parent] != StepStatus.DONE:
+            if not arrived[parent]:
                 reasons.append(
                     f"the task's {task.steps[parent].tool} call, which must come first, "
                     "was confirmed"
@@ -418,7 +451,7 @@ class CallResolver:
         self.sync()
         simulator = self.simulator
         task = simulator.tasks[task_index]
-        statuses = simulator.step_status[task_index]
+        arrived = self._arrived(task_index)
         tools = self.tools
         writes = [
             index
@@ -428,9 +461,9 @@ class CallResolver:
         facts = task_facts(task)
         reasons: list[str] = []
         if writes or facts:
-            unconfirmed = [i for i in writes if statuses[i] != StepStatus.DONE]
+            unconfirmed = [i for i in writes if not arrived[i]]
         else:
-            unconfirmed = [i for i, status in enumerate(statuses) if status != StepStatus.DONE]
+            unconfirmed = [i for i, done in enumerate(arrived) if not done]
         for index in unconfirmed:
             reasons.append(
                 f"{task.steps[index].tool} was not made (or its confirmation had not arrived)"
@@ -447,7 +480,7 @@ class CallResolver:
         )
         reasons.extend(grade.reasons)
         computed = any(fact.source is None for fact in facts)
-        if computed and any(status != StepStatus.DONE for status in statuses):
+        if computed and not all(arrived):
             # A value the template computed from the responses (the warmer city) is only
             # learnt once every response it was computed from has arrived.
             reasons.append("the answer was given before the responses it depends on arrived")

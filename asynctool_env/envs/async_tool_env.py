@@ -31,11 +31,12 @@ from asynctool_env.interface import (
     MaskedDiscrete,
     check_instance_fits,
     check_reset_options,
+    info_counters,
     instance_source,
     latency_profile_for,
 )
 from asynctool_env.metrics import episode_metrics, final_metrics
-from asynctool_env.scenarios import TOOL_INDEX
+from asynctool_env.scenarios import tool_code
 
 _OPEN = int(TaskStatus.OPEN)
 _READY = int(StepStatus.READY)
@@ -125,7 +126,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     | ``task_status``  | ``MultiDiscrete([3] * K)``        | 0 padding, 1 open, 2 answered    |
     | ``pending``      | ``Box(-1, max_rounds, (P*5,))``   | calls in flight, soonest due     |
     |                  | float32                           | first, 5 values each: task,      |
-    |                  |                                   | step, tool index, rounds waited, |
+    |                  |                                   | step, tool code, rounds waited,  |
     |                  |                                   | expected latency; -1 pads        |
     | ``focused_task`` | ``Discrete(K)``                   | the focused task                 |
     | ``round``        | ``Box(0, max_rounds, (1,))`` int64| the current round                |
@@ -134,7 +135,9 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     ``step_tail`` is what a critical-path scheduler ranks by, precomputed; ``step_queue`` and
     ``step_backlog`` are the tool load under ``tool_capacity`` (see *Contention*).
-    ``P = pending_slots``; with more calls in flight the latest-due ones are left out.
+    ``P = pending_slots``; with more calls in flight the latest-due ones are left out. A
+    call's tool is its :func:`~asynctool_env.scenarios.tool_code`, a hash of the tool's name
+    in ``[0, 1)``: adding a scenario changes no other tool's code.
     ``obs["pending"].reshape(P, 5)`` gives one row per call (flat, because SB3 policies
     expect 1-D vectors).
 
@@ -181,10 +184,11 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     ``max_rounds`` (the env counts rounds itself, so register it without a ``TimeLimit``: a
     step count would cut episodes by decisions, not by time). ``info`` always carries
     ``round`` and running counters; on the last step it also carries ``metrics``, the full
-    episode metrics (:class:`asynctool_env.metrics.EpisodeMetrics` as a dict). With
-    ``optimum_in_info=True`` they include the exact optimum of the episode and the efficiency
-    (as the chat envs' and the benchmark's always do); it is off by default because solving
-    costs about 0.4 ms an episode, a quarter of this env's throughput in random play.
+    episode metrics (:class:`asynctool_env.metrics.EpisodeMetrics` as a dict), with the exact
+    optimum of the episode and the efficiency, as in every interface. Solving costs about
+    0.4 ms an episode, a quarter of this env's throughput in random play: a trainer that
+    does not read them passes ``optimum_in_info=False`` (``asynctool train`` does), and they
+    are ``None``.
 
     ## Arguments
 
@@ -213,7 +217,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         max_decisions_per_turn=None,  # default: calls per turn + 3 * K + 1
         task_bank_seed=0,          # procedural: seed of the single-task bank
         render_mode=None,          # "ansi" or "rgb_array"
-        optimum_in_info=False,     # True: the last metrics hold the exact optimum, efficiency
+        optimum_in_info=True,      # False: leave the optimum and efficiency None (faster)
     )
     ```
 
@@ -249,7 +253,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         max_decisions_per_turn: int | None = None,
         task_bank_seed: int = 0,
         render_mode: str | None = None,
-        optimum_in_info: bool = False,
+        optimum_in_info: bool = True,
     ) -> None:
         check_whole("max_tasks", max_tasks, 1, MAX_TASKS_LIMIT)
         check_whole("max_steps", max_steps, 1, MAX_STEPS_LIMIT)
@@ -308,9 +312,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         else:
             self.n_actions = 1 + n_task_slots * n_step_slots + n_task_slots
             self.ACTION_ANSWER = 1 + n_task_slots * n_step_slots  # + task index
-        big = float(
-            max(self.max_rounds, len(TOOL_INDEX), n_task_slots, n_step_slots, DEFAULT_MAX_LATENCY)
-        )
+        big = float(max(self.max_rounds, n_task_slots, n_step_slots, DEFAULT_MAX_LATENCY))
         self.action_space = MaskedDiscrete(self.n_actions)
         max_tail = float(n_step_slots * (1 + DEFAULT_MAX_LATENCY))
         max_backlog = float(n_task_slots * max_tail)
@@ -565,7 +567,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             return None
         if self.simulator is None:
             raise gym.error.ResetNeeded("call reset() before render()")
-        from asynctool_env.envs import rendering
+        from asynctool_env import rendering
 
         if self.render_mode == "ansi":
             return rendering.render_text(self.simulator, self.focused_task)
@@ -671,7 +673,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             pending[row] = (
                 entry.task,
                 entry.step,
-                TOOL_INDEX.get(entry.tool, -1),
+                tool_code(entry.tool),
                 now - entry.issued_round,
                 entry.expected_latency,
             )
@@ -739,14 +741,5 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
         }
 
     def _info(self) -> dict[str, Any]:
-        simulator = self.simulator
-        assert simulator is not None
-        return {
-            "round": simulator.round,
-            "calls": simulator.calls,
-            "steps_done": simulator.steps_done,
-            "tasks_answered": len(simulator.tasks) - simulator.open_tasks,
-            "dependency_violations": simulator.violations,
-            "idle_rounds": simulator.idle_rounds,
-            "invalid_actions": simulator.invalid_actions,
-        }
+        assert self.simulator is not None
+        return info_counters(self.simulator)

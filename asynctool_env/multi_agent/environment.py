@@ -49,7 +49,7 @@ from asynctool_env.interface import (
     latency_profile_for,
 )
 from asynctool_env.metrics import EpisodeMetrics, episode_metrics
-from asynctool_env.scenarios import TOOL_INDEX
+from asynctool_env.scenarios import tool_code
 
 TaskMode = Literal["assigned", "claim"]
 
@@ -258,7 +258,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
     |                    |                                  | agent's, 3 unclaimed            |
     | ``pending``        | ``Box(-1, B, (P*6,))`` float32   | this agent's calls in flight,   |
     |                    |                                  | soonest due first: task, step,  |
-    |                    |                                  | tool index, rounds waited,      |
+    |                    |                                  | tool code, rounds waited,       |
     |                    |                                  | expected latency, rounds queued;|
     |                    |                                  | -1 pads                         |
     | ``round``          | ``Box(0, max_rounds, (1,))``     | the current round               |
@@ -462,9 +462,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         self._answer_offset = 1 + ks
         self._claim_offset = 1 + ks + n_task_slots
         self.n_actions = 1 + ks + 2 * n_task_slots
-        big = float(
-            max(self.max_rounds, len(TOOL_INDEX), n_task_slots, n_step_slots, DEFAULT_MAX_LATENCY)
-        )
+        big = float(max(self.max_rounds, n_task_slots, n_step_slots, DEFAULT_MAX_LATENCY))
         self._pending_bound = big
         self._dict_space = self._make_dict_space(big)
         self._flat_space: spaces.Box | None = None
@@ -708,32 +706,20 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         )
 
     def render(self) -> str | None:
-        """With ``render_mode="ansi"``: the round, each task's owner, state and step statuses,
-        and the busy tools with their queue wait. ``None`` without a render mode."""
+        """With ``render_mode="ansi"``: the shared text table (tasks with their owners, steps,
+        calls in flight, busy tools with their queue wait). ``None`` without a render mode."""
         if self.render_mode is None:
             return None
         simulator = self.simulator
         if simulator is None:
             return "(call reset() first)"
-        names = {code.value: code.name.lower() for code in StepStatus}
-        lines = [f"round {simulator.round} ({self.task_mode} mode)"]
-        for task_index, task in enumerate(simulator.tasks):
-            owner = self.task_owner[task_index]
-            owner_name = self.possible_agents[owner] if owner != _UNCLAIMED else "unclaimed"
-            state = "answered" if simulator.task_status[task_index] == _ANSWERED else "open"
-            steps = " ".join(
-                f"{step.tool}:{names[simulator.step_status[task_index][index]]}"
-                for index, step in enumerate(task.steps)
-            )
-            lines.append(f"  task {task_index} [{owner_name}, {state}] {steps}")
-        busy = [
-            f"{tool} {simulator.tool_busy(tool)}/{simulator.capacity_of(tool)} busy, "
-            f"wait {simulator.tool_wait(tool)}"
-            for tool in self._tools
-            if simulator.capacity_of(tool) is not None and simulator.tool_busy(tool)
+        from asynctool_env import rendering
+
+        owners = [
+            self.possible_agents[owner] if owner != _UNCLAIMED else "unclaimed"
+            for owner in self.task_owner
         ]
-        lines.append("  tools: " + ("; ".join(busy) if busy else "all free"))
-        return "\n".join(lines)
+        return f"{self.task_mode} mode\n" + rendering.render_text(simulator, owners=owners)
 
     def close(self) -> None:
         """Drop the episode (safe to call twice; ``reset`` starts a new one)."""
@@ -1073,7 +1059,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
                     (
                         call.task,
                         call.step,
-                        TOOL_INDEX.get(call.tool, -1),
+                        tool_code(call.tool),
                         min(now - call.issued_round, bound),
                         min(call.expected_latency, DEFAULT_MAX_LATENCY),  # as step_latency
                         min(call.queued_rounds, bound),

@@ -15,8 +15,8 @@ from typing import Any
 from asynctool_env.agents import Policy
 from asynctool_env.core.task import Instance
 from asynctool_env.envs import AsyncToolEnv
-from asynctool_env.results import EpisodeRecord, episode_record, summarize
-from asynctool_env.rollout import env_kwargs_for, run_episode
+from asynctool_env.results import EpisodeRecord, summarize
+from asynctool_env.rollout import env_kwargs_for, play_and_record
 
 #: Env arguments that only shape the procedural stream (meaningless on a dataset split), and
 #: the training reward (evaluation returns use the default weights, comparable across agents).
@@ -92,36 +92,26 @@ class SplitEvaluator:
         self.split = split
         self.instances = split_instances(split, env_kwargs, episodes)
         self.env_kwargs = eval_env_kwargs(env_kwargs)
-        self.env = AsyncToolEnv(instances=self.instances, **self.env_kwargs)
+        self.env = AsyncToolEnv(instances=self.instances, **self.env_kwargs, optimum_in_info=False)
         # Envs for agents that need another interface (a policy's ``env_kwargs``, e.g. the
         # direct action layout), keyed by those arguments; the regime stays the same.
         self._envs: dict[str, AsyncToolEnv] = {}
         self.seed = seed
         self.optimal = optimal
-        self._optimum: dict[tuple[int, tuple[tuple[int, ...], ...]], int] = {}
+        # Optima by instance and realized latencies: each evaluation during training plays
+        # the same episodes again, and solves them once (the envs leave them to us).
+        self._optimum: dict[Any, int] = {}
 
     def play(self, policy: Policy, index: int, agent: str | None = None) -> EpisodeRecord:
         """Play instance ``index`` and score it."""
-        seed = self.seed + index
-        env = self.env_for(policy)
-        result = run_episode(env, policy, seed, {"instance_index": index})
-        simulator = env.simulator
-        assert simulator is not None
-        best = None
-        if self.optimal:
-            key = (index, tuple(tuple(row) for row in simulator.step_latency))
-            best = self._optimum.get(key)
-            if best is None:
-                from asynctool_env.solver import optimal_schedule_for_simulator
-
-                best = self._optimum[key] = optimal_schedule_for_simulator(simulator).rounds
-        return episode_record(
-            simulator,
-            agent or getattr(policy, "name", type(policy).__name__),
-            result,
-            seed,
-            index,
-            best,
+        return play_and_record(
+            self.env_for(policy),
+            policy,
+            self.seed + index,
+            agent=agent or getattr(policy, "name", type(policy).__name__),
+            instance_index=index,
+            optimal=self.optimal,
+            optimum_cache=self._optimum,
         )
 
     def env_for(self, policy: Policy) -> AsyncToolEnv:
@@ -133,7 +123,9 @@ class SplitEvaluator:
         key = repr(sorted(kwargs.items()))
         env = self._envs.get(key)
         if env is None:
-            env = self._envs[key] = AsyncToolEnv(instances=self.instances, **kwargs)
+            env = self._envs[key] = AsyncToolEnv(
+                instances=self.instances, **kwargs, optimum_in_info=False
+            )
         return env
 
     def run(self, policy: Policy, agent: str | None = None) -> list[EpisodeRecord]:

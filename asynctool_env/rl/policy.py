@@ -33,7 +33,7 @@ import numpy as np
 from gymnasium import spaces
 
 from asynctool_env.rl.config import regime_of
-from asynctool_env.scenarios import tool_index_signature
+from asynctool_env.scenarios import TOOL_CODE_SCHEME
 
 #: Where the shipped policies live (package data).
 SHIPPED_POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
@@ -159,7 +159,7 @@ def policy_header(
         "activation": activation,
         "observation_space": observation_layout(policy.observation_space),
         "action_space": space_to_json(policy.action_space),
-        "tools": tool_index_signature(),
+        "tool_code": TOOL_CODE_SCHEME,
         **extra,
     }
 
@@ -325,15 +325,6 @@ class CompactPolicy:
         live_mode = getattr(unwrapped, "action_mode", "focus")
         if trained_mode != live_mode:
             problems.append(f"action_mode {trained_mode!r} in the policy, {live_mode!r} in the env")
-        trained_tools = self.header.get("tools")
-        live_tools = tool_index_signature()
-        if trained_tools is not None and trained_tools != live_tools:
-            problems.append(
-                f"it was trained with {trained_tools['count']} bundled tools (digest "
-                f"{trained_tools['digest']}) and this install has {live_tools['count']} "
-                f"(digest {live_tools['digest']}): the tool number in its observations would "
-                "mean other tools; retrain it, or use the scenarios it was trained with"
-            )
         if unwrapped.action_space.n != self.action_space.n:
             problems.append(
                 f"{self.action_space.n} actions in the policy, {unwrapped.action_space.n} in "
@@ -344,6 +335,17 @@ class CompactPolicy:
             raise PolicyFileError(
                 f"{source} does not fit this env: {'; '.join(problems)}. Build the env with "
                 f"the padding the policy was trained with (its env kwargs: {trained})"
+            )
+        trained_code = self.header.get("tool_code")
+        if trained_code != TOOL_CODE_SCHEME:
+            numbered = (
+                f"by {trained_code!r}"
+                if trained_code is not None
+                else "by their index among the bundled tools (a file from before tool codes)"
+            )
+            raise PolicyFileError(
+                f"{source} was trained on observations that number tools {numbered}, and this "
+                f"version numbers them by {TOOL_CODE_SCHEME!r}: retrain it with this version"
             )
 
     def act(self, observation: Mapping[str, Any], *, use_mask: bool = True) -> int:

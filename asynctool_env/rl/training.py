@@ -103,7 +103,8 @@ def make_train_env(config: TrainConfig) -> VecEnv:
         n_envs=config.n_envs,
         seed=config.seed,
         vec_env_cls=SubprocVecEnv if config.vec_env == "subproc" else DummyVecEnv,
-        env_kwargs=config.resolved_env_kwargs(),
+        # Training reads no metrics: the episodes' optima are not solved (see AsyncTool-v0).
+        env_kwargs={"optimum_in_info": False, **config.resolved_env_kwargs()},
     )
 
 

@@ -10,12 +10,11 @@ whose names must be unique. To add a scenario, add a module; nothing else change
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib
-import json
 import pkgutil
 from dataclasses import replace
-from typing import Any
 
 from asynctool_env.core.scenario import Scenario
 from asynctool_env.core.tools import Tool
@@ -51,16 +50,25 @@ SCENARIOS: dict[str, Scenario]
 #: Tool name -> tool, over all scenarios.
 TOOLS: dict[str, Tool]
 SCENARIOS, TOOLS = _discover()
-#: Tool name -> a stable index (sorted names), used in numeric observations.
+#: Tool name -> a stable index (sorted names). It changes when a scenario is added, so the
+#: observations do not use it; they carry :func:`tool_code`.
 TOOL_INDEX: dict[str, int] = {name: index for index, name in enumerate(sorted(TOOLS))}
 
+#: The name of the scheme :func:`tool_code` follows. A policy file records the scheme it was
+#: trained with, and a policy meets only an env that codes tools the same way.
+TOOL_CODE_SCHEME = "blake2b-name/1"
 
-def tool_index_signature() -> dict[str, Any]:
-    """What :data:`TOOL_INDEX` numbers (its size and a digest of its names): the numeric
-    envs' observations carry a call's tool as this number, so a policy file records the
-    signature it was trained with, and a policy meets only an install with the same one."""
-    names = json.dumps(sorted(TOOL_INDEX)).encode()
-    return {"count": len(TOOL_INDEX), "digest": hashlib.blake2b(names, digest_size=8).hexdigest()}
+
+@functools.cache
+def tool_code(name: str) -> float:
+    """A tool's number in the numeric observations: a hash of its *name* in ``[0, 1)``.
+
+    It depends on nothing but the name, so installing or removing a scenario changes no other
+    tool's code, and a trained policy reads the same inputs on any install. (Two names collide
+    with probability about 2**-32: as good as distinct for a feature.)
+    """
+    digest = hashlib.blake2b(name.encode(), digest_size=4).digest()
+    return int.from_bytes(digest, "big") / 2**32
 
 
 def get_scenario(name: str) -> Scenario:

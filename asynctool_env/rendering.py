@@ -1,6 +1,8 @@
 """Pictures of an episode: a text table (``ansi``) and a timeline image (``rgb_array``).
 
-Both read only the simulator (its state and trace), so any interface can use them.
+Both read only the simulator (its state and trace), so every interface renders with them:
+``AsyncTool-v0``, the multi-agent env (with each task's owner) and ``AsyncTool-Chat-v0``
+(below the last messages).
 The timeline has one lane per task; each call is a bar from the round it was made to the
 round its response arrived (or the current round, if still in flight), coloured by kind;
 an answer is a tick at the end of the lane. It is drawn with numpy alone, so rendering needs
@@ -8,6 +10,8 @@ no plotting library.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -41,8 +45,14 @@ _ANSWER_WRONG = (120, 0, 120)
 _NOW = (0, 0, 0)
 
 
-def render_text(simulator: Simulator, focused_task: int | None = None) -> str:
-    """A readable table of tasks, steps and calls in flight."""
+def render_text(
+    simulator: Simulator,
+    focused_task: int | None = None,
+    owners: Sequence[str] | None = None,
+) -> str:
+    """A readable table of tasks, steps and calls in flight, and, under contention, the busy
+    tools with their queue wait. ``focused_task`` is marked ``>``; ``owners`` (one label
+    per task) names who holds each task."""
     lines = [
         f"round {simulator.round}  calls {simulator.calls}  in flight {simulator.n_pending}  "
         f"idle rounds {simulator.idle_rounds}  violations {simulator.violations}"
@@ -54,7 +64,8 @@ def render_text(simulator: Simulator, focused_task: int | None = None) -> str:
         else:
             verdict = "right" if simulator.task_correct[index] else "wrong"
             state = f"answered r{simulator.answer_round[index]} ({verdict})"
-        lines.append(f"{marker} task {index} [{task.scenario}] {state}: {task.instruction}")
+        owner = f" [{owners[index]}]" if owners is not None else ""
+        lines.append(f"{marker} task {index}{owner} [{task.scenario}] {state}: {task.instruction}")
         for step_index, step in enumerate(task.steps):
             status = StepStatus(simulator.step_status[index][step_index])
             needs = f" needs {list(step.depends_on)}" if step.depends_on else ""
@@ -71,6 +82,15 @@ def render_text(simulator: Simulator, focused_task: int | None = None) -> str:
                 f"      #{call.call_id} {call.tool} ({where}, {call.kind.value}) "
                 f"made r{call.issued_round}, due r{call.due_round}"
             )
+    if simulator.tool_capacity is not None:
+        tools = sorted({step.tool for task in simulator.tasks for step in task.steps})
+        busy = [
+            f"{tool} {simulator.tool_busy(tool)}/{simulator.capacity_of(tool)} busy, "
+            f"wait {simulator.tool_wait(tool)}"
+            for tool in tools
+            if simulator.capacity_of(tool) is not None and simulator.tool_busy(tool)
+        ]
+        lines.append("  tools: " + ("; ".join(busy) if busy else "all free"))
     return "\n".join(lines) + "\n"
 
 
