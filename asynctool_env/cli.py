@@ -593,6 +593,44 @@ def serve_local(
         console.print("stopped")
 
 
+@app.command("serve-openenv")
+def serve_openenv(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+    host: Annotated[
+        str, typer.Option(help="Interface (default loopback; 0.0.0.0 in a container).")
+    ] = "127.0.0.1",
+    max_sessions: Annotated[
+        int, typer.Option(min=1, max=1024, help="WebSocket sessions (episodes) at once.")
+    ] = 8,
+    latency: Annotated[
+        str | None, typer.Option(help="Force one latency profile (default: each instance's).")
+    ] = None,
+    tool_capacity: ToolCapacity = None,
+    max_rounds: Annotated[int, typer.Option(min=1, help="Rounds before an episode ends.")] = 60,
+    notifications: Annotated[
+        str,
+        typer.Option(help="'push' or 'pull' (see asynctool play).", callback=_notification_mode),
+    ] = "push",
+) -> None:
+    """Serve AsyncTool-Chat-v0 as an OpenEnv environment (HTTP + WebSocket; one episode per
+    session) until Ctrl-C. Needs the openenv extra."""
+    try:
+        from asynctool_env.integrations.openenv_server import serve
+    except ImportError as error:
+        raise typer.BadParameter(
+            f"serving OpenEnv needs the openenv extra: pip install 'asynctool-env[openenv]' "
+            f"({error})"
+        ) from error
+    settings = {
+        "latency": _check_latency(latency),
+        "tool_capacity": tool_capacity,
+        "max_rounds": max_rounds,
+        "notifications": notifications,
+    }
+    _console().print(f"serving AsyncTool (OpenEnv) at http://{host}:{port} (Ctrl-C stops it)")
+    serve(host=host, port=port, max_sessions=max_sessions, **settings)
+
+
 @app.command()
 def show(
     result: Annotated[Path, typer.Argument(help="A result folder of an LLM run.")],

@@ -13,8 +13,8 @@ from gymnasium.utils.env_checker import check_env
 import asynctool_env  # noqa: F401  (registers the envs)
 from asynctool_env.benchmark import EvalConfig, evaluate
 from asynctool_env.chat.env import ChatEnv
+from asynctool_env.chat.scripted import ScriptedOracle, native_reply
 from asynctool_env.dataset import load_split
-from asynctool_env.solver import optimal_schedule_for_instance
 
 DEV = load_split("dev")
 
@@ -165,10 +165,9 @@ def test_a_wait_is_cut_at_max_rounds_and_a_bad_round_count_is_refused():
 
 
 def _oracle_through_chat(index: int, notifications: str, tool_capacity: int | None):
-    """The optimal schedule played through ``AsyncTool-Chat-v0``: the planned gold calls each
-    round, every task answered in the round its last response is known, and otherwise a
-    wait of several rounds up to the next planned call (ending early at any arrival). In pull
-    mode each reply with calls also reads, and waits are ``wait_for_response``."""
+    """The optimal schedule played through ``AsyncTool-Chat-v0`` by the scripted oracle, with
+    waits of several rounds up to the next planned call (ending early at any arrival); in
+    pull mode it reads with each reply."""
     env = gym.make(
         "AsyncTool-Chat-v0",
         split="dev",
@@ -176,32 +175,11 @@ def _oracle_through_chat(index: int, notifications: str, tool_capacity: int | No
         tool_capacity=tool_capacity,
     )
     env.reset(seed=index, options={"instance_index": index})
-    chat = env.unwrapped.chat
-    simulator = chat.simulator
-    plan = optimal_schedule_for_instance(
-        chat.instance, simulator.step_latency, 1, tool_capacity=tool_capacity
-    ).calls
-    total, done, info, answered = 0.0, False, {}, set()
+    oracle = ScriptedOracle(env.unwrapped.chat, long_waits=True)
+    total, done, info = 0.0, False, {}
     while not done:
-        now = simulator.round
-        calls = []
-        for task, gold in enumerate(chat.instance.tasks):
-            if task not in answered and simulator.all_steps_done(task):
-                answered.add(task)
-                answer = gold.expected_answer if gold.expected_answer is not None else "done"
-                calls.append(("submit_answer", {"task_id": f"T{task + 1}", "answer": answer}))
-        for task, step in plan[now] if now < len(plan) else ():
-            gold = chat.gold_call(task, step)
-            calls.append((gold["name"], gold["arguments"]))
-        if calls and notifications == "pull":
-            calls.append(("check_notifications", {}))
-        if not calls:
-            later = [r for r in range(now + 1, len(plan)) if plan[r]]
-            rounds = (later[0] - now) if later else 50
-            calls = [
-                ("wait_for_response" if notifications == "pull" else "wait", {"rounds": rounds})
-            ]
-        _, reward, terminated, truncated, info = env.step(native(*calls, prefix=f"r{now}c"))
+        reply = native_reply(oracle.turn(), prefix=f"r{env.unwrapped.simulator.round}c")
+        _, reward, terminated, truncated, info = env.step(reply)
         total += reward
         done = terminated or truncated
     return total, info["metrics"]

@@ -303,9 +303,14 @@ class ChatEnv:
         return list(self.messages), self._info()
 
     def step(
-        self, reply: Mapping[str, Any] | str | None
+        self, reply: Mapping[str, Any] | str | None, *, end_turn: bool = True
     ) -> tuple[list[dict[str, Any]], bool, bool, dict[str, Any]]:
         """Play one assistant reply (one round).
+
+        ``end_turn=False`` plays the reply's calls in the current round and leaves the clock
+        where it is (no round report): for a framework that executes a reply's calls one at
+        a time, like TRL's tool loop, which plays ``submit_answer`` and
+        ``check_notifications`` so and lets the next call end the round.
 
         Returns:
             The new messages to append after the reply (``tool`` acknowledgements, then a
@@ -381,7 +386,8 @@ class ChatEnv:
                         "content": _json({"error": "ignored"}),
                     }
                 )
-        self._advance(wait_rounds)
+        if end_turn:
+            self._advance(wait_rounds)
         terminated = simulator.finished
         truncated = not terminated and simulator.round >= self.max_rounds
         if reads:
@@ -394,7 +400,7 @@ class ChatEnv:
                 else:
                     notes[note] = f"{name}: {text}"
         new_messages = tool_messages
-        if not (terminated or truncated):
+        if end_turn and not (terminated or truncated):
             new_messages = [*tool_messages, {"role": "user", "content": self._round_report(notes)}]
         self.messages.extend(new_messages)
         info = self._info()

@@ -70,6 +70,18 @@ CHARSET = frozenset(string.printable)
 MAX_OBSERVATION_CHARS = 200_000
 
 
+#: Meta-tools that :meth:`AsyncToolChatEnv.call_tool` plays in the current round.
+IN_ROUND_TOOLS = frozenset({"submit_answer", "check_notifications"})
+
+
+def _json_arguments(arguments: Any) -> str:
+    """A call's arguments as the JSON text of an OpenAI tool call (anything becomes text)."""
+    try:
+        return json.dumps(dict(arguments), default=str)
+    except (TypeError, ValueError):
+        return json.dumps(str(arguments))
+
+
 def _as_text(messages: list[dict[str, Any]]) -> str:
     text = json.dumps(messages, ensure_ascii=True, sort_keys=True, default=str)
     if len(text) > MAX_OBSERVATION_CHARS:  # never in practice: responses are capped
@@ -130,11 +142,15 @@ class AsyncToolChatEnv(gym.Env[str, str]):
         self.episode_return, self.decisions = 0.0, 0
         return _as_text(messages), {**info, "messages": messages, "tools": self.chat.tools}
 
-    def step(self, action: str | Mapping[str, Any]) -> tuple[str, float, bool, bool, dict]:
+    def step(
+        self, action: str | Mapping[str, Any], *, end_turn: bool = True
+    ) -> tuple[str, float, bool, bool, dict]:
+        """Play one reply (one round); ``end_turn=False``: in the current round, without
+        moving the clock (see :meth:`ChatEnv.step <asynctool_env.chat.env.ChatEnv.step>`)."""
         if self._meter is None:
             raise gym.error.ResetNeeded("call reset() before step()")
         try:
-            messages, terminated, truncated, info = self.chat.step(action)
+            messages, terminated, truncated, info = self.chat.step(action, end_turn=end_turn)
         except RuntimeError as error:
             raise gym.error.ResetNeeded(str(error)) from None
         reward = self._meter.take()
@@ -143,6 +159,39 @@ class AsyncToolChatEnv(gym.Env[str, str]):
         info = {key: value for key, value in info.items() if key != "turn"}
         info["messages"] = messages
         return _as_text(messages), float(reward), bool(terminated), bool(truncated), info
+
+    def call_tool(self, name: str, arguments: Mapping[str, Any]) -> tuple[str, bool]:
+        """Play one tool call as one reply, for frameworks whose tool loop executes a reply's
+        calls one at a time and never says where a reply ends (TRL, verifiers, MCP clients).
+
+        A call of a scenario tool, ``wait`` or ``wait_for_response`` ends the round, as a
+        reply with that one call would (``max_calls_per_turn=1``); ``submit_answer`` and
+        ``check_notifications``, which do not count against the cap, are played in the
+        current round (:data:`IN_ROUND_TOOLS`), so an agent can answer a task and make a call
+        in the same round and the optimum stays reachable.
+
+        Returns:
+            The call's result as text (the acknowledgement, then the round's report) and
+            whether the episode is over. Rewards accrue as for :meth:`step`
+            (:attr:`episode_return`).
+        """
+        simulator = self.chat.simulator
+        if self._meter is None or simulator is None:
+            return "error: the episode has not started", False
+        if simulator.finished or simulator.round >= self.chat.max_rounds:
+            return "The episode is over (every task answered, or the round limit reached).", True
+        call = {
+            "id": f"call_{self.decisions + 1}",
+            "type": "function",
+            "function": {"name": str(name), "arguments": _json_arguments(arguments)},
+        }
+        _, _, terminated, truncated, info = self.step(
+            {"role": "assistant", "content": None, "tool_calls": [call]},
+            end_turn=name not in IN_ROUND_TOOLS,
+        )
+        text = "\n".join(str(message.get("content") or "") for message in info["messages"])
+        done = terminated or truncated
+        return (text + "\nThe episode is over.") if done else text, done
 
     def render(self) -> str | None:
         if self.render_mode != "ansi":

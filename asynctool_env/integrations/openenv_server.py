@@ -1,0 +1,223 @@
+"""AsyncTool as an OpenEnv environment: served over HTTP/WebSocket, one episode per session.
+
+OpenEnv (``pip install 'asynctool-env[openenv]'``) is the environment format TRL, SkyRL, ART,
+NeMo-Gym and verifiers consume. This module wraps ``AsyncTool-Chat-v0`` in OpenEnv's typed
+``Environment`` and serves it with OpenEnv's own ``create_app``; it adds no scoring (the
+observation's ``reward`` is the env's reward for the reply, its ``metrics`` the env's)::
+
+    asynctool serve-openenv --port 8000 --max-sessions 8        # the server
+
+    from asynctool_env.integrations.openenv_server import AsyncToolAction, AsyncToolClient
+
+    with AsyncToolClient(base_url="http://127.0.0.1:8000").sync() as env:
+        result = env.reset(seed=0, split="dev", instance_index=3)
+        result.observation.messages            # the system prompt and the tasks
+        result.observation.tools               # the episode's OpenAI tool schemas
+        result = env.step(AsyncToolAction(message={"role": "assistant", "tool_calls": [...]}))
+        result.reward, result.done, result.observation.metrics
+
+Each WebSocket session gets its own environment (its own episode); ``--max-sessions`` bounds
+how many run at once.
+
+* **Action** (:class:`AsyncToolAction`): one assistant reply, as an OpenAI assistant
+  ``message`` (native ``tool_calls``) or as ``text`` (calls written in the text).
+* **Observation** (:class:`AsyncToolObservation`): the new ``messages`` (at reset: the system
+  and user messages; after a step: the ``tool`` acknowledgements and the round's user
+  message), ``tools`` at reset, ``info`` (the running counters), and at the end ``metrics``
+  (the exact optimum and the efficiency included) and ``task_results``. ``reward`` and
+  ``done`` are OpenEnv's fields.
+* **Reset** keyword arguments: ``seed``, ``episode_id``, ``split`` (``"dev"``/``"test"``),
+  ``instance_index`` (default: drawn by the seed).
+* **State** (:class:`AsyncToolState`): the episode id, replies played, the split and
+  instance, the round, the return so far, whether it is over.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from typing import Any
+
+from openenv.core import EnvClient
+from openenv.core.client_types import StepResult
+from openenv.core.env_server import create_app
+from openenv.core.env_server.interfaces import Environment
+from openenv.core.env_server.types import Action, Observation, State
+from pydantic import Field
+
+from asynctool_env.chat.gym_env import AsyncToolChatEnv
+
+#: The name the app is served under.
+ENV_NAME = "asynctool"
+
+
+class AsyncToolAction(Action):
+    """One assistant reply: an OpenAI assistant ``message`` or ``text`` (not both)."""
+
+    message: dict[str, Any] | None = Field(
+        default=None, description="An assistant message with native tool_calls."
+    )
+    text: str | None = Field(default=None, description="A reply with calls written in text.")
+
+
+class AsyncToolObservation(Observation):
+    """What the model is told after a reset or a reply (see the module docstring)."""
+
+    messages: list[dict[str, Any]] = Field(default_factory=list)
+    tools: list[dict[str, Any]] = Field(default_factory=list)
+    info: dict[str, Any] = Field(default_factory=dict)
+    metrics: dict[str, Any] | None = None
+    task_results: list[dict[str, Any]] | None = None
+
+
+class AsyncToolState(State):
+    """The session's episode."""
+
+    split: str | None = None
+    instance_index: int | None = None
+    round: int = 0
+    episode_return: float = 0.0
+    done: bool = False
+
+
+class AsyncToolEnvironment(Environment[AsyncToolAction, AsyncToolObservation, AsyncToolState]):
+    """``AsyncTool-Chat-v0`` behind OpenEnv's ``Environment`` interface.
+
+    Args:
+        env_kwargs: ``AsyncTool-Chat-v0`` keyword arguments for every episode (latency,
+            tool_capacity, notifications, max_rounds...); the split comes with each reset.
+    """
+
+    SUPPORTS_CONCURRENT_SESSIONS = True
+
+    def __init__(self, **env_kwargs: Any) -> None:
+        super().__init__()
+        self.env_kwargs = {k: v for k, v in env_kwargs.items() if k not in ("split", "instances")}
+        self._envs: dict[str, AsyncToolChatEnv] = {}
+        self.env: AsyncToolChatEnv | None = None
+        self._state = AsyncToolState(episode_id=str(uuid.uuid4()))
+
+    def reset(
+        self,
+        seed: int | None = None,
+        episode_id: str | None = None,
+        split: str = "dev",
+        instance_index: int | None = None,
+        **kwargs: Any,
+    ) -> AsyncToolObservation:
+        """Start an episode of ``split`` (``instance_index``, or one drawn by ``seed``)."""
+        if split not in ("dev", "test"):
+            raise ValueError(f"split must be 'dev' or 'test', got {split!r}")
+        env = self._envs.get(split)
+        if env is None:
+            env = self._envs[split] = AsyncToolChatEnv(split=split, **self.env_kwargs)
+        options = {"instance_index": instance_index} if instance_index is not None else None
+        _, info = env.reset(seed=seed, options=options)
+        self.env = env
+        instances = env.chat.instances
+        index = instances.index(env.chat.instance) if instance_index is None else instance_index
+        self._state = AsyncToolState(
+            episode_id=episode_id or str(uuid.uuid4()),
+            split=split,
+            instance_index=int(index),
+        )
+        return AsyncToolObservation(
+            messages=info["messages"],
+            tools=info["tools"],
+            info=_counters(info),
+            done=False,
+            reward=None,
+        )
+
+    def step(
+        self, action: AsyncToolAction, timeout_s: float | None = None, **kwargs: Any
+    ) -> AsyncToolObservation:
+        """Play one reply; the observation carries the env's reward and, at the end, its
+        metrics. A step after the end is an error (reset first)."""
+        env = self.env
+        if env is None:
+            raise RuntimeError("call reset before step")
+        if action.message is not None and action.text is not None:
+            raise ValueError("send a message or a text, not both")
+        reply: Mapping[str, Any] | str = (
+            action.message if action.message is not None else (action.text or "")
+        )
+        _, reward, terminated, truncated, info = env.step(reply)
+        done = bool(terminated or truncated)
+        self._state.step_count += 1
+        self._state.round = int(info["round"])
+        self._state.episode_return = env.episode_return
+        self._state.done = done
+        return AsyncToolObservation(
+            messages=info["messages"],
+            info=_counters(info),
+            metrics=info.get("metrics"),
+            task_results=info.get("task_results"),
+            done=done,
+            reward=float(reward),
+        )
+
+    @property
+    def state(self) -> AsyncToolState:
+        return self._state
+
+
+def _counters(info: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        key: value
+        for key, value in info.items()
+        if key not in ("messages", "tools", "metrics", "task_results")
+    }
+
+
+class AsyncToolClient(EnvClient[AsyncToolAction, AsyncToolObservation, AsyncToolState]):
+    """OpenEnv's WebSocket client for an AsyncTool server (one session per client)."""
+
+    def _step_payload(self, action: AsyncToolAction) -> dict[str, Any]:
+        return action.model_dump(exclude_none=True)
+
+    def _parse_result(self, payload: dict[str, Any]) -> StepResult[AsyncToolObservation]:
+        data = dict(payload.get("observation") or {})
+        observation = AsyncToolObservation(
+            **{key: value for key, value in data.items() if key not in ("reward", "done")},
+            reward=payload.get("reward"),
+            done=bool(payload.get("done", False)),
+        )
+        return StepResult(
+            observation=observation,
+            reward=payload.get("reward"),
+            done=bool(payload.get("done", False)),
+            metadata=payload.get("metadata"),
+        )
+
+    def _parse_state(self, payload: dict[str, Any]) -> AsyncToolState:
+        return AsyncToolState(**payload)
+
+
+def make_app(*, max_sessions: int = 8, **env_kwargs: Any) -> Any:
+    """The FastAPI app OpenEnv's ``create_app`` builds for AsyncTool (``max_sessions``
+    concurrent WebSocket sessions, each with its own env made with ``env_kwargs``)."""
+    from asynctool_env.chat.env import ChatEnv
+
+    ChatEnv(split="dev", **env_kwargs)  # bad settings fail here, not in every session
+
+    def factory() -> AsyncToolEnvironment:
+        return AsyncToolEnvironment(**env_kwargs)
+
+    return create_app(
+        factory,
+        AsyncToolAction,
+        AsyncToolObservation,
+        env_name=ENV_NAME,
+        max_concurrent_envs=max_sessions,
+        state_cls=AsyncToolState,
+    )
+
+
+def serve(
+    *, host: str = "127.0.0.1", port: int = 8000, max_sessions: int = 8, **env_kwargs: Any
+) -> None:
+    """Serve :func:`make_app` with uvicorn until interrupted."""
+    import uvicorn
+
+    uvicorn.run(make_app(max_sessions=max_sessions, **env_kwargs), host=host, port=port)

@@ -1,0 +1,186 @@
+"""The OpenEnv adapter: ``asynctool serve-openenv`` on a loopback port, two sessions at once
+through OpenEnv's own client, one of them the scripted oracle."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+import gymnasium as gym
+import pytest
+
+pytest.importorskip("openenv.core")
+
+from asynctool_env.chat.scripted import ScriptedOracle, native_reply
+from asynctool_env.integrations.openenv_server import (
+    AsyncToolAction,
+    AsyncToolClient,
+)
+
+pytestmark = pytest.mark.slow
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def server():
+    """``asynctool serve-openenv`` in a subprocess on loopback, stopped afterwards."""
+    port = _free_port()
+    command = [
+        sys.executable,
+        "-c",
+        "from asynctool_env.cli import app; app()",
+        "serve-openenv",
+        "--port",
+        str(port),
+        "--max-sessions",
+        "2",
+        "--max-rounds",
+        "40",
+    ]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if process.poll() is not None or time.monotonic() > deadline:
+            output = process.stdout.read().decode() if process.stdout else ""
+            process.kill()
+            pytest.fail(f"the server did not start:\n{output[-3000:]}")
+        time.sleep(0.3)
+    yield url, process
+    process.terminate()
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=10)
+
+
+async def _oracle_session(url: str, index: int, seed: int) -> tuple[float, dict, dict]:
+    """The scripted oracle over the wire. It plans on a local mirror of the episode (the
+    same split, instance and seed, so the same latencies) and sends its replies to the
+    server; returns the server's total reward and last metrics, and the mirror's."""
+    mirror = gym.make("AsyncTool-Chat-v0", split="dev", max_rounds=40)
+    mirror.reset(seed=seed, options={"instance_index": index})
+    oracle = ScriptedOracle(mirror.unwrapped.chat)
+    total, metrics = 0.0, {}
+    async with AsyncToolClient(base_url=url) as env:
+        result = await env.reset(seed=seed, split="dev", instance_index=index)
+        assert result.observation.tools and result.observation.messages[0]["role"] == "system"
+        assert result.observation.messages == mirror.unwrapped.chat.messages
+        done = False
+        while not done:
+            reply = native_reply(oracle.turn(), prefix=f"r{mirror.unwrapped.simulator.round}c")
+            mirror.step(reply)
+            result = await env.step(AsyncToolAction(message=reply))
+            total += float(result.reward or 0.0)
+            done = result.done
+            await asyncio.sleep(0)  # let the other session interleave
+        metrics = result.observation.metrics
+        state = await env.state()
+        assert state.done and state.instance_index == index
+        assert state.episode_return == pytest.approx(total)
+    return total, metrics, {"return": mirror.unwrapped.episode_return}
+
+
+async def _waiting_session(url: str, index: int) -> tuple[int, bool]:
+    """A model that only waits (as text), on another instance: truncated at 40 rounds."""
+    async with AsyncToolClient(base_url=url) as env:
+        await env.reset(seed=1, split="dev", instance_index=index)
+        steps, result = 0, None
+        while result is None or not result.done:
+            result = await env.step(AsyncToolAction(text="wait"))
+            steps += 1
+            await asyncio.sleep(0)
+        return steps, bool(result.observation.metrics["instance_success"])
+
+
+def test_two_sessions_at_once_and_the_oracle_scores_as_the_env(server):
+    from asynctool_env.benchmark import EvalConfig, evaluate
+
+    url, process = server
+    index = 5
+
+    async def both():
+        return await asyncio.gather(_oracle_session(url, index, index), _waiting_session(url, 9))
+
+    (total, metrics, mirror), (waits, waiter_success) = asyncio.run(both())
+    reference = {r.instance_index: r for r in evaluate("oracle", EvalConfig(split="dev"))}[index]
+    # The oracle's reward and metrics are AsyncTool-Chat-v0's, and the numeric oracle's.
+    assert total == pytest.approx(mirror["return"]) == pytest.approx(reference.episode_return)
+    for name in ("rounds", "optimal_rounds", "efficiency", "instance_success", "calls"):
+        assert metrics[name] == reference.metrics[name], name
+    assert metrics["efficiency"] == 1.0
+    # The other session played its own episode at the same time.
+    assert waits == 40 and not waiter_success
+    assert process.poll() is None
+
+
+def test_a_bad_reset_is_an_error_and_the_session_survives(server):
+    url, _ = server
+
+    async def run():
+        async with AsyncToolClient(base_url=url) as env:
+            with pytest.raises(RuntimeError, match="split must be 'dev' or 'test'"):
+                await env.reset(split="train")
+            result = await env.reset(seed=0, split="dev", instance_index=0)
+            result = await env.step(AsyncToolAction(text="this is not a call"))
+            assert result.reward == pytest.approx(-0.15) and not result.done
+            assert result.observation.info["invalid_actions"] == 1
+
+    asyncio.run(run())
+
+
+def test_the_server_stops_when_asked():
+    """A server started by the command stops on SIGTERM and frees its port."""
+    port = _free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-c", "from asynctool_env.cli import app; app()", "serve-openenv",
+         "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                break
+        except OSError:
+            time.sleep(0.3)
+    process.terminate()
+    assert process.wait(timeout=20) is not None
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # the port is free again
+
+
+def test_the_manifest_parses_with_openenv_and_names_the_served_app(monkeypatch):
+    """openenv.yaml passes OpenEnv's own parser, and its ``app`` is the AsyncTool app."""
+    import importlib
+    from pathlib import Path
+
+    from openenv.validation.parsers.openenv_yaml import OpenEnvYamlParser
+
+    root = Path(__file__).resolve().parent.parent
+    manifest = OpenEnvYamlParser().parse(root)
+    assert manifest.name == "asynctool"
+    app_ref = __import__("yaml").safe_load((root / "openenv.yaml").read_text())["app"]
+    module, attribute = app_ref.split(":")
+    monkeypatch.setenv("ASYNCTOOL_MAX_SESSIONS", "3")
+    app = getattr(importlib.import_module(module), attribute)
+    paths = {getattr(route, "path", None) for route in app.routes}
+    assert {"/health", "/ws", "/reset", "/step"} <= paths
+    assert "COPY asynctool_env" in (root / "Dockerfile").read_text()

@@ -1,0 +1,197 @@
+"""The verifiers adapter (v1 API): the AsyncTool split as a taskset, its toolset and rewards,
+played by a scripted oracle model through a verifiers harness, offline.
+
+verifiers 0.4 cannot be installed beside openenv 0.10 (they pin incompatible ``mcp``
+versions), so the test suite's own environment does not have it. There, one test builds a
+virtual environment with the ``verifiers`` extra (kept in ``~/.cache/asynctool``) and runs
+this file in it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HAS_VERIFIERS = importlib.util.find_spec("verifiers") is not None
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(HAS_VERIFIERS, reason="verifiers is installed here: tested directly")
+def test_the_verifiers_tests_pass_in_their_own_environment():
+    """Build (or reuse) a venv with the verifiers extra and run this file there."""
+    venv = Path(
+        os.environ.get(
+            "ASYNCTOOL_VERIFIERS_VENV", Path.home() / ".cache" / "asynctool" / "verifiers-venv"
+        )
+    )
+    python = venv / "bin" / "python"
+    if not python.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    install = subprocess.run(
+        [str(python), "-m", "pip", "install", "-q", "-e", f"{ROOT}[verifiers]", "pytest"],
+        capture_output=True,
+        text=True,
+    )
+    assert install.returncode == 0, install.stderr[-3000:]
+    run = subprocess.run(
+        [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__))],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
+    summary = run.stdout.strip().splitlines()[-1]
+    assert "2 passed" in summary and "failed" not in summary, summary  # only this test skips
+
+
+needs_verifiers = pytest.mark.skipif(not HAS_VERIFIERS, reason="needs the verifiers extra")
+
+
+class ScriptedModel:
+    """An offline OpenAI-compatible model that plays the scripted oracle, one call per reply.
+
+    It knows each rollout by its prompt (the tasks), keeps a mirror of the episode (the same
+    split, instance and seed, so the same latencies) and plays each of its calls there as the
+    tool server will, to know what to call next."""
+
+    def __init__(self, indexes: list[int]) -> None:
+        import gymnasium as gym
+
+        from asynctool_env.chat.scripted import ScriptedOracle
+
+        self.episodes = {}
+        for index in indexes:
+            mirror = gym.make("AsyncTool-Chat-v0", split="dev").unwrapped
+            _, info = mirror.reset(seed=index, options={"instance_index": index})
+            self.episodes[info["messages"][1]["content"]] = {
+                "env": mirror,
+                "oracle": ScriptedOracle(mirror.chat),
+                "queue": [],
+            }
+        self.requests = 0
+        self.tools_offered: dict[str, set[str]] = {}
+
+    def reply(self, body: dict) -> dict:
+        self.requests += 1
+        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
+        episode = self.episodes[user]
+        self.tools_offered[user] = {tool["function"]["name"] for tool in body.get("tools", [])}
+        if not episode["queue"]:
+            episode["queue"] = list(episode["oracle"].turn())
+        name, arguments = episode["queue"].pop(0)
+        episode["env"].call_tool(name, arguments)
+        call = {
+            "id": f"call_{self.requests}",
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(arguments)},
+        }
+        return {"role": "assistant", "content": None, "tool_calls": [call]}
+
+
+def _install(model: ScriptedModel) -> None:
+    """Route verifiers' model requests to ``model`` (no sockets, no network)."""
+    import httpx
+    import verifiers.v1.clients.eval as eval_client
+
+    async def handler(request: httpx.Request) -> httpx.Response:
+        body = json.loads(request.content)
+        message = model.reply(body)
+        completion = {
+            "id": f"scripted-{model.requests}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }
+        if not body.get("stream"):
+            return httpx.Response(200, json=completion)
+        delta = dict(message)
+        delta["tool_calls"] = [{**c, "index": i} for i, c in enumerate(delta["tool_calls"])]
+        chunk = {
+            **{k: v for k, v in completion.items() if k != "choices"},
+            "object": "chat.completion.chunk",
+            "choices": [{"index": 0, "delta": delta, "finish_reason": "tool_calls"}],
+        }
+        sse = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+        return httpx.Response(200, headers={"content-type": "text/event-stream"}, content=sse)
+
+    eval_client.build_async_httpx = lambda config: httpx.AsyncClient(
+        transport=httpx.MockTransport(handler)
+    )
+
+
+@needs_verifiers
+def test_the_taskset_loads_the_split_with_its_prompts():
+    from asynctool_env.integrations.verifiers_env import AsyncToolTaskset, AsyncToolTasksetConfig
+
+    tasks = list(AsyncToolTaskset(AsyncToolTasksetConfig(split="dev", indexes=[0, 3])))
+    assert [task.data.instance_index for task in tasks] == [0, 3]
+    assert [task.data.seed for task in tasks] == [0, 3]
+    assert "several tasks at once" in tasks[0].data.system_prompt
+    assert tasks[0].data.prompt.startswith("You have")
+
+
+@needs_verifiers
+@pytest.mark.slow
+def test_the_scripted_oracle_earns_the_env_return_and_metrics(tmp_path, monkeypatch):
+    """Rollouts through verifiers' own env, harness loop and MCP tool servers: the reward is
+    the env's return, the metrics the env's, equal to the numeric oracle's."""
+    import verifiers.v1 as vf
+
+    from asynctool_env.benchmark import EvalConfig, evaluate
+    from asynctool_env.integrations.verifiers_env import AsyncToolTasksetConfig
+
+    monkeypatch.setenv("HOME", str(tmp_path))  # verifiers caches under $HOME
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    indexes = [0, 4]
+    model = ScriptedModel(indexes)
+    _install(model)
+    client = vf.EvalClientConfig(base_url="http://scripted.invalid/v1", api_key_var="NO_KEY")
+    agent = vf.AgentConfig(
+        harness={"id": "asynctool-verifiers"},  # the adapter's in-process chat harness
+        runtime=vf.SubprocessConfig(),
+        model="scripted-oracle",
+        client=client,
+        max_turns=120,
+    )
+    env = vf.SingleAgentEnv(
+        vf.SingleAgentEnvConfig(
+            taskset=AsyncToolTasksetConfig(split="dev", indexes=indexes), agent=agent
+        )
+    )
+
+    async def run():
+        context = vf.ModelContext(model="scripted-oracle", client=client)
+        async with env.serving():
+            episodes = await asyncio.gather(
+                *(env.run_episode(task, context) for task in env.taskset)
+            )
+        return [trace for episode in episodes for trace in episode.traces]
+
+    traces = asyncio.run(run())
+    reference = {r.instance_index: r for r in evaluate("oracle", EvalConfig(split="dev"))}
+    assert len(traces) == len(indexes)
+    for trace in traces:
+        index = trace.task.data.instance_index
+        assert trace.ok, [error.message for error in trace.errors]
+        assert trace.stop_condition == "episode_over"
+        numeric = reference[index]
+        assert trace.reward == pytest.approx(numeric.episode_return)
+        for name in ("rounds", "optimal_rounds", "efficiency", "dependency_violations"):
+            assert trace.metrics[name] == pytest.approx(numeric.metrics[name]), name
+        assert trace.metrics["step_f1"] == 1.0 and trace.metrics["instance_success"] == 1.0
+    # Each rollout was offered its instance's tools (and the meta-tools), nothing else.
+    for user, offered in model.tools_offered.items():
+        mirror = model.episodes[user]["env"]
+        expected = {tool["function"]["name"] for tool in mirror.chat.tools}
+        assert offered == expected
