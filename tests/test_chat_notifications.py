@@ -19,19 +19,8 @@ from asynctool_env.dataset import load_split
 DEV = load_split("dev")
 
 
-def native(*calls: tuple[str, dict[str, Any]], prefix: str = "c") -> dict[str, Any]:
-    return {
-        "role": "assistant",
-        "content": None,
-        "tool_calls": [
-            {
-                "id": f"{prefix}{i}",
-                "type": "function",
-                "function": {"name": name, "arguments": json.dumps(arguments)},
-            }
-            for i, (name, arguments) in enumerate(calls)
-        ],
-    }
+def _reply(*calls: tuple[str, dict], prefix: str = "c") -> dict:
+    return native_reply(list(calls), prefix=prefix)
 
 
 @pytest.mark.parametrize("notifications", ["push", "pull"])
@@ -71,8 +60,8 @@ def _first_call_delivered(notifications: str) -> tuple[ChatEnv, list[dict[str, A
     env = ChatEnv(DEV, latency="fixed", notifications=notifications)
     env.reset(seed=0, options={"instance_index": 2})
     gold = env.gold_call(1, 0)
-    env.step(native((gold["name"], gold["arguments"])))
-    new, *_ = env.step(native(("wait", {})))
+    env.step(_reply((gold["name"], gold["arguments"])))
+    new, *_ = env.step(_reply(("wait", {})))
     assert env.simulator.steps_done == 1 and env.simulator.round == 2
     return env, new
 
@@ -83,12 +72,12 @@ def test_push_announces_an_arrival_and_pull_holds_it_until_read():
     env, pulled = _first_call_delivered("pull")
     report = pulled[-1]["content"]
     assert "Response to" not in report and "pending" not in report.lower()
-    new, *_ = env.step(native(("check_notifications", {})))
+    new, *_ = env.step(_reply(("check_notifications", {})))
     read = next(m for m in new if m["role"] == "tool")
     assert read["tool_call_id"] == "c0"
     assert read["content"].startswith("Response to c0 (find_data_document, called in round 0)")
     assert "Response to" not in new[-1]["content"]
-    again, *_ = env.step(native(("check_notifications", {})))
+    again, *_ = env.step(_reply(("check_notifications", {})))
     assert again[0]["content"] == "No new response."
 
 
@@ -97,11 +86,11 @@ def test_in_pull_mode_a_value_is_known_only_once_read():
     once read, the same call is correct."""
     env, _ = _first_call_delivered("pull")
     fetch = env.gold_call(1, 1)  # fetch_data_document(document_id=<from the first response>)
-    new, *_ = env.step(native((fetch["name"], fetch["arguments"])))
+    new, *_ = env.step(_reply((fetch["name"], fetch["arguments"])))
     assert "its inputs had not arrived" in new[0]["content"]
     assert env.simulator.violations == 1
-    env.step(native(("check_notifications", {})))
-    new, *_ = env.step(native((fetch["name"], fetch["arguments"])))
+    env.step(_reply(("check_notifications", {})))
+    new, *_ = env.step(_reply((fetch["name"], fetch["arguments"])))
     assert json.loads(new[0]["content"])["status"] == "pending"
     assert "warning" not in json.loads(new[0]["content"])
     assert env.simulator.violations == 1
@@ -114,11 +103,11 @@ def _answer_with_unread_confirmation(notifications: str) -> dict[str, Any]:
     env.reset(seed=0, options={"instance_index": 2})
     for step in (0, 1):
         gold = env.gold_call(0, step)
-        env.step(native((gold["name"], gold["arguments"])))
-    env.step(native(("wait", {"rounds": 5})))
+        env.step(_reply((gold["name"], gold["arguments"])))
+    env.step(_reply(("wait", {"rounds": 5})))
     assert env.simulator.all_steps_done(0)
     task = env.instance.tasks[0]
-    env.step(native(("submit_answer", {"task_id": "T1", "answer": str(task.expected_answer)})))
+    env.step(_reply(("submit_answer", {"task_id": "T1", "answer": str(task.expected_answer)})))
     return env.task_results()[0]
 
 
@@ -134,8 +123,8 @@ def test_a_wait_of_several_rounds_ends_in_the_round_a_response_arrives():
     env = ChatEnv(DEV, latency="fixed:3")
     env.reset(seed=0, options={"instance_index": 2})
     gold = env.gold_call(1, 0)
-    env.step(native((gold["name"], gold["arguments"])))  # round 0 -> 1, due at round 4
-    new, *_ = env.step(native(("wait", {"rounds": 10})))
+    env.step(_reply((gold["name"], gold["arguments"])))  # round 0 -> 1, due at round 4
+    new, *_ = env.step(_reply(("wait", {"rounds": 10})))
     assert env.simulator.round == 4
     assert json.loads(new[0]["content"]) == {"status": "waiting", "rounds": 10}
     assert "Round 4." in new[-1]["content"] and "Response to c0" in new[-1]["content"]
@@ -146,17 +135,17 @@ def test_wait_for_response_waits_then_reads_in_pull_mode():
     env = ChatEnv(DEV, latency="fixed:3", notifications="pull")
     env.reset(seed=0, options={"instance_index": 2})
     gold = env.gold_call(1, 0)
-    env.step(native((gold["name"], gold["arguments"])))
-    new, *_ = env.step(native(("wait_for_response", {"rounds": 2})))  # 1 -> 3: not yet
+    env.step(_reply((gold["name"], gold["arguments"])))
+    new, *_ = env.step(_reply(("wait_for_response", {"rounds": 2})))  # 1 -> 3: not yet
     assert env.simulator.round == 3 and new[0]["content"] == "No new response."
-    new, *_ = env.step(native(("wait_for_response", {"rounds": 2})))  # arrives at 4
+    new, *_ = env.step(_reply(("wait_for_response", {"rounds": 2})))  # arrives at 4
     assert env.simulator.round == 4 and new[0]["content"].startswith("Response to c0")
 
 
 def test_a_wait_is_cut_at_max_rounds_and_a_bad_round_count_is_refused():
     env = ChatEnv(DEV, max_rounds=7)
     env.reset(seed=0, options={"instance_index": 0})
-    new, _, _, info = env.step(native(("wait", {"rounds": 0})))
+    new, _, _, info = env.step(_reply(("wait", {"rounds": 0})))
     assert info["turn"].refused == ["invalid_arguments"]
     assert "rounds must be at least 1" in new[0]["content"]
     assert env.simulator.round == 1

@@ -15,10 +15,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
+
+from asynctool_env.chat.scripted import ScriptedChatModel
 
 ROOT = Path(__file__).resolve().parent.parent
 HAS_VERIFIERS = importlib.util.find_spec("verifiers") is not None
@@ -56,63 +57,15 @@ def test_the_verifiers_tests_pass_in_their_own_environment():
 needs_verifiers = pytest.mark.skipif(not HAS_VERIFIERS, reason="needs the verifiers extra")
 
 
-class ScriptedModel:
-    """An offline OpenAI-compatible model that plays the scripted oracle, one call per reply.
-
-    It knows each rollout by its prompt (the tasks), keeps a mirror of the episode (the same
-    split, instance and seed, so the same latencies) and plays each of its calls there as the
-    tool server will, to know what to call next."""
-
-    def __init__(self, indexes: list[int]) -> None:
-        import gymnasium as gym
-
-        from asynctool_env.chat.scripted import ScriptedOracle
-
-        self.episodes = {}
-        for index in indexes:
-            mirror = gym.make("AsyncTool-Chat-v0", split="dev").unwrapped
-            _, info = mirror.reset(seed=index, options={"instance_index": index})
-            self.episodes[info["messages"][1]["content"]] = {
-                "env": mirror,
-                "oracle": ScriptedOracle(mirror.chat),
-                "queue": [],
-            }
-        self.requests = 0
-        self.tools_offered: dict[str, set[str]] = {}
-
-    def reply(self, body: dict) -> dict:
-        self.requests += 1
-        user = next(m["content"] for m in body["messages"] if m["role"] == "user")
-        episode = self.episodes[user]
-        self.tools_offered[user] = {tool["function"]["name"] for tool in body.get("tools", [])}
-        if not episode["queue"]:
-            episode["queue"] = list(episode["oracle"].turn())
-        name, arguments = episode["queue"].pop(0)
-        episode["env"].call_tool(name, arguments)
-        call = {
-            "id": f"call_{self.requests}",
-            "type": "function",
-            "function": {"name": name, "arguments": json.dumps(arguments)},
-        }
-        return {"role": "assistant", "content": None, "tool_calls": [call]}
-
-
-def _install(model: ScriptedModel) -> None:
+def _install(model: ScriptedChatModel) -> None:
     """Route verifiers' model requests to ``model`` (no sockets, no network)."""
     import httpx
     import verifiers.v1.clients.eval as eval_client
 
     async def handler(request: httpx.Request) -> httpx.Response:
         body = json.loads(request.content)
-        message = model.reply(body)
-        completion = {
-            "id": f"scripted-{model.requests}",
-            "object": "chat.completion",
-            "created": int(time.time()),
-            "model": body["model"],
-            "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
-        }
+        completion = model.completion(body)
+        message = completion["choices"][0]["message"]
         if not body.get("stream"):
             return httpx.Response(200, json=completion)
         delta = dict(message)
@@ -154,7 +107,7 @@ def test_the_scripted_oracle_earns_the_env_return_and_metrics(tmp_path, monkeypa
     monkeypatch.setenv("HOME", str(tmp_path))  # verifiers caches under $HOME
     monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
     indexes = [0, 4]
-    model = ScriptedModel(indexes)
+    model = ScriptedChatModel(indexes)
     _install(model)
     client = vf.EvalClientConfig(base_url="http://scripted.invalid/v1", api_key_var="NO_KEY")
     agent = vf.AgentConfig(

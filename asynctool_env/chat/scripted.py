@@ -103,3 +103,72 @@ def native_reply(calls: list[Call], prefix: str = "c") -> dict[str, Any]:
             for index, (name, arguments) in enumerate(calls)
         ],
     }
+
+
+class ScriptedChatModel:
+    """A chat model that plays the scripted oracle from the messages it is sent, one call
+    per reply: for frameworks that call a model (an OpenAI-compatible endpoint, a client) and
+    run its tool calls themselves, one at a time (verifiers' harnesses, TRL, MCP clients).
+
+    It knows each episode by its opening user message (the tasks of ``split`` instance
+    ``index`` played with seed ``index``, as every evaluation seeds them), keeps a mirror of
+    it (the same latencies), and plays each call it makes on the mirror as
+    :meth:`AsyncToolChatEnv.call_tool <asynctool_env.chat.gym_env.AsyncToolChatEnv.call_tool>`
+    will, to know what comes next.
+    """
+
+    def __init__(self, indexes: list[int], split: str = "dev", **env_kwargs: Any) -> None:
+        from asynctool_env.chat.gym_env import AsyncToolChatEnv
+
+        self.episodes: dict[str, dict[str, Any]] = {}
+        for index in indexes:
+            mirror = AsyncToolChatEnv(split=split, **env_kwargs)
+            _, info = mirror.reset(seed=index, options={"instance_index": index})
+            self.episodes[info["messages"][1]["content"]] = {
+                "env": mirror,
+                "oracle": ScriptedOracle(mirror.chat),
+                "queue": [],
+            }
+        self.requests = 0
+        self.tools_offered: dict[str, set[str]] = {}
+
+    def reply(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
+        """The next assistant message (one tool call) for the conversation ``messages``."""
+        import json
+
+        self.requests += 1
+        user = next(str(m["content"]) for m in messages if m.get("role") == "user")
+        episode = self.episodes.get(user)
+        if episode is None:
+            return {"role": "assistant", "content": "I do not know this episode."}
+        self.tools_offered[user] = {tool["function"]["name"] for tool in tools}
+        if not episode["queue"]:
+            episode["queue"] = list(episode["oracle"].turn())
+        name, arguments = episode["queue"].pop(0)
+        episode["env"].call_tool(name, arguments)
+        call = {
+            "id": f"call_{self.requests}",
+            "type": "function",
+            "function": {"name": name, "arguments": json.dumps(arguments)},
+        }
+        return {"role": "assistant", "content": None, "tool_calls": [call]}
+
+    def completion(self, body: dict[str, Any]) -> dict[str, Any]:
+        """An OpenAI chat completion for the request ``body`` (what an endpoint returns)."""
+        import time
+
+        message = self.reply(list(body.get("messages") or []), list(body.get("tools") or []))
+        return {
+            "id": f"scripted-{self.requests}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": str(body.get("model", "scripted-oracle")),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": message,
+                    "finish_reason": "tool_calls" if message.get("tool_calls") else "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        }

@@ -110,6 +110,31 @@ class Tool:
     writes: bool = False
     canonical: Mapping[str, Canon] = dataclasses.field(default_factory=dict)
 
+    def python_signature(self) -> inspect.Signature:
+        """The tool's arguments as a Python signature (the backend's ``world`` left out),
+        annotated with their types and returning ``str``: what a framework that reads tools
+        from Python functions (TRL through transformers, MCP servers) builds a schema from."""
+        signature = inspect.signature(self.function)
+        hints = typing.get_type_hints(self.function)
+        parameters = [
+            parameter.replace(annotation=hints.get(parameter.name, parameter.annotation))
+            for parameter in list(signature.parameters.values())[1:]
+        ]
+        return signature.replace(parameters=parameters, return_annotation=str)
+
+    def google_docstring(self) -> str:
+        """The description and a Google-style ``Args:`` section from the tool's schema (the
+        docstring format transformers' ``get_json_schema`` parses)."""
+        properties = self.openai_schema()["function"]["parameters"].get("properties", {})
+        lines = [" ".join(self.description.split())]
+        names = list(self.python_signature().parameters)
+        if names:
+            lines += ["", "Args:"]
+            for name in names:
+                described = properties.get(name, {}).get("description") or name
+                lines.append(f"    {name}: {' '.join(str(described).split())}")
+        return "\n".join(lines)
+
     def openai_schema(self) -> dict[str, Any]:
         """The tool in OpenAI function-calling format (a fresh copy each call; built once)."""
         cached = self.__dict__.get("_openai_schema")

@@ -40,14 +40,14 @@ Design:
   arrivals come as the env delivers them.
 * **The reward is the env's.** ``get_reward()`` is the return ``AsyncTool-Chat-v0`` paid for
   the replies played (the numeric env's terms and weights); :attr:`metrics` holds its
-  metrics, the exact optimum and efficiency included. A rollout that ends before every task
-  is answered keeps the return it earned (no success reward for an open task).
+  metrics, the exact optimum and efficiency included. A rollout that ends (the model stops
+  calling tools) before every task is answered is played to the env's truncation, as for a
+  model that says nothing more.
 """
 
 from __future__ import annotations
 
 import inspect
-import typing
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -119,8 +119,19 @@ class AsyncToolTRLEnv:
         return str(info["messages"][-1]["content"])
 
     def get_reward(self) -> float:
-        """The return ``AsyncTool-Chat-v0`` paid for this rollout's replies."""
-        return float(self.env.episode_return) if self.env is not None else 0.0
+        """The return ``AsyncTool-Chat-v0`` paid for this rollout's episode.
+
+        TRL ends a rollout when the model stops calling tools. An episode still open then is
+        played to its end as the env ends it for a model that says nothing more: the clock
+        runs to ``max_rounds`` (truncation), paying its rounds. So stopping early never pays
+        more than finishing, and the return ranks rollouts as the metrics do.
+        """
+        env = self.env
+        if env is None:
+            return 0.0
+        while not self.done:
+            _, self.done = env.call_tool("wait", {"rounds": env.chat.max_rounds})
+        return float(env.episode_return)
 
     @property
     def metrics(self) -> dict[str, Any]:
@@ -145,26 +156,18 @@ def _tool_method(tool: Tool) -> Any:
     def method(self: AsyncToolTRLEnv, **arguments: Any) -> str:
         return self._play(name, arguments)
 
-    signature = inspect.signature(tool.function)
-    parameters = list(signature.parameters.values())[1:]  # the backend's world goes
-    hints = typing.get_type_hints(tool.function)
+    signature = tool.python_signature()
     method.__signature__ = signature.replace(  # type: ignore[attr-defined]
         parameters=[
             inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            *parameters,
-        ],
-        return_annotation=str,
+            *signature.parameters.values(),
+        ]
     )
-    method.__annotations__ = {p.name: hints[p.name] for p in parameters if p.name in hints}
-    method.__annotations__["return"] = str
-    properties = tool.openai_schema()["function"]["parameters"].get("properties", {})
-    lines = [" ".join(tool.description.split())]
-    if parameters:
-        lines += ["", "Args:"]
-        for parameter in parameters:
-            described = properties.get(parameter.name, {}).get("description") or parameter.name
-            lines.append(f"    {parameter.name}: {' '.join(str(described).split())}")
-    method.__doc__ = "\n".join(lines)
+    method.__annotations__ = {
+        **{p.name: p.annotation for p in signature.parameters.values()},
+        "return": str,
+    }
+    method.__doc__ = tool.google_docstring()
     method.__name__ = method.__qualname__ = name
     return method
 

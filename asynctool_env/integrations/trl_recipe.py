@@ -99,7 +99,7 @@ def tiny_tokenizer(vocab_size: int = 8192, split: str = "dev") -> Any:
 
 
 def tiny_model(
-    *, layers: int = 2, hidden: int = 64, vocab_size: int = 8192, seed: int = 0
+    *, layers: int = 2, hidden: int = 128, vocab_size: int = 8192, seed: int = 0
 ) -> tuple[Any, Any]:
     """``(model, tokenizer)``: a ``layers``-layer Qwen2 causal LM of width ``hidden`` built from
     a config (random weights) and :func:`tiny_tokenizer`."""
@@ -175,7 +175,7 @@ def warm_start(
     tokenizer: Any,
     conversations: Sequence[dict[str, Any]],
     *,
-    steps: int = 60,
+    steps: int = 150,
     learning_rate: float = 3e-3,
     max_tokens: int = 8192,
     seed: int = 0,
@@ -269,6 +269,7 @@ def grpo_trainer(
     output_dir: str = "runs/trl-grpo",
     max_steps: int = 4,
     num_generations: int = 4,
+    prompts_per_step: int = 2,
     max_completion_length: int = 384,
     max_tool_calling_iterations: int = 6,
     learning_rate: float = 1e-4,
@@ -285,7 +286,7 @@ def grpo_trainer(
     args = GRPOConfig(
         output_dir=output_dir,
         max_steps=max_steps,
-        per_device_train_batch_size=num_generations,
+        per_device_train_batch_size=num_generations * prompts_per_step,
         num_generations=num_generations,
         max_completion_length=max_completion_length,
         max_tool_calling_iterations=max_tool_calling_iterations,
@@ -321,7 +322,7 @@ class _Counting:
 def train(
     *,
     max_steps: int = 4,
-    warm_start_steps: int = 60,
+    warm_start_steps: int = 150,
     indexes: Sequence[int] = RECIPE_INDEXES,
     output_dir: str = "runs/trl-grpo",
     seed: int = 0,

@@ -36,10 +36,8 @@ default, in-process) or verifiers' ``null``::
 
 from __future__ import annotations
 
-import inspect
 import json
 import signal
-import typing
 from contextlib import AsyncExitStack
 from typing import Any
 
@@ -117,14 +115,12 @@ class AsyncToolToolset(vf.Toolset[vf.ToolsetConfig, AsyncToolState]):
         async def play(**arguments: Any) -> str:
             return self._play(name, arguments)
 
-        signature = inspect.signature(tool.function)
-        parameters = list(signature.parameters.values())[1:]  # the backend's world goes
-        hints = typing.get_type_hints(tool.function)
-        play.__signature__ = signature.replace(  # type: ignore[attr-defined]
-            parameters=parameters, return_annotation=str
-        )
-        play.__annotations__ = {p.name: hints[p.name] for p in parameters if p.name in hints}
-        play.__annotations__["return"] = str
+        signature = tool.python_signature()
+        play.__signature__ = signature  # type: ignore[attr-defined]
+        play.__annotations__ = {
+            **{p.name: p.annotation for p in signature.parameters.values()},
+            "return": str,
+        }
         play.__name__ = name
         play.__doc__ = tool.description
         return play
