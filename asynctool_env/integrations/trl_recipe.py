@@ -67,12 +67,20 @@ def _corpus(split: str = "dev") -> Iterator[str]:
                 yield json.dumps(step.expected_response)
 
 
-def tiny_tokenizer(vocab_size: int = 8192, split: str = "dev") -> Any:
+def tiny_tokenizer(
+    vocab_size: int = 8192, split: str = "dev", *, tool_schemas: bool = False
+) -> Any:
     """A byte-level BPE tokenizer trained on AsyncTool's text, with the Qwen2.5 chat template
-    (the one TRL parses tool calls of)."""
+    (the one TRL parses tool calls of) and TRL's parser of its tool calls.
+
+    ``tool_schemas=False`` (the tiny model's default) renders the template without its tool
+    schemas block: a two-layer model cannot read schemas, and they would triple the prompt
+    on a CPU. The tool names are single tokens, learnt in the warm start. A real model keeps
+    its own template, schemas included.
+    """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
     from transformers import PreTrainedTokenizerFast
-    from trl.chat_template_utils import qwen2_5_chat_template
+    from trl.chat_template_utils import add_response_schema, qwen2_5_chat_template
 
     tokenizer = Tokenizer(models.BPE())
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
@@ -95,6 +103,11 @@ def tiny_tokenizer(vocab_size: int = 8192, split: str = "dev") -> Any:
 
     wrapped.add_tokens(sorted(set(TOOLS) | set(meta_tools("pull"))))
     wrapped.chat_template = qwen2_5_chat_template
+    add_response_schema(wrapped)  # how TRL reads the model's tool calls
+    if not tool_schemas:
+        wrapped.chat_template = qwen2_5_chat_template.replace(
+            "{%- if tools %}", "{%- if false %}", 1
+        )
     return wrapped
 
 
@@ -175,10 +188,11 @@ def warm_start(
     tokenizer: Any,
     conversations: Sequence[dict[str, Any]],
     *,
-    steps: int = 150,
+    steps: int = 300,
     learning_rate: float = 3e-3,
     max_tokens: int = 8192,
     seed: int = 0,
+    assistant_only: bool = True,
 ) -> list[float]:
     """Supervised steps on ``conversations`` (the loss on the assistant turns only); returns
     the loss per step. Teaches the tool-call format, not the schedule."""
@@ -188,10 +202,13 @@ def warm_start(
     examples = []
     for conversation in conversations:
         encoded = tokenizer.apply_chat_template(
-            conversation["messages"], tools=conversation["tools"], tokenize=True, return_dict=True
+            conversation["messages"],
+            tools=conversation["tools"],
+            tokenize=True,
+            return_dict=True,
         )
         ids = list(encoded["input_ids"])[:max_tokens]
-        labels = _assistant_labels(ids, tokenizer)
+        labels = _assistant_labels(ids, tokenizer) if assistant_only else list(ids)
         if any(label != -100 for label in labels):  # a cut conversation may keep no turn
             examples.append((torch.tensor([ids]), torch.tensor([labels])))
     if not examples:
@@ -322,7 +339,7 @@ class _Counting:
 def train(
     *,
     max_steps: int = 4,
-    warm_start_steps: int = 150,
+    warm_start_steps: int = 300,
     indexes: Sequence[int] = RECIPE_INDEXES,
     output_dir: str = "runs/trl-grpo",
     seed: int = 0,
