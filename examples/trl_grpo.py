@@ -8,7 +8,7 @@ return as the only reward. It prints the time per step, the reward curve and wha
 saw.
 
     python examples/trl_grpo.py                      # the tiny model, 4 GRPO steps
-    python examples/trl_grpo.py --steps 20 --warm-start-steps 300
+    python examples/trl_grpo.py --steps 20 --warm-start-steps 600
 
 A real model on a GPU (the same recipe, vLLM generating the rollouts in the same process):
 
@@ -42,7 +42,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", help="a hub id or local directory (default: the tiny model)")
     parser.add_argument("--steps", type=int, default=4, help="GRPO steps")
-    parser.add_argument("--warm-start-steps", type=int, default=200)
+    parser.add_argument("--warm-start-steps", type=int, default=300)
     parser.add_argument("--generations", type=int, default=4, help="rollouts per prompt")
     parser.add_argument("--completion-length", type=int, default=384)
     parser.add_argument("--use-vllm", action="store_true", help="generate with vLLM (GPU)")

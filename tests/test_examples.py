@@ -76,3 +76,39 @@ def test_train_maskable_ppo_example_trains_and_compares():
         check=True,
     )
     assert "maskable_ppo" in result.stdout and "critical_path" in result.stdout
+
+
+@pytest.mark.slow
+def test_openenv_example_serves_two_sessions_and_stops_the_server():
+    pytest.importorskip("openenv.core")
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "openenv_client.py"), "--instance", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=True,
+    )
+    assert "[oracle] return" in result.stdout and "efficiency 1.000" in result.stdout
+    assert "[waiter]" in result.stdout and "server stopped" in result.stdout
+
+
+@pytest.mark.slow
+def test_trl_example_runs_the_recipe():
+    pytest.importorskip("trl")
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "examples" / "trl_grpo.py"),
+            "--steps",
+            "1",
+            "--warm-start-steps",
+            "20",
+            "--output",
+            "/tmp/asynctool-trl-example",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    assert '"grpo_steps": 1' in result.stdout and '"env_episodes": 8' in result.stdout

@@ -51,7 +51,7 @@ def test_the_verifiers_tests_pass_in_their_own_environment():
     )
     assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
     summary = run.stdout.strip().splitlines()[-1]
-    assert "2 passed" in summary and "failed" not in summary, summary  # only this test skips
+    assert "3 passed" in summary and "failed" not in summary, summary  # only this test skips
 
 
 needs_verifiers = pytest.mark.skipif(not HAS_VERIFIERS, reason="needs the verifiers extra")
@@ -148,3 +148,19 @@ def test_the_scripted_oracle_earns_the_env_return_and_metrics(tmp_path, monkeypa
         mirror = model.episodes[user]["env"]
         expected = {tool["function"]["name"] for tool in mirror.chat.tools}
         assert offered == expected
+
+
+@needs_verifiers
+@pytest.mark.slow
+def test_the_verifiers_example_runs_offline(tmp_path):
+    env = {**os.environ, "HOME": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "verifiers_eval.py"), "--indexes", "0", "2"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "dev-0: reward 2.400, stop episode_over" in result.stdout
+    assert "dev-2:" in result.stdout and "'efficiency': 1.0" in result.stdout

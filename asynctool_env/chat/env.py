@@ -70,7 +70,13 @@ from asynctool_env.core.simulator import (
 )
 from asynctool_env.core.task import Instance
 from asynctool_env.core.tools import Tool
-from asynctool_env.interface import check_reset_options, info_counters
+from asynctool_env.interface import (
+    MAX_STEPS_LIMIT,
+    MAX_TASKS_LIMIT,
+    check_reset_options,
+    info_counters,
+    instance_source,
+)
 from asynctool_env.metrics import final_metrics
 from asynctool_env.scenarios import SCENARIOS, TOOLS
 
@@ -201,20 +207,21 @@ class ChatEnv:
         tool_capacity: int | Mapping[str, int] | None = None,
         notifications: str = "push",
     ) -> None:
-        from asynctool_env.instances import load_instances
-
         if (instances is None) == (split is None):
             raise ValueError("pass exactly one of instances or split")
-        if split is not None:
-            from asynctool_env.dataset import load_split
-
-            loaded = load_split(split)
-        elif isinstance(instances, (str, os.PathLike)):
-            loaded = load_instances(instances)
-        else:
-            loaded = list(instances)
-        if not loaded:
-            raise ValueError("no instances to play")
+        # The one instance source of every env (checked and loaded the same way).
+        loaded, _ = instance_source(
+            instances=instances,
+            split=split,
+            scenarios=None,
+            composition="mixed",
+            n_tasks=2,
+            steps_per_task=None,
+            task_bank_seed=0,
+            max_tasks=MAX_TASKS_LIMIT,
+            max_steps=MAX_STEPS_LIMIT,
+        )
+        assert loaded is not None
         check_whole("max_rounds", max_rounds, 1)
         check_optional_whole("max_calls_per_turn", max_calls_per_turn, 1)
         check_whole("max_reply_chars", max_reply_chars, 1)
