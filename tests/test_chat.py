@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from asynctool_env.benchmark import EvalConfig, evaluate, read_records
 from asynctool_env.chat.env import ChatEnv
 from asynctool_env.chat.runner import LLMConfig, run_llm_eval
+from asynctool_env.chat.scripted import native_reply
 from asynctool_env.cli import app
 from asynctool_env.core.simulator import Simulator
 from asynctool_env.dataset import load_split
@@ -26,18 +27,7 @@ DEV = load_split("dev")
 def native(
     *calls: tuple[str, dict[str, Any]], content: str | None = None, prefix: str = "c"
 ) -> dict[str, Any]:
-    return {
-        "role": "assistant",
-        "content": content,
-        "tool_calls": [
-            {
-                "id": f"{prefix}{i}",
-                "type": "function",
-                "function": {"name": n, "arguments": json.dumps(a)},
-            }
-            for i, (n, a) in enumerate(calls)
-        ],
-    }
+    return {**native_reply(list(calls), prefix=prefix), "content": content}
 
 
 # -- the env on its own ------------------------------------------------------------------------

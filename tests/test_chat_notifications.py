@@ -87,7 +87,7 @@ def test_in_pull_mode_a_value_is_known_only_once_read():
     env, _ = _first_call_delivered("pull")
     fetch = env.gold_call(1, 1)  # fetch_data_document(document_id=<from the first response>)
     new, *_ = env.step(_reply((fetch["name"], fetch["arguments"])))
-    assert "its inputs had not arrived" in new[0]["content"]
+    assert "has not reached you yet" in new[0]["content"]
     assert env.simulator.violations == 1
     env.step(_reply(("check_notifications", {})))
     new, *_ = env.step(_reply((fetch["name"], fetch["arguments"])))
@@ -192,3 +192,41 @@ def test_the_scripted_oracle_equals_the_numeric_oracle_in_every_mode(notificatio
             assert metrics[name] == numeric.metrics[name], (index, name)
         assert metrics["invalid_actions"] == 0
         assert total == pytest.approx(numeric.episode_return), index
+
+
+def test_wait_for_response_does_not_wait_when_a_response_is_already_there_to_read():
+    """Playtest: a response that arrived unread must end a wait_for_response at once (the
+    model cannot tell it from one still in flight)."""
+    env = ChatEnv(DEV, latency="fixed", notifications="pull")
+    env.reset(seed=0, options={"instance_index": 2})
+    gold = env.gold_call(1, 0)
+    env.step(_reply((gold["name"], gold["arguments"])))  # due at the start of round 2
+    env.step(_reply(("wait", {})))  # round 2: delivered, not read
+    assert env.simulator.round == 2 and env.resolver.unread == 1
+    new, *_ = env.step(_reply(("wait_for_response", {"rounds": 5})))
+    assert env.simulator.round == 3 and new[0]["content"].startswith("Response to c0")
+
+
+def test_in_pull_mode_a_plain_wait_lasts_all_its_rounds():
+    """Its length must not reveal an arrival the model has not read."""
+    env = ChatEnv(DEV, latency="fixed", notifications="pull")
+    env.reset(seed=0, options={"instance_index": 2})
+    gold = env.gold_call(1, 0)
+    env.step(_reply((gold["name"], gold["arguments"])))  # due at the start of round 2
+    env.step(_reply(("wait", {"rounds": 4})))  # 1 -> 5, past the arrival
+    assert env.simulator.round == 5 and env.resolver.unread == 1
+
+
+def test_a_quiet_wait_of_several_rounds_says_so():
+    env = ChatEnv(DEV, latency="fixed:8")
+    env.reset(seed=0, options={"instance_index": 2})
+    new, *_ = env.step(_reply(("wait", {"rounds": 3})))
+    assert env.simulator.round == 3
+    assert "No response arrived in these 3 rounds." in new[-1]["content"]
+
+
+def test_the_prompt_says_how_many_calls_a_reply_may_make():
+    limited, unlimited = ChatEnv(DEV), ChatEnv(DEV, max_calls_per_turn=None)
+    assert "you may call at most 1 tool(s) (" in limited.reset(seed=0)[0][0]["content"]
+    text = unlimited.reset(seed=0)[0][0]["content"]
+    assert "you may call any number of tools (" in text and "at most any" not in text

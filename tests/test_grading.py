@@ -15,6 +15,7 @@ from collections import defaultdict
 import pytest
 
 from asynctool_env.chat.env import ChatEnv
+from asynctool_env.chat.scripted import native_reply
 from asynctool_env.core.canonical import canon, canonical_key
 from asynctool_env.core.facts import (
     Fact,
@@ -343,21 +344,7 @@ def test_a_whole_episode_with_natural_spellings_and_answers_is_credited():
                     calls.append(
                         ("submit_answer", {"task_id": f"T{task_index + 1}", "answer": words})
                     )
-            reply = (
-                {
-                    "content": None,
-                    "tool_calls": [
-                        {
-                            "id": f"c{n}",
-                            "type": "function",
-                            "function": {"name": name, "arguments": json.dumps(arguments)},
-                        }
-                        for n, (name, arguments) in enumerate(calls)
-                    ],
-                }
-                if calls
-                else "wait"
-            )
+            reply = native_reply(calls) if calls else "wait"
             _, terminated, truncated, info = env.step(reply)
             done = terminated or truncated
         assert info["metrics"]["instance_success"], (instance.instance_id, info["task_results"])
@@ -550,3 +537,18 @@ def test_equivalent_spellings_of_the_tools_no_shipped_task_uses():
         assert same_response(answer, validated, status.execute(world, gold), gold)
     metadata = TOOLS["get_file_metadata"]
     assert list(equivalent_spellings(metadata, {"path": "/home/ada/notes.txt"})) == []
+
+
+def test_naming_a_rival_number_from_the_same_list_is_ambiguous():
+    """Playtest: "63 or 26 seats" hedges between the candidates of one list, as "AF891 or
+    IB905" does; a number another fact asks for is not a rival."""
+    from asynctool_env.core.facts import Fact, grade_answer
+
+    seats = Fact("number", 63, "x", alternatives=(26,), label="available seats")
+    assert grade_answer("63 seats", (seats,), [], []).reasons == ()
+    assert grade_answer("63 seats left on 2025-08-26", (seats,), [], []).reasons == ()
+    for hedged in ("63 or 26", "Business 63, First Class 26", "26 or 63 seats"):
+        reasons = grade_answer(hedged, (seats,), [], []).reasons
+        assert reasons and "ambiguous" in reasons[0], hedged
+    price = Fact("number", 26, "y", label="price")
+    assert grade_answer("63 seats at 26 USD", (seats, price), [], []).reasons == ()

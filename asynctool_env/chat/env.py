@@ -85,7 +85,7 @@ You are an assistant working on several tasks at once with tools whose responses
 
 How time works:
 - The conversation advances in rounds. Each of your replies is one round.
-- In a reply you may call at most {cap} tool(s) ({meta} do not count). A call is
+- In a reply you may call {cap} ({meta} do not count). A call is
   acknowledged at once as "pending"; its response arrives a few rounds later{arrivals}
 - Use waiting time well: while one task waits for a response, make progress on another task.
 - Never call a step before the responses it needs have arrived: ids and values must come from
@@ -107,8 +107,9 @@ _ARRIVALS = {
   not told: call `check_notifications` to read the responses that arrived (it also reads those
   arriving as this round ends), or `wait_for_response(rounds=N)` to wait until one arrives (at
   most N rounds) and read it. A value is known only once you have read it.
-- When you have nothing useful to call this round, call `wait_for_response` (or `wait`, which
-  lets time pass without reading).""",
+- Reading costs nothing: add `check_notifications` to every reply with calls, so that what
+  arrives is read in time. When you have nothing useful to call this round, call
+  `wait_for_response` (or `wait(rounds=N)`, which lets N rounds pass without reading).""",
 }
 _META_NAMES = {
     "push": "`wait` and `submit_answer`",
@@ -246,6 +247,7 @@ class ChatEnv:
         self._worlds: dict[tuple[str, int], Any] = {}
         self._last_trace_index = 0
         self._text_call_counter = 0
+        self._rounds_advanced = 0
 
     # -- episode ---------------------------------------------------------------------------
 
@@ -284,11 +286,16 @@ class ChatEnv:
         self._worlds = {}
         self._last_trace_index = 0
         self._text_call_counter = 0
-        cap = self.max_calls_per_turn if self.max_calls_per_turn is not None else "any number of"
+        self._rounds_advanced = 0
+        cap = (
+            f"at most {self.max_calls_per_turn} tool(s)"
+            if self.max_calls_per_turn is not None
+            else "any number of tools"
+        )
         lines = [f"You have {instance.n_tasks} tasks. Work on all of them at once."]
         for index, task in enumerate(instance.tasks):
             lines.append(f"\nTask T{index + 1}: {task.instruction}")
-        lines.append(f"\nRound 0. You may call {cap} tool(s) per reply.")
+        lines.append(f"\nRound 0. You may call {cap} per reply.")
         self.messages = [
             {
                 "role": "system",
@@ -345,6 +352,10 @@ class ChatEnv:
         # of the note for a call written in text; the tool).
         reads: list[tuple[dict[str, Any] | None, int, str]] = []
         wait_rounds = 1
+        # A wait ends early at an arrival when the model is told of arrivals (push) or asked
+        # to be (wait_for_response); in pull mode a plain wait lasts all its rounds, so that
+        # its length reveals nothing the model has not read.
+        stop_at_arrival = self.notifications == "push"
 
         def respond(call_id: str | None, payload: Any, label: str) -> dict[str, Any] | None:
             content = payload if isinstance(payload, str) else _json(payload)
@@ -373,6 +384,11 @@ class ChatEnv:
                     self._refuse("invalid_arguments", message, turn)
                     respond(checked.call_id, {"error": message}, f"Refused {name}")
                     continue
+                if name == "wait_for_response":
+                    assert self.resolver is not None
+                    if self.resolver.unread:  # something already waits to be read: no wait
+                        rounds = 1
+                    stop_at_arrival = True
                 wait_rounds = max(wait_rounds, rounds)
                 if name == "wait":  # the turn ends after every reply anyway
                     respond(checked.call_id, {"status": "waiting", "rounds": rounds}, name)
@@ -394,7 +410,7 @@ class ChatEnv:
                     }
                 )
         if end_turn:
-            self._advance(wait_rounds)
+            self._advance(wait_rounds, stop_at_arrival)
         terminated = simulator.finished
         truncated = not terminated and simulator.round >= self.max_rounds
         if reads:
@@ -467,7 +483,9 @@ class ChatEnv:
             delay = pending.queued_rounds + 1 + pending.expected_latency
             payload["expected_delay_rounds"] = round(delay, 1)
         if pending.kind is CallKind.VIOLATION:
-            payload["warning"] = "its inputs had not arrived; the response will be an error"
+            payload["warning"] = (
+                "a value it uses has not reached you yet; the response will be an error"
+            )
         return payload
 
     def _world_of(self, task: int) -> Any:
@@ -507,17 +525,21 @@ class ChatEnv:
             )
         return results
 
-    def _advance(self, rounds: int) -> None:
-        """Move the clock after a reply: one round, or up to ``rounds`` for a wait, stopping
-        in the round a response arrives, at the end of the episode or at ``max_rounds``."""
+    def _advance(self, rounds: int, stop_at_arrival: bool = True) -> None:
+        """Move the clock after a reply: one round, or up to ``rounds`` for a wait (stopping
+        in the round a response arrives when ``stop_at_arrival``), never past the end of the
+        episode or ``max_rounds``."""
         simulator = self.simulator
         assert simulator is not None
+        self._rounds_advanced = 0
         for _ in range(rounds):
             if simulator.finished or simulator.round >= self.max_rounds:
                 return
             seen = len(simulator.trace)
             simulator.end_turn()
-            if any(isinstance(event, DeliveryEvent) for event in simulator.trace[seen:]):
+            self._rounds_advanced += 1
+            arrived = any(isinstance(e, DeliveryEvent) for e in simulator.trace[seen:])
+            if stop_at_arrival and arrived:
                 return
 
     def _arrival_lines(self, events: Sequence[Any]) -> list[str]:
@@ -545,7 +567,9 @@ class ChatEnv:
             trace = simulator.trace
             arrived = self._arrival_lines(trace[self._last_trace_index :])
             self._last_trace_index = len(trace)
-            lines += arrived or ["No response arrived this round."]
+            passed = self._rounds_advanced
+            quiet = "this round" if passed <= 1 else f"in these {passed} rounds"
+            lines += arrived or [f"No response arrived {quiet}."]
             pending = [
                 f"{self._calls[call.call_id].chat_id} ({call.tool}, since round "
                 f"{call.issued_round})"

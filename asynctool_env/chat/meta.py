@@ -28,8 +28,9 @@ def wait(world: Any, rounds: int = 1) -> dict[str, Any]:
     """End your turn without calling a tool, to let pending responses arrive.
 
     Args:
-        rounds: Let up to this many rounds pass (default 1). The wait ends early, in the
-            round a response arrives.
+        rounds: Let up to this many rounds pass (default 1). When arrivals are announced to
+            you, the wait ends early, in the round a response arrives; when you read them
+            yourself (check_notifications), it lasts all the rounds.
     """
     raise NotImplementedError("handled by the chat env")
 
@@ -55,8 +56,8 @@ def check_notifications(world: Any) -> dict[str, Any]:
 
 @tool(latency=0)
 def wait_for_response(world: Any, rounds: int = 1) -> dict[str, Any]:
-    """End your turn, wait until a response arrives (at most `rounds` rounds), then read the
-    responses you have not read yet.
+    """End your turn, wait until a response arrives (at most `rounds` rounds; no wait if
+    one is already there to read), then read the responses you have not read yet.
 
     Args:
         rounds: Wait at most this many rounds (default 1).

@@ -455,7 +455,9 @@ def grade_answer(
     normalized = normalize_text(text)
     numbers = extract_numbers(text)
     tokens = set(re.findall(r"[\w.#:/-]+", normalized)) | set(re.findall(r"\w+", normalized))
-    checks = tuple(_check(fact, normalized, numbers, tokens) for fact in facts)
+    # A number another fact of the task asks for is that fact's, not a rival candidate.
+    asked = [float(f.value) for f in facts if f.kind == "number" and _is_number(f.value)]
+    checks = tuple(_check(fact, normalized, numbers, tokens, asked) for fact in facts)
     reasons = [check.reason for check in checks if not check.ok]
     pasted = [response for response in responses if _reproduces(text, response)]
     if pasted:
@@ -575,7 +577,21 @@ def _first_named(options: Sequence[Any], normalized: str) -> Any:
     return min(positions)[2] if positions else None
 
 
-def _check(fact: Fact, normalized: str, numbers: Sequence[float], tokens: set[str]) -> FactCheck:
+def _is_number(value: Any) -> bool:
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return not isinstance(value, bool)
+
+
+def _check(
+    fact: Fact,
+    normalized: str,
+    numbers: Sequence[float],
+    tokens: set[str],
+    asked: Sequence[float] = (),
+) -> FactCheck:
     name = fact.label or "value"
     if not states(fact.value, fact.kind, normalized, numbers, tokens, fact.abs_tol):
         return FactCheck(fact, False, f"the answer does not state the {name} ({fact.value!r})")
@@ -592,6 +608,22 @@ def _check(fact: Fact, normalized: str, numbers: Sequence[float], tokens: set[st
                 "is the answer",
             )
         return FactCheck(fact, True)
+    if fact.kind == "number":
+        # "63 or 26 seats" names a rival candidate from the same list: ambiguous, as for ids.
+        for other in fact.alternatives:
+            if not _is_number(other) or states(
+                other, "number", normalized, (float(fact.value),), set(), fact.abs_tol
+            ):
+                continue  # equal to the value within its tolerance
+            if any(abs(float(other) - value) <= 1e-9 * max(1.0, abs(value)) for value in asked):
+                continue
+            if states(other, "number", normalized, numbers, tokens):
+                return FactCheck(
+                    fact,
+                    False,
+                    f"the answer names both {fact.value!r} and {other!r} for the {name}: "
+                    "it is ambiguous",
+                )
     if fact.kind in ("id", "text"):
         for other in fact.alternatives:
             other_kind = "id" if fact.kind == "id" else "text"

@@ -303,6 +303,12 @@ class CallResolver:
                 self.knowledge.add(event.response)
         return events
 
+    @property
+    def unread(self) -> int:
+        """Deliveries held for the agent to read (``hold_deliveries``; otherwise 0)."""
+        self.sync()
+        return len(self._held)
+
     def _arrived(self, task: int) -> list[bool]:
         """Per step of ``task``: its response was delivered, and read if deliveries are held."""
         unread = self._unread_steps
@@ -412,7 +418,7 @@ class CallResolver:
         reasons = []
         for value in gold.needed:
             if _uses(leaves, value) and not self.knowledge.knows(value):
-                reasons.append("a value it uses had not arrived in any response yet")
+                reasons.append("a value it uses had reached you in a response")
                 break
         task = simulator.tasks[gold.task]
         arrived = self._arrived(gold.task) if gold.order_parents else []

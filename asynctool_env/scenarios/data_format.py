@@ -1008,7 +1008,8 @@ def convert_data_format(
 def validate_data_against_schema(
     world: FormatWorld, text: str, data_format: str, schema_id: str
 ) -> dict[str, Any]:
-    """Validate data text against a schema of the catalogue; lists every violation found.
+    """Validate data text against a schema of the catalogue: `error_count` counts every
+    violation found, and `errors` lists the first 20 of them.
 
     Args:
         text: The data text to validate.
