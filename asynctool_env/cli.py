@@ -101,6 +101,33 @@ def _check_latency(latency: str | None) -> str | None:
     return latency
 
 
+def _evaluate_agents_ray(agents: list[str], config, address: str, output, console: Console):
+    """Run agents over Ray (streaming to ``output/episodes.jsonl`` when given, resuming what
+    it holds); returns (records, summaries)."""
+    from asynctool_env.benchmark import summarize
+
+    try:
+        from asynctool_env.distributed import evaluate_ray
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise typer.BadParameter(str(error), param_hint="--ray") from error
+    journal = None
+    if output is not None:
+        Path(output).mkdir(parents=True, exist_ok=True)
+        journal = Path(output) / "episodes.jsonl"
+    records, summaries = [], []
+    for agent in agents:
+        try:
+            found = evaluate_ray(agent, config, address=address, journal=journal)
+        except (ValueError, FileNotFoundError) as error:
+            raise typer.BadParameter(str(error)) from error
+        except (RuntimeError, ConnectionError) as error:
+            raise typer.BadParameter(f"Ray: {error}", param_hint="--ray") from error
+        console.print(f"{agent}: {len(found)} episodes over Ray ({address})")
+        records.extend(found)
+        summaries.append(summarize(found))
+    return records, summaries
+
+
 def _evaluate_agents(agents: list[str], config, workers: int, console: Console):
     """Run agents with a progress bar; returns (records, summaries)."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
@@ -261,6 +288,16 @@ def eval_command(
             "(default: the shipped policy of the regime)."
         ),
     ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option(
+            "--ray",
+            help="Reference agents and trained policies: spread the episodes over the Ray "
+            "cluster at this address ('auto': the one 'asynctool cluster up' started here; "
+            "'local': a Ray instance in this process). With --output, episodes stream to "
+            "episodes.jsonl and a rerun resumes. Needs the ray extra.",
+        ),
+    ] = None,
 ) -> None:
     """Evaluate agents with a chosen split, latency, task count and seed.
 
@@ -296,7 +333,12 @@ def eval_command(
     )
     console = _console()
     summaries: list[dict] = []
-    if reference:
+    if reference and ray is not None:
+        records, summaries = _evaluate_agents_ray(reference, config, ray, output, console)
+        if output is not None:
+            folder = write_results(output, records, summaries, config)
+            console.print(f"results written to {folder}/")
+    elif reference:
         records, summaries = _evaluate_agents(reference, config, workers, console)
         if output is not None:
             folder = write_results(output, records, summaries, config)
@@ -570,6 +612,39 @@ def _evaluate_llm(
         return run(base_url, model or "", f"openai:{model}")
     except LocalModelError as error:
         raise typer.BadParameter(str(error), param_hint="--agent") from error
+
+
+cluster_app = typer.Typer(help="A local Ray cluster on loopback (needs the ray extra).")
+app.add_typer(cluster_app, name="cluster")
+
+
+@cluster_app.command("up")
+def cluster_up(
+    port: Annotated[int, typer.Option(min=1, max=65535, help="The head node's port.")] = 6379,
+    num_cpus: Annotated[int, typer.Option(min=1, help="CPUs the head node offers.")] = 2,
+    host: Annotated[str, typer.Option(help="The address to bind (loopback by default).")] = (
+        "127.0.0.1"
+    ),
+) -> None:
+    """Start a Ray head node; jobs connect with 'asynctool eval --ray ADDRESS'. On more
+    machines: 'ray start --address ADDRESS' on each (see the README)."""
+    from asynctool_env.distributed import cluster_up as start
+
+    try:
+        address = start(port=port, num_cpus=num_cpus, host=host)
+    except (RuntimeError, ImportError) as error:
+        raise typer.BadParameter(str(error)) from error
+    _console().print(f"Ray head node at {address} ({num_cpus} CPUs); stop it with "
+                     "'asynctool cluster down'")  # fmt: skip
+
+
+@cluster_app.command("down")
+def cluster_down() -> None:
+    """Stop the Ray processes 'asynctool cluster up' (or 'ray start') left on this machine."""
+    from asynctool_env.distributed import cluster_down as stop
+
+    stop()
+    _console().print("Ray stopped")
 
 
 @app.command("serve-local")
