@@ -400,6 +400,47 @@ def _ppo_policy_file(policy: Path | None, needed: bool) -> str | None:
     return str(policy.resolve())
 
 
+def _train_rllib(
+    regime: str | None,
+    timesteps: int | None,
+    seed: int | None,
+    output: Path | None,
+    address: str | None,
+    num_env_runners: int,
+) -> None:
+    """``asynctool train --backend rllib``: PPO with masking on RLlib, scored on dev."""
+    import math
+
+    from asynctool_env.rl.config import REGIMES
+
+    name = regime or "default"
+    if name not in REGIMES:
+        raise typer.BadParameter(f"choose one of {', '.join(REGIMES)}", param_hint="--regime")
+    try:
+        from asynctool_env.rl.rllib import train_rllib
+    except ImportError as error:
+        raise typer.BadParameter(
+            f"--backend rllib needs the ray extra: pip install 'asynctool-env[ray]' ({error})",
+            param_hint="--backend",
+        ) from error
+    folder = output or Path("runs") / f"rllib-{name}-seed{seed or 0}"
+    run = train_rllib(
+        iterations=max(1, math.ceil((timesteps or 20_000) / 2000)),
+        env_kwargs=REGIMES[name],
+        address=address,
+        num_env_runners=num_env_runners,
+        checkpoint_dir=str(Path(folder).resolve() / "checkpoint"),
+        seed=seed or 0,
+    )
+    console = _console()
+    console.print(
+        f"RLlib PPO ({name}): {run.env_steps} env steps in {run.seconds:.1f} s "
+        f"({run.steps_per_second:.0f}/s); dev efficiency {run.dev_before['efficiency']:.3f} "
+        f"-> {run.dev_after['efficiency']:.3f}, return {run.dev_before['return']:.3f} -> "
+        f"{run.dev_after['return']:.3f}; checkpoint {run.checkpoint}"
+    )
+
+
 @app.command()
 def train(
     config_file: Annotated[
@@ -459,6 +500,21 @@ def train(
         bool, typer.Option("--show-config", help="Print the resolved configuration and stop.")
     ] = False,
     quiet: Annotated[bool, typer.Option(help="Only the final line.")] = False,
+    backend: Annotated[
+        str,
+        typer.Option(
+            help="sb3 (default) or rllib: RLlib's PPO with action masking (needs the ray "
+            "extra); it takes --regime, --timesteps, --seed, --output, --address and "
+            "--num-env-runners."
+        ),
+    ] = "sb3",
+    address: Annotated[
+        str | None,
+        typer.Option(help="--backend rllib: the Ray cluster (default: Ray in this process)."),
+    ] = None,
+    num_env_runners: Annotated[
+        int, typer.Option(min=0, help="--backend rllib: remote env runners (0: sample here).")
+    ] = 0,
 ) -> None:
     """Train MaskablePPO, PPO or A2C on the procedural stream (needs the rl extra).
 
@@ -467,6 +523,12 @@ def train(
     Settings: defaults < --config file < --set < flags. See baselines/README.md.
     """
     from asynctool_env.rl.config import ConfigError, load_config, parse_assignments, parse_value
+
+    if backend not in ("sb3", "rllib"):
+        raise typer.BadParameter("choose sb3 or rllib", param_hint="--backend")
+    if backend == "rllib":
+        _train_rllib(regime, timesteps, seed, output, address, num_env_runners)
+        return
 
     try:
         overrides = parse_assignments(set_)
