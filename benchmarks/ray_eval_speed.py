@@ -12,17 +12,11 @@ Run: ``python benchmarks/ray_eval_speed.py [--agent critical_path] [--episodes 2
 from __future__ import annotations
 
 import argparse
-import socket
 import time
 
 from asynctool_env.benchmark import EvalConfig, evaluate
+from asynctool_env.chat.local import free_port
 from asynctool_env.distributed import cluster_down, cluster_up, evaluate_ray
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def main() -> None:
@@ -40,7 +34,7 @@ def main() -> None:
         start = time.perf_counter()
         local = evaluate(args.agent, config)
         local_rate = args.episodes / (time.perf_counter() - start)
-        address = cluster_up(port=_free_port(), num_cpus=cpus)
+        address = cluster_up(port=free_port(), num_cpus=cpus)
         try:
             # Warm every worker (one chunk per CPU at once): imports and the split load.
             warm = EvalConfig(split="test", episodes=cpus * args.chunk)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import socket
 import subprocess
 import sys
 import time
@@ -23,14 +22,13 @@ import urllib.request
 
 import gymnasium as gym
 
+from asynctool_env.chat.local import free_port
 from asynctool_env.chat.scripted import ScriptedOracle, native_reply
 from asynctool_env.integrations.openenv_server import AsyncToolAction, AsyncToolClient
 
 
 def start_server() -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = free_port()
     command = [sys.executable, "-c", "from asynctool_env.cli import app; app()"]
     command += ["serve-openenv", "--port", str(port), "--max-sessions", "2", "--max-rounds", "30"]
     server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

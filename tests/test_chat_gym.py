@@ -136,3 +136,15 @@ def test_both_envs_report_the_same_counters_and_render_the_same_table():
     table = numeric.render()
     assert table.splitlines()[0] in chat.render()
     assert "task 0 [" in chat.render()
+
+
+def test_the_chat_env_records_which_instance_it_plays():
+    from asynctool_env.chat.env import ChatEnv
+
+    env = ChatEnv(split="dev")
+    env.reset(seed=5)
+    assert env.instance is env.instances[env.instance_index]
+    env.reset(seed=0, options={"instance_index": 7})
+    assert env.instance_index == 7
+    env.reset(seed=0, options={"instance": env.instances[3]})
+    assert env.instance_index is None and env.instance is env.instances[3]

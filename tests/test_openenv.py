@@ -15,6 +15,7 @@ import pytest
 
 pytest.importorskip("openenv.core")
 
+from asynctool_env.chat.local import free_port
 from asynctool_env.chat.scripted import ScriptedOracle, native_reply
 from asynctool_env.integrations.openenv_server import (
     AsyncToolAction,
@@ -24,16 +25,10 @@ from asynctool_env.integrations.openenv_server import (
 pytestmark = pytest.mark.slow
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def server():
     """``asynctool serve-openenv`` in a subprocess on loopback, stopped afterwards."""
-    port = _free_port()
+    port = free_port()
     command = [
         sys.executable,
         "-c",
@@ -147,7 +142,7 @@ def test_a_bad_reset_is_an_error_and_the_session_survives(server):
 
 def test_the_server_stops_when_asked():
     """A server started by the command stops on SIGTERM: nothing listens on its port."""
-    port = _free_port()
+    port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-c", "from asynctool_env.cli import app; app()", "serve-openenv",
          "--port", str(port)],

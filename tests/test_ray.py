@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -17,6 +16,7 @@ import pytest
 pytest.importorskip("ray")
 
 from asynctool_env.benchmark import EvalConfig, evaluate
+from asynctool_env.chat.local import free_port
 from asynctool_env.distributed import (
     evaluate_ray,
     read_journal,
@@ -26,16 +26,10 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def cluster():
     """``asynctool cluster up`` on loopback (2 CPUs), ``cluster down`` afterwards."""
-    port = _free_port()
+    port = free_port()
     run = [sys.executable, "-c", "from asynctool_env.cli import app; app()"]
     started = subprocess.run(
         [*run, "cluster", "up", "--port", str(port), "--num-cpus", "2"],

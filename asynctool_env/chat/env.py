@@ -240,6 +240,7 @@ class ChatEnv:
         self.simulator: Simulator | None = None
         self.resolver: CallResolver | None = None
         self.instance: Instance | None = None
+        self.instance_index: int | None = None
         self.messages: list[dict[str, Any]] = []
         self.tools: list[dict[str, Any]] = []
         self._tools: dict[str, Tool] = {}
@@ -262,12 +263,16 @@ class ChatEnv:
         options = dict(options or {})
         options = check_reset_options(options, self.instances)
         if "instance" in options:
+            index = None
             instance = options["instance"]
-        elif "instance_index" in options:
-            instance = self.instances[options["instance_index"]]
         else:
-            instance = self.instances[int(self.np_random.integers(len(self.instances)))]
+            if "instance_index" in options:
+                index = options["instance_index"]
+            else:
+                index = int(self.np_random.integers(len(self.instances)))
+            instance = self.instances[index]
         self.instance = instance
+        self.instance_index = index  # in self.instances; None for a given instance
         profile = self.latency or make_latency_profile(instance.latency_profile)
         scenarios = sorted({task.scenario for task in instance.tasks})
         offered = [tool for name in scenarios for tool in SCENARIOS[name].tools]

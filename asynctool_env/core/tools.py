@@ -122,6 +122,22 @@ class Tool:
         ]
         return signature.replace(parameters=parameters, return_annotation=str)
 
+    def dress(self, function: Callable[..., Any], *, method: bool = False) -> Any:
+        """Give ``function``, a forwarder that takes ``**arguments``, this tool's face for the
+        frameworks that read tools from Python functions (TRL through transformers'
+        ``get_json_schema``, MCP servers): its name, its :meth:`python_signature` (after a
+        ``self`` when ``method``), the matching annotations and :meth:`google_docstring`.
+        Returns ``function``."""
+        signature = self.python_signature()
+        parameters = list(signature.parameters.values())
+        function.__annotations__ = {**{p.name: p.annotation for p in parameters}, "return": str}
+        if method:
+            parameters.insert(0, inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD))
+        function.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        function.__doc__ = self.google_docstring()
+        function.__name__ = function.__qualname__ = self.name
+        return function
+
     def google_docstring(self) -> str:
         """The description and a Google-style ``Args:`` section from the tool's schema (the
         docstring format transformers' ``get_json_schema`` parses)."""

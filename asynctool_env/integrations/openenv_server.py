@@ -114,12 +114,10 @@ class AsyncToolEnvironment(Environment[AsyncToolAction, AsyncToolObservation, As
         options = {"instance_index": instance_index} if instance_index is not None else None
         _, info = env.reset(seed=seed, options=options)
         self.env = env
-        instances = env.chat.instances
-        index = instances.index(env.chat.instance) if instance_index is None else instance_index
         self._state = AsyncToolState(
             episode_id=episode_id or str(uuid.uuid4()),
             split=split,
-            instance_index=int(index),
+            instance_index=env.chat.instance_index,
         )
         return AsyncToolObservation(
             messages=info["messages"],

@@ -47,7 +47,6 @@ Design:
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, ClassVar
 
@@ -156,20 +155,7 @@ def _tool_method(tool: Tool) -> Any:
     def method(self: AsyncToolTRLEnv, **arguments: Any) -> str:
         return self._play(name, arguments)
 
-    signature = tool.python_signature()
-    method.__signature__ = signature.replace(  # type: ignore[attr-defined]
-        parameters=[
-            inspect.Parameter("self", inspect.Parameter.POSITIONAL_OR_KEYWORD),
-            *signature.parameters.values(),
-        ]
-    )
-    method.__annotations__ = {
-        **{p.name: p.annotation for p in signature.parameters.values()},
-        "return": str,
-    }
-    method.__doc__ = tool.google_docstring()
-    method.__name__ = method.__qualname__ = name
-    return method
+    return tool.dress(method, method=True)
 
 
 def environment_class(scenarios: Iterable[str], **env_kwargs: Any) -> type[AsyncToolTRLEnv]:

@@ -115,15 +115,7 @@ class AsyncToolToolset(vf.Toolset[vf.ToolsetConfig, AsyncToolState]):
         async def play(**arguments: Any) -> str:
             return self._play(name, arguments)
 
-        signature = tool.python_signature()
-        play.__signature__ = signature  # type: ignore[attr-defined]
-        play.__annotations__ = {
-            **{p.name: p.annotation for p in signature.parameters.values()},
-            "return": str,
-        }
-        play.__name__ = name
-        play.__doc__ = tool.description
-        return play
+        return tool.dress(play)
 
     def _play(self, name: str, arguments: dict[str, Any]) -> str:
         text, done = self.env.call_tool(name, arguments)
