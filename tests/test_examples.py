@@ -11,104 +11,65 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_quickstart_example_prints_the_episode_metrics():
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "quickstart.py")],
+def _run(script: str, *arguments: str, timeout: int = 300) -> str:
+    """Run ``examples/<script>`` as a user would; its standard output."""
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / script), *arguments],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=timeout,
         check=True,
-    )
-    assert "task 0" in result.stdout and "READY" in result.stdout
+    ).stdout
+
+
+def test_quickstart_example_prints_the_episode_metrics():
+    stdout = _run("quickstart.py", timeout=120)
+    assert "task 0" in stdout and "READY" in stdout
     for name in ("rounds", "sequential_rounds", "speedup_vs_sequential", "step_f1"):
-        assert name in result.stdout
+        assert name in stdout
 
 
 @pytest.mark.slow
 def test_maskable_ppo_example_trains_and_evaluates():
     pytest.importorskip("sb3_contrib")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "maskable_ppo.py"), "--steps", "512"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    assert "mean return over 20 episodes after 512 steps" in result.stdout
+    stdout = _run("maskable_ppo.py", "--steps", "512")
+    assert "mean return over 20 episodes after 512 steps" in stdout
 
 
 @pytest.mark.slow
 def test_multi_agent_ppo_example_trains_and_compares():
     pytest.importorskip("supersuit")
     pytest.importorskip("stable_baselines3")
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "multi_agent_ppo.py"),
-            "--timesteps",
-            "512",
-            "--episodes",
-            "3",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    assert "critical_path" in result.stdout and "ppo (shared)" in result.stdout
+    stdout = _run("multi_agent_ppo.py", "--timesteps", "512", "--episodes", "3")
+    assert "critical_path" in stdout and "ppo (shared)" in stdout
 
 
 @pytest.mark.slow
 def test_train_maskable_ppo_example_trains_and_compares():
     pytest.importorskip("sb3_contrib")
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "train_maskable_ppo.py"),
-            "--steps",
-            "2048",
-            "--episodes",
-            "10",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    assert "maskable_ppo" in result.stdout and "critical_path" in result.stdout
+    stdout = _run("train_maskable_ppo.py", "--steps", "2048", "--episodes", "10")
+    assert "maskable_ppo" in stdout and "critical_path" in stdout
 
 
 @pytest.mark.slow
 def test_openenv_example_serves_two_sessions_and_stops_the_server():
     pytest.importorskip("openenv.core")
-    result = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "openenv_client.py"), "--instance", "2"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=True,
-    )
-    assert "[oracle] return" in result.stdout and "efficiency 1.000" in result.stdout
-    assert "[waiter]" in result.stdout and "server stopped" in result.stdout
+    stdout = _run("openenv_client.py", "--instance", "2")
+    assert "[oracle] return" in stdout and "efficiency 1.000" in stdout
+    assert "[waiter]" in stdout and "server stopped" in stdout
 
 
 @pytest.mark.slow
-def test_trl_example_runs_the_recipe():
+def test_trl_example_runs_the_recipe(tmp_path):
     pytest.importorskip("trl")
-    result = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "examples" / "trl_grpo.py"),
-            "--steps",
-            "1",
-            "--warm-start-steps",
-            "20",
-            "--output",
-            "/tmp/asynctool-trl-example",
-        ],
-        capture_output=True,
-        text=True,
+    stdout = _run(
+        "trl_grpo.py",
+        "--steps",
+        "1",
+        "--warm-start-steps",
+        "20",
+        "--output",
+        str(tmp_path),
         timeout=600,
-        check=True,
     )
-    assert '"grpo_steps": 1' in result.stdout and '"env_episodes": 8' in result.stdout
+    assert '"grpo_steps": 1' in stdout and '"env_episodes": 8' in stdout
