@@ -89,6 +89,18 @@ def _check_agents(names: list[str]) -> list[str]:
     return names
 
 
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        help="Spread the episodes over the Ray cluster at this address ('auto': the one "
+        "'asynctool cluster up' started here; 'local': a Ray instance in this process). "
+        "With an output folder, episodes stream to episodes.jsonl and a rerun resumes. "
+        "Needs the ray extra.",
+    ),
+]
+
+
 def _check_latency(latency: str | None) -> str | None:
     from asynctool_env.core.latency import make_latency_profile
 
@@ -194,6 +206,7 @@ def bench(
     workers: Workers = 1,
     plots: Annotated[bool, typer.Option(help="Also draw the report plots.")] = False,
     tool_capacity: ToolCapacity = None,
+    ray: RayAddress = None,
 ) -> None:
     """Run the reference agents on the benchmark split and print the leaderboard."""
     from asynctool_env.benchmark import REFERENCE_AGENTS, EvalConfig, write_results
@@ -202,7 +215,12 @@ def bench(
         raise typer.BadParameter("choose test or dev", param_hint="--split")
     console = _console()
     config = EvalConfig(split=split, tool_capacity=tool_capacity)
-    records, summaries = _evaluate_agents(list(REFERENCE_AGENTS), config, workers, console)
+    if ray is not None:
+        records, summaries = _evaluate_agents_ray(
+            list(REFERENCE_AGENTS), config, ray, output, console
+        )
+    else:
+        records, summaries = _evaluate_agents(list(REFERENCE_AGENTS), config, workers, console)
     folder = write_results(output, records, summaries, config)
     console.print(_leaderboard_table(summaries, f"AsyncTool {split} split: reference agents"))
     console.print(
@@ -288,14 +306,14 @@ def eval_command(
             "(default: the shipped policy of the regime)."
         ),
     ] = None,
-    ray: Annotated[
-        str | None,
+    ray: RayAddress = None,
+    endpoint: Annotated[
+        list[str] | None,
         typer.Option(
-            "--ray",
-            help="Reference agents and trained policies: spread the episodes over the Ray "
-            "cluster at this address ('auto': the one 'asynctool cluster up' started here; "
-            "'local': a Ray instance in this process). With --output, episodes stream to "
-            "episodes.jsonl and a rerun resumes. Needs the ray extra.",
+            "--endpoint",
+            help="LLM agents with --ray: a server of the model, URL or URL=N (N episodes at "
+            "once; default --concurrency). Repeatable: the episodes go to whichever endpoint "
+            "has a free slot.",
         ),
     ] = None,
 ) -> None:
@@ -320,6 +338,11 @@ def eval_command(
             f"--trials applies to LLM agents ('openai', 'local'), not to {', '.join(reference)}: "
             "run those once per seed (--seed)",
             param_hint="--trials",
+        )
+    if endpoint and llm != ["openai"]:
+        raise typer.BadParameter(
+            "--endpoint names servers of --agent openai's model (--agent local serves its own)",
+            param_hint="--endpoint",
         )
     config = EvalConfig(
         split=split,
@@ -362,6 +385,8 @@ def eval_command(
                 temperature,
                 output,
                 request,
+                ray=ray,
+                endpoints=_endpoints(endpoint, concurrency, ray),
             )
         )
     title = f"{split} split, latency={latency or 'own'}"
@@ -378,6 +403,26 @@ def eval_command(
                 emoji=False,
             )
         raise typer.Exit(1)
+
+
+def _endpoints(texts: list[str] | None, concurrency: int, ray: str | None) -> list | None:
+    """``--endpoint`` values as :class:`~asynctool_env.distributed.Endpoint` (``None``:
+    none given)."""
+    if not texts:
+        return None
+    if ray is None:
+        raise typer.BadParameter(
+            "--endpoint spreads LLM episodes over Ray: add --ray ADDRESS (or --ray local)",
+            param_hint="--endpoint",
+        )
+    try:
+        from asynctool_env.distributed import Endpoint
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise typer.BadParameter(str(error), param_hint="--endpoint") from error
+    try:
+        return [Endpoint.parse(text, concurrency) for text in texts]
+    except ValueError as error:
+        raise typer.BadParameter(str(error), param_hint="--endpoint") from error
 
 
 def _ppo_policy_file(policy: Path | None, needed: bool) -> str | None:
@@ -407,6 +452,11 @@ def _train_rllib(
     output: Path | None,
     address: str | None,
     num_env_runners: int,
+    *,
+    export: Path | None = None,
+    agents: int | None = None,
+    env_extra: dict | None = None,
+    eval_episodes: int | None = None,
 ) -> None:
     """``asynctool train --backend rllib``: PPO with masking on RLlib, scored on dev."""
     import math
@@ -416,6 +466,13 @@ def _train_rllib(
     name = regime or "default"
     if name not in REGIMES:
         raise typer.BadParameter(f"choose one of {', '.join(REGIMES)}", param_hint="--regime")
+    if agents is not None and regime is not None:
+        raise typer.BadParameter(
+            "--regime names AsyncTool-v0 settings; give the multi-agent env's with --env-kwarg",
+            param_hint="--regime",
+        )
+    if export is not None and export.suffix != ".pt":
+        raise typer.BadParameter(f"policy files end in .pt, got {export}", param_hint="--export")
     try:
         from asynctool_env.rl.rllib import train_rllib
     except ImportError as error:
@@ -423,21 +480,41 @@ def _train_rllib(
             f"--backend rllib needs the ray extra: pip install 'asynctool-env[ray]' ({error})",
             param_hint="--backend",
         ) from error
-    folder = output or Path("runs") / f"rllib-{name}-seed{seed or 0}"
-    run = train_rllib(
-        iterations=max(1, math.ceil((timesteps or 20_000) / 2000)),
-        env_kwargs=REGIMES[name],
-        address=address,
-        num_env_runners=num_env_runners,
-        checkpoint_dir=str(Path(folder).resolve() / "checkpoint"),
-        seed=seed or 0,
-    )
+    if agents is not None:
+        env_kwargs = {"n_agents": agents, **dict(env_extra or {})}
+        label = f"multi{agents}"
+    else:
+        env_kwargs = {**REGIMES[name], **dict(env_extra or {})}
+        label = name
+    folder = output or Path("runs") / f"rllib-{label}-seed{seed or 0}"
+    try:
+        run = train_rllib(
+            iterations=max(1, math.ceil((timesteps or 20_000) / 2000)),
+            env_kwargs=env_kwargs,
+            multi_agent=agents is not None,
+            address=address,
+            num_env_runners=num_env_runners,
+            eval_episodes=eval_episodes or 24,
+            checkpoint_dir=str(Path(folder).resolve() / "checkpoint"),
+            export=export,
+            seed=seed or 0,
+        )
+    except (TypeError, ValueError) as error:
+        raise typer.BadParameter(str(error), param_hint="--env-kwarg") from error
     console = _console()
+    before, after = run.dev_before, run.dev_after
+    score = (
+        f"dev success {before['success']:.3f} -> {after['success']:.3f}, rounds "
+        f"{before['rounds']:.2f} -> {after['rounds']:.2f}"
+        if agents is not None
+        else f"dev efficiency {before['efficiency']:.3f} -> {after['efficiency']:.3f}"
+    )
     console.print(
-        f"RLlib PPO ({name}): {run.env_steps} env steps in {run.seconds:.1f} s "
-        f"({run.steps_per_second:.0f}/s); dev efficiency {run.dev_before['efficiency']:.3f} "
-        f"-> {run.dev_after['efficiency']:.3f}, return {run.dev_before['return']:.3f} -> "
-        f"{run.dev_after['return']:.3f}; checkpoint {run.checkpoint}"
+        f"RLlib PPO ({label}): {run.env_steps} env steps in {run.seconds:.1f} s "
+        f"({run.steps_per_second:.0f}/s); {score}, return {before['return']:.3f} -> "
+        f"{after['return']:.3f}; checkpoint {run.checkpoint}"
+        + (f"; policy {run.policy_file}" if run.policy_file else ""),
+        markup=False,
     )
 
 
@@ -515,6 +592,15 @@ def train(
     num_env_runners: Annotated[
         int, typer.Option(min=0, help="--backend rllib: remote env runners (0: sample here).")
     ] = 0,
+    agents: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=4,
+            help="--backend rllib: train the multi-agent env with this many agents, all "
+            "sharing one policy (RLlib's PettingZoo wrapper); --env-kwarg sets its arguments.",
+        ),
+    ] = None,
 ) -> None:
     """Train MaskablePPO, PPO or A2C on the procedural stream (needs the rl extra).
 
@@ -526,15 +612,48 @@ def train(
 
     if backend not in ("sb3", "rllib"):
         raise typer.BadParameter("choose sb3 or rllib", param_hint="--backend")
-    if backend == "rllib":
-        _train_rllib(regime, timesteps, seed, output, address, num_env_runners)
-        return
-
     try:
         overrides = parse_assignments(set_)
         extra_env = parse_assignments(env_kwarg, "--env-kwarg")
     except ConfigError as error:
         raise typer.BadParameter(str(error)) from error
+    if backend == "rllib":
+        sb3_only = {
+            "--config": config_file, "--algo": algo, "--n-envs": n_envs, "--vec-env": vec_env,
+            "--learning-rate": learning_rate, "--lr-schedule": lr_schedule,
+            "--n-steps": n_steps, "--batch-size": batch_size, "--n-epochs": n_epochs,
+            "--gamma": gamma, "--gae-lambda": gae_lambda, "--ent-coef": ent_coef,
+            "--vf-coef": vf_coef, "--clip-range": clip_range, "--max-grad-norm": max_grad_norm,
+            "--net-arch": net_arch, "--activation": activation, "--eval-freq": eval_freq,
+            "--test-episodes": test_episodes, "--checkpoint-freq": checkpoint_freq,
+            "--device": device, "--log-interval": log_interval, "--set": overrides or None,
+        }  # fmt: skip
+        given = [flag for flag, value in sb3_only.items() if value is not None]
+        if given:
+            raise typer.BadParameter(
+                f"{', '.join(given)} apply to --backend sb3; --backend rllib takes --regime, "
+                "--timesteps, --seed, --output, --export, --eval-episodes, --env-kwarg, "
+                "--agents, --address and --num-env-runners",
+                param_hint="--backend",
+            )
+        _train_rllib(
+            regime,
+            timesteps,
+            seed,
+            output,
+            address,
+            num_env_runners,
+            export=export,
+            agents=agents,
+            env_extra=extra_env,
+            eval_episodes=eval_episodes,
+        )
+        return
+    if agents is not None:
+        raise typer.BadParameter(
+            "--agents trains the multi-agent env: use it with --backend rllib",
+            param_hint="--agents",
+        )
     flags = {
         "algo": algo,
         "regime": regime,
@@ -619,6 +738,9 @@ def _evaluate_llm(
     temperature: float,
     output: Path | None,
     request: dict | None = None,
+    *,
+    ray: str | None = None,
+    endpoints: list | None = None,
 ) -> dict:
     from asynctool_env.benchmark import _instances, summarize
     from asynctool_env.chat.local import LOCAL_MODEL, LocalModelError, LocalServer
@@ -649,18 +771,19 @@ def _evaluate_llm(
             label=label,
             **options,
         )
-        records = run_llm_eval(
-            llm,
-            instances,
-            folder,
-            seed=config.seed,
-            latency=config.latency,
-            progress=lambda done: console.print(f"  {done}/{len(instances)} episodes", end="\r"),
-            retry_failed=retry_failed,
-            notes=lambda text: console.print(f"note: {text}", markup=False),
-            tool_capacity=config.tool_capacity,
-            trials=trials,
-        )
+        common = {
+            "seed": config.seed,
+            "latency": config.latency,
+            "progress": lambda done: console.print(f"  {done}/{len(instances)} episodes", end="\r"),
+            "retry_failed": retry_failed,
+            "notes": lambda text: console.print(f"note: {text}", markup=False),
+            "tool_capacity": config.tool_capacity,
+            "trials": trials,
+        }
+        if ray is None:
+            records = run_llm_eval(llm, instances, folder, **common)
+        else:
+            records = _llm_over_ray(llm, endpoints or [], instances, folder, ray, common)
         summary = summarize(records)
         errors = [r.details.get("error") for r in records if r.details.get("failed")]
         if errors:
@@ -674,6 +797,20 @@ def _evaluate_llm(
         return run(base_url, model or "", f"openai:{model}")
     except LocalModelError as error:
         raise typer.BadParameter(str(error), param_hint="--agent") from error
+
+
+def _llm_over_ray(llm, endpoints: list, instances, folder: Path, address: str, common: dict):
+    """An LLM evaluation over Ray (one actor per endpoint; the run's own URL when no
+    ``--endpoint`` was given)."""
+    try:
+        from asynctool_env.distributed import Endpoint, evaluate_llm_ray
+    except ImportError as error:  # pragma: no cover - depends on the install
+        raise typer.BadParameter(str(error), param_hint="--ray") from error
+    chosen = endpoints or [Endpoint(llm.base_url, llm.concurrency)]
+    try:
+        return evaluate_llm_ray(llm, chosen, instances, folder, address=address, **common)
+    except (RuntimeError, ConnectionError) as error:
+        raise typer.BadParameter(f"Ray: {error}", param_hint="--ray") from error
 
 
 cluster_app = typer.Typer(help="A local Ray cluster on loopback (needs the ray extra).")

@@ -25,7 +25,9 @@ import json
 import os
 import subprocess
 import sys
+from collections import deque
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -158,6 +160,162 @@ def evaluate_ray(
             if progress:
                 progress(len(records))
     return [records[index] for index in range(count)]
+
+
+# -- LLM agents over several endpoints ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One OpenAI-compatible server of a model, and how many episodes it takes at once."""
+
+    base_url: str | None
+    concurrency: int = 4
+    #: The model's name on this server (``None``: the run's ``--model``).
+    model: str | None = None
+
+    @classmethod
+    def parse(cls, text: str, default_concurrency: int = 4) -> Endpoint:
+        """``URL`` or ``URL=N`` (N episodes at once), as ``--endpoint`` takes it."""
+        url, _, count = text.rpartition("=")
+        if not url or not count.isdigit():
+            url, count = text, ""
+        url = url.strip()
+        if not url.startswith(("http://", "https://")):
+            raise ValueError(f"an endpoint is URL or URL=N with an http(s) URL, got {text!r}")
+        concurrency = int(count) if count else default_concurrency
+        if concurrency < 1:
+            raise ValueError(f"an endpoint takes at least 1 episode at once, got {text!r}")
+        return cls(url, concurrency)
+
+
+class EndpointPlayer:
+    """A Ray actor's body: plays chat episodes against one endpoint (an async actor, so
+    the episodes in flight share one event loop and one client, as in a local run)."""
+
+    def __init__(
+        self,
+        config: Any,
+        instances: Sequence[Any],
+        latency: str | None,
+        tool_capacity: Any,
+    ) -> None:
+        self.config, self.instances = config, list(instances)
+        self.latency, self.tool_capacity = latency, tool_capacity
+        self.client: Any = None
+        self.executor: Any = None
+
+    async def play(self, index: int, trial: int, seed: int) -> tuple[EpisodeRecord, list]:
+        import concurrent.futures
+
+        from asynctool_env.chat.runner import make_async_client, play_chat_episode
+
+        if self.client is None:  # built on the actor's own event loop
+            self.client = make_async_client(self.config)
+            self.executor = concurrent.futures.ThreadPoolExecutor(
+                max_workers=max(1, self.config.concurrency)
+            )
+        return await play_chat_episode(
+            self.client,
+            self.config,
+            self.instances,
+            index,
+            seed,
+            self.latency,
+            self.tool_capacity,
+            trial,
+            self.executor,
+        )
+
+
+def evaluate_llm_ray(
+    config: Any,
+    endpoints: Sequence[Endpoint],
+    instances: Sequence[Any],
+    output: str | os.PathLike[str],
+    *,
+    address: str | None = None,
+    indexes: Sequence[int] | None = None,
+    seed: int = 0,
+    latency: str | None = None,
+    tool_capacity: Any = None,
+    trials: int = 1,
+    retry_failed: bool = False,
+    progress: Callable[[int], None] | None = None,
+    notes: Callable[[str], None] | None = None,
+) -> list[EpisodeRecord]:
+    """:func:`asynctool_env.chat.runner.run_llm_eval` with the episodes spread over Ray:
+    one actor per endpoint, each given at most its ``concurrency`` episodes at once, the
+    next episode going to whichever endpoint frees a slot first.
+
+    The result folder is the local run's: the same files, streamed as episodes finish, a
+    rerun resumes (and ``retry_failed`` replays failed episodes), and each record equals the
+    local run's for the same seeds (a deterministic model), whatever the endpoints. An
+    actor that dies is restarted and its episodes in flight are played again.
+    """
+    from dataclasses import replace
+
+    from asynctool_env.chat.runner import (
+        episodes_to_play,
+        finish_results,
+        prepare_results,
+        trial_seed,
+        write_episode,
+    )
+
+    if not endpoints:
+        raise ValueError("give at least one endpoint")
+    folder = Path(output)
+    prepare_results(folder, retry_failed=retry_failed, notes=notes)
+    chosen = list(indexes) if indexes is not None else list(range(len(instances)))
+    todo = deque(episodes_to_play(folder, chosen, trials))
+    finished = len(chosen) * trials - len(todo)
+    if progress:
+        progress(finished)
+    if todo:
+        ray = connect(address)
+        actor = ray.remote(EndpointPlayer)
+        players = [
+            actor.options(
+                max_concurrency=endpoint.concurrency,
+                max_restarts=-1,
+                max_task_retries=MAX_RETRIES,
+                num_cpus=0,
+            ).remote(
+                replace(
+                    config,
+                    base_url=endpoint.base_url,
+                    model=endpoint.model or config.model,
+                    concurrency=endpoint.concurrency,
+                    label=config.agent,
+                ),
+                instances,
+                latency,
+                tool_capacity,
+            )
+            for endpoint in endpoints
+        ]
+        free = [endpoint.concurrency for endpoint in endpoints]
+        pending: dict[Any, int] = {}
+        try:
+            while todo or pending:
+                for number, player in enumerate(players):
+                    while free[number] and todo:
+                        index, trial = todo.popleft()
+                        seeded = trial_seed(seed, index, trial)
+                        pending[player.play.remote(index, trial, seeded)] = number
+                        free[number] -= 1
+                ready, _ = ray.wait(list(pending), num_returns=1)
+                free[pending.pop(ready[0])] += 1
+                record, messages = ray.get(ready[0])
+                write_episode(folder, record, messages)
+                finished += 1
+                if progress:
+                    progress(finished)
+        finally:
+            for player in players:
+                ray.kill(player)
+    return finish_results(folder, config)
 
 
 # -- a local cluster ---------------------------------------------------------------------

@@ -15,50 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import os
 import tempfile
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import verifiers.v1 as vf
 
-from asynctool_env.chat.scripted import ScriptedChatModel
+from asynctool_env.chat.scripted import serve_scripted
 from asynctool_env.integrations.verifiers_env import AsyncToolTasksetConfig
-
-
-def serve_scripted(indexes: list[int]) -> tuple[ThreadingHTTPServer, str]:
-    """The scripted oracle behind ``POST /v1/chat/completions`` on a free loopback port."""
-    model = ScriptedChatModel(indexes)
-    lock = threading.Lock()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-            with lock:
-                completion = model.completion(body)
-            if body.get("stream"):
-                message = dict(completion["choices"][0]["message"])
-                calls = message.get("tool_calls") or []
-                message["tool_calls"] = [{**call, "index": i} for i, call in enumerate(calls)]
-                chunk = {**completion, "object": "chat.completion.chunk"}
-                chunk["choices"] = [{"index": 0, "delta": message, "finish_reason": "tool_calls"}]
-                data = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
-                kind = "text/event-stream"
-            else:
-                data, kind = json.dumps(completion).encode(), "application/json"
-            self.send_response(200)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
 
 
 async def evaluate(indexes: list[int], base_url: str, model: str, key_var: str) -> None:

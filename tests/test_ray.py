@@ -21,6 +21,7 @@ from asynctool_env.distributed import (
     evaluate_ray,
     read_journal,
 )
+from asynctool_env.rl.policy import PPOPolicy
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parent.parent
@@ -147,12 +148,21 @@ def test_rllib_ppo_with_masking_improves_over_the_untrained_policy(cluster, tmp_
         num_env_runners=1,
         eval_episodes=24,
         checkpoint_dir=str(tmp_path / "checkpoint"),
+        export=tmp_path / "rllib.pt",
     )
     assert run.env_steps >= 6 * 2000
     assert run.dev_after["return"] > run.dev_before["return"] + 0.1
     assert run.dev_after["efficiency"] > run.dev_before["efficiency"]
     assert run.dev_after["invalid_actions"] == 0.0  # the mask is respected
     assert (tmp_path / "checkpoint").is_dir()
+    # The exported policy file is what 'asynctool eval --agent ppo --policy FILE' plays: it
+    # scores on dev exactly as the trained module did in memory.
+    from asynctool_env.rl.evaluation import SplitEvaluator
+
+    played = SplitEvaluator("dev", 24, {"action_mode": "direct"}).summary(
+        PPOPolicy(tmp_path / "rllib.pt"), agent="rllib_ppo"
+    )
+    assert played == run.dev_after
 
 
 def test_the_train_command_runs_rllib_on_the_cluster(cluster, tmp_path):
@@ -173,3 +183,119 @@ def test_the_train_command_runs_rllib_on_the_cluster(cluster, tmp_path):
     assert (tmp_path / "run" / "checkpoint").is_dir()
     bad = CliRunner().invoke(app, ["train", "--backend", "jax"])
     assert bad.exit_code == 2 and "choose sb3 or rllib" in bad.output
+    sb3_flag = CliRunner().invoke(app, ["train", "--backend", "rllib", "--n-envs", "4"])
+    assert sb3_flag.exit_code == 2 and "--n-envs apply to --backend sb3" in sb3_flag.output
+    agents = CliRunner().invoke(app, ["train", "--agents", "2"])
+    assert agents.exit_code == 2 and "with --backend rllib" in agents.output
+
+
+def test_an_exported_rllib_policy_plays_through_asynctool_eval(cluster, tmp_path):
+    """Train briefly, export with 'asynctool train --backend rllib --export', then play the
+    file with 'asynctool eval --agent ppo --policy FILE' (that the file acts as the module
+    does is checked by the improvement test above, on 24 whole dev episodes)."""
+    pytest.importorskip("ray.rllib")
+    import ray
+    from typer.testing import CliRunner
+
+    from asynctool_env.cli import app
+
+    ray.shutdown()
+    policy_file = tmp_path / "rllib-default.pt"
+    result = CliRunner().invoke(
+        app,
+        ["train", "--backend", "rllib", "--timesteps", "2000", "--address", cluster,
+         "--output", str(tmp_path / "run"), "--export", str(policy_file),
+         "--eval-episodes", "8"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert f"policy {policy_file}" in result.output.replace("\n", "")
+    header = json.loads(policy_file.with_suffix(".json").read_text())
+    assert header["algo"] == "rllib_ppo" and header["regime"] == "default"
+    played = CliRunner().invoke(
+        app,
+        ["eval", "--agent", "ppo", "--policy", str(policy_file), "--split", "dev",
+         "--episodes", "6", "--output", str(tmp_path / "eval")],
+    )  # fmt: skip
+    assert played.exit_code == 0, played.output
+    records = [json.loads(line) for line in (tmp_path / "eval" / "episodes.jsonl").open()]
+    assert len(records) == 6 and {r["agent"] for r in records} == {"ppo"}
+
+
+def test_rllib_trains_the_multi_agent_env_with_one_shared_policy(cluster):
+    """Two agents, one module (RLlib's ParallelPettingZooEnv, parameter sharing): the team
+    return on dev rises above the untrained module's, and no masked action is taken."""
+    pytest.importorskip("ray.rllib")
+    import ray
+
+    from asynctool_env.rl.rllib import SHARED_POLICY, train_rllib
+
+    ray.shutdown()
+    run = train_rllib(
+        iterations=4, env_kwargs={"n_agents": 2}, multi_agent=True, address=cluster,
+        eval_episodes=16,
+    )  # fmt: skip
+    assert run.dev_after["return"] > run.dev_before["return"] + 0.2
+    assert run.dev_after["invalid_actions"] == 0.0
+    assert run.env_steps >= 4 * 2000
+    assert SHARED_POLICY == "shared"
+
+
+def test_an_llm_agent_over_two_endpoints_gives_the_local_records(cluster, tmp_path):
+    """An LLM agent served by two OpenAI-compatible endpoints (the scripted oracle on
+    loopback), each with its own concurrency limit: every episode is played once, over both
+    endpoints, and its record equals the local run's; the files are the local run's."""
+    pytest.importorskip("openai")
+    from asynctool_env.chat.runner import LLMConfig, run_llm_eval
+    from asynctool_env.chat.scripted import serve_scripted
+    from asynctool_env.dataset import load_split
+    from asynctool_env.distributed import Endpoint, evaluate_llm_ray
+
+    indexes = list(range(8))
+    instances = load_split("dev")
+    servers = [serve_scripted(indexes) for _ in range(3)]
+    try:
+        config = LLMConfig(model="scripted", base_url=servers[0][1], concurrency=2)
+        local = run_llm_eval(config, instances, tmp_path / "local", indexes=indexes)
+        endpoints = [Endpoint(servers[1][1], concurrency=1), Endpoint(servers[2][1], 2)]
+        done: list[int] = []
+        remote = evaluate_llm_ray(
+            config, endpoints, instances, tmp_path / "ray", address=cluster, indexes=indexes,
+            progress=done.append,
+        )  # fmt: skip
+    finally:
+        for server, _ in servers:
+            server.shutdown()
+
+    def by_index(records):
+        return {r.instance_index: r.to_json() for r in records}
+
+    assert len(remote) == len(local) == 8 and done[-1] == 8
+    assert by_index(remote) == by_index(local)
+    assert all(r.success for r in remote)  # the oracle solves every episode
+    for name in ("episodes.jsonl", "transcripts.jsonl", "summary.json"):
+        assert (tmp_path / "ray" / name).is_file()
+    transcripts = [json.loads(line) for line in (tmp_path / "ray" / "transcripts.jsonl").open()]
+    assert sorted(t["instance_index"] for t in transcripts) == indexes
+    # Each endpoint got work, and none had more requests at once than its limit.
+    assert servers[1][0].model.requests > 0 and servers[2][0].model.requests > 0
+    assert servers[1][0].peak_in_flight == 1 and servers[2][0].peak_in_flight <= 2
+    assert servers[1][0].model.requests + servers[2][0].model.requests == (
+        servers[0][0].model.requests
+    )  # every turn of every episode played once
+    # A rerun finds every episode done and plays none.
+    again = evaluate_llm_ray(
+        config, endpoints, instances, tmp_path / "ray", address=cluster, indexes=indexes
+    )
+    assert by_index(again) == by_index(remote)
+    assert len((tmp_path / "ray" / "episodes.jsonl").read_text().splitlines()) == 8
+
+
+def test_endpoints_are_parsed_and_checked():
+    from asynctool_env.distributed import Endpoint
+
+    assert Endpoint.parse("http://10.0.0.2:8000/v1=8") == Endpoint("http://10.0.0.2:8000/v1", 8)
+    assert Endpoint.parse("https://h/v1", 3) == Endpoint("https://h/v1", 3)
+    assert Endpoint.parse("http://h/v1?a=b", 2) == Endpoint("http://h/v1?a=b", 2)
+    for bad in ("10.0.0.2:8000", "http://h/v1=0", ""):
+        with pytest.raises(ValueError, match="endpoint"):
+            Endpoint.parse(bad)

@@ -441,6 +441,54 @@ def _append_line(path: Path, value: Mapping[str, Any], **dump: Any) -> None:
         os.fsync(handle.fileno())
 
 
+def episodes_to_play(output: Path, indexes: Sequence[int], trials: int) -> list[tuple[int, int]]:
+    """The ``(instance index, trial)`` pairs that ``output/episodes.jsonl`` does not hold
+    yet, in order (what a run, or a resumed one, still has to play)."""
+    output.mkdir(parents=True, exist_ok=True)
+    done = _done_keys(output / "episodes.jsonl")
+    return [
+        (index, trial) for index in indexes for trial in range(trials) if (index, trial) not in done
+    ]
+
+
+def write_episode(output: Path, record: EpisodeRecord, messages: list[dict[str, Any]]) -> None:
+    """Stream a finished episode to ``output``: its transcript line, then its record line
+    (a record is only there once its transcript is, so a resumed run never lacks one)."""
+    entry = {"instance_index": record.instance_index, "trial": record.trial, "messages": messages}
+    _append_line(output / "transcripts.jsonl", entry)
+    _append_line(output / "episodes.jsonl", record.to_json(), sort_keys=True)
+
+
+def prepare_results(
+    output: Path, *, retry_failed: bool = False, notes: Callable[[str], None] | None = None
+) -> None:
+    """Make the result folder ready to (re)start a run: create it and repair what a killed
+    run left (see :func:`repair_results`), telling ``notes`` what was set aside."""
+    output.mkdir(parents=True, exist_ok=True)
+    for note in repair_results(output, retry_failed=retry_failed):
+        (notes or (lambda text: warnings.warn(text, stacklevel=4)))(note)
+
+
+def finish_results(output: Path, config: LLMConfig) -> list[EpisodeRecord]:
+    """Every record in ``output``, with ``summary.json`` (re)written from them."""
+    from asynctool_env.results import read_records, result_versions
+
+    records = read_records([output])
+    summary = summarize(records)
+    (output / "summary.json").write_text(
+        json.dumps(
+            {
+                "versions": result_versions(),
+                "config": asdict(config) | {"api_key": None},
+                "summaries": [summary],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    return records
+
+
 async def _run(
     client: Any,
     config: LLMConfig,
@@ -453,13 +501,7 @@ async def _run(
     tool_capacity: int | Mapping[str, int] | None = None,
     trials: int = 1,
 ) -> None:
-    output.mkdir(parents=True, exist_ok=True)
-    episodes = output / "episodes.jsonl"
-    transcripts = output / "transcripts.jsonl"
-    done = _done_keys(episodes)
-    todo = [
-        (index, trial) for index in indexes for trial in range(trials) if (index, trial) not in done
-    ]
+    todo = episodes_to_play(output, indexes, trials)
     limit = asyncio.Semaphore(max(1, config.concurrency))
     # Episodes play in threads (one per episode in flight), their requests on this loop.
     executor = concurrent.futures.ThreadPoolExecutor(max_workers=max(1, config.concurrency))
@@ -483,10 +525,8 @@ async def _run(
                 trial,
                 executor,
             )
-        async with lock:  # whole lines, one episode at a time: transcript, then episode
-            entry = {"instance_index": index, "trial": trial, "messages": messages}
-            _append_line(transcripts, entry)
-            _append_line(episodes, record.to_json(), sort_keys=True)
+        async with lock:  # whole lines, one episode at a time
+            write_episode(output, record, messages)
             finished += 1
             if progress:
                 progress(finished)
@@ -533,12 +573,8 @@ def run_llm_eval(
         trials: Plays of each instance, trial ``t`` seeded by :func:`trial_seed` (the summary
             then carries pass@k and pass^k with ``k = trials``).
     """
-    from asynctool_env.results import read_records, result_versions
-
     folder = Path(output)
-    folder.mkdir(parents=True, exist_ok=True)
-    for note in repair_results(folder, retry_failed=retry_failed):
-        (notes or (lambda text: warnings.warn(text, stacklevel=3)))(note)
+    prepare_results(folder, retry_failed=retry_failed, notes=notes)
     client = client or make_async_client(config)
     chosen = list(indexes) if indexes is not None else list(range(len(instances)))
     asyncio.run(
@@ -555,17 +591,4 @@ def run_llm_eval(
             trials,
         )
     )
-    records = read_records([folder])
-    summary = summarize(records)
-    (folder / "summary.json").write_text(
-        json.dumps(
-            {
-                "versions": result_versions(),
-                "config": asdict(config) | {"api_key": None},
-                "summaries": [summary],
-            },
-            indent=2,
-        )
-        + "\n"
-    )
-    return records
+    return finish_results(folder, config)

@@ -172,3 +172,56 @@ class ScriptedChatModel:
             ],
             "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
         }
+
+
+def serve_scripted(indexes: list[int], split: str = "dev", **env_kwargs: Any) -> tuple[Any, str]:
+    """A :class:`ScriptedChatModel` behind ``POST /v1/chat/completions`` on a free loopback
+    port (streamed replies too, as verifiers asks for them): an OpenAI-compatible endpoint
+    that plays the oracle, for recipes and tests that need a real server. Returns the
+    ``http.server.ThreadingHTTPServer`` (``shutdown()`` it when done; its ``model`` is the
+    :class:`ScriptedChatModel`, its ``peak_in_flight`` the most requests it held at once)
+    and its base URL."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    model = ScriptedChatModel(indexes, split, **env_kwargs)
+    lock = threading.Lock()
+    counts = {"in_flight": 0}
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+            with lock:
+                counts["in_flight"] += 1
+                server.peak_in_flight = max(server.peak_in_flight, counts["in_flight"])
+            try:
+                with lock:
+                    completion = model.completion(body)
+            finally:
+                with lock:
+                    counts["in_flight"] -= 1
+            if body.get("stream"):
+                message = dict(completion["choices"][0]["message"])
+                calls = message.get("tool_calls") or []
+                message["tool_calls"] = [{**call, "index": i} for i, call in enumerate(calls)]
+                chunk = {**completion, "object": "chat.completion.chunk"}
+                chunk["choices"] = [{"index": 0, "delta": message, "finish_reason": "tool_calls"}]
+                data = f"data: {json.dumps(chunk)}\n\ndata: [DONE]\n\n".encode()
+                kind = "text/event-stream"
+            else:
+                data, kind = json.dumps(completion).encode(), "application/json"
+            self.send_response(200)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    server.model, server.peak_in_flight = model, 0
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"

@@ -40,6 +40,10 @@ SHIPPED_POLICY_DIR = Path(__file__).resolve().parent.parent / "policies"
 #: Environment variable naming a policy file or folder for :class:`PPOPolicy`.
 #: Format tag in every policy file's header.
 POLICY_FORMAT = "asynctool-policy/1"
+#: ``algo`` of a policy file exported from RLlib (:func:`asynctool_env.rl.rllib.export_policy`):
+#: its header lists the actor's ``layers`` and ``input_keys``, and its weights are
+#: ``actor.{i}.weight`` / ``actor.{i}.bias``. It acts through :class:`NumpyActor` alone.
+RLLIB_ALGO = "rllib_ppo"
 
 _ACTIVATIONS = ("tanh", "relu")
 #: Env arguments that shape the observation and action layout (the network's input and
@@ -247,6 +251,16 @@ class CompactPolicy:
         self._state_dict = dict(state_dict) if state_dict is not None else None
         self._policy: Any = None
         # Acting needs only the actor's weights: numpy, without building the SB3 policy.
+        if self.header.get("algo") == RLLIB_ALGO:
+            self._fast = NumpyActor.from_layers(
+                self.observation_space,
+                self.header["input_keys"],
+                self.header["layers"],
+                self._state_dict or {},
+            )
+            if self._fast is None:
+                raise PolicyFileError("the weights do not fit the layers of the header")
+            return
         self._fast = (
             NumpyActor.from_state_dict(
                 self.observation_space, self._state_dict, self.header["activation"]
@@ -261,6 +275,11 @@ class CompactPolicy:
     def policy(self) -> Any:
         """The SB3 actor-critic with these weights (built on first use; e.g. to fine-tune
         or to compare with a model)."""
+        if self.header.get("algo") == RLLIB_ALGO:
+            raise PolicyFileError(
+                "a policy file exported from RLlib holds only the actor, not an SB3 "
+                "actor-critic: restore the run's RLlib checkpoint to train it further"
+            )
         if self._policy is None:
             self._policy = policy_class(self.header["algo"])(
                 self.observation_space,
@@ -471,6 +490,40 @@ class NumpyActor:
                 layers.append((activation, None))
         return cls(*found, layers)
 
+    @classmethod
+    def from_layers(
+        cls,
+        observation_space: spaces.Dict,
+        input_keys: list[str],
+        kinds: list[str],
+        state_dict: Mapping[str, Any],
+    ) -> NumpyActor | None:
+        """From an RLlib policy file (:data:`RLLIB_ALGO`): the ``input_keys`` observations
+        concatenated as numbers (no one-hot), then the ``kinds`` in order (``linear``
+        ``i`` has weights ``actor.{i}.*``); ``None`` when the weights do not fit."""
+        encoders: list[tuple[str, str, int, Any]] = []
+        width = 0
+        for key in input_keys:
+            if key not in observation_space.spaces:
+                return None
+            encoders.append((key, "box", width, None))
+            width += int(np.prod(observation_space[key].shape))
+        size = width
+        layers: list[tuple[str, Any]] = []
+        for index, kind in enumerate(kinds):
+            if kind == "linear":
+                weight = state_dict.get(f"actor.{index}.weight")
+                bias = state_dict.get(f"actor.{index}.bias")
+                if weight is None or bias is None or tuple(weight.shape)[1:] != (width,):
+                    return None
+                layers.append(("linear", _linear(weight, bias)))
+                width = int(weight.shape[0])
+            elif kind in _ACTIVATIONS:
+                layers.append((kind, None))
+            else:
+                return None
+        return cls(encoders, size, layers)
+
     def logits(self, observation: Mapping[str, Any]) -> np.ndarray:
         x = np.zeros(self._size, dtype=np.float32)
         for key, kind, offset, starts in self._encoders:
@@ -603,6 +656,7 @@ class PPOPolicy:
 __all__ = [
     "LAYOUT_KWARGS",
     "POLICY_FORMAT",
+    "RLLIB_ALGO",
     "SHIPPED_POLICY_DIR",
     "CompactPolicy",
     "NumpyActor",
