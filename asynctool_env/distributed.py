@@ -12,6 +12,9 @@ chunks to Ray tasks, and each chunk's records come back exactly as the local run
 * **Workers that die.** A chunk whose worker dies (the process killed, the node lost) is
   retried by Ray (``max_retries``); its episodes are played again from their seeds, so the
   records are the same.
+* **LLM agents.** :func:`evaluate_llm_ray` plays a chat model's episodes over several
+  endpoints (:class:`Endpoint`), one Ray actor each, none given more episodes at once than
+  its ``concurrency``; the result folder is the one a local run writes.
 * **A cluster.** ``asynctool cluster up`` starts a head node on loopback
   (:func:`cluster_up`), ``asynctool cluster down`` stops it; jobs connect by its address
   (``asynctool eval --ray ADDRESS``). On several machines, start the head with ``ray start

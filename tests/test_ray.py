@@ -49,6 +49,11 @@ def cluster():
     assert stopped.returncode == 0
 
 
+def _unboxed(output: str) -> str:
+    """A CLI error without rich's panel (its borders, its line breaks)."""
+    return " ".join(output.replace("│", " ").split())
+
+
 def _as_json(records):
     return [record.to_json() for record in records]
 
@@ -184,9 +189,11 @@ def test_the_train_command_runs_rllib_on_the_cluster(cluster, tmp_path):
     bad = CliRunner().invoke(app, ["train", "--backend", "jax"])
     assert bad.exit_code == 2 and "choose sb3 or rllib" in bad.output
     sb3_flag = CliRunner().invoke(app, ["train", "--backend", "rllib", "--n-envs", "4"])
-    assert sb3_flag.exit_code == 2 and "--n-envs apply to --backend sb3" in sb3_flag.output
+    assert sb3_flag.exit_code == 2 and "--n-envs apply to --backend sb3" in _unboxed(
+        sb3_flag.output
+    )
     agents = CliRunner().invoke(app, ["train", "--agents", "2"])
-    assert agents.exit_code == 2 and "with --backend rllib" in agents.output
+    assert agents.exit_code == 2 and "with --backend rllib" in _unboxed(agents.output)
 
 
 def test_an_exported_rllib_policy_plays_through_asynctool_eval(cluster, tmp_path):
@@ -271,7 +278,7 @@ def test_an_llm_agent_over_two_endpoints_gives_the_local_records(cluster, tmp_pa
 
     assert len(remote) == len(local) == 8 and done[-1] == 8
     assert by_index(remote) == by_index(local)
-    assert all(r.success for r in remote)  # the oracle solves every episode
+    assert all(r.metrics["instance_success"] for r in remote)  # the oracle solves them all
     for name in ("episodes.jsonl", "transcripts.jsonl", "summary.json"):
         assert (tmp_path / "ray" / name).is_file()
     transcripts = [json.loads(line) for line in (tmp_path / "ray" / "transcripts.jsonl").open()]
@@ -299,3 +306,37 @@ def test_endpoints_are_parsed_and_checked():
     for bad in ("10.0.0.2:8000", "http://h/v1=0", ""):
         with pytest.raises(ValueError, match="endpoint"):
             Endpoint.parse(bad)
+
+
+def test_the_eval_command_spreads_an_llm_agent_over_endpoints(cluster, tmp_path):
+    pytest.importorskip("openai")
+    from typer.testing import CliRunner
+
+    from asynctool_env.chat.scripted import serve_scripted
+    from asynctool_env.cli import app
+
+    (one, first), (two, second) = serve_scripted([0, 1, 2]), serve_scripted([0, 1, 2])
+    try:
+        result = CliRunner().invoke(
+            app,
+            ["eval", "--agent", "openai", "--model", "scripted", "--split", "dev",
+             "--episodes", "3", "--ray", cluster, "--endpoint", f"{first}=1",
+             "--endpoint", second, "--output", str(tmp_path / "m")],
+        )  # fmt: skip
+    finally:
+        one.shutdown()
+        two.shutdown()
+    assert result.exit_code == 0, result.output
+    records = [json.loads(line) for line in (tmp_path / "m" / "episodes.jsonl").open()]
+    assert sorted(r["instance_index"] for r in records) == [0, 1, 2]
+    assert all(r["metrics"]["instance_success"] for r in records)
+    for arguments, message in (
+        (["--endpoint", "http://h/v1"], "add --ray"),
+        (["--ray", cluster, "--endpoint", "h:80"], "http(s) URL"),
+    ):
+        bad = CliRunner().invoke(
+            app, ["eval", "--agent", "openai", "--model", "m", "--split", "dev", *arguments]
+        )
+        assert bad.exit_code == 2 and message in _unboxed(bad.output), bad.output
+    local = CliRunner().invoke(app, ["eval", "--agent", "local", "--endpoint", "http://h/v1"])
+    assert local.exit_code == 2 and "--agent local serves its own" in _unboxed(local.output)

@@ -297,7 +297,7 @@ def export_policy(
     logits on observations of the env (else :class:`PolicyFileError`).
     """
     from asynctool_env.multi_agent import AsyncToolParallelEnv
-    from asynctool_env.rl.config import REGIMES
+    from asynctool_env.rl.config import regime_of
     from asynctool_env.scenarios import TOOL_CODE_SCHEME
 
     kwargs = dict(env_kwargs or {})
@@ -318,7 +318,7 @@ def export_policy(
             state_dict[f"actor.{index}.weight"] = layer.weight.detach().cpu().clone()
             state_dict[f"actor.{index}.bias"] = layer.bias.detach().cpu().clone()
     widths = [int(layer.out_features) for kind, layer in layers if kind == "linear"]
-    regime = next((name for name, value in REGIMES.items() if value == kwargs), None)
+    regime = None if multi_agent else regime_of(env)
     header = {
         "format": POLICY_FORMAT,
         "algo": RLLIB_ALGO,
@@ -331,7 +331,7 @@ def export_policy(
         "tool_code": TOOL_CODE_SCHEME,
         "env_kwargs": kwargs,
         "env": "multi_agent" if multi_agent else "AsyncTool-v0",
-        **({"regime": regime} if regime and not multi_agent else {}),
+        **({"regime": regime} if regime else {}),
         **extra,
     }
     actor = CompactPolicy(header, state_dict)
