@@ -28,7 +28,11 @@ from asynctool_env.metrics import EpisodeMetrics, compute_metrics, episode_metri
 __version__ = "0.1.0"
 
 # No TimeLimit: the envs truncate by rounds (max_rounds), not by decisions.
-gymnasium.register(id="AsyncTool-v0", entry_point="asynctool_env.envs:AsyncToolEnv")
+gymnasium.register(
+    id="AsyncTool-v0",
+    entry_point="asynctool_env.envs:AsyncToolEnv",
+    vector_entry_point="asynctool_env.envs.vector:AsyncToolVectorEnv",
+)
 gymnasium.register(
     id="AsyncTool-Chat-v0", entry_point="asynctool_env.chat.gym_env:AsyncToolChatEnv"
 )
