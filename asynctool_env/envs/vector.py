@@ -41,7 +41,7 @@ observation buffers; the bank holds the instances once (see ``benchmarks/vector_
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import gymnasium as gym
@@ -1007,7 +1007,7 @@ class AsyncToolVectorEnv(VectorEnv):
         for position, i in enumerate(e):  # tuple-valued fields of the episodes that ended
             rows = self._answer_round[i, : n_tasks[position]].tolist()
             completion[i] = [None if r < 0 else r for r in rows]
-            modes[i] = [m for m, on in zip(_FAILURE_MODES, labels[position]) if on]
+            modes[i] = [m for m, on in zip(_FAILURE_MODES, labels[position], strict=True) if on]
             if optimal[position] >= 0:
                 best = int(optimal[position])
                 optimal_rounds[i] = best
