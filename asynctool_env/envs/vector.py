@@ -881,10 +881,13 @@ class AsyncToolVectorEnv(VectorEnv):
         status = self._status.reshape(N, KS)
         uncalled = (status == _BLOCKED) | (status == _READY) | (status == _FAILED)
         open_ = np.repeat(self._task_status == _OPEN, self.max_steps, axis=1)
-        work = np.where(limited & open_ & uncalled, 1.0 + self._latency.reshape(N, KS), 0.0).astype(
-            np.float32
-        )
-        total = np.einsum("nij,nj->ni", self._same_tool, work)
+        latency = self._latency.reshape(N, KS).astype(np.float64)
+        work = np.where(limited & open_ & uncalled, 1.0 + latency, 0.0)
+        # Each tool's work summed step by step in the single env's order (float64, then
+        # float32 like its buffer), so that the sums agree to the last bit.
+        total = np.zeros((N, KS))
+        for j in range(KS):
+            total += self._same_tool[:, :, j] * work[:, j, None]
         backlog = np.where(limited, np.minimum(total - work, self._max_backlog), 0.0)
         return queue, backlog.astype(np.float32)
 
