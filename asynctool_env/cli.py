@@ -532,7 +532,9 @@ def train(
     ] = None,
     timesteps: Annotated[int | None, typer.Option(help="Total env steps (decisions).")] = None,
     n_envs: Annotated[int | None, typer.Option(help="Envs stepped together.")] = None,
-    vec_env: Annotated[str | None, typer.Option(help="dummy (default) or subproc.")] = None,
+    vec_env: Annotated[
+        str | None, typer.Option(help="dummy (default), subproc or native (one batched env).")
+    ] = None,
     seed: Annotated[int | None, typer.Option(help="Seed of the model and the envs.")] = None,
     output: Annotated[Path | None, typer.Option(help="Run folder.", callback=_folder)] = None,
     export: Annotated[

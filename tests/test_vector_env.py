@@ -243,3 +243,61 @@ def test_gymnasium_vector_wrappers_work():
             if "episode" in info:
                 episodes.extend(info["episode"]["r"][info["_episode"]].tolist())
         assert len(episodes) >= 8 and all(np.isfinite(episodes))
+
+
+def test_the_sb3_adapter_is_dummyvecenv_of_single_envs():
+    """NativeVecEnv against SB3's own recipe (make_vec_env: DummyVecEnv of single envs, env
+    ``i`` seeded ``seed + i``): observations, rewards, dones, the ended envs' infos and the
+    masks MaskablePPO reads, step for step."""
+    pytest.importorskip("sb3_contrib")
+    from sb3_contrib.common.maskable.utils import get_action_masks
+    from stable_baselines3.common.env_util import make_vec_env
+
+    from asynctool_env.rl.vec_env import NativeVecEnv
+
+    kwargs = {"action_mode": "direct", "optimum_in_info": False, "tool_capacity": 1}
+    native = NativeVecEnv(4, **kwargs)
+    native.seed(5)
+    reference = make_vec_env("AsyncTool-v0", n_envs=4, seed=5, env_kwargs=kwargs)
+    mine, theirs = native.reset(), reference.reset()
+    rng = np.random.default_rng(0)
+    ended = 0
+    for t in range(300):
+        masks = get_action_masks(reference)
+        assert np.array_equal(get_action_masks(native), masks)
+        actions = np.array([rng.choice(np.flatnonzero(mask)) for mask in masks])
+        mine, reward, done, infos = native.step(actions)
+        theirs, reward_ref, done_ref, infos_ref = reference.step(actions)
+        for key in theirs:
+            assert np.array_equal(mine[key], theirs[key]), (t, key)
+        assert np.array_equal(reward, reward_ref) and np.array_equal(done, done_ref), t
+        for i in np.flatnonzero(done_ref):
+            ours, expected = infos[i], infos_ref[i]
+            assert ours["TimeLimit.truncated"] == expected["TimeLimit.truncated"]
+            assert ours["metrics"] == expected["metrics"]
+            assert ours["round"] == expected["round"]
+            for key in theirs:
+                assert np.array_equal(
+                    ours["terminal_observation"][key], expected["terminal_observation"][key]
+                )
+            ended += 1
+    assert ended >= 20
+
+
+def test_maskable_ppo_trains_on_the_native_env(tmp_path):
+    """``asynctool train --vec-env native`` (MaskablePPO straight on the batched env)."""
+    pytest.importorskip("sb3_contrib")
+    from typer.testing import CliRunner
+
+    from asynctool_env.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["train", "--vec-env", "native", "--n-envs", "128", "--n-steps", "8",
+         "--batch-size", "256", "--timesteps", "2048", "--eval-episodes", "4",
+         "--test-episodes", "0", "--output", str(tmp_path / "run"), "--quiet"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "run" / "policy.pt").is_file() or list((tmp_path / "run").glob("*.pt"))
+    too_many = CliRunner().invoke(app, ["train", "--n-envs", "100", "--show-config"])
+    assert too_many.exit_code == 2 and "native" in too_many.output

@@ -103,6 +103,7 @@ class InstanceBank:
         self.tool = np.full((B, K, S), -1, np.int64)  # the step's tool, numbered per instance
         self.fixed = np.zeros((B, K, S), np.int64)  # realized latency when deterministic
         self.random_steps: list[list[tuple[int, int, Any]]] = []  # steps whose draw is random
+        self._plans: list[tuple | None] = []
         self.limited = np.zeros((B, K, S), bool)  # the step's tool has a capacity
         self.same_tool = np.zeros((B, K * S, K * S), np.float32)  # limited steps, same tool
         n_tools = 1
@@ -123,7 +124,7 @@ class InstanceBank:
                 for s, step in enumerate(task.steps):
                     distribution = profile.distribution(step.tool, declared[step.tool])
                     self.expected[b, k, s] = distribution.mean
-                    if isinstance(distribution, Fixed):
+                    if _draws_nothing(distribution):
                         self.fixed[b, k, s] = distribution.sample(None)  # type: ignore[arg-type]
                     else:
                         random_steps.append((k, s, distribution))
@@ -151,6 +152,7 @@ class InstanceBank:
                 & flat_limited[None, :]
             )
             self.random_steps.append(random_steps)
+            self._plans.append(self._plan(random_steps))
             self.tools.append(tools)
             capacities.append(caps)
             n_tools = max(n_tools, len(names))
@@ -165,15 +167,63 @@ class InstanceBank:
 
     def draw_latencies(self, b: int, rng: np.random.Generator) -> np.ndarray:
         """The realized latencies of an episode of instance ``b``, drawn from ``rng`` in the
-        simulator's order (task by task, step by step; fixed ones draw nothing)."""
+        simulator's order (task by task, step by step; fixed ones draw nothing).
+
+        When every random step of the instance has the same family, one array draw replaces
+        the scalar draws: numpy's ``geometric`` and ``integers`` with array parameters draw
+        element by element from the same stream, so the values are the simulator's
+        (``tests/test_vector_env.py`` plays every profile against single envs)."""
         latencies = self.fixed[b].copy()
-        for k, s, distribution in self.random_steps[b]:
-            latencies[k, s] = distribution.sample(rng)
+        plan = self._plans[b]
+        if plan is None:
+            for k, s, distribution in self.random_steps[b]:
+                latencies[k, s] = distribution.sample(rng)
+        elif plan[0] == "geometric":
+            _, where, p, top = plan
+            latencies[where] = np.minimum(rng.geometric(p) - 1, top)
+        elif plan[0] == "uniform":
+            _, where, low, high = plan
+            latencies[where] = rng.integers(low, high)
         return latencies
+
+    @staticmethod
+    def _plan(random_steps: list[tuple[int, int, Any]]) -> tuple | None:
+        """How :meth:`draw_latencies` draws an instance's random steps at once (``None``:
+        one by one, through each distribution's own ``sample``)."""
+        from asynctool_env.core.latency import Geometric, Uniform
+
+        if not random_steps:
+            return ("none",)
+        where = (
+            np.array([k for k, _, _ in random_steps]),
+            np.array([s for _, s, _ in random_steps]),
+        )
+        kinds = {type(distribution) for _, _, distribution in random_steps}
+        if kinds == {Geometric} and all(d.mean_rounds > 0 for _, _, d in random_steps):
+            p = np.array([1.0 / (1.0 + d.mean_rounds) for _, _, d in random_steps])
+            top = np.array([d.max_latency for _, _, d in random_steps])
+            return ("geometric", where, p, top)
+        if kinds == {Uniform}:
+            low = np.array([d.low for _, _, d in random_steps], np.int64)
+            high = np.array([d.high + 1 for _, _, d in random_steps], np.int64)
+            return ("uniform", where, low, high)
+        return None
 
     def nbytes(self) -> int:
         """Bytes of the bank's arrays."""
         return sum(value.nbytes for value in vars(self).values() if isinstance(value, np.ndarray))
+
+
+def _draws_nothing(distribution: Any) -> bool:
+    """Whether ``distribution.sample(rng)`` returns without touching ``rng`` (so the batched
+    env can skip it and the stream stays the simulator's)."""
+    from asynctool_env.core.latency import Geometric, LogNormal
+
+    return (
+        isinstance(distribution, Fixed)
+        or (isinstance(distribution, Geometric) and distribution.mean_rounds == 0)
+        or (isinstance(distribution, LogNormal) and distribution.median == 0)
+    )
 
 
 def _declared(instance: Instance) -> dict[str, int]:
@@ -740,9 +790,18 @@ class AsyncToolVectorEnv(VectorEnv):
         step = self._p_step[env, hit_slot]
         self._status[env, task, step] = _DONE
         self._delivered[env, task, step] = self._round[env]
-        np.add.at(counters["steps_done"], env, 1)
-        # Children lose one missing parent per delivered parent.
-        np.subtract.at(self._missing, (env, task), self._parents[env, task, :, step])
+        counters["steps_done"] += np.bincount(env, minlength=self.num_envs)
+        # Children lose one missing parent per delivered parent (``subtract.at`` only when
+        # one task had two deliveries in the round: fancy ``-=`` would count one).
+        lost = self._parents[env, task, :, step].astype(np.int16)
+        pair = env * self.max_tasks + task
+        order = np.argsort(pair, kind="stable")
+        pair, lost = pair[order], lost[order]
+        first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        if len(first) < len(pair):  # a task with two deliveries this round: add them up
+            lost = np.add.reduceat(lost, first, axis=0)
+            pair = pair[first]
+        self._missing[pair // self.max_tasks, pair % self.max_tasks] -= lost
         touched = np.unique(env)
         status = self._status[touched]
         freed = (self._missing[touched] == 0) & ((status == _BLOCKED) | (status == _FAILED))

@@ -29,6 +29,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,
     field_validator,
+    model_validator,
 )
 
 try:
@@ -70,8 +71,10 @@ class TrainConfig(BaseModel):
         env_kwargs: More ``AsyncTool-v0`` arguments, on top of the regime's [{}].
         total_timesteps: Env steps (decisions) to train for, over all envs [200000].
         n_envs: Envs stepped together [4].
-        vec_env: ``dummy`` (all envs in this process) or ``subproc`` (one process each)
-            [dummy: the env is cheap next to the policy, see benchmarks/train_throughput.py].
+        vec_env: ``dummy`` (all envs in this process), ``subproc`` (one process each) or
+            ``native`` (one batched env, :class:`~asynctool_env.rl.vec_env.NativeVecEnv`;
+            the only one for more than 64 envs) [dummy: the env is cheap next to the policy,
+            see benchmarks/train_throughput.py].
         seed: Seeds the model (torch, numpy) and env ``i`` with ``seed + i`` [0].
         action_mode: The env's action layout, ``direct`` (actions name the task) or
             ``focus`` [direct: learns several times faster, see docs/environment.md].
@@ -118,8 +121,8 @@ class TrainConfig(BaseModel):
     regime: str | None = "default"
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
     total_timesteps: int = Field(200_000, ge=1)
-    n_envs: int = Field(4, ge=1, le=64)
-    vec_env: Literal["dummy", "subproc"] = "dummy"
+    n_envs: int = Field(4, ge=1, le=8192)
+    vec_env: Literal["dummy", "subproc", "native"] = "dummy"
     seed: int = Field(0, ge=0)
     action_mode: Literal["direct", "focus"] = "direct"
     slip: float = Field(-0.05, le=0.0)
@@ -196,6 +199,15 @@ class TrainConfig(BaseModel):
         if value != "auto" and value.split(":")[0] not in ("cpu", "cuda", "mps"):
             raise ValueError(f"device must be cpu, cuda, cuda:N, mps or auto, got {value!r}")
         return value
+
+    @model_validator(mode="after")
+    def _many_envs_are_native(self) -> TrainConfig:
+        if self.vec_env != "native" and self.n_envs > 64:
+            raise ValueError(
+                f"n_envs={self.n_envs} with one Python env each: use vec_env='native' (one "
+                "batched env) for more than 64"
+            )
+        return self
 
     @field_validator("batch_size")
     @classmethod

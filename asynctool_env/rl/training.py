@@ -97,7 +97,17 @@ class TrainResult:
 
 def make_train_env(config: TrainConfig) -> VecEnv:
     """``n_envs`` procedural envs with the config's env arguments, env ``i`` seeded
-    ``seed + i``, each wrapped in SB3's ``Monitor`` (episode returns for the logger)."""
+    ``seed + i``, each wrapped in SB3's ``Monitor`` (episode returns for the logger); with
+    ``vec_env="native"``, one batched env (:class:`~asynctool_env.rl.vec_env.NativeVecEnv`)
+    under ``VecMonitor``, the same episodes without a Python env per slot."""
+    if config.vec_env == "native":
+        from stable_baselines3.common.vec_env import VecMonitor
+
+        from asynctool_env.rl.vec_env import NativeVecEnv
+
+        native = NativeVecEnv(config.n_envs, optimum_in_info=False, **config.resolved_env_kwargs())
+        native.seed(config.seed)
+        return VecMonitor(native)
     return make_vec_env(
         ENV_ID,
         n_envs=config.n_envs,
