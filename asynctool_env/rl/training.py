@@ -7,7 +7,8 @@
 ``config.json``            the resolved configuration (every hyperparameter, the env arguments)
 ``progress.csv``           SB3's logger: rollout, loss and ``eval/*`` values per update
 ``evaluations.csv``        one row per periodic evaluation on ``eval_split`` (the project's
-                           metrics: efficiency, success, rounds, return, mistakes)
+                           metrics: efficiency, success, rounds, return, mistakes; and
+                           ``train_s``, the seconds of training before it)
 ``checkpoints/*.zip``      full SB3 models every ``checkpoint_freq`` steps (resumable with
                            ``MaskablePPO.load(path, env)``; with optimizer state, so larger)
 ``policy.pt`` / ``.json``  the kept policy: best mean efficiency on ``eval_split``; compact
@@ -208,6 +209,7 @@ class ProjectEvalCallback(BaseCallback):
         self.evaluate_at_start = False
 
     def _on_training_start(self) -> None:
+        self._started = time.perf_counter()
         if self.evaluate_at_start:
             self._evaluate()
 
@@ -223,8 +225,10 @@ class ProjectEvalCallback(BaseCallback):
     def _evaluate(self) -> None:
         start = time.perf_counter()
         self._last = self.num_timesteps
+        # Seconds of training so far, evaluations left out (for time-to-level comparisons).
+        trained = start - getattr(self, "_started", start) - self.eval_time_s
         summary = self.evaluator.summary(LivePolicy(self.model))
-        row = {"timesteps": self.num_timesteps, **_short(summary)}
+        row = {"timesteps": self.num_timesteps, "train_s": round(trained, 2), **_short(summary)}
         self.evaluations.append(row)
         for key in EVAL_KEYS:
             if row.get(key) is not None:

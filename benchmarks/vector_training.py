@@ -1,0 +1,99 @@
+"""MaskablePPO on the batched env (``vec_env="native"``) against today's recipe
+(``DummyVecEnv`` of single envs), in one run: training throughput, and the training time each
+takes to reach the critical-path heuristic's efficiency on ``dev``.
+
+Both runs use the shipped ``ppo-default`` recipe (``baselines/configs/ppo-default.toml``:
+MaskablePPO, direct actions, ``slip`` shaping, [128, 128], 5 epochs, minibatches of 256)
+without its imitation warm start, so that the time is reinforcement learning alone, where
+the env is stepped, and the same rollout per update (2,048 steps): 8 envs x 256 steps for
+the ``DummyVecEnv`` run, ``--native-envs`` envs x ``2048 / native_envs`` steps for the
+native one. Every ``--eval-freq`` steps the policy is scored on the first 72 dev instances
+(the evaluation time is left out of *train s*); *to level* is the training time of the first
+evaluation at or above ``critical_path``'s dev efficiency (``-``: not within the budget),
+*to 0.95* the same for 0.95.
+
+Run: ``python benchmarks/vector_training.py [--timesteps 100000] [--native-envs 64]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+from pathlib import Path
+
+
+def run(vec_env: str, n_envs: int, timesteps: int, eval_freq: int, folder: Path) -> dict:
+    from asynctool_env.rl.config import TrainConfig
+    from asynctool_env.rl.training import train
+
+    config = TrainConfig(
+        algo="maskable_ppo",
+        regime="default",
+        action_mode="direct",
+        slip=-0.05,
+        total_timesteps=timesteps,
+        n_envs=n_envs,
+        vec_env=vec_env,
+        n_steps=2048 // n_envs,
+        batch_size=256,
+        n_epochs=5,
+        learning_rate=1e-4,
+        ent_coef=0.001,
+        net_arch=[128, 128],
+        eval_freq=eval_freq,
+        eval_episodes=72,
+        test_episodes=0,
+        checkpoint_freq=0,
+        output=folder / vec_env,
+        verbose=0,
+        log_formats=["csv"],
+    )
+    result = train(config)
+    return {
+        "steps": result.timesteps,
+        "train_s": result.train_time_s,
+        "evaluations": result.evaluations,
+    }
+
+
+def first_at(evaluations: list[dict], level: float) -> str:
+    for row in evaluations:
+        if (row.get("efficiency") or 0.0) >= level:
+            return f"{row['train_s']:.1f} s ({row['timesteps']} steps)"
+    return "-"
+
+
+def main() -> None:
+    from asynctool_env.benchmark import EvalConfig, evaluate, summarize
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--timesteps", type=int, default=100_000)
+    parser.add_argument("--eval-freq", type=int, default=10_240)
+    parser.add_argument("--native-envs", type=int, default=64)
+    args = parser.parse_args()
+    level = summarize(evaluate("critical_path", EvalConfig(split="dev", episodes=72)))["efficiency"]
+    with tempfile.TemporaryDirectory() as folder:
+        rows = {
+            "DummyVecEnv x 8": run("dummy", 8, args.timesteps, args.eval_freq, Path(folder)),
+            f"native x {args.native_envs}": run(
+                "native", args.native_envs, args.timesteps, args.eval_freq, Path(folder)
+            ),
+        }
+    print(f"critical_path dev efficiency (the level): {level:.3f}")
+    print(
+        f"{'env':18} {'steps':>7} {'train s':>8} {'steps/s':>8} {'best eff':>8}  to level / to 0.95"
+    )
+    for name, row in rows.items():
+        best = max((r.get("efficiency") or 0.0) for r in row["evaluations"])
+        print(
+            f"{name:18} {row['steps']:7d} {row['train_s']:8.1f} "
+            f"{row['steps'] / row['train_s']:8.0f} {best:8.3f}  "
+            f"{first_at(row['evaluations'], level)} / {first_at(row['evaluations'], 0.95)}"
+        )
+    dummy, native = rows.values()
+    ratio = (native["steps"] / native["train_s"]) / (dummy["steps"] / dummy["train_s"])
+    print(f"native steps/s / DummyVecEnv steps/s: {ratio:.2f}")
+
+
+if __name__ == "__main__":
+    main()
