@@ -58,6 +58,8 @@ from asynctool_env.scenarios import tool_code
 # Step and task codes (asynctool_env.core.simulator.StepStatus / TaskStatus).
 _PADDING, _BLOCKED, _READY, _PENDING, _DONE, _FAILED = 0, 1, 2, 3, 4, 5
 _OPEN, _ANSWERED = 1, 2
+#: The sort key of a free slot of the calls in flight (after every call).
+_NO_CALL = np.iinfo(np.int64).max
 # Operations a decision turns into.
 _NONE, _WAIT, _SWITCH, _CALL, _ANSWER = 0, 1, 2, 3, 4
 #: ``autoreset_mode`` names (any case, with or without ``_``): Gymnasium's own values too.
@@ -73,6 +75,13 @@ _FAILURE_MODES = (
     "premature_answer",
     "redundant_call",
     "idle_wait",
+)
+
+
+#: The failure-mode list of every combination of labels (bit ``j``: label ``j``).
+_MODE_LISTS = tuple(
+    tuple(mode for j, mode in enumerate(_FAILURE_MODES) if code >> j & 1)
+    for code in range(1 << len(_FAILURE_MODES))
 )
 
 
@@ -103,7 +112,8 @@ class InstanceBank:
         self.tool = np.full((B, K, S), -1, np.int64)  # the step's tool, numbered per instance
         self.fixed = np.zeros((B, K, S), np.int64)  # realized latency when deterministic
         self.random_steps: list[list[tuple[int, int, Any]]] = []  # steps whose draw is random
-        self._plans: list[tuple | None] = []
+        self._plans: list[tuple[list[int], Any]] = []
+        self.max_steps = S
         self.limited = np.zeros((B, K, S), bool)  # the step's tool has a capacity
         self.same_tool = np.zeros((B, K * S, K * S), np.float32)  # limited steps, same tool
         n_tools = 1
@@ -161,53 +171,50 @@ class InstanceBank:
         for b, caps in enumerate(capacities):
             self.capacity[b, : len(caps)] = caps
         self.steps_total = self.n_steps.sum(axis=1)
+        real = np.arange(S)[None, None, :] < self.n_steps[:, :, None]
+        #: Each instance's step and task codes at reset, and its steps ready then.
+        self.initial_status = np.where(
+            real, np.where(self.n_parents == 0, _READY, _BLOCKED), _PADDING
+        ).astype(np.int64)
+        self.initial_tasks = np.where(
+            np.arange(K)[None, :] < self.n_tasks[:, None], _OPEN, _PADDING
+        ).astype(np.int64)
+        self.n_roots = (self.initial_status == _READY).sum(axis=(1, 2))
 
     def __len__(self) -> int:
         return len(self.instances)
 
-    def draw_latencies(self, b: int, rng: np.random.Generator) -> np.ndarray:
-        """The realized latencies of an episode of instance ``b``, drawn from ``rng`` in the
-        simulator's order (task by task, step by step; fixed ones draw nothing).
+    def draw_latencies(self, b: int, rng: np.random.Generator) -> tuple[list[int], list[int]]:
+        """The random part of an episode of instance ``b``'s realized latencies, drawn from
+        ``rng`` in the simulator's order (task by task, step by step; the draws that consume
+        nothing are in :attr:`fixed`): ``(positions k * S + s, values)``.
 
-        When every random step of the instance has the same family, one array draw replaces
-        the scalar draws: numpy's ``geometric`` and ``integers`` with array parameters draw
-        element by element from the same stream, so the values are the simulator's
-        (``tests/test_vector_env.py`` plays every profile against single envs)."""
-        latencies = self.fixed[b].copy()
-        plan = self._plans[b]
+        The draws are the distributions' own (``Geometric``: ``geometric(p) - 1`` clipped,
+        ``Uniform``: ``integers(low, high + 1)``), made straight on ``rng``; any other
+        distribution draws through its ``sample``."""
+        positions, plan = self._plans[b]
         if plan is None:
-            for k, s, distribution in self.random_steps[b]:
-                latencies[k, s] = distribution.sample(rng)
-        elif plan[0] == "geometric":
-            _, where, p, top = plan
-            latencies[where] = np.minimum(rng.geometric(p) - 1, top)
-        elif plan[0] == "uniform":
-            _, where, low, high = plan
-            latencies[where] = rng.integers(low, high)
-        return latencies
+            return positions, [d.sample(rng) for _, _, d in self.random_steps[b]]
+        kind, params = plan
+        if kind == "geometric":
+            geometric = rng.geometric
+            return positions, [min(int(geometric(p)) - 1, top) for p, top in params]
+        integers = rng.integers
+        return positions, [int(integers(low, high)) for low, high in params]
 
-    @staticmethod
-    def _plan(random_steps: list[tuple[int, int, Any]]) -> tuple | None:
-        """How :meth:`draw_latencies` draws an instance's random steps at once (``None``:
-        one by one, through each distribution's own ``sample``)."""
+    def _plan(self, random_steps: list[tuple[int, int, Any]]) -> tuple[list[int], Any]:
+        """Positions of an instance's random steps, and how :meth:`draw_latencies` draws
+        them (``None``: through each distribution's ``sample``)."""
         from asynctool_env.core.latency import Geometric, Uniform
 
-        if not random_steps:
-            return ("none",)
-        where = (
-            np.array([k for k, _, _ in random_steps]),
-            np.array([s for _, s, _ in random_steps]),
-        )
+        positions = [k * self.max_steps + s for k, s, _ in random_steps]
         kinds = {type(distribution) for _, _, distribution in random_steps}
-        if kinds == {Geometric} and all(d.mean_rounds > 0 for _, _, d in random_steps):
-            p = np.array([1.0 / (1.0 + d.mean_rounds) for _, _, d in random_steps])
-            top = np.array([d.max_latency for _, _, d in random_steps])
-            return ("geometric", where, p, top)
+        if kinds == {Geometric}:
+            params = [(1.0 / (1.0 + d.mean_rounds), d.max_latency) for _, _, d in random_steps]
+            return positions, ("geometric", params)
         if kinds == {Uniform}:
-            low = np.array([d.low for _, _, d in random_steps], np.int64)
-            high = np.array([d.high + 1 for _, _, d in random_steps], np.int64)
-            return ("uniform", where, low, high)
-        return None
+            return positions, ("uniform", [(d.low, d.high + 1) for _, _, d in random_steps])
+        return positions, None
 
     def nbytes(self) -> int:
         """Bytes of the bank's arrays."""
@@ -342,6 +349,8 @@ class AsyncToolVectorEnv(VectorEnv):
         self._realized = np.zeros((N, K, S), np.int64)
         self._status = np.zeros((N, K, S), np.int64)
         self._missing = np.zeros((N, K, S), np.int16)
+        self._undone = np.zeros((N, K), np.int64)  # steps of each task not done yet
+        self._ready_count = np.zeros(N, np.int64)  # READY steps (the simulator's ready_count)
         self._task_status = np.zeros((N, K), np.int64)
         self._task_correct = np.zeros((N, K), bool)
         self._premature = np.zeros((N, K), bool)
@@ -379,13 +388,12 @@ class AsyncToolVectorEnv(VectorEnv):
         self._pool = 0
         self._p_valid = np.zeros((N, 0), bool)
         self._p_due = np.zeros((N, 0), np.int64)
-        self._p_id = np.zeros((N, 0), np.int64)
+        self._p_key = np.zeros((N, 0), np.int64)  # (due, call id) packed; _NO_CALL when free
         self._p_task = np.zeros((N, 0), np.int64)
         self._p_step = np.zeros((N, 0), np.int64)
         self._p_correct = np.zeros((N, 0), bool)
-        self._p_issued = np.zeros((N, 0), np.int64)
-        self._p_expected = np.zeros((N, 0), np.float64)
-        self._p_code = np.zeros((N, 0), np.float32)
+        # The observation row of each call: task, step, tool code, issued round, expected.
+        self._p_fields = np.zeros((N, 0, 5), np.float32)
         self._grow_pool(max(8, self.pending_slots))
         # Tool slots (contention): per env and tool, the round each slot is free from.
         self._capacity = np.zeros((N, 1), np.int64)
@@ -578,18 +586,33 @@ class AsyncToolVectorEnv(VectorEnv):
             indexes = [None] * self.num_envs
             for position, i in enumerate(envs):
                 indexes[i] = position
-        latencies = []
-        for i in envs:
-            rng = self._rngs[i]
+        rngs, extra_rngs, bank_of = self._rngs, self._extra_rngs, self._bank_of
+        count = len(bank)
+        chosen = np.empty(len(envs), np.int64)
+        extra_seeds = np.empty(len(envs), np.int64)
+        rows: list[int] = []
+        columns: list[int] = []
+        values: list[int] = []
+        for position, i in enumerate(envs.tolist()):  # each env's own generator, in order
+            rng = rngs[i]
             assert rng is not None
             b = indexes[i]
             if b is None:
-                b = int(rng.integers(len(bank)))
-            self._instance_index[i] = b
-            self._bank_of[i] = bank
-            latencies.append(bank.draw_latencies(b, rng))
-            self._extra_seed[i] = int(rng.integers(0, 2**63 - 1))
-            self._extra_rngs[i] = None
+                b = int(rng.integers(count))
+            chosen[position] = b
+            where, drawn = bank.draw_latencies(b, rng)
+            if where:
+                columns += where
+                values += drawn
+                rows += [position] * len(where)
+            extra_seeds[position] = int(rng.integers(0, 2**63 - 1))
+            extra_rngs[i] = None
+            bank_of[i] = bank
+        self._instance_index[envs] = chosen
+        self._extra_seed[envs] = extra_seeds
+        realized = bank.fixed[chosen].reshape(len(envs), -1)
+        if rows:
+            realized[rows, columns] = values
         b = self._instance_index[envs]
         self._ensure_tools(bank.n_tools, self.tool_capacity)
         self._n_tasks[envs] = bank.n_tasks[b]
@@ -606,13 +629,12 @@ class AsyncToolVectorEnv(VectorEnv):
             self._capacity[envs] = 0
             self._capacity[envs, : bank.n_tools] = bank.capacity[b]
             self._slots[envs] = 0
-        self._realized[envs] = np.stack(latencies)
-        n_parents = bank.n_parents[b]
-        real = np.arange(self.max_steps)[None, None, :] < self._n_steps[envs][:, :, None]
-        self._status[envs] = np.where(real, np.where(n_parents == 0, _READY, _BLOCKED), 0)
-        self._missing[envs] = n_parents
-        task_real = np.arange(self.max_tasks)[None, :] < self._n_tasks[envs][:, None]
-        self._task_status[envs] = np.where(task_real, _OPEN, 0)
+        self._realized[envs] = realized.reshape(len(envs), self.max_tasks, self.max_steps)
+        self._status[envs] = bank.initial_status[b]
+        self._missing[envs] = bank.n_parents[b]
+        self._task_status[envs] = bank.initial_tasks[b]
+        self._undone[envs] = bank.n_steps[b]
+        self._ready_count[envs] = bank.n_roots[b]
         self._task_correct[envs] = False
         self._premature[envs] = False
         self._answer_round[envs] = -1
@@ -629,6 +651,7 @@ class AsyncToolVectorEnv(VectorEnv):
         for counter in self._counters.values():
             counter[envs] = 0
         self._p_valid[envs] = False
+        self._p_key[envs] = _NO_CALL
         if self.reward_weights.slip:
             self._finish_bound[envs] = self._finish_lower_bound()[envs]
 
@@ -651,21 +674,14 @@ class AsyncToolVectorEnv(VectorEnv):
     def _grow_pool(self, size: int) -> None:
         """Room for ``size`` calls in flight per env (slots are kept, new ones empty)."""
         N, old = self.num_envs, self._pool
-        for name in (
-            "_p_valid",
-            "_p_due",
-            "_p_id",
-            "_p_task",
-            "_p_step",
-            "_p_correct",
-            "_p_issued",
-            "_p_expected",
-            "_p_code",
-        ):
+        for name in ("_p_valid", "_p_due", "_p_key", "_p_task", "_p_step", "_p_correct"):
             array = getattr(self, name)
-            grown = np.zeros((N, size), array.dtype)
+            grown = np.full((N, size), _NO_CALL if name == "_p_key" else 0, array.dtype)
             grown[:, :old] = array
             setattr(self, name, grown)
+        fields = np.zeros((N, size, 5), np.float32)
+        fields[:, :old] = self._p_fields
+        self._p_fields = fields
         self._pool = size
         if self.tool_capacity is not None and hasattr(self, "_slots"):
             self._ensure_tools(self._slots.shape[1], self.tool_capacity)
@@ -708,13 +724,15 @@ class AsyncToolVectorEnv(VectorEnv):
         slot = np.argmin(self._p_valid[envs], axis=1)
         self._p_valid[envs, slot] = True
         self._p_due[envs, slot] = due
-        self._p_id[envs, slot] = self._next_call_id[envs]
+        self._p_key[envs, slot] = (due << 32) + self._next_call_id[envs]
         self._p_task[envs, slot] = task
         self._p_step[envs, slot] = step
         self._p_correct[envs, slot] = correct
-        self._p_issued[envs, slot] = now
-        self._p_expected[envs, slot] = self._expected[envs, task, step]
-        self._p_code[envs, slot] = self._code[envs, task, step]
+        self._p_fields[envs, slot] = np.stack(
+            [task, step, self._code[envs, task, step], now, self._expected[envs, task, step]],
+            axis=1,
+        )
+        self._ready_count[envs] -= correct
         self._next_call_id[envs] += 1
         counters["calls"][envs] += 1
         counters["queued_rounds"][envs] += queued
@@ -747,8 +765,7 @@ class AsyncToolVectorEnv(VectorEnv):
     def _answer(self, envs: np.ndarray) -> None:
         counters = self._counters
         task = self._focused[envs]
-        row = self._status[envs, task]  # (envs, S)
-        all_done = ((row == _DONE) | (row == _PADDING)).all(axis=1)
+        all_done = self._undone[envs, task] == 0
         premature = ~all_done
         self._task_status[envs, task] = _ANSWERED
         self._task_correct[envs, task] = all_done
@@ -771,7 +788,7 @@ class AsyncToolVectorEnv(VectorEnv):
             soonest = np.where(valid, self._p_due[envs], np.iinfo(np.int64).max).min(axis=1)
             jump = silent & (in_flight > 0)
             advance = np.where(jump, np.maximum(1, soonest - self._round[envs]), 1)
-        ready = (self._status[envs] == _READY).reshape(len(envs), -1).any(axis=1)
+        ready = self._ready_count[envs] > 0
         counters["idle_rounds"][envs] += np.where(silent & ready, advance, 0)
         counters["in_flight_rounds"][envs] += in_flight * advance
         self._round[envs] += advance
@@ -782,6 +799,7 @@ class AsyncToolVectorEnv(VectorEnv):
         if not due.any():
             return
         self._p_valid[envs] = valid & ~due
+        self._p_key[envs] = np.where(due, _NO_CALL, self._p_key[envs])
         hit_env, hit_slot = np.nonzero(due & self._p_correct[envs])
         if len(hit_env) == 0:
             return
@@ -790,7 +808,8 @@ class AsyncToolVectorEnv(VectorEnv):
         step = self._p_step[env, hit_slot]
         self._status[env, task, step] = _DONE
         self._delivered[env, task, step] = self._round[env]
-        counters["steps_done"] += np.bincount(env, minlength=self.num_envs)
+        per_env = np.bincount(env, minlength=self.num_envs)
+        counters["steps_done"] += per_env
         # Children lose one missing parent per delivered parent (``subtract.at`` only when
         # one task had two deliveries in the round: fancy ``-=`` would count one).
         lost = self._parents[env, task, :, step].astype(np.int16)
@@ -798,14 +817,19 @@ class AsyncToolVectorEnv(VectorEnv):
         order = np.argsort(pair, kind="stable")
         pair, lost = pair[order], lost[order]
         first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
+        done_here = np.diff(np.r_[first, len(pair)])  # deliveries per task
         if len(first) < len(pair):  # a task with two deliveries this round: add them up
             lost = np.add.reduceat(lost, first, axis=0)
             pair = pair[first]
-        self._missing[pair // self.max_tasks, pair % self.max_tasks] -= lost
-        touched = np.unique(env)
+        pair_env, pair_task = pair // self.max_tasks, pair % self.max_tasks
+        self._missing[pair_env, pair_task] -= lost
+        self._undone[pair_env, pair_task] -= done_here
+        touched = np.flatnonzero(per_env)
         status = self._status[touched]
         freed = (self._missing[touched] == 0) & ((status == _BLOCKED) | (status == _FAILED))
-        self._status[touched] = np.where(freed, _READY, status)
+        self._ready_count[touched] += freed.reshape(len(touched), -1).sum(axis=1)
+        status[freed] = _READY
+        self._status[touched] = status
 
     def _finish_lower_bound(self) -> np.ndarray:
         """:meth:`Simulator.finish_lower_bound` of every env (the ``slip`` potential)."""
@@ -867,7 +891,7 @@ class AsyncToolVectorEnv(VectorEnv):
         mask[:, 0] = 1
         open_ = self._task_status == _OPEN  # (N, K)
         ready = self._status == _READY
-        all_done = ((self._status == _DONE) | (self._status == _PADDING)).all(axis=2)
+        all_done = self._undone == 0
         if self.action_mode == "direct":
             mask[:, 1 : 1 + K * S] = (ready & open_[:, :, None]).reshape(N, K * S)
             mask[:, 1 + K * S :] = open_ & all_done
@@ -884,26 +908,14 @@ class AsyncToolVectorEnv(VectorEnv):
         N, K, S = self.num_envs, self.max_tasks, self.max_steps
         KS = K * S
         P = self.pending_slots
-        # Calls in flight, soonest due first (ties: the earlier call).
-        order_key = np.where(
-            self._p_valid, self._p_due * (1 << 32) + self._p_id, np.iinfo(np.int64).max
-        )
+        # Calls in flight, soonest due first (ties: the earlier call), P rows of 5 fields.
         take = min(P, self._pool)
-        order = np.argsort(order_key, axis=1, kind="stable")[:, :take]
-        rows = self._arange[:, None]
-        shown = self._p_valid[rows, order]
-        fields = np.stack(
-            [
-                self._p_task[rows, order],
-                self._p_step[rows, order],
-                self._p_code[rows, order],
-                self._round[:, None] - self._p_issued[rows, order],
-                self._p_expected[rows, order],
-            ],
-            axis=2,
-        ).astype(np.float32)
+        order = np.argsort(self._p_key, axis=1)[:, :take]
+        rows = np.take_along_axis(self._p_fields, order[:, :, None], axis=1)
+        rows[:, :, 3] = self._round[:, None] - rows[:, :, 3]  # rounds waited
+        rows[~np.take_along_axis(self._p_valid, order, axis=1)] = -1.0
         pending = np.full((N, P, 5), -1.0, np.float32)
-        pending[:, :take] = np.where(shown[:, :, None], fields, -1.0)
+        pending[:, :take] = rows
         queue = np.zeros((N, KS), np.float32)
         backlog = np.zeros((N, KS), np.float32)
         if self.tool_capacity is not None:
@@ -1066,10 +1078,12 @@ class AsyncToolVectorEnv(VectorEnv):
         modes = np.empty(N, dtype=object)
         optimal_rounds = np.empty(N, dtype=object)
         efficiency = np.empty(N, dtype=object)
-        for position, i in enumerate(e):  # tuple-valued fields of the episodes that ended
-            rows = self._answer_round[i, : n_tasks[position]].tolist()
+        codes = (labels * (1 << np.arange(len(_FAILURE_MODES)))).sum(axis=1).tolist()
+        answer_rounds = self._answer_round[e].tolist()
+        for position, i in enumerate(e.tolist()):  # the list-valued fields of ended episodes
+            rows = answer_rounds[position][: n_tasks[position]]
             completion[i] = [None if r < 0 else r for r in rows]
-            modes[i] = [m for m, on in zip(_FAILURE_MODES, labels[position], strict=True) if on]
+            modes[i] = list(_MODE_LISTS[codes[position]])
             if optimal[position] >= 0:
                 best = int(optimal[position])
                 optimal_rounds[i] = best
