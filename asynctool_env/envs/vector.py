@@ -392,7 +392,8 @@ class AsyncToolVectorEnv(VectorEnv):
         self._p_task = np.zeros((N, 0), np.int64)
         self._p_step = np.zeros((N, 0), np.int64)
         self._p_correct = np.zeros((N, 0), bool)
-        # The observation row of each call: task, step, tool code, issued round, expected.
+        # The observation row of each call: task, step, tool code, issued round, expected
+        # (all -1 in a free slot).
         self._p_fields = np.zeros((N, 0, 5), np.float32)
         self._grow_pool(max(8, self.pending_slots))
         # Tool slots (contention): per env and tool, the round each slot is free from.
@@ -652,6 +653,7 @@ class AsyncToolVectorEnv(VectorEnv):
             counter[envs] = 0
         self._p_valid[envs] = False
         self._p_key[envs] = _NO_CALL
+        self._p_fields[envs] = -1.0
         if self.reward_weights.slip:
             self._finish_bound[envs] = self._finish_lower_bound()[envs]
 
@@ -679,7 +681,7 @@ class AsyncToolVectorEnv(VectorEnv):
             grown = np.full((N, size), _NO_CALL if name == "_p_key" else 0, array.dtype)
             grown[:, :old] = array
             setattr(self, name, grown)
-        fields = np.zeros((N, size, 5), np.float32)
+        fields = np.full((N, size, 5), -1.0, np.float32)
         fields[:, :old] = self._p_fields
         self._p_fields = fields
         self._pool = size
@@ -796,14 +798,17 @@ class AsyncToolVectorEnv(VectorEnv):
         self._decisions[envs] = 0
         # Deliveries: every call now due.
         due = valid & (self._p_due[envs] <= self._round[envs][:, None])
-        if not due.any():
+        due_env, due_slot = np.nonzero(due)
+        if len(due_env) == 0:
             return
-        self._p_valid[envs] = valid & ~due
-        self._p_key[envs] = np.where(due, _NO_CALL, self._p_key[envs])
-        hit_env, hit_slot = np.nonzero(due & self._p_correct[envs])
-        if len(hit_env) == 0:
+        gone = envs[due_env]
+        self._p_valid[gone, due_slot] = False
+        self._p_key[gone, due_slot] = _NO_CALL
+        self._p_fields[gone, due_slot] = -1.0
+        hit = self._p_correct[gone, due_slot]
+        if not hit.any():
             return
-        env = envs[hit_env]
+        env, hit_slot = gone[hit], due_slot[hit]
         task = self._p_task[env, hit_slot]
         step = self._p_step[env, hit_slot]
         self._status[env, task, step] = _DONE
@@ -816,8 +821,8 @@ class AsyncToolVectorEnv(VectorEnv):
         pair = env * self.max_tasks + task
         order = np.argsort(pair, kind="stable")
         pair, lost = pair[order], lost[order]
-        first = np.flatnonzero(np.r_[True, pair[1:] != pair[:-1]])
-        done_here = np.diff(np.r_[first, len(pair)])  # deliveries per task
+        first = np.flatnonzero(np.concatenate(([True], pair[1:] != pair[:-1])))
+        done_here = np.diff(np.append(first, len(pair)))  # deliveries per task
         if len(first) < len(pair):  # a task with two deliveries this round: add them up
             lost = np.add.reduceat(lost, first, axis=0)
             pair = pair[first]
@@ -911,9 +916,10 @@ class AsyncToolVectorEnv(VectorEnv):
         # Calls in flight, soonest due first (ties: the earlier call), P rows of 5 fields.
         take = min(P, self._pool)
         order = np.argsort(self._p_key, axis=1)[:, :take]
-        rows = np.take_along_axis(self._p_fields, order[:, :, None], axis=1)
-        rows[:, :, 3] = self._round[:, None] - rows[:, :, 3]  # rounds waited
-        rows[~np.take_along_axis(self._p_valid, order, axis=1)] = -1.0
+        flat = (order + (self._arange * self._pool)[:, None]).reshape(-1)
+        rows = self._p_fields.reshape(-1, 5)[flat].reshape(N, take, 5)  # free slots: all -1
+        shown = self._p_valid.reshape(-1)[flat].reshape(N, take)
+        rows[:, :, 3] = np.where(shown, self._round[:, None] - rows[:, :, 3], -1.0)  # waited
         pending = np.full((N, P, 5), -1.0, np.float32)
         pending[:, :take] = rows
         queue = np.zeros((N, KS), np.float32)
