@@ -463,7 +463,7 @@ class AsyncToolVectorEnv(VectorEnv):
         restart = self._autoreset.copy() if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
         active = ~restart if restart is not None else np.ones(N, bool)
         counters = self._counters
-        before = self._counter_matrix()
+        before = self._reward_counters()
         rows = self._arange
 
         # Decode the decision ------------------------------------------------------------
@@ -861,32 +861,31 @@ class AsyncToolVectorEnv(VectorEnv):
         finished = self._open == 0
         return np.where(finished, (self._finish_round + 1).astype(np.float64), latest + 1.0)
 
-    def _reward(self, before: np.ndarray) -> np.ndarray:
-        """The reward since ``before`` (:meth:`_counter_matrix`), term by term in
+    def _reward(self, before: list[np.ndarray]) -> np.ndarray:
+        """The reward since ``before`` (:meth:`_reward_counters`), term by term in
         :class:`~asynctool_env.core.rewards.RewardMeter`'s order, so that the float sums are
         the single env's to the last bit."""
-        delta = self._counter_matrix() - before
         reward = np.zeros(self.num_envs)
-        for term, weight in enumerate(self._weights):
-            reward += weight * delta[:, term]
+        for weight, after, earlier in zip(
+            self._weights.tolist(), self._reward_counters(), before, strict=True
+        ):
+            if weight:
+                reward += weight * (after - earlier)
         return reward
 
-    def _counter_matrix(self) -> np.ndarray:
-        """The reward counters of every env, in :data:`RewardMeter` order, ``(N, 8)``."""
+    def _reward_counters(self) -> list[np.ndarray]:
+        """Copies of the reward counters of every env, in :class:`RewardMeter` order."""
         c = self._counters
-        return np.stack(
-            [
-                c["correct_answers"],
-                c["premature_answers"],
-                c["steps_done"],
-                self._round + (self._open == 0),
-                c["idle_rounds"],
-                c["invalid"],
-                c["violations"],
-                c["redundant"],
-            ],
-            axis=1,
-        ).astype(np.float64)
+        return [
+            c["correct_answers"].copy(),
+            c["premature_answers"].copy(),
+            c["steps_done"].copy(),
+            self._round + (self._open == 0),
+            c["idle_rounds"].copy(),
+            c["invalid"].copy(),
+            c["violations"].copy(),
+            c["redundant"].copy(),
+        ]
 
     # -- observations and infos ---------------------------------------------------------------
 
