@@ -113,6 +113,8 @@ class InstanceBank:
         self.fixed = np.zeros((B, K, S), np.int64)  # realized latency when deterministic
         self.random_steps: list[list[tuple[int, int, Any]]] = []  # steps whose draw is random
         self._plans: list[tuple[list[int], Any]] = []
+        #: Whether an episode of the instance draws latencies at all.
+        self.has_draws: list[bool] = []
         self.max_steps = S
         self.limited = np.zeros((B, K, S), bool)  # the step's tool has a capacity
         self.same_tool = np.zeros((B, K * S, K * S), np.float32)  # limited steps, same tool
@@ -162,6 +164,7 @@ class InstanceBank:
                 & flat_limited[None, :]
             )
             self.random_steps.append(random_steps)
+            self.has_draws.append(bool(random_steps))
             self._plans.append(self._plan(random_steps))
             self.tools.append(tools)
             capacities.append(caps)
@@ -588,7 +591,7 @@ class AsyncToolVectorEnv(VectorEnv):
             for position, i in enumerate(envs):
                 indexes[i] = position
         rngs, extra_rngs, bank_of = self._rngs, self._extra_rngs, self._bank_of
-        count = len(bank)
+        count, has_draws = len(bank), bank.has_draws
         chosen = np.empty(len(envs), np.int64)
         extra_seeds = np.empty(len(envs), np.int64)
         rows: list[int] = []
@@ -601,8 +604,8 @@ class AsyncToolVectorEnv(VectorEnv):
             if b is None:
                 b = int(rng.integers(count))
             chosen[position] = b
-            where, drawn = bank.draw_latencies(b, rng)
-            if where:
+            if has_draws[b]:
+                where, drawn = bank.draw_latencies(b, rng)
                 columns += where
                 values += drawn
                 rows += [position] * len(where)
