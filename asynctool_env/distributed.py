@@ -278,6 +278,8 @@ def evaluate_llm_ray(
     if todo:
         ray = connect(address)
         actor = ray.remote(EndpointPlayer)
+        # Held here until the end: a restarted actor is built again from these.
+        shared = ray.put(list(instances))
         players = [
             actor.options(
                 max_concurrency=endpoint.concurrency,
@@ -292,7 +294,7 @@ def evaluate_llm_ray(
                     concurrency=endpoint.concurrency,
                     label=config.agent,
                 ),
-                instances,
+                shared,
                 latency,
                 tool_capacity,
             )
@@ -318,6 +320,7 @@ def evaluate_llm_ray(
         finally:
             for player in players:
                 ray.kill(player)
+            del shared
     return finish_results(folder, config)
 
 

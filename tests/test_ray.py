@@ -340,3 +340,42 @@ def test_the_eval_command_spreads_an_llm_agent_over_endpoints(cluster, tmp_path)
         assert bad.exit_code == 2 and message in _unboxed(bad.output), bad.output
     local = CliRunner().invoke(app, ["eval", "--agent", "local", "--endpoint", "http://h/v1"])
     assert local.exit_code == 2 and "--agent local serves its own" in _unboxed(local.output)
+
+
+def test_an_endpoint_actor_killed_mid_run_loses_no_episode(cluster, tmp_path):
+    """Kill the actor that plays an endpoint's episodes: Ray restarts it and plays its
+    episodes in flight again; each episode is recorded once, as the local run records it (a
+    model that always waits, so a replayed episode replies as the first play did)."""
+    pytest.importorskip("openai")
+    import psutil
+
+    from asynctool_env.chat.runner import LLMConfig, run_llm_eval
+    from asynctool_env.dataset import load_split
+    from asynctool_env.distributed import Endpoint, evaluate_llm_ray
+    from tests.test_llm_faults import FaultServer
+
+    instances, indexes = load_split("dev"), list(range(16))
+    killed: list[int] = []
+
+    def kill_the_actor(done: int) -> None:
+        if killed or done < 4:
+            return
+        for process in psutil.process_iter(["pid", "cmdline"]):
+            if " ".join(process.info["cmdline"] or []).startswith("ray::EndpointPlayer"):
+                os.kill(process.pid, signal.SIGKILL)
+                killed.append(process.pid)
+                return
+
+    with FaultServer([], rest="slow") as server:
+        config = LLMConfig(model="m", base_url=server.url, api_key="k", max_rounds=6, concurrency=2)
+        local = run_llm_eval(config, instances, tmp_path / "local", indexes=indexes)
+        remote = evaluate_llm_ray(
+            config, [Endpoint(server.url, 2)], instances, tmp_path / "ray", address=cluster,
+            indexes=indexes, progress=kill_the_actor,
+        )  # fmt: skip
+    assert killed, "no actor was killed"
+    assert {r.instance_index: r.to_json() for r in remote} == {
+        r.instance_index: r.to_json() for r in local
+    }
+    lines = [json.loads(line) for line in (tmp_path / "ray" / "episodes.jsonl").open()]
+    assert sorted(line["instance_index"] for line in lines) == indexes  # once each

@@ -301,3 +301,37 @@ def test_maskable_ppo_trains_on_the_native_env(tmp_path):
     assert (tmp_path / "run" / "policy.pt").is_file() or list((tmp_path / "run").glob("*.pt"))
     too_many = CliRunner().invoke(app, ["train", "--n-envs", "100", "--show-config"])
     assert too_many.exit_code == 2 and "native" in too_many.output
+
+
+def test_a_procedural_bank_plays_like_single_envs_on_its_instances():
+    """``procedural_bank=M``: M instances composed once; each sub-env then plays what a
+    single env built with those instances plays."""
+    vector = AsyncToolVectorEnv(
+        3, n_tasks=2, action_mode="direct", procedural_bank=40, autoreset_mode="same_step"
+    )
+    assert len(vector.bank) == 40 and all(i.n_tasks == 2 for i in vector.bank.instances)
+    instances = vector.bank.instances
+    vector.close()
+    ended = play_both(
+        {"instances": instances, "action_mode": "direct"}, n_envs=3, steps=150, mode="same_step"
+    )
+    assert ended >= 5
+    with pytest.raises(ValueError, match="procedural_bank is for procedural"):
+        AsyncToolVectorEnv(2, split="dev", procedural_bank=10)
+    with pytest.raises(ValueError, match="procedural_bank"):
+        AsyncToolVectorEnv(2, procedural_bank=0)
+
+
+def test_more_gymnasium_vector_wrappers():
+    from gymnasium.wrappers.vector import ClipReward, DictInfoToList, NormalizeReward
+
+    env = DictInfoToList(
+        NormalizeReward(ClipReward(AsyncToolVectorEnv(3, split="dev", action_mode="direct"), -1, 1))
+    )
+    observation, infos = env.reset(seed=0)
+    assert isinstance(infos, list) and len(infos) == 3 and infos[0]["round"] == 0
+    for _ in range(60):
+        actions = np.array([np.flatnonzero(mask)[-1] for mask in observation["action_mask"]])
+        observation, reward, _, _, infos = env.step(actions)
+        assert reward.shape == (3,) and np.isfinite(reward).all()
+    assert all(isinstance(info, dict) and "calls" in info for info in infos)

@@ -22,7 +22,7 @@ its latency from the episode's second stream. A reset is otherwise an index into
 *instance bank*: every instance of the split compiled once into padded arrays
 (:class:`InstanceBank`). The procedural stream (no ``split``/``instances``) composes each
 episode's instance in Python, as the single env does, and compiles it at reset: exact, but
-slower; compile a bank of procedural instances and pass it as ``instances=`` for speed.
+slower; ``procedural_bank=M`` composes M instances once and draws from them instead.
 
 **Autoreset.** ``autoreset_mode`` is Gymnasium 1.x's: ``"next_step"`` (default: the step
 after an episode ends resets that env, ignores its action and returns the first observation
@@ -50,6 +50,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
+from asynctool_env.core.checks import check_whole
 from asynctool_env.core.latency import DEFAULT_MAX_LATENCY, Fixed, LatencyProfile
 from asynctool_env.core.task import Instance
 from asynctool_env.envs.async_tool_env import AsyncToolEnv
@@ -260,6 +261,12 @@ class AsyncToolVectorEnv(VectorEnv):
         optimum_in_info: Fill ``optimal_rounds`` and ``efficiency`` in the last step's
             metrics with the exact solver (cached per instance and realized latencies).
             Default ``False``: the batched env is for training.
+        procedural_bank: Procedural envs only: compose this many instances from the
+            procedural stream once (seeded by ``procedural_seed``) and draw episodes from
+            them, so that a reset is an index (the episodes are then those of a single
+            ``AsyncTool-v0`` built with ``instances=env.bank.instances``). Default ``None``:
+            each reset composes a fresh instance, as a single env does (slower).
+        procedural_seed: The seed of the procedural bank [0].
         **kwargs: ``AsyncTool-v0``'s arguments (``render_mode`` excepted), checked by it.
     """
 
@@ -271,6 +278,8 @@ class AsyncToolVectorEnv(VectorEnv):
         *,
         autoreset_mode: str | AutoresetMode = AutoresetMode.NEXT_STEP,
         optimum_in_info: bool = False,
+        procedural_bank: int | None = None,
+        procedural_seed: int = 0,
         **kwargs: Any,
     ) -> None:
         if isinstance(num_envs, bool) or not isinstance(num_envs, (int, np.integer)):
@@ -327,8 +336,16 @@ class AsyncToolVectorEnv(VectorEnv):
         )
         self._max_tail = float(S * (1 + DEFAULT_MAX_LATENCY))
         self._max_backlog = float(K * self._max_tail)
-        self._procedural = template._instances is None
-        self.bank = InstanceBank(template, template._instances or [])
+        instances = template._instances
+        if procedural_bank is not None:
+            check_whole("procedural_bank", procedural_bank, 1)
+            check_whole("procedural_seed", procedural_seed, 0)
+            if template._generator is None:
+                raise ValueError("procedural_bank is for procedural envs (no split or instances)")
+            rng = np.random.default_rng(procedural_seed)
+            instances = [template._generator.sample(rng) for _ in range(int(procedural_bank))]
+        self._procedural = instances is None
+        self.bank = InstanceBank(template, instances or [])
         self._optimum_cache: dict[tuple[int, bytes], int] = {}
 
         # Per-env state (see the module docstring) --------------------------------------
