@@ -33,6 +33,20 @@ class RewardWeights:
     premature_answer: float = -0.5
     slip: float = 0.0
 
+    def in_meter_order(self) -> tuple[float, ...]:
+        """The weights of :class:`RewardMeter`'s terms, in the order it sums them (the
+        batched env sums its terms in the same order, to the same floats)."""
+        return (
+            self.task_success,
+            self.premature_answer,
+            self.step_done,
+            self.round,
+            self.idle,
+            self.invalid,
+            self.dependency_violation,
+            self.redundant_call,
+        )
+
     @classmethod
     def from_any(cls, value: RewardWeights | Mapping[str, float] | None) -> RewardWeights:
         if value is None:
@@ -72,16 +86,7 @@ class RewardMeter:
         self.simulator = simulator
         self.weights = weights
         # The weights in the order of _counters (read on every step: kept as a tuple).
-        self._weights = (
-            weights.task_success,
-            weights.premature_answer,
-            weights.step_done,
-            weights.round,
-            weights.idle,
-            weights.invalid,
-            weights.dependency_violation,
-            weights.redundant_call,
-        )
+        self._weights = weights.in_meter_order()
         self._last = self._counters()
 
     def _counters(self) -> tuple[int, ...]:

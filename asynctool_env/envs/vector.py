@@ -54,6 +54,7 @@ from asynctool_env.core.checks import check_whole
 from asynctool_env.core.latency import DEFAULT_MAX_LATENCY, Fixed, LatencyProfile
 from asynctool_env.core.task import Instance
 from asynctool_env.envs.async_tool_env import AsyncToolEnv
+from asynctool_env.results import FAILURE_MODES as _FAILURE_MODES
 from asynctool_env.scenarios import tool_code
 
 # Step and task codes (asynctool_env.core.simulator.StepStatus / TaskStatus).
@@ -68,15 +69,6 @@ _AUTORESET_MODES = {
     "nextstep": AutoresetMode.NEXT_STEP,
     "samestep": AutoresetMode.SAME_STEP,
 }
-#: The failure-mode labels of :class:`~asynctool_env.metrics.EpisodeMetrics`, in order.
-_FAILURE_MODES = (
-    "dependency_violation",
-    "task_neglect",
-    "tool_confusion",
-    "premature_answer",
-    "redundant_call",
-    "idle_wait",
-)
 
 
 #: The failure-mode list of every combination of labels (bit ``j``: label ``j``).
@@ -321,19 +313,7 @@ class AsyncToolVectorEnv(VectorEnv):
         self.tool_capacity = template.tool_capacity
         weights = template.reward_weights
         self.reward_weights = weights
-        self._weights = np.array(
-            [
-                weights.task_success,
-                weights.premature_answer,
-                weights.step_done,
-                weights.round,
-                weights.idle,
-                weights.invalid,
-                weights.dependency_violation,
-                weights.redundant_call,
-            ],
-            np.float64,
-        )
+        self._weights = weights.in_meter_order()
         self._max_tail = float(S * (1 + DEFAULT_MAX_LATENCY))
         self._max_backlog = float(K * self._max_tail)
         instances = template._instances
@@ -887,7 +867,7 @@ class AsyncToolVectorEnv(VectorEnv):
         the single env's to the last bit."""
         reward = np.zeros(self.num_envs)
         for weight, after, earlier in zip(
-            self._weights.tolist(), self._reward_counters(), before, strict=True
+            self._weights, self._reward_counters(), before, strict=True
         ):
             if weight:
                 reward += weight * (after - earlier)
