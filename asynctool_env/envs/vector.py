@@ -404,6 +404,12 @@ class AsyncToolVectorEnv(VectorEnv):
         self._capacity = np.zeros((N, 1), np.int64)
         self._slots = np.zeros((N, 1, 1), np.int64)
         self._arange = np.arange(N)
+        # Direct actions decoded by lookup: kind (wait, call, answer), task, step.
+        actions = np.arange(self.n_actions)
+        is_call = (actions >= 1) & (actions <= K * S)
+        self._action_kind = np.where(actions == 0, _WAIT, np.where(is_call, _CALL, _ANSWER))
+        self._action_task = np.where(is_call, (actions - 1) // S, actions - 1 - K * S)
+        self._action_step = np.where(is_call, (actions - 1) % S, 0)
 
     # -- Gymnasium API ---------------------------------------------------------------------
 
@@ -475,10 +481,10 @@ class AsyncToolVectorEnv(VectorEnv):
         step_index = np.zeros(N, np.int64)
         invalid = np.zeros(N, bool)
         if self.action_mode == "direct":
-            calls = (actions >= 1) & (actions <= K * S)
-            answers = actions > K * S
-            task = np.where(calls, (actions - 1) // S, actions - 1 - K * S)
-            step_index = np.where(calls, (actions - 1) % S, 0)
+            kind = self._action_kind[actions]
+            calls, answers = kind == _CALL, kind == _ANSWER
+            task = self._action_task[actions]
+            step_index = self._action_step[actions]
             named = (actions > 0) & active
             outside = named & (task >= self._n_tasks)
             invalid |= outside
@@ -538,16 +544,19 @@ class AsyncToolVectorEnv(VectorEnv):
         done = terminated | truncated
         rewards = np.where(active, rewards, 0.0)
 
-        info = self._info()
-        if done.any():  # (same step: only in final_info, as Gymnasium's vector envs do)
-            info["metrics"] = self._metrics(np.flatnonzero(done))
-            info["_metrics"] = done.copy()
+        ended = done.any()
+        metrics = self._metrics(np.flatnonzero(done)) if ended else None
         if restart is not None:
             if restart.any():
                 self._reset_envs(np.flatnonzero(restart), [None] * N)
-                info = self._info(keep=info)
+            info = self._info()
+            if metrics is not None:
+                info["metrics"], info["_metrics"] = metrics, done.copy()
             self._autoreset = done
             return self._observation(), rewards, terminated, truncated, info
+        info = self._info()
+        if metrics is not None:  # (same step: only in final_info, as Gymnasium's envs do)
+            info["metrics"], info["_metrics"] = metrics, done.copy()
         if done.any():  # same step: the last observation and info go into info
             last = self._observation()
             finished = np.flatnonzero(done)
@@ -1078,11 +1087,15 @@ class AsyncToolVectorEnv(VectorEnv):
         metrics: dict[str, Any] = {}
         mask = np.zeros(N, bool)
         mask[e] = True
+        groups: dict[np.dtype, list[tuple[str, np.ndarray]]] = {}
         for key, value in values.items():
-            full = np.zeros(N, np.asarray(value).dtype)
-            full[e] = value
-            metrics[key] = full
-            metrics["_" + key] = mask
+            groups.setdefault(value.dtype, []).append((key, value))
+        for dtype, items in groups.items():  # one block a dtype: a row a metric, zero-filled
+            block = np.zeros((len(items), N), dtype)
+            block[:, e] = np.stack([value for _, value in items])
+            for row, (key, _) in enumerate(items):
+                metrics[key] = block[row]
+                metrics["_" + key] = mask
         completion = np.empty(N, dtype=object)
         modes = np.empty(N, dtype=object)
         optimal_rounds = np.empty(N, dtype=object)
