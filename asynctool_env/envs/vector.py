@@ -27,13 +27,14 @@ slower; ``procedural_bank=M`` composes M instances once and draws from them inst
 **Autoreset.** ``autoreset_mode`` is Gymnasium 1.x's: ``"next_step"`` (default: the step
 after an episode ends resets that env, ignores its action and returns the first observation
 with reward 0) or ``"same_step"`` (the ending step returns the new episode's first
-observation, the last one in ``info["final_obs"]`` and the last info in
-``info["final_info"]``, which SB3-style trainers read). ``metadata["autoreset_mode"]`` says
-which.
+observation, the last one in ``info["final_obs"]``, an object array of observations, and
+the last info in ``info["final_info"]``, a vector info, as Gymnasium's ``SyncVectorEnv``
+gives them). ``metadata["autoreset_mode"]`` says which.
 
 **Infos** follow Gymnasium's vector convention: ``info[key]`` is an array over envs and
-``info["_" + key]`` marks the envs that reported it. ``info["metrics"]`` (a dict of arrays,
-tuples as object arrays) is set for the envs whose episode ended.
+``info["_" + key]`` marks the envs that reported it. ``info["metrics"]`` (a dict of arrays;
+the list-valued fields, built for each ended episode, as object arrays) is set for the envs
+whose episode ended.
 
 **Memory.** About 7.5 KB per env at the default padding (the episode state and one step's
 observation), measured by ``benchmarks/vector_speed.py``; the bank holds the instances once
