@@ -535,7 +535,7 @@ class AsyncToolVectorEnv(VectorEnv):
         terminated = active & (self._open == 0)
         ending = end_turn & ~terminated & active
         if ending.any():
-            self._end_turn(np.flatnonzero(ending))
+            self._end_turn(ending)
         rewards = self._reward(before)
         if self.reward_weights.slip:
             bound = self._finish_lower_bound()
@@ -793,29 +793,32 @@ class AsyncToolVectorEnv(VectorEnv):
         finished = envs[self._open[envs] == 0]
         self._finish_round[finished] = self._round[finished]
 
-    def _end_turn(self, envs: np.ndarray) -> None:
-        """Close the turn of ``envs``: move their clocks and deliver what is due."""
+    def _end_turn(self, ending: np.ndarray) -> None:
+        """Close the turn of the envs ``ending`` marks (a boolean mask over all envs, most of
+        them every step: whole-array operations cost less than gathering them): move their
+        clocks and deliver what is due."""
         counters = self._counters
-        valid = self._p_valid[envs]
+        valid = self._p_valid
         in_flight = valid.sum(axis=1)
-        advance = np.ones(len(envs), np.int64)
-        silent = self._calls_this_turn[envs] == 0
+        advance = ending.astype(np.int64)  # 1 round, 0 for the envs whose turn goes on
+        silent = self._calls_this_turn == 0
         if self.wait_jumps:
-            soonest = np.where(valid, self._p_due[envs], np.iinfo(np.int64).max).min(axis=1)
-            jump = silent & (in_flight > 0)
-            advance = np.where(jump, np.maximum(1, soonest - self._round[envs]), 1)
-        ready = self._ready_count[envs] > 0
-        counters["idle_rounds"][envs] += np.where(silent & ready, advance, 0)
-        counters["in_flight_rounds"][envs] += in_flight * advance
-        self._round[envs] += advance
-        self._calls_this_turn[envs] = 0
-        self._decisions[envs] = 0
+            soonest = np.where(valid, self._p_due, np.iinfo(np.int64).max).min(axis=1)
+            jump = ending & silent & (in_flight > 0)
+            advance = np.where(jump, np.maximum(1, soonest - self._round), advance)
+        counters["idle_rounds"] += np.where(silent & (self._ready_count > 0), advance, 0)
+        counters["in_flight_rounds"] += in_flight * advance
+        self._round += advance
+        kept = ~ending
+        self._calls_this_turn *= kept
+        self._decisions *= kept
         # Deliveries: every call now due.
-        due = valid & (self._p_due[envs] <= self._round[envs][:, None])
+        due = valid & (self._p_due <= self._round[:, None])
+        due &= ending[:, None]
         due_env, due_slot = np.nonzero(due)
         if len(due_env) == 0:
             return
-        gone = envs[due_env]
+        gone = due_env
         self._p_valid[gone, due_slot] = False
         self._p_key[gone, due_slot] = _NO_CALL
         self._p_fields[gone, due_slot] = -1.0
