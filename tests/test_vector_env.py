@@ -335,3 +335,18 @@ def test_more_gymnasium_vector_wrappers():
         observation, reward, _, _, infos = env.step(actions)
         assert reward.shape == (3,) and np.isfinite(reward).all()
     assert all(isinstance(info, dict) and "calls" in info for info in infos)
+
+
+def test_the_pool_of_calls_in_flight_grows_as_needed():
+    """Unlimited calls a turn, unmasked actions and a queue of one slot per tool: calls pile
+    up in flight past the pool's first size, which grows, and the sub-envs still match."""
+    kwargs = {"split": "dev", "action_mode": "direct", "max_calls_per_turn": None}
+    play_both({**kwargs, "tool_capacity": 1}, n_envs=2, steps=300, masked=False, seed=5)
+    vector = AsyncToolVectorEnv(2, **kwargs, tool_capacity=1)
+    vector.reset(seed=5)
+    first = vector._pool
+    rng = np.random.default_rng(0)
+    for _ in range(300):
+        calls = rng.integers(1, 1 + vector.max_tasks * vector.max_steps, 2)  # never wait
+        vector.step(calls)
+    assert vector._pool > first
