@@ -344,6 +344,7 @@ def eval_command(
             "--endpoint names servers of --agent openai's model (--agent local serves its own)",
             param_hint="--endpoint",
         )
+    endpoints = _endpoints(endpoint, concurrency, ray)
     config = EvalConfig(
         split=split,
         latency=_check_latency(latency),
@@ -386,7 +387,7 @@ def eval_command(
                 output,
                 request,
                 ray=ray,
-                endpoints=_endpoints(endpoint, concurrency, ray),
+                endpoints=endpoints,
             )
         )
     title = f"{split} split, latency={latency or 'own'}"

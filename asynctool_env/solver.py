@@ -185,7 +185,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from asynctool_env.core.simulator import normalize_tool_capacity
+from asynctool_env.core.simulator import normalize_tool_capacity, tool_capacity_of
 
 if TYPE_CHECKING:
     from asynctool_env.core.simulator import Simulator
@@ -270,13 +270,6 @@ def _check_tools(tools: object, shape: Sequence[Sequence[object]]) -> list[list[
     return names
 
 
-def _capacity_of(capacity: int | dict[str, int] | None, tool: str) -> int | None:
-    """A normalized ``tool_capacity``'s limit for ``tool`` (``None``: no limit)."""
-    if capacity is None or isinstance(capacity, int):
-        return capacity
-    return capacity.get(tool)
-
-
 def _limited_tools(
     dependencies: Sequence[Sequence[object]], tools: object, tool_capacity: ToolCapacity
 ) -> tuple[list[int] | None, list[int]]:
@@ -294,7 +287,7 @@ def _limited_tools(
     caps: list[int] = []
     tool_id: list[int] = []
     for name in names:
-        limit = _capacity_of(capacity, name)
+        limit = tool_capacity_of(capacity, name)
         if limit is None or limit >= counts[name]:
             tool_id.append(-1)
             continue
@@ -1157,7 +1150,7 @@ def task_finish_rounds(
         for task, step in items:
             start = r
             tool = names[task][step]
-            limit = _capacity_of(capacity, tool)
+            limit = tool_capacity_of(capacity, tool)
             if limit is not None:
                 heap = slots.setdefault(tool, [0] * limit)
                 start = max(start, heap[0])

@@ -382,12 +382,7 @@ class Simulator:
 
     def capacity_of(self, tool: str) -> int | None:
         """How many calls ``tool`` serves at once (``None``: no limit)."""
-        capacity = self.tool_capacity
-        if capacity is None:
-            return None
-        if isinstance(capacity, int):
-            return capacity
-        return capacity.get(tool)
+        return tool_capacity_of(self.tool_capacity, tool)
 
     def tool_wait(self, tool: str) -> int:
         """Rounds a call to ``tool`` issued now would wait in the tool's queue (0: a slot is
@@ -728,6 +723,14 @@ class Simulator:
                     _FAILED,
                 ):
                     self._set_status(task, child, _READY)
+
+
+def tool_capacity_of(capacity: int | Mapping[str, int] | None, tool: str) -> int | None:
+    """A normalized ``tool_capacity``'s limit for ``tool`` (``None``: no limit); the one
+    rule the simulator, the solver and the batched env read capacities by."""
+    if capacity is None or isinstance(capacity, int):
+        return capacity
+    return capacity.get(tool)
 
 
 def normalize_tool_capacity(

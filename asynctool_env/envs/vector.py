@@ -54,6 +54,7 @@ from gymnasium.vector.utils import batch_space
 
 from asynctool_env.core.checks import check_whole
 from asynctool_env.core.latency import DEFAULT_MAX_LATENCY, Fixed, LatencyProfile
+from asynctool_env.core.simulator import tool_capacity_of
 from asynctool_env.core.task import Instance
 from asynctool_env.envs.async_tool_env import AsyncToolEnv
 from asynctool_env.results import FAILURE_MODES as _FAILURE_MODES
@@ -143,7 +144,7 @@ class InstanceBank:
                     self.code[b, k, s] = tool_code(step.tool)
                     if step.tool not in names:
                         names[step.tool] = len(names)
-                        capacity = _capacity(template.tool_capacity, step.tool)
+                        capacity = tool_capacity_of(template.tool_capacity, step.tool)
                         caps.append(0 if capacity is None else capacity)
                     self.tool[b, k, s] = names[step.tool]
                     self.limited[b, k, s] = caps[names[step.tool]] > 0
@@ -171,7 +172,6 @@ class InstanceBank:
         self.capacity = np.zeros((B, n_tools), np.int64)  # 0: no limit
         for b, caps in enumerate(capacities):
             self.capacity[b, : len(caps)] = caps
-        self.steps_total = self.n_steps.sum(axis=1)
         real = np.arange(S)[None, None, :] < self.n_steps[:, :, None]
         #: Each instance's step and task codes at reset, and its steps ready then.
         self.initial_status = np.where(
@@ -238,14 +238,6 @@ def _declared(instance: Instance) -> dict[str, int]:
     from asynctool_env.core.simulator import _declared_latencies
 
     return _declared_latencies(instance, None)
-
-
-def _capacity(capacity: int | dict[str, int] | None, tool: str) -> int | None:
-    if capacity is None:
-        return None
-    if isinstance(capacity, int):
-        return capacity
-    return capacity.get(tool)
 
 
 class AsyncToolVectorEnv(VectorEnv):
@@ -357,7 +349,6 @@ class AsyncToolVectorEnv(VectorEnv):
         self._undone = np.zeros((N, K), np.int64)  # steps of each task not done yet
         self._ready_count = np.zeros(N, np.int64)  # READY steps (the simulator's ready_count)
         self._task_status = np.zeros((N, K), np.int64)
-        self._task_correct = np.zeros((N, K), bool)
         self._premature = np.zeros((N, K), bool)
         self._answer_round = np.full((N, K), -1, np.int64)
         self._first_call = np.full((N, K, S), -1, np.int64)
@@ -384,11 +375,11 @@ class AsyncToolVectorEnv(VectorEnv):
             "in_flight_rounds",
             "queued_rounds",
         )
-        self._counter_names = counters
         self._counters = {name: np.zeros(N, np.int64) for name in counters}
         self._finish_bound = np.zeros(N, np.float64)
         self._autoreset = np.zeros(N, bool)
         self._has_reset = False
+        self._last_masks = np.zeros((N, self.n_actions), bool)
         # Calls in flight: a pool of slots per env, grown when an env fills it.
         self._pool = 0
         self._p_valid = np.zeros((N, 0), bool)
@@ -400,10 +391,11 @@ class AsyncToolVectorEnv(VectorEnv):
         # The observation row of each call: task, step, tool code, issued round, expected
         # (all -1 in a free slot).
         self._p_fields = np.zeros((N, 0, 5), np.float32)
-        self._grow_pool(max(8, self.pending_slots))
-        # Tool slots (contention): per env and tool, the round each slot is free from.
+        # Tool slots (contention): per env and tool, the round each slot is free from (as
+        # many slots as calls can be in flight: the pool's size).
         self._capacity = np.zeros((N, 1), np.int64)
         self._slots = np.zeros((N, 1, 1), np.int64)
+        self._grow_pool(max(8, self.pending_slots))
         self._arange = np.arange(N)
         # Direct actions decoded by lookup: kind (wait, call, answer), task, step.
         actions = np.arange(self.n_actions)
@@ -580,7 +572,7 @@ class AsyncToolVectorEnv(VectorEnv):
         """``(num_envs, n_actions)`` boolean masks of the sensible actions (MaskablePPO)."""
         if not self._has_reset:
             raise gym.error.ResetNeeded("call reset() before action_masks()")
-        return self._mask().astype(bool)
+        return self._last_masks.copy()
 
     def close_extras(self, **kwargs: Any) -> None:
         self._has_reset = False
@@ -629,7 +621,7 @@ class AsyncToolVectorEnv(VectorEnv):
         if rows:
             realized[rows, columns] = values
         b = self._instance_index[envs]
-        self._ensure_tools(bank.n_tools, self.tool_capacity)
+        self._ensure_tools(bank.n_tools)
         self._n_tasks[envs] = bank.n_tasks[b]
         self._n_steps[envs] = bank.n_steps[b]
         self._parents[envs] = bank.parents[b]
@@ -650,7 +642,6 @@ class AsyncToolVectorEnv(VectorEnv):
         self._task_status[envs] = bank.initial_tasks[b]
         self._undone[envs] = bank.n_steps[b]
         self._ready_count[envs] = bank.n_roots[b]
-        self._task_correct[envs] = False
         self._premature[envs] = False
         self._answer_round[envs] = -1
         self._first_call[envs] = -1
@@ -671,9 +662,9 @@ class AsyncToolVectorEnv(VectorEnv):
         if self.reward_weights.slip:
             self._finish_bound[envs] = self._finish_lower_bound()[envs]
 
-    def _ensure_tools(self, n_tools: int, capacity: Any) -> None:
+    def _ensure_tools(self, n_tools: int) -> None:
         """Size the per-tool slot arrays for ``n_tools`` tools (contention only)."""
-        if capacity is None:
+        if self.tool_capacity is None:
             return
         N = self.num_envs
         width = self._pool  # never more calls at once on one tool than in flight
@@ -699,8 +690,7 @@ class AsyncToolVectorEnv(VectorEnv):
         fields[:, :old] = self._p_fields
         self._p_fields = fields
         self._pool = size
-        if self.tool_capacity is not None and hasattr(self, "_slots"):
-            self._ensure_tools(self._slots.shape[1], self.tool_capacity)
+        self._ensure_tools(self._slots.shape[1])
 
     # -- the simulator, batched -------------------------------------------------------------
 
@@ -784,7 +774,6 @@ class AsyncToolVectorEnv(VectorEnv):
         all_done = self._undone[envs, task] == 0
         premature = ~all_done
         self._task_status[envs, task] = _ANSWERED
-        self._task_correct[envs, task] = all_done
         self._premature[envs, task] = premature
         counters["correct_answers"][envs] += all_done
         counters["premature_answers"][envs] += premature
@@ -945,6 +934,9 @@ class AsyncToolVectorEnv(VectorEnv):
         calls_left = np.full(N, KS, np.int64)
         if self.max_calls_per_turn is not None:
             calls_left = np.minimum(self.max_calls_per_turn - self._calls_this_turn, KS)
+        mask = self._mask()
+        # action_masks() reads this until the next step or reset (which change the state).
+        self._last_masks = mask.astype(bool)
         return {
             "step_status": self._status.reshape(N, KS).copy(),
             "step_latency": self._latency.reshape(N, KS).copy(),
@@ -957,7 +949,7 @@ class AsyncToolVectorEnv(VectorEnv):
             "focused_task": self._focused.copy(),
             "round": np.minimum(self._round, self.max_rounds)[:, None].copy(),
             "calls_left": calls_left[:, None].astype(np.int64),
-            "action_mask": self._mask(),
+            "action_mask": mask,
         }
 
     def _tool_load(self) -> tuple[np.ndarray, np.ndarray]:
@@ -984,9 +976,8 @@ class AsyncToolVectorEnv(VectorEnv):
         backlog = np.where(limited, np.minimum(total - work, self._max_backlog), 0.0)
         return queue, backlog.astype(np.float32)
 
-    def _info(self, keep: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The running counters of every env (``info_counters``), in vector form; with
-        ``keep``, the counters are refreshed and its other entries kept."""
+    def _info(self) -> dict[str, Any]:
+        """The running counters of every env (``info_counters``), in vector form."""
         N = self.num_envs
         c = self._counters
         values = {
@@ -998,7 +989,7 @@ class AsyncToolVectorEnv(VectorEnv):
             "idle_rounds": c["idle_rounds"].copy(),
             "invalid_actions": c["invalid"].copy(),
         }
-        info = dict(keep or {})
+        info: dict[str, Any] = {}
         everyone = np.ones(N, bool)
         for key, value in values.items():
             info[key] = value
@@ -1023,8 +1014,9 @@ class AsyncToolVectorEnv(VectorEnv):
         f1 = np.where(total > 0, 2 * precision * recall / np.where(total > 0, total, 1), 0.0)
         real = np.arange(S)[None, None, :] < self._n_steps[e][:, :, None]
         sequential = np.where(real, 1 + self._realized[e], 0).sum(axis=(1, 2)) + 1
-        succeeded = (self._task_correct[e] & (self._task_status[e] == _ANSWERED)).sum(axis=1)
         answered = self._task_status[e] == _ANSWERED
+        # A numeric env's answer is derived from the responses: right unless premature.
+        succeeded = (answered & ~self._premature[e]).sum(axis=1)
         task_real = np.arange(K)[None, :] < n_tasks[:, None]
         neglected = (task_real & ~answered).sum(axis=1)
         premature = (self._premature[e] & answered).sum(axis=1)

@@ -338,8 +338,8 @@ def export_policy(
     reference = RLlibPolicy(module, form=form).logits(samples)
     for sample, logits in zip(samples, reference, strict=True):
         allowed = np.asarray(sample["action_mask"]) > 0
-        mine = actor._fast.logits(sample) if actor._fast is not None else None
-        if mine is None or not np.allclose(mine[allowed], logits[allowed], atol=1e-4):
+        mine = actor._fast.logits(sample)  # an RLlib file acts through its numpy actor
+        if not np.allclose(mine[allowed], logits[allowed], atol=1e-4):
             raise PolicyFileError("the exported actor does not reproduce the module's logits")
     return save_policy(path, state_dict, header)
 
@@ -403,15 +403,11 @@ def evaluate_team(
     return {key: value / max(count, 1) for key, value in totals.items()} | {"episodes": count}
 
 
-def _team_form(env_kwargs: Mapping[str, Any] | None) -> RLlibObservation:
-    return rllib_parallel_env(env_kwargs).form
-
-
 def evaluate_shared_module(
     module: Any, env_kwargs: Mapping[str, Any] | None, episodes: int
 ) -> dict[str, float]:
     """:func:`evaluate_team` with every agent playing ``module`` greedily."""
-    policy = RLlibPolicy(module, form=_team_form(env_kwargs))
+    policy = RLlibPolicy(module, form=rllib_parallel_env(env_kwargs).form)
     return evaluate_team(lambda agent, observation: policy.act(observation), env_kwargs, episodes)
 
 

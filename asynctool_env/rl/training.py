@@ -204,6 +204,7 @@ class ProjectEvalCallback(BaseCallback):
         self.best: dict[str, Any] | None = None
         self.best_state: dict[str, Any] | None = None
         self.eval_time_s = 0.0
+        self._started: float | None = None  # when learn() began (for each row's train_s)
         self._last = 0
         #: Score the policy before the first update too (a warm-started policy may be best).
         self.evaluate_at_start = False
@@ -226,7 +227,7 @@ class ProjectEvalCallback(BaseCallback):
         start = time.perf_counter()
         self._last = self.num_timesteps
         # Seconds of training so far, evaluations left out (for time-to-level comparisons).
-        trained = start - getattr(self, "_started", start) - self.eval_time_s
+        trained = start - (self._started or start) - self.eval_time_s
         summary = self.evaluator.summary(LivePolicy(self.model))
         row = {"timesteps": self.num_timesteps, "train_s": round(trained, 2), **_short(summary)}
         self.evaluations.append(row)
