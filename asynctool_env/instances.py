@@ -118,6 +118,7 @@ class InstanceRecord(pydantic.BaseModel):
                             expected_arguments=step.expected_arguments,
                             expected_response=step.expected_response,
                             latency=SCENARIOS[task.scenario].tool(step.tool).latency,
+                            writes=SCENARIOS[task.scenario].tool(step.tool).writes,
                         )
                         for step in task.steps
                     ),

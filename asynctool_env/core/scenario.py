@@ -5,18 +5,20 @@ A scenario is one module in :mod:`asynctool_env.scenarios` that exposes ``SCENAR
 
 A scenario declares:
 
-* ``make_world(rng)``: builds a small, seeded world state (flights, contacts, files...). It
-  must depend only on ``rng``.
+* ``make_world(rng)``: builds a small, seeded world (flights, contacts, files...) with an
+  empty :class:`~asynctool_env.core.state.WorldState`. It must depend only on ``rng``.
 * ``tools``: its tools (see :func:`asynctool_env.core.tools.tool`). Backends are
-  deterministic functions of the world and the arguments, and **independent of call order**:
-  ids are derived from the arguments (:func:`stable_id`), never from counters, so that an
-  agent that interleaves tasks gets the same responses as one that runs them one by one.
+  deterministic functions of the world (its seed and its state) and the arguments. Writes
+  change the world's state and reads see those changes (:mod:`asynctool_env.core.state`
+  states when a call takes effect, how objects are keyed and how new ids are made); ids
+  never come from global counters, so two tasks on one world that touch different objects
+  get the same responses in any interleaving.
 * ``templates``: functions ``(world, rng) -> TaskSpec`` that pick entities from the world and
   write the instruction and the gold calls, where later calls reference earlier responses.
 
-:func:`build_task` runs a template's gold calls through the backends, checks that none of
-them fails, and freezes the result into a :class:`~asynctool_env.core.task.Task` with gold
-arguments and responses resolved.
+:func:`build_task` runs a template's gold calls through the backends on a fresh world, in
+gold order, checks that none of them fails, and freezes the result into a
+:class:`~asynctool_env.core.task.Task` with gold arguments and responses resolved.
 """
 
 from __future__ import annotations
@@ -220,7 +222,8 @@ def build_task(
         template_name: A key of ``scenario.templates``.
         world_seed: Seed of the world (``scenario.world(world_seed)``).
         rng: Draws the template's choices (which flight, which contact...).
-        world: The world of ``world_seed`` when the caller already built it (a cache).
+        world: The world of ``world_seed`` when the caller already built it (a cache the
+            template reads; the gold calls always run on a fresh world).
 
     Raises:
         TemplateError: A gold call fails or a reference cannot be resolved: the template is
@@ -251,8 +254,9 @@ def build_task_from_spec(
         TemplateError: A gold call fails, a reference cannot be resolved, or a step depends
             on a later one.
     """
-    if world is None:
-        world = scenario.world(world_seed)
+    # The gold is what the gold calls do, in gold order, on a fresh world: never on a world
+    # a template or an earlier task has already written to.
+    world = scenario.world(world_seed)
     label = f"{scenario.name}/{template}"
     responses: list[Mapping[str, Any] | None] = []
     steps: list[Step] = []
@@ -267,7 +271,7 @@ def build_task_from_spec(
             arguments = resolve(step_spec.arguments, responses)
             tool = scenario.tool(step_spec.tool)
             arguments = tool.validate_arguments(arguments)
-            response = tool.function(world, **arguments)
+            response, _ = tool.run(world, arguments)
         except (ToolError, LookupError) as error:
             raise TemplateError(
                 f"{label} (world {world_seed}) step {index} {step_spec.tool}: {error}"
@@ -281,6 +285,7 @@ def build_task_from_spec(
                 expected_arguments=arguments,
                 expected_response=response,
                 latency=tool.latency,
+                writes=tool.writes,
             )
         )
     if not steps:

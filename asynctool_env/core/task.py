@@ -37,6 +37,9 @@ class Step:
         latency: The tool's declared typical latency in rounds (latency profiles draw around
             it). Tasks built from a scenario or loaded from a file carry it, so the simulator
             needs no registry of tools.
+        writes: The tool changes the world (``Tool.writes``); carried like ``latency``. A
+            second call of a done write step makes the write twice, which fails the task
+            (:class:`~asynctool_env.core.simulator.Simulator`).
     """
 
     tool: str
@@ -45,6 +48,7 @@ class Step:
     expected_arguments: Mapping[str, Any]
     expected_response: Mapping[str, Any]
     latency: int | None = None
+    writes: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from typing import Any, get_type_hints
 import pydantic
 
 from asynctool_env.core.canonical import Canon, canon, canonical_arguments
+from asynctool_env.core.state import Effects, WorldState
 
 ToolFunction = Callable[..., dict[str, Any]]
 
@@ -206,6 +207,31 @@ class Tool:
             ToolError: The arguments are invalid or the backend refused the call.
         """
         return self.function(world, **self.validate_arguments(arguments))
+
+    def run(self, world: Any, arguments: Mapping[str, Any]) -> tuple[dict[str, Any], Effects]:
+        """Run the backend on ``world`` with validated ``arguments``, recording what it read
+        and wrote in the world's :class:`~asynctool_env.core.state.WorldState` (the call
+        takes effect now: :mod:`asynctool_env.core.state`).
+
+        Returns:
+            The response and the call's effects.
+
+        Raises:
+            ToolError: The backend refused the call; whatever it wrote is rolled back.
+            RuntimeError: A read tool wrote to the state (a scenario bug: declare it
+                ``writes=True``).
+        """
+        state = getattr(world, "state", None)
+        if not isinstance(state, WorldState):  # a stateless world (hand-made test worlds)
+            return dict(self.function(world, **arguments)), Effects()
+        with state.recording() as effects:
+            response = dict(self.function(world, **arguments))
+            if effects.writes and not self.writes:
+                raise RuntimeError(
+                    f"the read tool {self.name} wrote {sorted(effects.writes)[:3]}: a tool "
+                    "that changes the world must be declared with writes=True"
+                )
+        return response, effects
 
     def canonical_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
         """``arguments`` (validated) in canonical form: equal for calls with equal effect."""

@@ -22,15 +22,26 @@ The tools
 
 (the middle column is the declared latency in rounds.)
 
-Why the backends are order-independent
---------------------------------------
-Sending never changes the world: the inbox is what the contacts sent you, and a sent
-message, a reply or a group leaves no trace that a later call could see. Every new id is a
-hash of the arguments (:func:`stable_id`): sending the same text to the same contact twice
-gives the same message id, and the group of the same name and members always has the same
-``GRP-XXXXXX`` id. ``send_group_message`` therefore cannot look a group up in a registry;
-it accepts any id of the ``GRP-`` shape (a real service would look it up; a deterministic
-one would have to recompute it from name and members, which the call does not carry). The
+State
+-----
+The inbox (what contacts sent you) is what the seed says. What *you* do is kept in the
+world's :class:`~asynctool_env.core.state.WorldState`, one object per thing:
+
+* ``("message", CT-id or GRP-id, MSG-id)``: every message you send, reply or post, under the
+  conversation it belongs to (kind, the reply's original, the text, and for a group post its
+  position in the group);
+* ``("group", GRP-id)``: every group you create (name, members, how many posts it has).
+
+Keying messages by conversation keeps tasks apart: listing a contact's messages reads only
+that contact's conversation, so it conflicts only with a task that writes to the same
+contact.
+
+Reads see it: ``list_messages`` shows the replies you sent to a contact's messages and the
+direct messages you sent them (``sent_to_them``), ``send_group_message`` only accepts a
+group that was created. New ids come from the content and the number of identical objects
+made before (:meth:`~asynctool_env.core.state.WorldState.new_id`): the first message of a
+text to a contact has the id it always had, and sending it again makes a second message with
+a new id. Texts are stored as written (trimmed), names and ids in their canonical form. The
 ids that a later step needs (contact ids, inbox message ids, group ids) are world-specific
 hashes, so they are only learnt from the earlier response.
 
@@ -64,7 +75,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -76,9 +87,9 @@ from asynctool_env.core.scenario import (
     SideStepRule,
     StepSpec,
     TaskSpec,
-    stable_id,
     world_digest,
 )
+from asynctool_env.core.state import WorldState
 from asynctool_env.core.tools import ToolError, tool
 
 #: Full names a world draws its contacts from (first and last names are all distinct).
@@ -139,12 +150,14 @@ class MessagingWorld:
         contact_ids: ``CT-XXXXXX`` id of each contact, in the order of ``names``.
         now: Minutes after :data:`_NOW` at which the world stands (inbox timestamps end
             there).
+        state: What was sent and created (see *State* in the module docstring).
     """
 
     seed: int
     names: tuple[str, ...]
     contact_ids: tuple[str, ...]
     now: int
+    state: WorldState = field(default_factory=WorldState, compare=False, repr=False)
 
 
 def make_world(rng: np.random.Generator) -> MessagingWorld:
@@ -267,12 +280,30 @@ def list_messages(world: MessagingWorld, contact_id: str, limit: int = 5) -> dic
     if not 1 <= limit <= _MAX_LIMIT:
         raise ToolError(f"limit must be between 1 and {_MAX_LIMIT}, got {limit}")
     inbox = _inbox(world, index)
-    return {
-        "contact_id": world.contact_ids[index],
+    contact = world.contact_ids[index]
+    inbox_ids = {message["message_id"] for message in inbox}
+    sent = [value for _, value in world.state.scan("message", contact)]
+    replies = {
+        message["in_reply_to"]: message["message_id"]
+        for message in sent
+        if message["kind"] == "reply" and message["in_reply_to"] in inbox_ids
+    }
+    shown = [
+        {**message, "your_reply_id": replies[message["message_id"]]}
+        if message["message_id"] in replies
+        else message
+        for message in inbox[:limit]
+    ]
+    response: dict[str, Any] = {
+        "contact_id": contact,
         "name": world.names[index],
-        "messages": inbox[:limit],
+        "messages": shown,
         "total": len(inbox),
     }
+    direct = sorted(m["message_id"] for m in sent if m["kind"] == "direct" and m["to"] == contact)
+    if direct:
+        response["sent_to_them"] = direct
+    return response
 
 
 @tool(latency=1, writes=True, canonical={"contact_id": "symbol"})
@@ -286,11 +317,12 @@ def send_message(world: MessagingWorld, contact_id: str, text: str) -> dict[str,
     index = _contact_index(world, contact_id)
     body = _text(text)
     recipient = world.contact_ids[index]
-    return {
-        "message_id": stable_id("MSG", world.seed, "direct", recipient, body, digits=8),
-        "to": recipient,
-        "status": "delivered",
-    }
+    message_id = world.state.new_id("MSG", world.seed, "direct", recipient, body, digits=8)
+    world.state.put(
+        ("message", recipient, message_id),
+        {"message_id": message_id, "kind": "direct", "to": recipient, "text": body},
+    )
+    return {"message_id": message_id, "to": recipient, "status": "delivered"}
 
 
 @tool(latency=1, writes=True, canonical={"message_id": "symbol"})
@@ -304,8 +336,19 @@ def reply_to_message(world: MessagingWorld, message_id: str, text: str) -> dict[
     index = _sender_of(world, message_id)
     body = _text(text)
     original = message_id.strip().upper()
+    reply_id = world.state.new_id("MSG", world.seed, "reply", original, body, digits=8)
+    world.state.put(
+        ("message", world.contact_ids[index], reply_id),
+        {
+            "message_id": reply_id,
+            "kind": "reply",
+            "in_reply_to": original,
+            "to": world.contact_ids[index],
+            "text": body,
+        },
+    )
     return {
-        "message_id": stable_id("MSG", world.seed, "reply", original, body, digits=8),
+        "message_id": reply_id,
         "in_reply_to": original,
         "to": world.contact_ids[index],
         "status": "delivered",
@@ -329,12 +372,12 @@ def create_group(world: MessagingWorld, name: str, member_ids: list[str]) -> dic
         raise ToolError(f"unknown contact ids {unknown}; use contact_ids returned by find_contact")
     if len(members) < 2:
         raise ToolError(f"a group needs at least two different members, got {len(members)}")
-    return {
-        "group_id": stable_id("GRP", world.seed, title, members),
-        "name": title,
-        "member_ids": members,
-        "size": len(members),
-    }
+    group_id = world.state.new_id("GRP", world.seed, title, members)
+    world.state.put(
+        ("group", group_id),
+        {"group_id": group_id, "name": title, "member_ids": members, "posts": 0},
+    )
+    return {"group_id": group_id, "name": title, "member_ids": members, "size": len(members)}
 
 
 @tool(latency=1, writes=True, canonical={"group_id": "symbol"})
@@ -346,17 +389,27 @@ def send_group_message(world: MessagingWorld, group_id: str, text: str) -> dict[
         text: The message.
     """
     group = group_id.strip().upper()
-    if not _GROUP_ID.match(group):
+    record = world.state.get(("group", group)) if _GROUP_ID.match(group) else None
+    if record is None:
         raise ToolError(
             f"unknown group_id {group_id!r} (like 'GRP-1A2B3C'); use the group_id returned "
             "by create_group"
         )
     body = _text(text)
-    return {
-        "message_id": stable_id("MSG", world.seed, "group", group, body, digits=8),
-        "group_id": group,
-        "status": "delivered",
-    }
+    message_id = world.state.new_id("MSG", world.seed, "group", group, body, digits=8)
+    record["posts"] += 1
+    world.state.put(("group", group), record)
+    world.state.put(
+        ("message", group, message_id),
+        {
+            "message_id": message_id,
+            "kind": "group",
+            "group_id": group,
+            "position": record["posts"],
+            "text": body,
+        },
+    )
+    return {"message_id": message_id, "group_id": group, "status": "delivered"}
 
 
 # -- templates ------------------------------------------------------------------------------
