@@ -489,7 +489,7 @@ def test_a_repeated_write_is_a_second_write(scenario_name):
             else:
                 assert world.state.snapshot() != once, (task.task_id, index, step.tool)
             checked += 1
-    assert checked
+    assert checked or not any(tool.writes for tool in scenario.tools)
 
 
 @pytest.mark.parametrize("scenario_name", SCENARIO_NAMES)

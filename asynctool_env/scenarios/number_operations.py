@@ -29,14 +29,15 @@ The tools
 (the middle column is the declared latency in rounds: pure arithmetic answers on the next
 turn, reading the data store takes a round, batch jobs over stored series take 2-3.)
 
-Why the backends are order-independent
---------------------------------------
-No backend reads or writes anything but the frozen world and its arguments: the arithmetic
-tools are pure functions of their arguments, and the dataset tools recompute a dataset's
-values from ``seed`` whenever they need them. Batch report ids are hashes of the request
-(:func:`stable_id`). Dataset ids are world-specific hashes, and the values, and every
-statistic of them, exist only in responses, so each later step of a template needs a
-value that an earlier response revealed (an id, a series, a mean, a sum).
+State
+-----
+No tool writes: the arithmetic tools are pure functions of their arguments, and the dataset
+tools recompute a dataset's values from ``seed`` whenever they need them, so the world's
+:class:`~asynctool_env.core.state.WorldState` stays empty and any interleaving of tasks gets
+the same responses. Batch report ids are hashes of the request (:func:`stable_id`). Dataset
+ids are world-specific hashes, and the values, and every statistic of them, exist only in
+responses, so each later step of a template needs a value that an earlier response revealed
+(an id, a series, a mean, a sum).
 
 The templates
 -------------
@@ -71,7 +72,7 @@ import datetime as dt
 import math
 import statistics
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import (
     ROUND_CEILING,
     ROUND_DOWN,
@@ -97,6 +98,7 @@ from asynctool_env.core.scenario import (
     stable_id,
     world_digest,
 )
+from asynctool_env.core.state import WorldState
 from asynctool_env.core.tools import ToolError, tool
 
 
@@ -271,11 +273,13 @@ class NumbersWorld:
         seed: Seeds every derived detail (the values of each dataset).
         datasets: ``(family index, entity index)`` of each dataset, family by family.
         ids: ``DS-XXXXXX`` id of each dataset, in the order of ``datasets``.
+        state: Always empty (no tool writes).
     """
 
     seed: int
     datasets: tuple[tuple[int, int], ...]
     ids: tuple[str, ...]
+    state: WorldState = field(default_factory=WorldState, compare=False, repr=False)
 
     def title(self, index: int) -> str:
         family, entity = self.datasets[index]

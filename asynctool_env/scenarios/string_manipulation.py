@@ -31,14 +31,18 @@ The tools
 (the middle column is the declared latency in rounds: string functions answer on the next
 turn, catalogue reads and comparisons take a round, the translation service two.)
 
-Why the backends are order-independent
---------------------------------------
-No backend reads or writes anything but the frozen world and its arguments. The text tools
-are pure functions of their arguments; the catalogue tools recompute a snippet from
-``seed`` whenever asked; a glossary id (``GLS-FR-1A2B``) names its language and carries a
+State
+-----
+No tool writes: every tool is a read (the text tools are pure functions of their arguments;
+the catalogue tools recompute a snippet from ``seed`` whenever asked), so the world's
+:class:`~asynctool_env.core.state.WorldState` stays empty and any interleaving of tasks gets
+the same responses. A glossary id (``GLS-FR-1A2B``) names its language and carries a
 world-specific check code, so the translation tool validates it by recomputing it. Snippet
 ids, glossary ids and every text are world-specific, so the later steps of a template need
-what an earlier response revealed (an id, a headline, a text, an extracted address).
+what an earlier response revealed (an id, a headline, a text, an extracted address). Text
+tools answer with their own input transformed (a case change, a replacement): the resolver
+counts what such a response repeats of its call's arguments as an *echo*, which teaches the
+agent nothing (:mod:`asynctool_env.core.resolver`).
 
 The templates
 -------------
@@ -73,7 +77,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -88,6 +92,7 @@ from asynctool_env.core.scenario import (
     is_constant,
     world_digest,
 )
+from asynctool_env.core.state import WorldState
 from asynctool_env.core.tools import ToolError, tool
 
 #: Kinds of snippets, as titles show them.
@@ -179,11 +184,13 @@ class StringWorld:
         seed: Seeds every derived detail (the texts, the glossaries).
         topics: Indexes into :data:`TOPICS` of the catalogue's snippets.
         ids: ``TXT-XXXXXX`` id of each snippet, in the order of ``topics``.
+        state: Always empty (no tool writes).
     """
 
     seed: int
     topics: tuple[int, ...]
     ids: tuple[str, ...]
+    state: WorldState = field(default_factory=WorldState, compare=False, repr=False)
 
     def title(self, index: int) -> str:
         kind, topic, _ = TOPICS[self.topics[index]]
