@@ -8,13 +8,16 @@ world-specific ``USR-XXXXXX`` id and handle), the moment "now" of the world and 
 Each user's profile (followers, bio) and timeline (4 to 7 posts, newest first, with their
 like, comment and share counts) are fixed by the world but not stored: they are a pure
 function of ``seed`` and the user, derived from a hash when asked for (:func:`_timeline`),
-so a world costs about twenty microseconds to build.
+so a world costs about twenty microseconds to build. The brand is a user of the network too,
+with a world-specific user id (:attr:`SocialWorld.brand_id`); its timeline holds what it
+publishes (see *State*).
 
 The tools
 ---------
 ======================== ======= ======================================================
-``find_social_user``      1       a user by name or @handle
-``get_user_posts``        1       a user's latest posts, newest first
+``find_social_user``      1       a user (or the brand itself) by name or @handle
+``get_user_posts``        1       a user's latest posts, newest first (the brand's own
+                                  account: also its scheduled posts)
 ``publish_social_post``   3       publishes a post as the brand (media processing: slow)
 ``comment_on_post``       1       comments on a post id
 ``like_post``             1       likes a post id
@@ -24,19 +27,46 @@ The tools
 
 (the middle column is the declared latency in rounds.)
 
-Why the backends are order-independent
---------------------------------------
-Nothing a tool does changes the world: a published post, a comment, a like or a scheduled
-post leaves no trace that a later call could see. Every new id is derived from the
-arguments. Post ids are *signed*: ``PST-`` followed by six hex digits (a hash of the
-published text, hashtags and mentions, or for another user's post a hash whose low bits
-name the user and the timeline slot) and a four-digit check computed from the world's
-seed. A tool that takes a post id verifies the check by recomputing it, and recognises the
-other users' posts by recomputing the named timeline slot, so ``comment_on_post`` accepts
-the id of a post published a moment ago without any registry.
-Likes and analytics are hashes of the post id, so liking a post twice reports the same
-count. User ids, post ids and scheduled-post ids carry world-specific hashes, so a later
-step can only learn them from an earlier response.
+State
+-----
+The other users, their profiles and their timelines are what the seed says. What the brand
+*does* is kept in the world's :class:`~asynctool_env.core.state.WorldState`, one object per
+thing:
+
+* ``("post", PST-id)``: every post the brand publishes (its text as published, body,
+  mentions, hashtags, time and url);
+* ``("comment", PST-id, CMT-id)``: every comment the brand writes, under the post it is on;
+* ``("like", PST-id)``: the brand's like of a post (an account likes a post once: a second
+  like of the same post is refused with the current like count, it does not pass silently);
+* ``("scheduled", SCH-id)``: every post the brand schedules.
+
+Reads see it. A post's ``like_count`` / ``comment_count`` (``get_user_posts``) and its
+``likes`` / ``comments`` (``get_post_analytics``, and the engagement rate computed from
+them) are the seed's counters plus the brand's like and comments; a listed post the brand
+liked or commented on says so (``liked_by_you``, ``your_comment_ids``). The brand's own
+account is a user too: ``find_social_user`` finds it by its name or @handle, and
+``get_user_posts`` on its user id lists the posts it published (newest first; posts of the
+same minute by post id) and, as only the account owner sees them, its ``scheduled`` posts
+(soonest first). A tool that takes a post id accepts a timeline post of the seed or a post
+the brand published in this world (never one merely guessed), and a scheduled post's id is
+refused as not published yet.
+
+Ids. Post and scheduled-post ids are *signed*: ``PST-`` / ``SCH-`` followed by six hex
+digits (for the brand's posts a hash of their content; for another user's post a hash
+whose low bits name the user and the timeline slot) and a four-digit check computed from
+the world's seed, so an id of another world is recognised as unknown. Comment ids are
+``stable_id``-shaped. Every new id comes from the content and the number of identical
+objects made before (:meth:`~asynctool_env.core.state.WorldState.new_id`): the first post,
+comment or scheduled post of a content keeps the id it always had, and publishing,
+commenting or scheduling the same thing again makes a second object with a new id. Texts
+are stored trimmed, hashtags and mentions as the post shows them, times to the minute.
+User ids, post ids and scheduled-post ids carry world-specific hashes, so a later step can
+only learn them from an earlier response.
+
+Keying comments and likes by post keeps tasks apart: listing a user's posts reads the likes
+and comments of the posts it shows, so it conflicts only with a task that likes or comments
+on one of them; a post's analytics read that post's objects only. Listing the brand's own
+account reads every published and scheduled post, as it should.
 
 The templates
 -------------
@@ -68,7 +98,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -83,6 +113,7 @@ from asynctool_env.core.scenario import (
     stable_id,
     world_digest,
 )
+from asynctool_env.core.state import WorldState
 from asynctool_env.core.tools import ToolError, tool
 
 #: Full names a world draws its users from (first and last names are all distinct).
@@ -177,6 +208,8 @@ class SocialWorld:
         handles: Their handles (without ``@``), in the order of ``names``.
         user_ids: ``USR-XXXXXX`` id of each user, in the order of ``names``.
         now: Minutes after :data:`_EPOCH` at which the world stands (a multiple of 5).
+        state: What the brand published, commented, liked and scheduled (see *State* in the
+            module docstring).
     """
 
     seed: int
@@ -185,6 +218,7 @@ class SocialWorld:
     handles: tuple[str, ...]
     user_ids: tuple[str, ...]
     now: int
+    state: WorldState = field(default_factory=WorldState, compare=False, repr=False)
 
     @property
     def clock(self) -> dt.datetime:
@@ -193,7 +227,17 @@ class SocialWorld:
 
     @property
     def brand_handle(self) -> str:
+        """The brand's handle, without ``@``."""
         return BRANDS[self.brand][1]
+
+    @property
+    def brand_id(self) -> str:
+        """The brand's own ``USR-XXXXXX`` user id (derived from the seed, never another
+        user's)."""
+        code = int.from_bytes(world_digest(self.seed, "brand", size=3), "big")
+        while f"USR-{code:06X}" in self.user_ids:  # practically never
+            code = (code + 1) % 0x1000000
+        return f"USR-{code:06X}"
 
 
 def _handle_patterns(name: str) -> tuple[str, ...]:
@@ -279,6 +323,8 @@ def _user_index(world: SocialWorld, user_id: str) -> int:
     wanted = user_id.strip().upper()
     if wanted in world.user_ids:
         return world.user_ids.index(wanted)
+    if wanted == world.brand_id:
+        raise ToolError(f"{user_id!r} is your own account; a post cannot mention its author")
     raise ToolError(f"unknown user_id {user_id!r}; use a user_id returned by find_social_user")
 
 
@@ -340,12 +386,40 @@ def _timeline(world: SocialWorld, index: int) -> list[dict[str, Any]]:
     return posts
 
 
-def _post(world: SocialWorld, post_id: str) -> tuple[str, dict[str, Any] | None]:
-    """``(author handle, timeline post or None for the brand's own post)`` of a post id."""
+def _new_signed(world: SocialWorld, prefix: str, kind: str, label: str, *parts: Any) -> str:
+    """The signed id of a new object stored under ``(kind, id)``, of content ``parts``.
+
+    The first object of a content gets the id the stateless backend gave it (a hash of
+    ``label`` and ``parts``); the n-th duplicate's hash also covers the token that
+    :meth:`~asynctool_env.core.state.WorldState.new_id` makes for it, so it gets a new id.
+    """
+    made = world.state.new_id(prefix, world.seed, label, *parts, digits=16)
+    salt: tuple[str, ...] = ()
+    if made != stable_id(prefix, world.seed, label, *parts, digits=16):
+        salt = (made,)
+    while True:
+        body = _digest(world.seed, label, *parts, *salt)[:3].hex().upper()
+        new_id = _signed(world, prefix, body)
+        if (kind, new_id) not in world.state:  # a clash of six hex digits: practically never
+            return new_id
+        salt = (*salt, "again")
+
+
+def _post(world: SocialWorld, post_id: str) -> tuple[str, str, dict[str, int]]:
+    """``(post id, author handle, the seed's counters)`` of an existing post.
+
+    Raises:
+        ToolError: The id is malformed, not signed by this world, a scheduled post's, or
+            names no timeline post and no post the brand published.
+    """
     wanted = post_id.strip().upper()
     hint = "use a post_id returned by get_user_posts or publish_social_post"
     if _SCHEDULED_ID.match(wanted):
-        raise ToolError(f"{post_id!r} is a scheduled post that has not been published yet; {hint}")
+        if ("scheduled", wanted) in world.state:
+            raise ToolError(
+                f"{post_id!r} is a scheduled post that has not been published yet; {hint}"
+            )
+        raise ToolError(f"no post {post_id!r}; {hint}")
     match = _POST_ID.match(wanted)
     if match is None:
         raise ToolError(f"malformed post_id {post_id!r} (like 'PST-3FA21C9B0E'); {hint}")
@@ -356,17 +430,71 @@ def _post(world: SocialWorld, post_id: str) -> tuple[str, dict[str, Any] | None]
     if index < len(world.user_ids):
         ids = _timeline_ids(world, index)[1]
         if slot < len(ids) and ids[slot] == wanted:
-            return world.handles[index], _timeline(world, index)[slot]
-    return world.brand_handle, None  # a post the brand published
+            followers = _followers(world, index)
+            return wanted, world.handles[index], _stats(world, wanted, followers, fresh=False)
+    if ("post", wanted) not in world.state:
+        raise ToolError(f"no post {post_id!r}; {hint}")
+    brand_followers = BRANDS[world.brand][2]
+    return wanted, world.brand_handle, _stats(world, wanted, brand_followers, fresh=True)
 
 
-def _post_stats(world: SocialWorld, post_id: str) -> tuple[str, dict[str, int]]:
-    handle, post = _post(world, post_id)
-    wanted = post_id.strip().upper()
-    if post is None:
-        return handle, _stats(world, wanted, BRANDS[world.brand][2], fresh=True)
-    index = world.handles.index(handle)
-    return handle, _stats(world, wanted, _followers(world, index), fresh=False)
+def _yours(world: SocialWorld, post_id: str) -> tuple[bool, list[str]]:
+    """Whether the brand liked a post, and the ids of its comments on it (by id)."""
+    liked = ("like", post_id) in world.state
+    return liked, [value["comment_id"] for _, value in world.state.scan("comment", post_id)]
+
+
+def _as_seen(world: SocialWorld, post: dict[str, Any]) -> dict[str, Any]:
+    """A listed post with the brand's like and comments counted (and said)."""
+    liked, comments = _yours(world, post["post_id"])
+    if not liked and not comments:
+        return post
+    seen = {
+        **post,
+        "like_count": post["like_count"] + liked,
+        "comment_count": post["comment_count"] + len(comments),
+    }
+    if liked:
+        seen["liked_by_you"] = True
+    if comments:
+        seen["your_comment_ids"] = comments
+    return seen
+
+
+def _own_account(world: SocialWorld, limit: int) -> dict[str, Any]:
+    """The brand's own timeline (what it published) and its scheduled posts."""
+    published = sorted(
+        (value for _, value in world.state.scan("post")),
+        key=lambda post: (post["published_at"], post["post_id"]),
+    )
+    published.sort(key=lambda post: post["published_at"], reverse=True)  # stable: ids stay
+    posts = []
+    for post in published[:limit]:
+        stats = _stats(world, post["post_id"], BRANDS[world.brand][2], fresh=True)
+        listed = {
+            "post_id": post["post_id"],
+            "text": post["text"],
+            "posted_at": post["published_at"],
+            "like_count": stats["likes"],
+            "comment_count": stats["comments"],
+            "share_count": stats["shares"],
+            "url": post["url"],
+        }
+        posts.append(_as_seen(world, listed))
+    scheduled = sorted(
+        (value for _, value in world.state.scan("scheduled")),
+        key=lambda post: (post["publish_at"], post["scheduled_post_id"]),
+    )
+    return {
+        "user_id": world.brand_id,
+        "handle": "@" + world.brand_handle,
+        "posts": posts,
+        "total": len(published),
+        "scheduled": [
+            {key: post[key] for key in ("scheduled_post_id", "text", "publish_at")}
+            for post in scheduled
+        ],
+    }
 
 
 # -- tools ----------------------------------------------------------------------------------
@@ -383,19 +511,32 @@ def find_social_user(world: SocialWorld, query: str) -> dict[str, Any]:
     if not wanted:
         raise ToolError("query must not be empty")
     handle = wanted.removeprefix("@")
-    matches = [i for i, own in enumerate(world.handles) if own == handle]
+    names = (*world.names, BRANDS[world.brand][0])  # the last one is the brand itself
+    handles = (*world.handles, world.brand_handle)
+    matches = [i for i, own in enumerate(handles) if own == handle]
     if not matches:
-        matches = [i for i, full in enumerate(world.names) if full.casefold() == wanted]
+        matches = [i for i, full in enumerate(names) if full.casefold() == wanted]
     if not matches:
-        matches = [i for i, full in enumerate(world.names) if wanted in full.casefold().split()]
+        matches = [i for i, full in enumerate(names) if wanted in full.casefold().split()]
     if len(matches) > 1:
-        candidates = ", ".join(world.names[i] for i in matches)
+        candidates = ", ".join(names[i] for i in matches)
         raise ToolError(f"{query!r} matches several users ({candidates}); use a full name")
     if not matches:
         raise ToolError(
             f"no user matches {query!r}; search by @handle or by full name, e.g. {world.names[0]!r}"
         )
     index = matches[0]
+    if index == len(world.names):
+        bits = _digest(world.seed, "profile", world.brand_id)
+        return {
+            "user_id": world.brand_id,
+            "name": names[index],
+            "handle": "@" + world.brand_handle,
+            "bio": f"The official account of {names[index]}.",
+            "followers": BRANDS[world.brand][2],
+            "following": 40 + bits[3] * 3,
+            "verified": True,
+        }
     bits = _digest(world.seed, "profile", world.user_ids[index])
     return {
         "user_id": world.user_ids[index],
@@ -410,20 +551,24 @@ def find_social_user(world: SocialWorld, query: str) -> dict[str, Any]:
 
 @tool(latency=1, canonical={"user_id": "symbol"})
 def get_user_posts(world: SocialWorld, user_id: str, limit: int = 5) -> dict[str, Any]:
-    """List a user's most recent posts, newest first, with like/comment/share counts.
+    """List a user's most recent posts, newest first, with like/comment/share counts (your
+    own account's also lists your scheduled posts).
 
     Args:
         user_id: A user_id returned by find_social_user, e.g. "USR-3FA21C".
         limit: How many posts to return at most, 1 to 10.
     """
-    index = _user_index(world, user_id)
+    own = user_id.strip().upper() == world.brand_id
+    index = -1 if own else _user_index(world, user_id)
     if not 1 <= limit <= _MAX_LIMIT:
         raise ToolError(f"limit must be between 1 and {_MAX_LIMIT}, got {limit}")
+    if own:
+        return _own_account(world, limit)
     posts = _timeline(world, index)
     return {
         "user_id": world.user_ids[index],
         "handle": "@" + world.handles[index],
-        "posts": posts[:limit],
+        "posts": [_as_seen(world, post) for post in posts[:limit]],
         "total": len(posts),
     }
 
@@ -453,9 +598,8 @@ def publish_social_post(
         raise ToolError(f"at most {MAX_MENTIONS} mentions, got {len(mentioned)}")
     mentions = ["@" + world.handles[i] for i in mentioned]
     # The mentions in their order: they are part of the published text.
-    key = _digest(world.seed, "publish", body, tags, mentions)[:3].hex().upper()
-    post_id = _signed(world, "PST", key)
-    return {
+    post_id = _new_signed(world, "PST", "post", "publish", body, tags, mentions)
+    post = {
         "post_id": post_id,
         "status": "published",
         "author": "@" + world.brand_handle,
@@ -465,6 +609,8 @@ def publish_social_post(
         "published_at": _timestamp(world.clock),
         "url": _post_url(world.brand_handle, post_id),
     }
+    world.state.put(("post", post_id), {**post, "body": body})
+    return post
 
 
 @tool(latency=1, writes=True, canonical={"post_id": "symbol"})
@@ -475,29 +621,38 @@ def comment_on_post(world: SocialWorld, post_id: str, text: str) -> dict[str, An
         post_id: A post_id from get_user_posts or publish_social_post.
         text: The comment, at most 280 characters.
     """
-    author, _ = _post(world, post_id)
+    post, author, _ = _post(world, post_id)
     body = _text(text)
-    post = post_id.strip().upper()
-    return {
-        "comment_id": stable_id("CMT", world.seed, post, body, digits=8),
+    comment_id = world.state.new_id("CMT", world.seed, post, body, digits=8)
+    comment = {
+        "comment_id": comment_id,
         "post_id": post,
         "post_author": "@" + author,
         "author": "@" + world.brand_handle,
         "text": body,
         "status": "posted",
     }
+    world.state.put(("comment", post, comment_id), comment)
+    return comment
 
 
 @tool(latency=1, writes=True, canonical={"post_id": "symbol"})
 def like_post(world: SocialWorld, post_id: str) -> dict[str, Any]:
-    """Like a post as the brand; returns the post's like count including this like.
+    """Like a post as the brand (once per post); returns the post's like count including
+    this like.
 
     Args:
         post_id: A post_id from get_user_posts or publish_social_post.
     """
-    author, stats = _post_stats(world, post_id)
+    post, author, stats = _post(world, post_id)
+    if ("like", post) in world.state:
+        raise ToolError(
+            f"you already like post {post} (like_count {stats['likes'] + 1}); an account "
+            "can like a post only once"
+        )
+    world.state.put(("like", post), {"post_id": post, "by": "@" + world.brand_handle})
     return {
-        "post_id": post_id.strip().upper(),
+        "post_id": post,
         "post_author": "@" + author,
         "liked": True,
         "like_count": stats["likes"] + 1,
@@ -530,14 +685,17 @@ def schedule_social_post(
             f"publish_at must be after now ({_timestamp(world.clock)}) and at most "
             f"{SCHEDULE_DAYS} days ahead (until {_timestamp(latest)})"
         )
-    key = _digest(world.seed, "schedule", body, tags, _timestamp(when))[:3].hex().upper()
-    return {
-        "scheduled_post_id": _signed(world, "SCH", key),
+    moment = _timestamp(when)
+    scheduled_id = _new_signed(world, "SCH", "scheduled", "schedule", body, tags, moment)
+    scheduled = {
+        "scheduled_post_id": scheduled_id,
         "status": "scheduled",
         "author": "@" + world.brand_handle,
         "text": " ".join([body, *tags]),
-        "publish_at": _timestamp(when),
+        "publish_at": moment,
     }
+    world.state.put(("scheduled", scheduled_id), {**scheduled, "body": body, "hashtags": tags})
+    return scheduled
 
 
 @tool(latency=1, canonical={"post_id": "symbol"})
@@ -547,10 +705,13 @@ def get_post_analytics(world: SocialWorld, post_id: str) -> dict[str, Any]:
     Args:
         post_id: A post_id from get_user_posts or publish_social_post.
     """
-    author, stats = _post_stats(world, post_id)
+    post, author, stats = _post(world, post_id)
+    liked, comments = _yours(world, post)
+    stats["likes"] += liked
+    stats["comments"] += len(comments)
     engaged = stats["likes"] + stats["comments"] + stats["shares"]
     return {
-        "post_id": post_id.strip().upper(),
+        "post_id": post,
         "author": "@" + author,
         **stats,
         "engagement_rate": round(100 * engaged / stats["impressions"], 2),
