@@ -6,6 +6,11 @@ rule of its policy (counted character by character), a sample's mean is
 :func:`statistics.fmean` of the listed samples, a small dataset's column profile is
 recomputed from its listed rows, addresses follow their country's format, and the same
 arguments always give the same answer.
+
+The generators are pure reads; building a test dataset is the one write (see *State* in
+:mod:`asynctool_env.scenarios.data_generation`): the last tests check that only a dataset
+built in the world has a summary, that a second identical build is a second dataset with a
+new id while the first keeps its dataset-v2 id, and that refused calls change nothing.
 """
 
 from __future__ import annotations
@@ -436,9 +441,15 @@ def test_large_dataset_summary_is_consistent(schema):
             assert 1 <= profile["distinct"] <= len(column.spec or (True, False))
         for row in summary["first_rows"]:
             check_cell(column, row[column.name])
-    # one build, one id, one summary; a different request is a different dataset
+    # stateful now: the same request again is a second build (a new id, the same data);
+    # a different request is a different dataset
     again = call(world, "start_test_dataset_build", schema_name=schema, rows=250_000, seed=5)
-    assert again == build
+    assert again["dataset_id"] != build["dataset_id"]
+    assert {**again, "dataset_id": build["dataset_id"]} == build
+    assert call(world, "get_test_dataset_summary", dataset_id=again["dataset_id"]) == {
+        **summary,
+        "dataset_id": again["dataset_id"],
+    }
     other = call(world, "start_test_dataset_build", schema_name=schema, rows=250_000, seed=6)
     assert other["dataset_id"] != build["dataset_id"]
     assert call(world, "get_test_dataset_summary", dataset_id=build["dataset_id"]) == summary
@@ -466,3 +477,104 @@ def test_dataset_bad_calls():
             call(world, "get_test_dataset_summary", dataset_id=flip(dataset_id, position))
     with pytest.raises(ToolError, match="no test dataset"):  # an id of another world
         call(SCENARIO.world(1), "get_test_dataset_summary", dataset_id=dataset_id)
+
+
+# -- state: builds ----------------------------------------------------------------------------
+
+
+def run(world: Any, tool_name: str, /, **arguments: Any) -> dict[str, Any]:
+    """Run a tool as the environment does (recorded; a refused call is rolled back)."""
+    return TOOLS[tool_name].run(world, TOOLS[tool_name].validate_arguments(arguments))[0]
+
+
+def test_the_first_build_keeps_its_v2_id_and_a_second_one_is_new():
+    world = SCENARIO.world(2086162138)  # a world of the shipped dataset v2 (dev split)
+    first = run(world, "start_test_dataset_build", schema_name="customers", rows=250000, seed=69450)
+    assert first["dataset_id"] == "TDS-7F48E89D0100699E-38E7"  # dataset_summary/06d797e90080
+    second = run(
+        world, "start_test_dataset_build", schema_name=" Customers", rows=250000, seed=69450
+    )
+    third = run(world, "start_test_dataset_build", schema_name="customers", rows=250000, seed=69450)
+    ids = [first["dataset_id"], second["dataset_id"], third["dataset_id"]]
+    assert len(set(ids)) == 3
+    assert all(re.fullmatch(r"TDS-[0-9A-F]{16}-[0-9A-F]{4}", dataset_id) for dataset_id in ids)
+    built = [key[1] for key in world.state.snapshot() if key[0] == "dataset"]
+    assert sorted(built) == sorted(ids)
+    summaries = [run(world, "get_test_dataset_summary", dataset_id=i) for i in ids]
+    assert {summary["checksum"] for summary in summaries} == {summaries[0]["checksum"]}
+    assert world.state.get(("dataset", ids[1])) == {
+        "dataset_id": ids[1],
+        "status": "completed",
+        "schema": "customers",
+        "rows": 250000,
+        "columns": [column.name for column in SCHEMAS["customers"]],
+        "seed": 69450,
+    }
+
+
+def test_only_a_built_dataset_has_a_summary():
+    built = SCENARIO.world(3)
+    dataset_id = call(built, "start_test_dataset_build", schema_name="orders", rows=10, seed=4)[
+        "dataset_id"
+    ]
+    assert call(built, "get_test_dataset_summary", dataset_id=dataset_id)["rows"] == 10
+    fresh = SCENARIO.world(3)  # the same world, where nothing was built
+    with pytest.raises(ToolError, match="no test dataset"):
+        call(fresh, "get_test_dataset_summary", dataset_id=dataset_id)
+    assert len(fresh.state) == 0
+
+
+def test_generators_are_reads_and_a_build_is_the_only_write():
+    world = SCENARIO.world(0)
+    policy = run(world, "get_password_policy", name=world.policies[0])["policy_id"]
+    reads = [
+        ("generate_user_profiles", {"seed": 1, "count": 2}),
+        ("generate_fake_address", {"country": "FR", "seed": 1}),
+        ("generate_seeded_uuids", {"seed": 1, "count": 2}),
+        ("sample_named_distribution", {"distribution": "page_load_ms", "n": 5, "seed": 1}),
+        ("get_password_policy", {"name": world.policies[1]}),
+        ("generate_policy_password", {"policy_id": policy, "username": "jdoe", "seed": 1}),
+    ]
+    for tool_name, arguments in reads:
+        assert not TOOLS[tool_name].writes
+        _, effects = TOOLS[tool_name].run(world, arguments)
+        assert not effects.writes, tool_name
+    assert len(world.state) == 0
+    _, effects = TOOLS["start_test_dataset_build"].run(
+        world, {"schema_name": "payments", "rows": 3, "seed": 9}
+    )
+    built = [key for key in effects.writes if key[0] == "dataset"]
+    assert len(built) == 1
+    _, read = TOOLS["get_test_dataset_summary"].run(world, {"dataset_id": built[0][1]})
+    assert read.reads == {built[0]} and not read.writes and not read.scans
+
+
+@pytest.mark.parametrize(
+    "arguments",
+    [
+        {"schema_name": "invoices", "rows": 5, "seed": 1},
+        {"schema_name": "orders", "rows": 0, "seed": 1},
+        {"schema_name": "orders", "rows": 5, "seed": -1},
+    ],
+)
+def test_a_refused_build_changes_nothing_even_unrecorded(arguments):
+    """The backend validates before writing: even the unrecorded path leaves no trace."""
+    world = SCENARIO.world(0)
+    with pytest.raises(ToolError):
+        call(world, "start_test_dataset_build", **arguments)
+    assert len(world.state) == 0
+
+
+def test_builds_of_different_requests_commute():
+    world = SCENARIO.world(1)
+    build, summary = TOOLS["start_test_dataset_build"], TOOLS["get_test_dataset_summary"]
+    one, one_effects = build.run(world, {"schema_name": "orders", "rows": 5, "seed": 1})
+    two, two_effects = build.run(world, {"schema_name": "orders", "rows": 5, "seed": 2})
+    _, read_one = summary.run(world, {"dataset_id": one["dataset_id"]})
+    assert not one_effects.conflicts_with(two_effects)
+    assert not two_effects.conflicts_with(read_one)
+    # in the other order, on a fresh world: the same ids and the same state
+    other = SCENARIO.world(1)
+    assert build.run(other, {"schema_name": "orders", "rows": 5, "seed": 2})[0] == two
+    assert build.run(other, {"schema_name": "orders", "rows": 5, "seed": 1})[0] == one
+    assert other.state.snapshot() == world.state.snapshot()

@@ -6,10 +6,11 @@ A :class:`DataGenWorld` is a test-data service: four password policies out of
 :data:`POLICY_NAMES` (each with world-specific rules and a ``POL-XXXXXX`` id), the eight
 named distributions of :data:`DISTRIBUTIONS` (with world-specific parameters) and a
 ``seed``. Everything a generator returns (profiles, addresses, UUIDs, samples, passwords,
-test datasets) is a pure function of the world's ``seed`` and the call's arguments,
-including the caller's own ``seed``, derived from a hash (:func:`_digest`,
+a test dataset's content) is a pure function of the world's ``seed`` and the call's
+arguments, including the caller's own ``seed``, derived from a hash (:func:`_digest`,
 :class:`_Stream`). So a world costs a few microseconds to build, the same call always
-returns the same data, and no one can predict the data without calling the service.
+returns the same data, and no one can predict the data without calling the service. The
+test datasets that were built are the world's state (see *State*).
 
 The tools
 ---------
@@ -27,12 +28,25 @@ The tools
 (the middle column is the declared latency in rounds: small generators answer on the next
 turn, service look-ups take a round, building a dataset of up to a million rows three.)
 
-Why the backends are order-independent
---------------------------------------
-No backend reads or writes anything but the frozen world and its arguments. A test dataset
-is never stored: its id *encodes* the build request (schema, rows, seed), scrambled with a
-world-specific key and followed by a check code, so ``get_test_dataset_summary`` validates
-an id and rebuilds the summary from it, whatever was called before. Policy ids are
+State
+-----
+The generators (profiles, addresses, seeded UUIDs, distribution samples, password policies
+and passwords) are pure reads: they compute their answer and change nothing. Building a
+test dataset is the one write, kept in the world's
+:class:`~asynctool_env.core.state.WorldState`:
+
+* ``("dataset", TDS-id)``: every build started (its schema, row count, seed and status).
+
+``get_test_dataset_summary`` reads the build from the state: only a dataset that was built
+in this world has a summary (an id merely guessed, or built in another world, is unknown),
+and the summary is computed from the stored request. Ids: the first build of a request
+(schema, rows, seed) keeps the id it always had, which *encodes* the request, scrambled
+with a world-specific key and followed by a check code (:func:`_encode_dataset`); building
+the same request again is a second build with a new id (its check code also covers the
+token that :meth:`~asynctool_env.core.state.WorldState.new_id` makes for the duplicate), of
+the same data and checksum. The schema is stored in its declared spelling, rows and seed
+as ints. Keying each build by its id keeps tasks apart: a summary reads only its own build,
+so two tasks that build different datasets never touch a common object. Policy ids are
 world-specific hashes checked by recomputation. Everything a later step needs (a policy id,
 a dataset id, a generated username or country, a sampled count) exists only in an earlier
 response.
@@ -69,7 +83,7 @@ import math
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -85,6 +99,7 @@ from asynctool_env.core.scenario import (
     stable_id,
     world_digest,
 )
+from asynctool_env.core.state import WorldState
 from asynctool_env.core.tools import ToolError, tool
 
 
@@ -315,10 +330,12 @@ class DataGenWorld:
     Attributes:
         seed: Seeds every generated value (and the policies' and distributions' details).
         policies: Names of the world's four password policies.
+        state: The test datasets built (see *State* in the module docstring).
     """
 
     seed: int
     policies: tuple[str, ...]
+    state: WorldState = field(default_factory=WorldState, compare=False, repr=False)
 
 
 def make_world(rng: np.random.Generator) -> DataGenWorld:
@@ -416,17 +433,35 @@ def _parameters(world: DataGenWorld, distribution: Distribution) -> list[float]:
     return [round(value, 4) for value in jittered]
 
 
-def _encode_dataset(world: DataGenWorld, schema: int, rows: int, seed: int) -> str:
-    """The id of a build: the request, scrambled with a key that its check code selects."""
+def _encode_dataset(
+    world: DataGenWorld, schema: int, rows: int, seed: int, salt: tuple[str, ...] = ()
+) -> str:
+    """The id of a build: the request, scrambled with a key that its check code selects.
+    ``salt`` (a duplicate build's) changes the check code, and so the whole id."""
     payload = bytes([schema]) + rows.to_bytes(3, "big") + seed.to_bytes(4, "big")
-    check = _digest(world.seed, "dataset-check", payload.hex())[:2]
+    check = _digest(world.seed, "dataset-check", payload.hex(), *salt)[:2]
     key = _digest(world.seed, "dataset-key", check.hex())[:8]
     scrambled = bytes(a ^ b for a, b in zip(payload, key, strict=True))
     return f"TDS-{scrambled.hex().upper()}-{check.hex().upper()}"
 
 
+def _new_dataset_id(world: DataGenWorld, schema: str, rows: int, seed: int) -> str:
+    """The id of a new build of a request: the first build's is :func:`_encode_dataset`'s
+    (the id it always had); a duplicate's check code also covers the token
+    :meth:`~asynctool_env.core.state.WorldState.new_id` makes for it, so it is new."""
+    parts = (world.seed, "dataset", schema, rows, seed)
+    made = world.state.new_id("TDS", *parts, digits=16)
+    salt: tuple[str, ...] = () if made == stable_id("TDS", *parts, digits=16) else (made,)
+    while True:
+        dataset_id = _encode_dataset(world, _SCHEMA_NAMES.index(schema), rows, seed, salt)
+        if ("dataset", dataset_id) not in world.state:  # a 4-hex check clash: rare
+            return dataset_id
+        salt = (*salt, "again")
+
+
 def _decode_dataset(world: DataGenWorld, dataset_id: str) -> tuple[str, int, int]:
-    """(schema, rows, seed) of a dataset id made by :func:`_encode_dataset`."""
+    """(schema, rows, seed) of the id of a request's first build (:func:`_encode_dataset`
+    without a salt), whether it was built or not (the lookup hook uses it)."""
     hint = "use a dataset_id returned by start_test_dataset_build"
     match = _DATASET_ID.match(dataset_id.strip().upper())
     if match is None:
@@ -750,13 +785,16 @@ def start_test_dataset_build(
         raise ToolError(f"rows must be between 1 and {MAX_ROWS}, got {rows}")
     source = _seed(seed)
     columns = SCHEMAS[wanted]
-    return {
-        "dataset_id": _encode_dataset(world, _SCHEMA_NAMES.index(wanted), rows, source),
+    dataset_id = _new_dataset_id(world, wanted, rows, source)
+    build = {
+        "dataset_id": dataset_id,
         "status": "completed",
         "schema": wanted,
         "rows": rows,
         "columns": [column.name for column in columns],
     }
+    world.state.put(("dataset", dataset_id), {**build, "seed": source})
+    return build
 
 
 @tool(latency=1, canonical={"dataset_id": "symbol"})
@@ -766,14 +804,26 @@ def get_test_dataset_summary(world: DataGenWorld, dataset_id: str) -> dict[str, 
     Args:
         dataset_id: A dataset_id returned by start_test_dataset_build.
     """
-    schema, rows, seed = _decode_dataset(world, dataset_id)
+    wanted = dataset_id.strip().upper()
+    if _DATASET_ID.match(wanted) is None:
+        raise ToolError(
+            f"malformed dataset_id {dataset_id!r} (like 'TDS-<16 hex>-<4 hex>'); use a "
+            "dataset_id returned by start_test_dataset_build"
+        )
+    build = world.state.get(("dataset", wanted))
+    if build is None:
+        raise ToolError(
+            f"no test dataset {dataset_id!r} was built; use a dataset_id returned by "
+            "start_test_dataset_build"
+        )
+    schema, rows, seed = build["schema"], build["rows"], build["seed"]
     profiled = _rows(world, schema, seed, min(rows, _PROFILED_ROWS))
     columns = [
         _profile_column(column, [row[column.name] for row in profiled], rows)
         for column in SCHEMAS[schema]
     ]
     return {
-        "dataset_id": dataset_id.strip().upper(),
+        "dataset_id": wanted,
         "schema": schema,
         "rows": rows,
         "profiled_rows": len(profiled),
