@@ -7,10 +7,13 @@ Every interface (RL env, chat wrapper, multi-agent env) produces the same trace 
 ``step_precision``           correct gold calls / all calls made
 ``step_recall``              gold steps completed / all gold steps
 ``step_f1``                  harmonic mean of the two (0 when both are 0)
-``task_success_rate``        tasks answered right / tasks; a task is right when all its gold
-                             calls were made in a dependency-consistent order and its answer
-                             is right (never when answered early)
-``instance_success``         every task of the instance right (the paper's "Overall")
+``task_success_rate``        tasks answered right / tasks; a task is right when its work was
+                             done (numeric agents: every gold call made, none repeated;
+                             written calls: the final state of the world, see
+                             :mod:`asynctool_env.core.resolver`) and its answer is right
+                             (never when answered early, or spoiled after the answer)
+``instance_success``         every task of the instance right and no collateral write (the
+                             paper's "Overall")
 ``rounds``                   last answer's round + 1; rounds elapsed if unfinished
 ``sequential_rounds``        one call at a time, each response awaited:
                              ``sum(1 + L) + 1`` over the episode's realized gold latencies
@@ -39,9 +42,13 @@ Every interface (RL env, chat wrapper, multi-agent env) produces the same trace 
                              calls (0 without ``tool_capacity``)
 ``tool_confusions``          calls matching no gold step that pass another task's gold
                              argument value (arguments crossed between tasks)
+``revoked_answers``          tasks whose credit was taken back at the end: their work was
+                             undone, repeated or spoiled after the answer (written calls)
+``collateral_writes``        changes to the world no gold call makes and no task owns
 ``failure_modes``            labels of what went wrong: ``dependency_violation``,
                              ``task_neglect``, ``tool_confusion``, ``premature_answer``,
-                             ``redundant_call``, ``idle_wait``
+                             ``redundant_call``, ``idle_wait``, ``spoiled_after_answer``,
+                             ``collateral_write``
 =========================== ================================================================
 """
 
@@ -55,8 +62,10 @@ from asynctool_env.core.simulator import (
     AnswerEvent,
     CallEvent,
     CallKind,
+    CollateralEvent,
     DeliveryEvent,
     InvalidEvent,
+    RevokeEvent,
     Simulator,
     TraceEvent,
     TurnEndEvent,
@@ -99,6 +108,8 @@ class EpisodeMetrics:
     optimal_rounds: int | None = None
     efficiency: float | None = None
     queued_rounds: int = 0
+    revoked_answers: int = 0
+    collateral_writes: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain dict (JSON-ready) of every field."""
@@ -148,6 +159,8 @@ def compute_metrics(
     first_call: dict[tuple[int, int], int] = {}
     delivered_round: dict[tuple[int, int], int] = {}
     unmatched_calls: list[CallEvent] = []
+    revoked: set[int] = set()
+    collateral = 0
     for event in trace:
         if isinstance(event, CallEvent):
             calls += 1
@@ -179,6 +192,10 @@ def compute_metrics(
             last_round = event.next_round
         elif isinstance(event, InvalidEvent):
             invalid += 1
+        elif isinstance(event, RevokeEvent):
+            revoked.add(event.task)
+        elif isinstance(event, CollateralEvent):
+            collateral += len(event.changes)
 
     finished = len(answers) == n_tasks
     if finished:
@@ -186,7 +203,10 @@ def compute_metrics(
     else:
         rounds = rounds_elapsed if rounds_elapsed is not None else last_round
     rounds = max(rounds, 1)
-    tasks_succeeded = sum(1 for event in answers.values() if event.correct)
+    tasks_succeeded = sum(
+        1 for task, event in answers.items() if event.correct and task not in revoked
+    )
+    all_right = tasks_succeeded == n_tasks and not collateral
     precision = correct / calls if calls else 0.0
     recall = len(done_steps) / n_steps if n_steps else 0.0
     sequential = sum(1 + latency for task in step_latency for latency in task) + 1
@@ -215,6 +235,8 @@ def compute_metrics(
             ("premature_answer", any(event.premature for event in answers.values())),
             ("redundant_call", redundant > 0),
             ("idle_wait", idle_rounds > 0),
+            ("spoiled_after_answer", bool(revoked)),
+            ("collateral_write", collateral > 0),
         )
         if happened
     ]
@@ -229,7 +251,7 @@ def compute_metrics(
         step_f1=f1_score(precision, recall),
         tasks_succeeded=tasks_succeeded,
         task_success_rate=tasks_succeeded / n_tasks,
-        instance_success=tasks_succeeded == n_tasks,
+        instance_success=all_right,
         rounds=rounds,
         sequential_rounds=sequential,
         speedup_vs_sequential=sequential / rounds if finished else 0.0,
@@ -251,11 +273,13 @@ def compute_metrics(
         failure_modes=tuple(labels),
         optimal_rounds=optimal_rounds,
         efficiency=(
-            (min(optimal_rounds / rounds, 1.0) if tasks_succeeded == n_tasks else 0.0)
+            (min(optimal_rounds / rounds, 1.0) if all_right else 0.0)
             if optimal_rounds is not None
             else None
         ),
         queued_rounds=queued_rounds,
+        revoked_answers=len(revoked),
+        collateral_writes=collateral,
     )
 
 

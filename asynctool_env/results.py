@@ -49,6 +49,8 @@ FAILURE_MODES = (
     "premature_answer",
     "redundant_call",
     "idle_wait",
+    "spoiled_after_answer",
+    "collateral_write",
 )
 
 

@@ -63,6 +63,7 @@ from asynctool_env.core.simulator import (
     AnswerEvent,
     CallKind,
     DeliveryEvent,
+    RevokeEvent,
     Simulator,
     StepStatus,
     TaskStatus,
@@ -317,6 +318,7 @@ class ChatEnv:
             self._tools,
             self._world_of,
             [message["content"] for message in self.messages] + [_json(self.tools)],
+            make_world=_fresh_world,
             hold_deliveries=self.notifications == "pull",
         )
         return list(self.messages), self._info()
@@ -431,6 +433,9 @@ class ChatEnv:
         if end_turn and not (terminated or truncated):
             new_messages = [*tool_messages, {"role": "user", "content": self._round_report(notes)}]
         self.messages.extend(new_messages)
+        if terminated or truncated:
+            assert self.resolver is not None
+            self.resolver.finish()  # writes judged again on the final state
         info = self._info()
         info["turn"] = turn
         if terminated or truncated:
@@ -516,14 +521,18 @@ class ChatEnv:
         simulator = self.simulator
         assert simulator is not None
         answers = {event.task: event for event in simulator.trace if isinstance(event, AnswerEvent)}
+        revoked = {event.task: event for event in simulator.trace if isinstance(event, RevokeEvent)}
         results = []
         for index, task in enumerate(simulator.tasks):
             event = answers.get(index)
+            reasons = list(event.reasons) if event else ["never answered"]
+            if index in revoked:
+                reasons += list(revoked[index].reasons)
             results.append(
                 {
                     "task_id": f"T{index + 1}",
-                    "success": bool(event and event.correct),
-                    "reasons": list(event.reasons) if event else ["never answered"],
+                    "success": bool(event and event.correct) and index not in revoked,
+                    "reasons": reasons,
                     "answer": event.answer if event else None,
                     "expected": [fact.as_dict() for fact in task_facts(task)],
                 }
@@ -613,6 +622,11 @@ class ChatEnv:
             for step, status in enumerate(statuses)
             if status == StepStatus.READY and simulator.task_status[task] == TaskStatus.OPEN
         ]
+
+
+def _fresh_world(scenario: str, world_seed: int) -> Any:
+    """A fresh world of a scenario (what the gold is played on)."""
+    return SCENARIOS[scenario].world(world_seed)
 
 
 def _assistant_message(reply: Mapping[str, Any] | str | None) -> dict[str, Any]:

@@ -3,57 +3,80 @@
 Numeric agents (the Gymnasium and multi-agent envs) name a gold step and the simulator fills
 in its arguments, so what they call is never in doubt. Agents that write their calls (LLMs
 through the chat interface, a person through ``asynctool play``) need a judge, and this is
-it: every interface that takes written calls goes through :class:`CallResolver`.
+it: every interface that takes written calls goes through :class:`CallResolver`. The rules
+are written for people in ``docs/grading.md``; this docstring is their precise form.
+
+What the agent knows (provenance)
+---------------------------------
+:class:`Knowledge` holds every value the agent has been *told*: the instruction, the tool
+schemas, and the responses delivered to it (read, in ``pull`` mode). Two things teach
+nothing:
+
+* **Echoes.** What a response repeats of its own call's arguments (in any case or spacing,
+  inside any text: ``change_text_case`` upper-casing its input, the ``where_value`` a query
+  reports back, the ``namespace`` of generated ids) is masked before the response is learnt.
+  A value an agent passed through a tool is exactly as known as it was before.
+* **Refused calls.** A violation's response is an error that reveals no value.
+
+A call that **uses a value the agent was not told** is a *guess*, and a dependency
+violation: an id-like token (letters and digits, an email, a long code or date) that no
+delivered text holds, a value that only the episode's responses hold (a name, a title, an
+amount from a response) used before any response delivered it, or a value a gold step takes
+from a response used before it arrived. A guessed call is not run: it changes nothing, and
+its response is an error that teaches nothing.
 
 What a call is
 --------------
 A written call (tool name and schema-validated arguments) is resolved against the gold
 steps of every task:
 
-1. **Match by effect.** The call *serves* a gold step of the same tool when its canonical
-   arguments equal the step's (each tool declares how its arguments canonicalise:
-   :mod:`asynctool_env.core.canonical`), or, for a **read** tool, when the backend answers it
-   with the step's gold response (fields that only echo an argument aside) or with a
-   response that holds everything the task uses of the gold response. So
-   ``get_stock_quote(symbol="jpm")``, ``find_data_document("transactions_north")`` (the
-   extension left out, as the tool allows), ``get_user_posts(limit=1)`` for the newest post
-   and ``publish_at="2025-06-15T12:00"`` all count.
-2. **Premature by information, not by gold identity.** A call is a *dependency violation*
-   only when it uses a value (an id, a number) that the gold step takes from a response and
-   that no response delivered to the agent yet contains (nor the instruction, nor a tool
-   schema), or when it comes before a write the task says it must follow. Once the agent
-   holds the value, by any equivalent call or from another task's response, the step is
-   callable: the same id learnt from ``find_vehicle`` instead of ``authenticate_vehicle``
-   is the same id. A premature call is not run (its response is an error), and the error
-   never reveals a value.
-3. Among several steps a call serves (two tasks on one world may share a call), the most
-   useful wins: an open task's step not called yet (correct), then one that would be early
-   (violation), then one already pending or done (redundant); lowest task first.
-4. A call that serves no step is *unmatched*: the backend answers it on the task's world.
-   An unmatched **write** that succeeds changed something no task asked for: it is a
-   *wrong write*, charged to the open task(s) of the tool's scenario whose gold calls share
-   the most argument values with it (every open task of that scenario when none shares
-   any).
+1. **Match.** The call *serves* a gold step of the same tool when its canonical arguments
+   equal the step's (:mod:`asynctool_env.core.canonical`), or, for a **read**, when the
+   backend answers it with the step's gold response (fields that only echo an argument
+   aside) or with a response that holds everything the task uses of the gold response
+   (``get_user_posts(limit=1)`` for the newest post).
+2. **Violation.** The call is a guess (above), or it comes before a write the task orders
+   first (``"Then ..."``). It is not run.
+3. Among several steps a call serves, the most useful wins: an open task's step not called
+   yet (correct), then one that would be early (violation), then one already pending or done
+   (redundant); lowest task first.
+4. A call that serves no step is *unmatched*.
+
+Every call that is not a violation runs on the episode's world of its scenario when it is
+made (:mod:`asynctool_env.core.state`): it takes effect then, and the agent gets the
+response the world gave. A redundant write is a second write (a second booking, message or
+version), and an unmatched write changes whatever it changes.
 
 When a task is right
 --------------------
-:meth:`CallResolver.judge_answer` grades by outcome and by information (BFCL's and tau2's
-lesson: check the state and the facts, not the spelling):
+The gold of an episode is its gold calls played in gold order on fresh worlds
+(:func:`~asynctool_env.core.effects.play_gold`): its responses, and per task the objects its
+gold writes touch with their gold final values. :meth:`CallResolver.judge_answer` grades by
+outcome and by information (BFCL's and tau2's lesson: check the state and the facts, not the
+spelling):
 
-* every gold **write** of the task was made, by effect, after its inputs arrived, and its
-  confirmation has arrived (an answer before that is *premature*);
-* no wrong write was charged to the task;
-* the answer states every required fact (:mod:`asynctool_env.core.facts`), each one already
+* **writes by final state**: on every object the task's gold writes touch, the world equals
+  the gold final state (missing, extra, duplicated, reordered and undone writes all show
+  there), and the write that left each object so had been confirmed to the agent (its
+  response delivered, and read in ``pull`` mode) when it answered (otherwise the answer is
+  *premature*);
+* **no collateral**: no change that no gold call makes (a new object, a touched object no
+  task's gold touches) was made by a call of this task: a redundant or correct call of one
+  of its steps, or an unmatched write whose arguments or objects clearly belong to it;
+* the answer states every required fact (:mod:`asynctool_env.core.facts`), each already
   delivered to the agent when the answer was given (a value stated before it arrived was
-  guessed, not learnt);
-* an answer the template computed from responses (the warmer of two cities) needs every
-  gold step of the task done, since those responses are its inputs;
+  guessed, not learnt); an answer computed from responses (the warmer of two cities) needs
+  every gold step of the task delivered;
 * a task that asks for no fact and makes no write (rare) needs all its gold steps done.
 
-Reads are means to information. A read is required exactly when its information is needed:
-by a write that uses its values (that write is only correct once they arrived) or by a fact
-of the answer. A read whose information the agent already holds is not required. Step
-precision, recall and F1 keep the paper's meaning (calls matched to gold steps) as
+Writes are judged **again when the episode ends** (:meth:`CallResolver.finish`): a write
+made after a task was answered that undoes, repeats or spoils its work revokes the task's
+credit (the env's last reward pays it back), and it is never charged to another task. A
+change no task can be told to own (no task's arguments, tool or objects relate to it) is
+charged to no task; it makes the instance fail (``collateral_writes`` in the metrics).
+
+Reads are means to information: a read is required exactly when its information is needed.
+Step precision, recall and F1 keep the paper's meaning (calls matched to gold steps) as
 diagnostics; they do not decide success.
 """
 
@@ -67,6 +90,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from asynctool_env.core.canonical import canonical_key
+from asynctool_env.core.effects import GoldPlay, WorldFactory, WorldKey, play_gold, world_key
 from asynctool_env.core.facts import (
     Fact,
     context_values,
@@ -84,12 +108,23 @@ from asynctool_env.core.simulator import (
     StepStatus,
     TaskStatus,
 )
+from asynctool_env.core.state import (
+    ABSENT,
+    CREATED,
+    Effects,
+    Key,
+    WorldState,
+    describe_key,
+    difference,
+    same_value,
+)
 from asynctool_env.core.task import Task
 from asynctool_env.core.tools import Tool, ToolError
 
 #: Version of the grading rules; result files carry it (results of other versions are not
-#: comparable).
-GRADER_VERSION = "2"
+#: comparable). 3: stateful worlds, writes judged by the final state, provenance (echoes,
+#: guesses), strict answers.
+GRADER_VERSION = "3"
 
 World = Any
 
@@ -121,13 +156,87 @@ def same_response(
     return kept(response) == kept(gold_response)
 
 
+# -- provenance --------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[^\W_]+")
+#: Masks an echoed word inside a learnt text (never matches a value a model writes).
+_MASK = "\x00"
+
+
+def _words(text: str) -> set[str]:
+    """The words (runs of letters and digits) of a normalized text."""
+    return set(_WORD.findall(text))
+
+
+def _numbers_in(value: Any) -> set[float]:
+    numbers: set[float] = set()
+    for leaf in _leaves(value):
+        if isinstance(leaf, bool) or leaf is None:
+            continue
+        if isinstance(leaf, (int, float)):
+            if math.isfinite(leaf):
+                numbers.add(round(float(leaf), 9))
+        elif isinstance(leaf, str):
+            numbers.update(round(number, 9) for number in extract_numbers(leaf))
+    return numbers
+
+
+@dataclass(frozen=True)
+class Echo:
+    """What a call's arguments already said: the words (two characters or more) of their
+    texts and their numbers. A response learns nothing from them."""
+
+    words: frozenset[str]
+    numbers: frozenset[float]
+
+    @classmethod
+    def of(cls, arguments: Mapping[str, Any]) -> Echo:
+        words: set[str] = set()
+        for leaf in _leaves(arguments):
+            if isinstance(leaf, str):
+                words |= {word for word in _words(normalize_text(leaf)) if len(word) >= 2}
+        return cls(frozenset(words), frozenset(_numbers_in(arguments)))
+
+    def mask(self, text: str) -> str:
+        """``text`` (normalized) with every echoed word blanked out."""
+        if not self.words:
+            return text
+        return _WORD.sub(
+            lambda match: (
+                _MASK * len(match.group(0)) if match.group(0) in self.words else match.group(0)
+            ),
+            text,
+        )
+
+
+def _identifying_tokens(text: str) -> list[str]:
+    """The parts of a normalized text that name something only the world knows: tokens
+    with letters and digits (ids, codes: ``cus-07a4f2``, ``af891``), emails, and long runs of
+    digits (account numbers, dates, phone numbers). Words, short numbers and times are free
+    to write."""
+    found = []
+    for raw in text.split():
+        token = raw.strip(".,;:!?()[]{}<>\"'")
+        alnum = [char for char in token if char.isalnum()]
+        digits = sum(char.isdigit() for char in alnum)
+        letters = len(alnum) - digits
+        if (
+            ("@" in token and len(token) >= 5)
+            or (digits and letters and len(alnum) >= 4)
+            or (digits >= 5 and not letters)
+        ):
+            found.append(token)
+    return found
+
+
 class Knowledge:
-    """Every value the agent has been told: instructions, tool schemas, delivered responses.
+    """Every value the agent has been told: instructions, tool schemas, delivered responses
+    (see *What the agent knows* in the module docstring).
 
     ``knows(value)`` is what "the agent had this information" means: a string is known when
-    it stands in something delivered (case and spacing ignored; short strings must be a
-    whole delivered value, longer ones may sit inside a delivered text), a number when it
-    was delivered as a number or written in a delivered text.
+    it stands in something delivered (case and spacing ignored; short strings must be a whole
+    delivered value, longer ones may sit inside a delivered text, but not inside an echo), a
+    number when it was delivered as a number or written in a delivered text.
     """
 
     def __init__(self, texts: Iterable[str] = ()) -> None:
@@ -137,26 +246,36 @@ class Knowledge:
         for text in texts:
             self.add(text)
 
-    def add(self, value: Any) -> None:
-        """Learn ``value`` (any JSON value; containers are learnt item by item)."""
+    def add(self, value: Any, echo: Echo | None = None) -> None:
+        """Learn ``value`` (any JSON value; containers item by item), less what ``echo`` (the
+        arguments of the call that answered it) already said."""
         if isinstance(value, Mapping):
             for key, item in value.items():
-                self.add(str(key))
-                self.add(item)
+                self.add(str(key), echo)
+                self.add(item, echo)
         elif isinstance(value, (list, tuple)):
             for item in value:
-                self.add(item)
+                self.add(item, echo)
         elif isinstance(value, bool) or value is None:
             return
         elif isinstance(value, (int, float)):
             if math.isfinite(value):
-                self._numbers.add(round(float(value), 9))
+                number = round(float(value), 9)
+                if echo is None or number not in echo.numbers:
+                    self._numbers.add(number)
         else:
             text = normalize_text(str(value))
+            masked = echo.mask(text) if echo is not None else text
+            if not _WORD.search(masked):
+                return  # only echoes: nothing new
+            # The whole value is known (its echoed parts were known to the caller already);
+            # its echoed words are not learnt on their own.
             self._values.add(text)
-            self._blob.append(text)
-            for number in extract_numbers(text):  # read as answers are (facts.py)
-                self._numbers.add(round(number, 9))
+            self._blob.append(masked)
+            for number in extract_numbers(masked):  # read as answers are (facts.py)
+                number = round(number, 9)
+                if echo is None or number not in echo.numbers:
+                    self._numbers.add(number)
 
     def knows(self, value: Any) -> bool:
         if isinstance(value, Mapping):
@@ -174,6 +293,83 @@ class Knowledge:
             return round(float(text), 9) in self._numbers
         return len(text) >= 4 and any(text in blob for blob in self._blob)
 
+    def unknown(self, value: Any, secrets: Secrets | None = None) -> list[str]:
+        """The parts of an argument value the agent was not told (empty when it may use it):
+        unknown id-like tokens, and values only the episode's responses hold (``secrets``)
+        that no delivered response gave yet."""
+        found: list[str] = []
+        for leaf in _leaves(value):
+            if isinstance(leaf, bool) or leaf is None:
+                continue
+            if isinstance(leaf, (int, float)):
+                if secrets is not None and secrets.holds_number(leaf) and not self.knows(leaf):
+                    found.append(_shown_number(leaf))
+                continue
+            text = normalize_text(str(leaf))
+            if self.knows(text):
+                continue
+            found += [token for token in _identifying_tokens(text) if not self.knows(token)]
+            if secrets is not None:
+                found += [part for part in secrets.texts_in(text) if not self.knows(part)]
+                found += [
+                    _shown_number(number)
+                    for number in extract_numbers(text)
+                    if secrets.holds_number(number) and not self.knows(number)
+                ]
+        return list(dict.fromkeys(found))
+
+
+def _shown_number(number: float) -> str:
+    return str(int(number)) if float(number).is_integer() else str(number)
+
+
+class Secrets:
+    """Values that only the episode's responses hold (not the instruction, not the tool
+    schemas): names, titles, texts, emails, ids, precise amounts. Using one before any
+    response delivered it is a guess, even when it is not shaped like an id."""
+
+    def __init__(self, responses: Iterable[Any], told: Knowledge) -> None:
+        texts: set[str] = set()
+        numbers: set[float] = set()
+        for response in responses:
+            for leaf in _leaves(response):
+                if isinstance(leaf, bool) or leaf is None:
+                    continue
+                if isinstance(leaf, (int, float)):
+                    if _telling_number(leaf) and not told.knows(leaf):
+                        numbers.add(round(float(leaf), 9))
+                    continue
+                text = normalize_text(str(leaf))
+                if _telling_text(text) and not told.knows(text):
+                    texts.add(text)
+        self._texts = sorted(texts, key=len, reverse=True)
+        self._numbers = numbers
+
+    def holds_number(self, number: float) -> bool:
+        return math.isfinite(number) and round(float(number), 9) in self._numbers
+
+    def texts_in(self, text: str) -> list[str]:
+        """The secret texts that stand in ``text`` as whole words."""
+        return [
+            secret
+            for secret in self._texts
+            if secret in text
+            and re.search(r"(?<!\w)" + re.escape(secret) + r"(?!\w)", text) is not None
+        ]
+
+
+def _telling_number(value: float) -> bool:
+    """A number precise enough to be learnt, not chosen: not a small whole number."""
+    return math.isfinite(value) and (not float(value).is_integer() or abs(value) >= 100)
+
+
+def _telling_text(text: str) -> bool:
+    """A response text that names something (a name, a title, an email, an id), not a
+    common word (a status, an enum value)."""
+    if len(text) < 5 or len(text) > 400:
+        return False
+    return bool(_identifying_tokens(text)) or " " in text.strip()
+
 
 @dataclass(frozen=True)
 class Resolution:
@@ -181,11 +377,13 @@ class Resolution:
 
     Attributes:
         kind: Correct, violation, redundant or unmatched.
-        task: The task of the step it serves (-1 when unmatched).
-        step: The step it serves (-1 when unmatched).
+        task: The task of the step it serves (-1 when it serves none).
+        step: The step it serves (-1 when it serves none).
         response: What the agent receives when the call is delivered.
         missing: For a violation: why (the values used before they arrived).
-        wrong_write_tasks: For an unmatched write that succeeded: the tasks charged.
+        effects: What the call read and wrote when it ran (``None``: it did not run).
+        world: The world it ran on.
+        owners: The tasks a change it made that no gold call makes is charged to.
     """
 
     kind: CallKind
@@ -193,7 +391,9 @@ class Resolution:
     step: int
     response: Mapping[str, Any]
     missing: tuple[str, ...] = ()
-    wrong_write_tasks: tuple[int, ...] = ()
+    effects: Effects | None = None
+    world: WorldKey | None = None
+    owners: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -215,6 +415,17 @@ class _GoldStep:
     provides: tuple[Any, ...]  # what the task uses of this step's response (later steps, facts)
 
 
+@dataclass(frozen=True)
+class _Write:
+    """A call that changed the world."""
+
+    call_id: int
+    world: WorldKey
+    keys: tuple[Key, ...]
+    owners: tuple[int, ...]
+    label: str
+
+
 class CallResolver:
     """Resolves written calls and judges answers for one episode of ``simulator``.
 
@@ -222,12 +433,16 @@ class CallResolver:
         simulator: The episode (its instance, step states and trace).
         tools: Tool name -> :class:`~asynctool_env.core.tools.Tool` (the scenario tools
             offered to the agent).
-        world_of: Task index -> the world its backends run on.
+        world_of: Task index -> the episode's world its backends run on (one per scenario
+            and world seed; calls change it).
         texts: What the agent was told up front (the prompt, the tool schemas): values in
             them are known from the start.
+        make_world: Builds a fresh world of a scenario and seed, to play the gold on
+            (:func:`~asynctool_env.core.effects.play_gold`). Without it, writes are judged
+            by the gold steps' states instead of the final state (hand-made test worlds).
         hold_deliveries: The agent reads responses itself (a chat env's ``pull`` mode): a
             delivered response is *held* until :meth:`read` hands it over, and only then
-            are its values known and its step counted as arrived for the answer's judge.
+            are its values known and its call counted as confirmed.
     """
 
     def __init__(
@@ -237,6 +452,7 @@ class CallResolver:
         world_of: Callable[[int], World],
         texts: Iterable[str] = (),
         *,
+        make_world: WorldFactory | None = None,
         hold_deliveries: bool = False,
     ) -> None:
         self.simulator = simulator
@@ -250,10 +466,26 @@ class CallResolver:
             self.knowledge.add(task.instruction)
         self._trace_seen = 0
         self._violation_calls: set[int] = set()
-        self.wrong_writes: list[list[str]] = [[] for _ in simulator.tasks]
+        self._arguments: dict[int, Mapping[str, Any]] = {}
+        self._confirmed: set[int] = set()  # calls whose response reached the agent
+        self._writes: list[_Write] = []
+        self._finished = False
+        self.gold: GoldPlay | None = None
+        if make_world is not None:
+            self.gold = play_gold(simulator.tasks, tools, make_world)
+        responses: list[Any] = [
+            step.expected_response for task in simulator.tasks for step in task.steps
+        ]
+        if self.gold is not None:
+            responses += [r for task in self.gold.responses for r in task]
+        self.secrets = Secrets(responses, self.knowledge)
+        self._gold_keys: dict[WorldKey, set[Key]] = {}
+        if self.gold is not None:
+            for index, task in enumerate(simulator.tasks):
+                self._gold_keys.setdefault(world_key(task), set()).update(self.gold.written[index])
         self._gold: dict[str, list[_GoldStep]] = {}
         for task_index, task in enumerate(simulator.tasks):
-            responses = [step.expected_response for step in task.steps]
+            responses_of_task = [step.expected_response for step in task.steps]
             used = _used_values(task)
             for step_index, step in enumerate(task.steps):
                 tool = tools.get(step.tool)
@@ -268,7 +500,7 @@ class CallResolver:
                         task_index,
                         step_index,
                         canonical_key(canonical),
-                        tuple(_needed_values(step.arguments, responses)),
+                        tuple(_needed_values(step.arguments, responses_of_task)),
                         tuple(p for p in step.depends_on if p not in value_parents),
                         tuple(used[step_index]),
                     )
@@ -281,15 +513,23 @@ class CallResolver:
         they are the env's refusals, not information)."""
         trace = self.simulator.trace
         for event in trace[self._trace_seen :]:
-            if isinstance(event, CallEvent) and event.kind is CallKind.VIOLATION:
-                self._violation_calls.add(event.call_id)
+            if isinstance(event, CallEvent):
+                self._arguments[event.call_id] = event.arguments
+                if event.kind is CallKind.VIOLATION:
+                    self._violation_calls.add(event.call_id)
             elif isinstance(event, DeliveryEvent):
                 if self.hold_deliveries:
                     self._held.append(event)
                     self._unread_steps.add((event.task, event.step))
-                elif event.call_id not in self._violation_calls:
-                    self.knowledge.add(event.response)
+                else:
+                    self._learn(event)
         self._trace_seen = len(trace)
+
+    def _learn(self, event: DeliveryEvent) -> None:
+        self._confirmed.add(event.call_id)
+        if event.call_id not in self._violation_calls:
+            echo = Echo.of(self._arguments.get(event.call_id, {}))
+            self.knowledge.add(event.response, echo)
 
     def read(self) -> list[DeliveryEvent]:
         """Hand over the held deliveries (``hold_deliveries``), oldest first, and learn them.
@@ -299,8 +539,7 @@ class CallResolver:
         events, self._held = self._held, []
         for event in events:
             self._unread_steps.discard((event.task, event.step))
-            if event.call_id not in self._violation_calls:
-                self.knowledge.add(event.response)
+            self._learn(event)
         return events
 
     @property
@@ -320,16 +559,24 @@ class CallResolver:
     # -- calls ---------------------------------------------------------------------------
 
     def run_backend(self, tool: Tool, arguments: Mapping[str, Any], task: int) -> dict[str, Any]:
-        """The tool's answer on ``task``'s world (errors as ``{"error": ...}``, never raises)."""
+        """The tool's answer on ``task``'s world (errors as ``{"error": ...}``, never raises).
+        For reads only: a write is run once, by :meth:`resolve`, when it is made."""
+        response, _ = self._run(tool, arguments, task)
+        return response
+
+    def _run(
+        self, tool: Tool, arguments: Mapping[str, Any], task: int
+    ) -> tuple[dict[str, Any], Effects]:
         try:
-            return dict(tool.function(self.world_of(task), **arguments))
+            return tool.run(self.world_of(task), arguments)
         except ToolError as error:
-            return {"error": str(error)}
+            return {"error": str(error)}, Effects()
         except Exception as error:  # a backend bug must not end the episode
-            return {"error": f"the tool failed: {type(error).__name__}"}
+            return {"error": f"the tool failed: {type(error).__name__}"}, Effects()
 
     def resolve(self, name: str, arguments: Mapping[str, Any]) -> Resolution:
-        """What the call ``name(**arguments)`` is (arguments already validated)."""
+        """What the call ``name(**arguments)`` is (arguments already validated); unless it
+        is a violation, it runs on the world now (it takes effect)."""
         self.sync()
         simulator = self.simulator
         tool = self.tools[name]
@@ -337,19 +584,22 @@ class CallResolver:
         worlds_tasks = [
             index for index, task in enumerate(simulator.tasks) if task.scenario == tool.scenario
         ]
-        responses: dict[int, dict[str, Any]] = {}
+        reads: dict[int, dict[str, Any]] = {}
 
-        def response_on(task_index: int) -> dict[str, Any]:
-            if task_index not in responses:
-                responses[task_index] = self.run_backend(tool, arguments, task_index)
-            return responses[task_index]
+        def read_on(task_index: int) -> dict[str, Any]:
+            if task_index not in reads:
+                reads[task_index] = self.run_backend(tool, arguments, task_index)
+            return reads[task_index]
 
+        guessed = tuple(self.knowledge.unknown(arguments, self.secrets))
         best: tuple[int, _GoldStep, tuple[str, ...]] | None = None
         leaves = _leaves(arguments)
         for gold in self._gold.get(name, ()):
             step = simulator.tasks[gold.task].steps[gold.step]
             serves = gold.key == key or (
-                not tool.writes and _informs(response_on(gold.task), arguments, step, gold.provides)
+                not tool.writes
+                and not guessed
+                and _informs(read_on(gold.task), arguments, step, gold.provides)
             )
             if not serves:
                 continue
@@ -366,35 +616,45 @@ class CallResolver:
                 best = (rank, gold, missing)
             if rank == 0:
                 break
+        if guessed:
+            reason = (
+                "it uses "
+                + ", ".join(repr(part) for part in guessed[:3])
+                + (" ..." if len(guessed) > 3 else "")
+                + ", which no response has given you and the task does not state"
+            )
+            task, step = (best[1].task, best[1].step) if best is not None else (-1, -1)
+            return self._violation(name, task, step, (reason,))
+        if best is not None and best[0] == 1:
+            return self._violation(name, best[1].task, best[1].step, best[2])
         if best is not None:
-            rank, gold, missing = best
-            step = simulator.tasks[gold.task].steps[gold.step]
-            # The agent gets the answer to the call it made: the gold response when the call
-            # is the gold call (canonically), else what the backend answered (a read that
-            # served the step with other arguments, say limit=1 instead of 5).
-            answer = step.expected_response if gold.key == key else response_on(gold.task)
-            if rank == 0:
-                return Resolution(CallKind.CORRECT, gold.task, gold.step, answer)
-            if rank == 1:
-                message = (
-                    f"dependency violation: {name} was called before "
-                    + "; ".join(missing)
-                    + ". Wait for the responses it needs, then call it again."
-                )
-                return Resolution(
-                    CallKind.VIOLATION, gold.task, gold.step, {"error": message}, missing
-                )
-            return Resolution(CallKind.REDUNDANT, gold.task, gold.step, answer)
-        task_index = worlds_tasks[0] if worlds_tasks else -1
-        if task_index < 0:
+            rank, gold, _ = best
+            response, effects = self._run(tool, arguments, gold.task)
+            kind = CallKind.CORRECT if rank == 0 else CallKind.REDUNDANT
+            world = world_key(simulator.tasks[gold.task])
+            return Resolution(
+                kind, gold.task, gold.step, response, (), effects, world, (gold.task,)
+            )
+        if not worlds_tasks:
             return Resolution(
                 CallKind.UNMATCHED, -1, -1, {"error": f"{name} is not available here"}
             )
-        response = response_on(task_index)
-        charged: tuple[int, ...] = ()
-        if tool.writes and "error" not in response:
-            charged = self._charge(name, arguments, worlds_tasks)
-        return Resolution(CallKind.UNMATCHED, -1, -1, response, (), charged)
+        task_index = worlds_tasks[0]
+        response, effects = self._run(tool, arguments, task_index)
+        world = world_key(simulator.tasks[task_index])
+        owners: tuple[int, ...] = ()
+        if effects.writes:
+            owners = self._owners(name, arguments, effects, world)
+        return Resolution(CallKind.UNMATCHED, -1, -1, response, (), effects, world, owners)
+
+    def _violation(self, name: str, task: int, step: int, missing: Sequence[str]) -> Resolution:
+        message = (
+            f"dependency violation: {name} was not made: "
+            + "; ".join(missing)
+            + ". Use only values the task states or a response gave you, and wait for the "
+            "responses a call needs."
+        )
+        return Resolution(CallKind.VIOLATION, task, step, {"error": message}, tuple(missing))
 
     def issue(self, name: str, arguments: Mapping[str, Any]) -> tuple[PendingCall, Resolution]:
         """Resolve the call and make it in the simulator (the caller checks the call cap)."""
@@ -407,8 +667,17 @@ class CallResolver:
             resolution.kind,
             resolution.response,
         )
-        for task in resolution.wrong_write_tasks:
-            self.wrong_writes[task].append(f"{name}({_short(arguments)})")
+        effects, world = resolution.effects, resolution.world
+        if effects is not None and world is not None and effects.writes:
+            self._writes.append(
+                _Write(
+                    pending.call_id,
+                    world,
+                    tuple(sorted(effects.writes)),
+                    resolution.owners,
+                    f"{name}({_short(arguments)})",
+                )
+            )
         return pending, resolution
 
     def _missing(self, gold: _GoldStep, leaves: Sequence[Any]) -> tuple[str, ...]:
@@ -418,7 +687,7 @@ class CallResolver:
         reasons = []
         for value in gold.needed:
             if _uses(leaves, value) and not self.knowledge.knows(value):
-                reasons.append("a value it uses had reached you in a response")
+                reasons.append("a value it uses had not reached you in a response")
                 break
         task = simulator.tasks[gold.task]
         arrived = self._arrived(gold.task) if gold.order_parents else []
@@ -426,29 +695,97 @@ class CallResolver:
             if not arrived[parent]:
                 reasons.append(
                     f"the task's {task.steps[parent].tool} call, which must come first, "
-                    "was confirmed"
+                    "had not been confirmed"
                 )
         return tuple(reasons)
 
-    def _charge(
-        self, name: str, arguments: Mapping[str, Any], candidates: Sequence[int]
+    def _owners(
+        self, name: str, arguments: Mapping[str, Any], effects: Effects, world: WorldKey
     ) -> tuple[int, ...]:
+        """The task an unmatched write clearly belongs to: the one of its world whose gold
+        objects it touches, or whose gold calls share the most argument values with it (the
+        same tool counting a little); none when no task stands out."""
         simulator = self.simulator
-        open_tasks = [t for t in candidates if simulator.task_status[t] == TaskStatus.OPEN]
-        if not open_tasks:
-            return ()
+        candidates = [t for t, task in enumerate(simulator.tasks) if world_key(task) == world]
         values = {normalize_text(v) for v in _leaves(arguments) if v not in (None, "")}
-        overlap: dict[int, int] = {}
-        for task_index in open_tasks:
+        score: dict[int, int] = {}
+        for task_index in candidates:
+            task = simulator.tasks[task_index]
             gold_values = {
-                normalize_text(v)
-                for step in simulator.tasks[task_index].steps
-                for v in _leaves(step.expected_arguments)
+                normalize_text(v) for step in task.steps for v in _leaves(step.expected_arguments)
             }
-            same_tool = any(s.tool == name for s in simulator.tasks[task_index].steps)
-            overlap[task_index] = len(values & gold_values) * 2 + same_tool
-        top = max(overlap.values())
-        return tuple(t for t in open_tasks if overlap[t] == top)
+            same_tool = any(step.tool == name for step in task.steps)
+            touches = self.gold is not None and bool(
+                effects.writes & set(self.gold.written[task_index])
+            )
+            score[task_index] = 4 * touches + 2 * len(values & gold_values) + same_tool
+        top = max(score.values(), default=0)
+        leaders = [t for t in candidates if score[t] == top]
+        return (leaders[0],) if top > 0 and len(leaders) == 1 else ()
+
+    # -- writes, judged by the final state ---------------------------------------------------
+
+    def _collateral(self) -> list[tuple[_Write, Key]]:
+        """Every change no gold call makes: a written object that no task's gold writes
+        touch, with the write that made it (each object once, by its last writer)."""
+        last: dict[tuple[WorldKey, Key], _Write] = {}
+        for write in self._writes:
+            gold_keys = self._gold_keys.get(write.world, set())
+            for key in write.keys:
+                if key not in gold_keys:
+                    last[(write.world, key)] = write
+        return [(write, key) for (_, key), write in last.items()]
+
+    def _write_reasons(self, task_index: int, *, confirmations: bool) -> tuple[list[str], bool]:
+        """Why ``task_index``'s writes are not right now (empty when they are), and whether
+        the answer would be premature (a write that left an object so was not confirmed)."""
+        simulator = self.simulator
+        task = simulator.tasks[task_index]
+        world = self.world_of(task_index)
+        state = getattr(world, "state", None)
+        reasons: list[str] = []
+        premature = False
+        if self.gold is None or not isinstance(state, WorldState):
+            # A hand-made world without state: every gold write made and confirmed.
+            arrived = self._arrived(task_index)
+            for index, step in enumerate(task.steps):
+                tool = self.tools.get(step.tool)
+                if tool is not None and tool.writes and not arrived[index]:
+                    reasons.append(
+                        f"{step.tool} was not made (or its confirmation had not arrived)"
+                    )
+                    premature = True
+            return reasons, premature
+        key_of_world = world_key(task)
+        last_writer: dict[Key, int] = {}
+        for write in self._writes:
+            if write.world == key_of_world:
+                for key in write.keys:
+                    last_writer[key] = write.call_id
+        for key in self.gold.written[task_index]:
+            live = state.get(key, ABSENT)
+            gold = self.gold.gold_value(key_of_world, key)
+            if not same_value(live, gold):
+                reasons.append(_describe_mismatch(key, live, gold))
+            elif confirmations and last_writer.get(key) not in self._confirmed:
+                premature = True
+                reasons.append(
+                    f"the write to {_readable(key)} had not been confirmed when the task was "
+                    "answered"
+                )
+        if reasons and not all(self._arrived(task_index)):
+            # Nothing, or not all, of the task's work had come back: answering now is early.
+            premature = premature or any(
+                self.tools[step.tool].writes and not done
+                for step, done in zip(task.steps, self._arrived(task_index), strict=True)
+                if step.tool in self.tools
+            )
+        for write, key in self._collateral():
+            if task_index in write.owners:
+                reasons.append(
+                    f"{write.label} changed {_readable(key)}, which the task does not ask for"
+                )
+        return list(dict.fromkeys(reasons)), premature
 
     # -- answers -------------------------------------------------------------------------
 
@@ -459,24 +796,14 @@ class CallResolver:
         task = simulator.tasks[task_index]
         arrived = self._arrived(task_index)
         tools = self.tools
-        writes = [
-            index
-            for index, step in enumerate(task.steps)
-            if step.tool in tools and tools[step.tool].writes
-        ]
+        has_writes = any(step.tool in tools and tools[step.tool].writes for step in task.steps)
         facts = task_facts(task)
-        reasons: list[str] = []
-        if writes or facts:
-            unconfirmed = [i for i in writes if not arrived[i]]
-        else:
-            unconfirmed = [i for i, done in enumerate(arrived) if not done]
-        for index in unconfirmed:
-            reasons.append(
-                f"{task.steps[index].tool} was not made (or its confirmation had not arrived)"
-            )
-        premature = bool(unconfirmed)
-        for call in self.wrong_writes[task_index]:
-            reasons.append(f"a wrong write was made for this task: {call}")
+        reasons, premature = self._write_reasons(task_index, confirmations=True)
+        if not has_writes and not facts:
+            for index, done in enumerate(arrived):
+                if not done:
+                    reasons.append(f"{task.steps[index].tool} was not made (or had not arrived)")
+                    premature = True
         responses = [step.expected_response for step in task.steps]
         grade = grade_answer(
             answer,
@@ -508,6 +835,46 @@ class CallResolver:
             task_index, answer, verdict=(verdict.correct, verdict.premature, verdict.reasons)
         )
         return verdict
+
+    def finish(self) -> None:
+        """Judge the writes again on the final state, once the episode is over: revoke the
+        credit of an answered task whose work was undone, repeated or spoiled after its
+        answer, and record the changes no task can be told to own (see the module
+        docstring). Idempotent."""
+        if self._finished:
+            return
+        self._finished = True
+        self.sync()
+        simulator = self.simulator
+        for task_index in range(len(simulator.tasks)):
+            if not simulator.task_correct[task_index]:
+                continue
+            reasons, _ = self._write_reasons(task_index, confirmations=False)
+            if reasons:
+                simulator.revoke(
+                    task_index, tuple(f"after the answer: {reason}" for reason in reasons)
+                )
+        unowned = [
+            f"{write.label} changed {_readable(key)}"
+            for write, key in self._collateral()
+            if not write.owners
+        ]
+        if unowned:
+            simulator.record_collateral(tuple(dict.fromkeys(unowned)))
+
+
+def _readable(key: Key) -> str:
+    if key and key[0] == CREATED:
+        return f"the number of {key[1]} objects of that content"
+    return describe_key(key)
+
+
+def _describe_mismatch(key: Key, live: Any, gold: Any) -> str:
+    if key and key[0] == CREATED:
+        made = 0 if live is ABSENT else live
+        wanted = 0 if gold is ABSENT else gold
+        return f"{made} {key[1]} object(s) of that content were made; the task makes {wanted}"
+    return f"{_readable(key)}: {difference(live, gold)} from what the task leaves"
 
 
 def task_facts(task: Task) -> tuple[Fact, ...]:

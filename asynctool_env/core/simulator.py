@@ -46,7 +46,14 @@ delivery makes it ``DONE``, which may make children ``READY``. Calling a blocked
 **dependency violation**: the call goes out with its references unresolved, gets an error
 response when due, and the step shows ``FAILED`` until its inputs arrive, when it becomes
 ``READY`` again. Calling a pending or done step again is a **redundant** call. Neither counts
-as a gold match.
+as a gold match. A redundant call of a **write** step makes the write a second time (a second
+booking, a second message: worlds are stateful, :mod:`asynctool_env.core.state`), so the
+task fails when answered (``repeated_writes``).
+
+Answers are judged when they are given; a judge of written calls may take a task's credit
+back when the episode ends (:meth:`Simulator.revoke`: its work was spoiled after the answer)
+or record changes no task owns (:meth:`Simulator.record_collateral`). Both are trace events
+the metrics read.
 
 Realized latencies of the gold calls are drawn once, when the episode starts, from the
 episode's generator, so the sequential and optimal schedules of an episode are well defined
@@ -177,7 +184,34 @@ class InvalidEvent:
     reason: str
 
 
-TraceEvent = CallEvent | DeliveryEvent | AnswerEvent | TurnEndEvent | InvalidEvent
+@dataclass(frozen=True, slots=True)
+class RevokeEvent:
+    """A task's credit was taken back when the episode ended: after its answer, its work
+    was undone, repeated or spoiled (judged on the final state of the world)."""
+
+    round: int
+    task: int
+    reasons: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class CollateralEvent:
+    """Changes to the world that no gold call makes and no task can be told to own: the
+    instance is not right (found when the episode ended)."""
+
+    round: int
+    changes: tuple[str, ...] = ()
+
+
+TraceEvent = (
+    CallEvent
+    | DeliveryEvent
+    | AnswerEvent
+    | TurnEndEvent
+    | InvalidEvent
+    | RevokeEvent
+    | CollateralEvent
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -320,6 +354,9 @@ class Simulator:
             self.responses.append([None] * len(task.steps))
         self.task_status: list[int] = [int(_OPEN)] * len(self.tasks)
         self.task_correct: list[bool] = [False] * len(self.tasks)
+        #: Per task: calls of its write steps that were already pending or done (each one a
+        #: second write, which fails the task).
+        self.repeated_writes: list[int] = [0] * len(self.tasks)
         self.answer_round: list[int | None] = [None] * len(self.tasks)
         self.open_tasks = len(self.tasks)
         self.finish_round: int | None = None
@@ -337,6 +374,8 @@ class Simulator:
         self.invalid_actions = 0
         self.premature_answers = 0
         self.correct_answers = 0
+        self.revoked_answers = 0
+        self.collateral_writes = 0
         self.steps_done = 0
         self.idle_rounds = 0
         self.switches = 0
@@ -475,6 +514,8 @@ class Simulator:
                 gold.expected_response,
             )
         if status in (_PENDING, _DONE):
+            if gold.writes:
+                self.repeated_writes[task] += 1  # the world sees the write twice
             return self._issue(
                 task,
                 step,
@@ -569,11 +610,15 @@ class Simulator:
             answer = None
             if not premature and gold.answer is not None:
                 answer = resolve(gold.answer, self.responses[task])
-            correct = not premature
+            correct = not premature and not self.repeated_writes[task]
         else:
-            correct = not premature and (
-                gold.expected_answer is None
-                or _normalize_answer(answer) == _normalize_answer(gold.expected_answer)
+            correct = (
+                not premature
+                and not self.repeated_writes[task]
+                and (
+                    gold.expected_answer is None
+                    or _normalize_answer(answer) == _normalize_answer(gold.expected_answer)
+                )
             )
         self.task_status[task] = int(TaskStatus.ANSWERED)
         self.task_correct[task] = correct
@@ -586,6 +631,26 @@ class Simulator:
             self.finish_round = self.round
         self.trace.append(AnswerEvent(self.round, task, answer, correct, premature, reasons))
         return AnswerOutcome(correct, premature)
+
+    def revoke(self, task: int, reasons: tuple[str, ...] = ()) -> None:
+        """Take back the credit of ``task``, answered right, because its work was spoiled
+        after the answer (a judge of written calls finds it when the episode ends:
+        :meth:`~asynctool_env.core.resolver.CallResolver.finish`). The reward meter pays
+        the credit back on its next reading."""
+        if not self.task_correct[task]:
+            return
+        self.task_correct[task] = False
+        self.correct_answers -= 1
+        self.revoked_answers += 1
+        self.trace.append(RevokeEvent(self.round, task, tuple(reasons)))
+
+    def record_collateral(self, changes: tuple[str, ...]) -> None:
+        """Record changes to the world that no task can be told to own (the instance is
+        not right)."""
+        if not changes:
+            return
+        self.collateral_writes += len(changes)
+        self.trace.append(CollateralEvent(self.round, tuple(changes)))
 
     def record_invalid(self, reason: str) -> None:
         """Count something the driver refused (a masked action, unparsable output)."""

@@ -105,6 +105,7 @@ class InstanceBank:
         self.expected = np.zeros((B, K, S), np.float64)  # expected, as the simulator has it
         self.tail = np.zeros((B, K, S), np.float32)
         self.code = np.zeros((B, K, S), np.float32)  # tool code of each step
+        self.writes = np.zeros((B, K, S), bool)  # the step's tool changes the world
         self.tool = np.full((B, K, S), -1, np.int64)  # the step's tool, numbered per instance
         self.fixed = np.zeros((B, K, S), np.int64)  # realized latency when deterministic
         self.random_steps: list[list[tuple[int, int, Any]]] = []  # steps whose draw is random
@@ -142,6 +143,7 @@ class InstanceBank:
                         self.parents[b, k, s, parent] = 1
                     self.n_parents[b, k, s] = len(step.depends_on)
                     self.code[b, k, s] = tool_code(step.tool)
+                    self.writes[b, k, s] = step.writes
                     if step.tool not in names:
                         names[step.tool] = len(names)
                         capacity = tool_capacity_of(template.tool_capacity, step.tool)
@@ -339,6 +341,7 @@ class AsyncToolVectorEnv(VectorEnv):
         self._expected = np.zeros((N, K, S), np.float64)
         self._tail = np.zeros((N, K, S), np.float32)
         self._code = np.zeros((N, K, S), np.float32)
+        self._writes = np.zeros((N, K, S), bool)
         self._tool = np.zeros((N, K, S), np.int64)
         self._limited = np.zeros((N, K, S), bool)
         contention = template.tool_capacity is not None
@@ -350,6 +353,7 @@ class AsyncToolVectorEnv(VectorEnv):
         self._ready_count = np.zeros(N, np.int64)  # READY steps (the simulator's ready_count)
         self._task_status = np.zeros((N, K), np.int64)
         self._premature = np.zeros((N, K), bool)
+        self._repeated = np.zeros((N, K), bool)  # a write step of the task called twice
         self._answer_round = np.full((N, K), -1, np.int64)
         self._first_call = np.full((N, K, S), -1, np.int64)
         self._delivered = np.full((N, K, S), -1, np.int64)
@@ -629,6 +633,7 @@ class AsyncToolVectorEnv(VectorEnv):
         self._expected[envs] = bank.expected[b]
         self._tail[envs] = bank.tail[b]
         self._code[envs] = bank.code[b]
+        self._writes[envs] = bank.writes[b]
         self._tool[envs] = bank.tool[b]
         self._limited[envs] = bank.limited[b]
         if self.tool_capacity is not None:
@@ -643,6 +648,7 @@ class AsyncToolVectorEnv(VectorEnv):
         self._undone[envs] = bank.n_steps[b]
         self._ready_count[envs] = bank.n_roots[b]
         self._premature[envs] = False
+        self._repeated[envs] = False
         self._answer_round[envs] = -1
         self._first_call[envs] = -1
         self._delivered[envs] = -1
@@ -749,6 +755,7 @@ class AsyncToolVectorEnv(VectorEnv):
         counters["correct_calls"][envs] += correct
         counters["violations"][envs] += violation
         counters["redundant"][envs] += redundant
+        self._repeated[envs, task] |= redundant & self._writes[envs, task, step]
         first = self._first_call[envs, task, step]
         self._first_call[envs, task, step] = np.where(correct & (first < 0), now, first)
         self._status[envs, task, step] = np.where(
@@ -775,7 +782,7 @@ class AsyncToolVectorEnv(VectorEnv):
         premature = ~all_done
         self._task_status[envs, task] = _ANSWERED
         self._premature[envs, task] = premature
-        counters["correct_answers"][envs] += all_done
+        counters["correct_answers"][envs] += all_done & ~self._repeated[envs, task]
         counters["premature_answers"][envs] += premature
         self._answer_round[envs, task] = self._round[envs]
         self._open[envs] -= 1
@@ -1015,8 +1022,9 @@ class AsyncToolVectorEnv(VectorEnv):
         real = np.arange(S)[None, None, :] < self._n_steps[e][:, :, None]
         sequential = np.where(real, 1 + self._realized[e], 0).sum(axis=(1, 2)) + 1
         answered = self._task_status[e] == _ANSWERED
-        # A numeric env's answer is derived from the responses: right unless premature.
-        succeeded = (answered & ~self._premature[e]).sum(axis=1)
+        # A numeric env's answer is derived from the responses: right unless premature or a
+        # write of the task was made twice.
+        succeeded = (answered & ~self._premature[e] & ~self._repeated[e]).sum(axis=1)
         task_real = np.arange(K)[None, :] < n_tasks[:, None]
         neglected = (task_real & ~answered).sum(axis=1)
         premature = (self._premature[e] & answered).sum(axis=1)
@@ -1045,6 +1053,8 @@ class AsyncToolVectorEnv(VectorEnv):
                 premature > 0,
                 c["redundant"][e] > 0,
                 idle > 0,
+                np.zeros(len(e), bool),  # spoiled after the answer: written calls only
+                np.zeros(len(e), bool),  # collateral writes: written calls only
             ],
             axis=1,
         )
@@ -1079,6 +1089,8 @@ class AsyncToolVectorEnv(VectorEnv):
             "neglected_tasks": neglected,
             "tool_confusions": np.zeros(len(e), np.int64),
             "queued_rounds": c["queued_rounds"][e],
+            "revoked_answers": np.zeros(len(e), np.int64),
+            "collateral_writes": np.zeros(len(e), np.int64),
         }
         metrics: dict[str, Any] = {}
         mask = np.zeros(N, bool)
