@@ -5,20 +5,33 @@ once per value of one of its enum columns (the answers must partition the table)
 other answer is checked against that listing: filters really filter, aggregates are the sum,
 mean, minimum or maximum of the listed values, references resolve, keys are unique, inserts
 fill the documented defaults and updates chain their version ids.
+
+The world is stateful (see *State* in the module docstring): the tests at the end check that
+every write shows in the reads that follow, that a repeated write makes a second object with
+a new id (the first keeping its v2 id, recomputed here from the documented recipe), that
+calls meaning the same leave the same state, that a refused write changes nothing, and that
+the keys keep tasks on different tables apart.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 import re
 import statistics
 from typing import Any
 
+import numpy as np
 import pytest
 
+from asynctool_env.core.effects import play_gold, unordered_conflicts
+from asynctool_env.core.scenario import build_task, build_task_from_spec, stable_id, world_digest
+from asynctool_env.core.state import WorldState
 from asynctool_env.core.tools import ToolError
-from asynctool_env.scenarios import data_management
+from asynctool_env.dataset.evolution import add_follow_up, add_lookup, add_side_step
+from asynctool_env.scenarios import SCENARIOS, data_management
+from asynctool_env.scenarios import TOOLS as ALL_TOOLS
 
 SCENARIO = data_management.SCENARIO
 TOOLS = {tool.name: tool for tool in SCENARIO.tools}
@@ -51,9 +64,10 @@ def listing(world: Any, table: str) -> list[dict[str, Any]]:
 
 
 def today(world: Any) -> str:
-    """The world's today, as an insert's default date reveals it."""
+    """The world's today, as an insert's default date reveals it (on a copy of the world
+    with a fresh state, so the probe leaves ``world`` as it was)."""
     inserted = call(
-        world,
+        dataclasses.replace(world, state=WorldState()),
         "insert_table_record",
         table="customers",
         values={"name": "Probe", "email": "probe@example.org", "country": "Japan"},
@@ -311,6 +325,7 @@ def test_insert_fills_the_documented_defaults():
         "notes": "",
     }
     customer = listing(world, "customers")[0]["record_id"]
+    numbers = {record["order_number"] for record in listing(world, "orders")}
     order = call(
         world,
         "insert_table_record",
@@ -321,19 +336,26 @@ def test_insert_fills_the_documented_defaults():
     assert (order["total"], order["items"], order["status"]) == (60.0, 2, "pending")
     assert order["order_date"] == now
     assert re.fullmatch(r"SO-7\d{5}", order["order_number"])  # a generated key
-    numbers = {record["order_number"] for record in listing(world, "orders")}
     assert order["order_number"] not in numbers
 
 
 def test_insert_ids_depend_on_the_values_only():
+    # Stateful: the same values in another world state give the same first id, and the
+    # inserted record is readable by id (v2 refused it as "still being replicated").
     world = SCENARIO.world(1)
     values = {"name": "Grace Hopper", "email": "grace@example.org", "country": "United States"}
     first = call(world, "insert_table_record", table="customers", values=values)
     reordered = dict(reversed(list(values.items())))
-    assert call(world, "insert_table_record", table="customers", values=reordered) == first
-    other = call(world, "insert_table_record", table="customers", values={**values, "tier": "gold"})
+    fresh = SCENARIO.world(1)
+    assert call(fresh, "insert_table_record", table="customers", values=reordered) == first
+    other = call(
+        fresh,
+        "insert_table_record",
+        table="customers",
+        values={**values, "email": "g.hopper@example.org"},
+    )
     assert other["record_id"] != first["record_id"]
-    # the inserted id is accepted as a reference, but not yet readable
+    # the inserted id is accepted as a reference, and readable
     order = call(
         world,
         "insert_table_record",
@@ -341,8 +363,9 @@ def test_insert_ids_depend_on_the_values_only():
         values={"customer_id": first["record_id"], "total": 10, "items": 1},
     )
     assert order["record"]["customer_id"] == first["record_id"]
-    with pytest.raises(ToolError, match="still being replicated"):
-        call(world, "get_table_record", record_id=first["record_id"])
+    got = call(world, "get_table_record", record_id=first["record_id"].lower())
+    assert got["record"] == first["record"]
+    assert got["version_id"] == first["version_id"]
 
 
 @pytest.mark.parametrize(
@@ -398,17 +421,21 @@ def test_update_chains_versions(seed):
     assert out["changes"] == {"notes": "VIP", "tier": "gold"}
     assert re.fullmatch(r"VER-[0-9A-F]{6}", out["version_id"])
     assert out["version_id"] != current
+    # Stateful: the same changes again are a new version chained on the last one (v2 gave
+    # the same version id again).
     again = call(
         world,
         "update_table_record",
         record_id=customer["record_id"],
         changes={"notes": "VIP", "tier": "gold"},
     )
-    assert again == out
+    assert again["previous_version_id"] == out["version_id"]
+    assert again["version_id"] not in (out["version_id"], current)
     other = call(
         world, "update_table_record", record_id=customer["record_id"], changes={"tier": "silver"}
     )
-    assert other["version_id"] != out["version_id"]
+    assert other["previous_version_id"] == again["version_id"]
+    assert other["version_id"] not in (out["version_id"], again["version_id"])
     # a record inserted a moment ago: its first version is the one the insert returned
     inserted = call(
         world,
@@ -508,10 +535,15 @@ def test_backups(seed):
     assert out["snapshot_date"] == today(world)
     assert out["status"] == "completed"
     assert re.fullmatch(r"BKP-[0-9A-F]{8}", out["backup_id"])
-    # the same tables in another order are the same snapshot; another label another one
-    same = call(world, "backup_database_tables", tables=sorted(chosen), label="pre")
+    # the same tables in another order are the same snapshot (the same first id in a fresh
+    # world); taken again it is a second backup with a new id (stateful: v2 repeated the id)
+    fresh = SCENARIO.world(seed)
+    same = call(fresh, "backup_database_tables", tables=sorted(chosen), label="pre")
     assert same["backup_id"] == out["backup_id"]
     assert same["size_bytes"] == out["size_bytes"]
+    second = call(world, "backup_database_tables", tables=sorted(chosen), label="pre")
+    assert second["backup_id"] != out["backup_id"]
+    assert second["size_bytes"] == out["size_bytes"]
     relabelled = call(world, "backup_database_tables", tables=chosen, label="post")
     assert relabelled["backup_id"] != out["backup_id"]
     everything = call(world, "backup_database_tables", tables=list(TABLE_NAMES), label="all")
@@ -532,3 +564,524 @@ def test_backups(seed):
 def test_backup_bad_calls(tables, label, message):
     with pytest.raises(ToolError, match=message):
         call(SCENARIO.world(0), "backup_database_tables", tables=tables, label=label)
+
+
+# -- state: reads see writes ----------------------------------------------------------------
+
+
+def run(world: Any, tool_name: str, /, **arguments: Any) -> tuple[dict[str, Any], Any]:
+    """Run a tool as the environment does (recording its effects; a refusal rolls back)."""
+    tool = TOOLS[tool_name]
+    return tool.run(world, tool.validate_arguments(arguments))
+
+
+def a_customer(world: Any) -> str:
+    return listing(world, "customers")[0]["record_id"]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_insert_is_seen_by_every_read(seed):
+    world = SCENARIO.world(seed)
+    counts = {table: describe(world, table)["row_count"] for table in TABLE_NAMES}
+    before = listing(world, "orders")
+    shipped = [record for record in before if record["status"] == "shipped"]
+    inserted = call(
+        world,
+        "insert_table_record",
+        table="orders",
+        values={"customer_id": a_customer(world), "total": 123.45, "items": 3, "status": "Shipped"},
+    )
+    new = inserted["record"]
+    assert new["status"] == "shipped"
+    # describe counts it, only in its own table
+    for table in TABLE_NAMES:
+        assert describe(world, table)["row_count"] == counts[table] + (table == "orders")
+    # the listing is the old one plus the new record
+    assert listing(world, "orders") == sorted([*before, new], key=lambda r: r["record_id"])
+    # a query and an aggregate see it
+    found = call(
+        world, "query_table_records", table="orders", where_column="status", where_value="shipped"
+    )
+    assert found["matched"] == len(shipped) + 1
+    assert found["records"][-1] == new
+    total = call(
+        world,
+        "aggregate_table_column",
+        table="orders",
+        column="total",
+        operation="sum",
+        where_column="status",
+        where_value="shipped",
+    )
+    assert total["value"] == round(math.fsum([r["total"] for r in shipped]) + 123.45, 2)
+    assert total["matched"] == len(shipped) + 1
+    for column, value in (("order_number", new["order_number"]), ("record_id", new["record_id"])):
+        out = call(
+            world, "query_table_records", table="orders", where_column=column, where_value=value
+        )
+        assert out["records"] == [new]
+    # and it can be read by id
+    got = call(world, "get_table_record", record_id=new["record_id"])
+    assert got == {
+        "table": "orders",
+        "record": new,
+        "version_id": inserted["version_id"],
+        "updated_on": today(world),
+    }
+
+
+def test_a_repeated_insert_is_a_second_row_and_the_first_keeps_its_v2_id():
+    world = SCENARIO.world(2)
+    rows = describe(world, "orders")["row_count"]
+    customer = a_customer(world)
+    values = {"customer_id": customer, "total": 19.99, "items": 2}
+    first = call(world, "insert_table_record", table="orders", values=values)
+    second = call(world, "insert_table_record", table="orders", values=dict(values))
+    # the documented recipe: a hash of the seed, the table and the inserted values (as stored),
+    # and for the n-th duplicate the same parts and n
+    stored = {"customer_id": customer, "items": 2, "total": 19.99}
+    assert first["record_id"] == stable_id("ORD", world.seed, "orders", stored, digits=8)
+    assert second["record_id"] == stable_id("ORD", world.seed, "orders", stored, 1, digits=8)
+    assert first["version_id"] == stable_id("VER", world.seed, first["record_id"])
+    assert second["version_id"] == stable_id("VER", world.seed, second["record_id"])
+    assert first["record"]["order_number"] != second["record"]["order_number"]
+    assert describe(world, "orders")["row_count"] == rows + 2
+    for out in (first, second):
+        assert (
+            call(world, "get_table_record", record_id=out["record_id"])["record"] == out["record"]
+        )
+
+
+def test_a_generated_key_skips_one_already_in_use():
+    world = SCENARIO.world(0)
+    values = {"customer_id": a_customer(world), "total": 42.5, "items": 1}
+    stored = {"customer_id": values["customer_id"], "items": 1, "total": 42.5}
+    first = call(world, "insert_table_record", table="orders", values=values)
+    # the order number the duplicate would get: SO-7 and its id's last six hex digits mod 10^5
+    duplicate_id = stable_id("ORD", world.seed, "orders", stored, 1, digits=8)
+    serial = int(duplicate_id[-6:], 16) % 100000
+    call(
+        world,
+        "update_table_record",
+        record_id=first["record_id"],
+        changes={"order_number": f"SO-7{serial:05d}"},
+    )
+    second = call(world, "insert_table_record", table="orders", values=values)
+    assert second["record_id"] == duplicate_id
+    assert second["record"]["order_number"] == f"SO-7{(serial + 1) % 100000:05d}"
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_update_is_seen_and_versions_chain(seed):
+    world = SCENARIO.world(seed)
+    product = listing(world, "products")[1]
+    seeded = call(world, "get_table_record", record_id=product["record_id"])
+    first = call(
+        world, "update_table_record", record_id=product["record_id"], changes={"stock": "220"}
+    )
+    assert first["previous_version_id"] == seeded["version_id"]
+    assert first["version_id"] == stable_id(
+        "VER", world.seed, product["record_id"], seeded["version_id"], {"stock": 220}
+    )
+    got = call(world, "get_table_record", record_id=product["record_id"])
+    assert got["record"] == {**product, "stock": 220}
+    assert got["version_id"] == first["version_id"]
+    assert got["updated_on"] == today(world)
+    by_sku = call(
+        world,
+        "query_table_records",
+        table="products",
+        where_column="sku",
+        where_value=product["sku"],
+    )
+    assert by_sku["records"] == [{**product, "stock": 220}]
+    stock = call(
+        world,
+        "aggregate_table_column",
+        table="products",
+        column="stock",
+        operation="sum",
+    )
+    assert stock["value"] == sum(r["stock"] for r in listing(world, "products"))
+    assert stock["value"] == sum(r["stock"] for r in listing(SCENARIO.world(seed), "products")) + (
+        220 - product["stock"]
+    )
+    # the next update chains on this one, and the row count never changed
+    second = call(
+        world, "update_table_record", record_id=product["record_id"], changes={"price": 9.5}
+    )
+    assert second["previous_version_id"] == first["version_id"]
+    got = call(world, "get_table_record", record_id=product["record_id"])
+    assert got["record"] == {**product, "stock": 220, "price": 9.5}
+    assert describe(world, "products")["row_count"] == len(
+        listing(SCENARIO.world(seed), "products")
+    )
+
+
+def test_calls_that_mean_the_same_leave_the_same_state():
+    worlds = [SCENARIO.world(3), SCENARIO.world(3)]
+    customer = a_customer(worlds[0])
+    employee = listing(worlds[0], "employees")[0]["record_id"]
+    product = listing(worlds[0], "products")[0]["record_id"]
+    spellings = [
+        (
+            {"customer_id": customer, "assignee_id": employee, "subject": "Lost parcel"},
+            "High",
+            "220",
+            " united   kingdom ",
+            ".CSV",
+            ["Orders", "customers"],
+            " before  import ",
+        ),
+        (
+            {"customer_id": customer.lower(), "assignee_id": employee, "subject": " Lost  parcel"},
+            "high",
+            220,
+            "United Kingdom",
+            "csv",
+            ["customers", "orders"],
+            "before import",
+        ),
+    ]
+    for world, (ticket, priority, stock, country, fmt, tables, label) in zip(
+        worlds, spellings, strict=True
+    ):
+        call(
+            world,
+            "insert_table_record",
+            table="support_tickets",
+            values={**ticket, "priority": priority},
+        )
+        call(world, "update_table_record", record_id=product, changes={"Stock": stock})
+        call(
+            world,
+            "insert_table_record",
+            table=" Customers",
+            values={"name": "Ada  Lovelace", "email": "ADA@example.org", "country": country},
+        )
+        call(world, "start_table_export", table="ORDERS", file_format=fmt)
+        call(world, "backup_database_tables", tables=tables, label=label)
+    assert worlds[0].state.snapshot() == worlds[1].state.snapshot()
+    assert len(worlds[0].state) > 0
+
+
+def test_key_uniqueness_sees_inserted_and_updated_rows():
+    world = SCENARIO.world(0)
+    customers = listing(world, "customers")
+    new = call(
+        world,
+        "insert_table_record",
+        table="customers",
+        values={"name": "New One", "email": "new@example.org", "country": "Japan"},
+    )
+    with pytest.raises(ToolError, match=new["record_id"]):
+        call(
+            world,
+            "insert_table_record",
+            table="customers",
+            values={"name": "Copy", "email": "NEW@example.org", "country": "Japan"},
+        )
+    with pytest.raises(ToolError, match=new["record_id"]):
+        call(
+            world,
+            "update_table_record",
+            record_id=customers[1]["record_id"],
+            changes={"email": "new@example.org"},
+        )
+    # an updated key takes the new value and frees the old one
+    moved = customers[2]
+    call(
+        world,
+        "update_table_record",
+        record_id=moved["record_id"],
+        changes={"email": "moved@example.org"},
+    )
+    with pytest.raises(ToolError, match=moved["record_id"]):
+        call(
+            world,
+            "insert_table_record",
+            table="customers",
+            values={"name": "Copy", "email": "moved@example.org", "country": "Japan"},
+        )
+    freed = call(
+        world,
+        "insert_table_record",
+        table="customers",
+        values={"name": "Heir", "email": moved["email"], "country": "Japan"},
+    )
+    assert freed["record"]["email"] == moved["email"]
+    # an inserted record may keep its own key
+    own = call(
+        world,
+        "update_table_record",
+        record_id=new["record_id"],
+        changes={"email": "new@example.org"},
+    )
+    assert own["changes"] == {"email": "new@example.org"}
+
+
+def test_only_records_that_exist_are_accepted():
+    world = SCENARIO.world(1)
+    never = "CUS-ABCDEF12"  # the shape of an inserted id, but nothing was inserted
+    with pytest.raises(ToolError, match="no record"):
+        call(world, "get_table_record", record_id=never)
+    with pytest.raises(ToolError, match="no record"):
+        call(world, "update_table_record", record_id=never, changes={"tier": "gold"})
+    with pytest.raises(ToolError, match="no record"):
+        call(
+            world,
+            "insert_table_record",
+            table="orders",
+            values={"customer_id": never, "total": 5, "items": 1},
+        )
+    # inserted in another world: unknown here
+    elsewhere = call(
+        SCENARIO.world(1),
+        "insert_table_record",
+        table="customers",
+        values={"name": "Elsewhere", "email": "else@example.org", "country": "India"},
+    )
+    with pytest.raises(ToolError, match="no record"):
+        call(world, "get_table_record", record_id=elsewhere["record_id"])
+
+
+def test_export_jobs_report_what_they_saw_and_a_second_job_is_new():
+    world = SCENARIO.world(1)
+    rows = describe(world, "orders")["row_count"]
+    first = call(world, "start_table_export", table="orders", file_format="csv")
+    check = world_digest(world.seed, "export", "orders", "csv", size=32)[:2].hex().upper()
+    assert first["job_id"] == f"EXP-ORD-CSV-{check}"  # the v2 id
+    assert first["row_count"] == rows
+    # a job of the right shape that was never started is unknown
+    other = world_digest(world.seed, "export", "orders", "json", size=32)[:2].hex().upper()
+    with pytest.raises(ToolError, match="unknown export job"):
+        call(world, "get_export_job_status", job_id=f"EXP-ORD-JSON-{other}")
+    before = call(world, "get_export_job_status", job_id=first["job_id"])
+    call(
+        world,
+        "insert_table_record",
+        table="orders",
+        values={"customer_id": a_customer(world), "total": 5, "items": 1},
+    )
+    # the first job keeps the row count it saw; a second export is a second job
+    assert call(world, "get_export_job_status", job_id=first["job_id"]) == before
+    assert before["row_count"] == rows
+    second = call(world, "start_table_export", table="orders", file_format="csv")
+    assert second["job_id"] != first["job_id"]
+    assert re.fullmatch(r"EXP-ORD-CSV-[0-9A-F]{4}", second["job_id"])
+    assert second["row_count"] == rows + 1
+    status = call(world, "get_export_job_status", job_id=second["job_id"])
+    assert status["row_count"] == rows + 1
+    assert status["size_bytes"] > before["size_bytes"]
+    assert status["sha256"] != before["sha256"]
+    # the json export of the same table is still unknown, and then its own first job
+    with pytest.raises(ToolError, match="unknown export job"):
+        call(world, "get_export_job_status", job_id=f"EXP-ORD-JSON-{other}")
+    json_job = call(world, "start_table_export", table="orders", file_format="json")
+    assert json_job["job_id"] == f"EXP-ORD-JSON-{other}"
+
+
+def test_backups_are_kept_with_the_counts_they_saw():
+    world = SCENARIO.world(2)
+    rows = describe(world, "orders")["row_count"]
+    customers = describe(world, "customers")["row_count"]
+    first = call(world, "backup_database_tables", tables=["orders", "customers"], label="pre")
+    v2_id = stable_id("BKP", world.seed, ["customers", "orders"], "pre", digits=8)
+    assert first["backup_id"] == v2_id
+    assert world.state.get(("backup", v2_id)) == {
+        "backup_id": v2_id,
+        "label": "pre",
+        "tables": ["customers", "orders"],
+        "row_counts": {"customers": customers, "orders": rows},
+        "snapshot_date": today(world),
+    }
+    call(
+        world,
+        "insert_table_record",
+        table="orders",
+        values={"customer_id": a_customer(world), "total": 5, "items": 1},
+    )
+    again = call(world, "backup_database_tables", tables=["customers", "orders"], label="pre")
+    assert again["backup_id"] == stable_id(
+        "BKP", world.seed, ["customers", "orders"], "pre", 1, digits=8
+    )
+    assert again["row_count"] == rows + customers + 1
+    assert world.state.get(("backup", v2_id))["row_counts"]["orders"] == rows  # unchanged
+
+
+def test_a_refused_write_changes_nothing():
+    world = SCENARIO.world(0)
+    customers = listing(world, "customers")
+    call(
+        world,
+        "update_table_record",
+        record_id=customers[0]["record_id"],
+        changes={"tier": "gold"},
+    )
+    before = world.state.snapshot()
+    refused = [
+        (
+            "insert_table_record",
+            {
+                "table": "customers",
+                "values": {"name": "X", "email": customers[3]["email"], "country": "Japan"},
+            },
+        ),
+        ("insert_table_record", {"table": "orders", "values": {"total": 5, "items": 1}}),
+        (
+            "update_table_record",
+            {"record_id": customers[0]["record_id"], "changes": {"tier": "diamond"}},
+        ),
+        (
+            "update_table_record",
+            {"record_id": customers[0]["record_id"], "changes": {"email": customers[1]["email"]}},
+        ),
+        ("update_table_record", {"record_id": "CUS-00000000", "changes": {"tier": "gold"}}),
+        ("start_table_export", {"table": "orders", "file_format": "xlsx"}),
+        ("backup_database_tables", {"tables": ["orders", "orders"], "label": "x"}),
+        ("backup_database_tables", {"tables": ["orders"], "label": "x" * 61}),
+    ]
+    for tool_name, arguments in refused:
+        with pytest.raises(ToolError):
+            run(world, tool_name, **arguments)
+        assert world.state.snapshot() == before, tool_name
+    # the update before them still shows
+    got = call(world, "get_table_record", record_id=customers[0]["record_id"])
+    assert got["record"]["tier"] == "gold"
+
+
+def test_reads_write_nothing_and_keys_keep_tables_apart():
+    world = SCENARIO.world(4)
+    customer = a_customer(world)
+    insert_order, writes = run(
+        world,
+        "insert_table_record",
+        table="orders",
+        values={"customer_id": customer, "total": 5, "items": 1},
+    )
+    update_customer = run(
+        world, "update_table_record", record_id=customer, changes={"tier": "gold"}
+    )
+    effects = {
+        "insert order": writes,
+        "update customer": update_customer[1],
+        "describe customers": run(world, "describe_database_table", table="customers")[1],
+        "describe orders": run(world, "describe_database_table", table="orders")[1],
+        "query customers": run(
+            world, "query_table_records", table="customers", where_column="tier", where_value="gold"
+        )[1],
+        "export orders csv": run(world, "start_table_export", table="orders", file_format="csv")[1],
+        "export orders json": run(world, "start_table_export", table="orders", file_format="json")[
+            1
+        ],
+        "export customers csv": run(
+            world, "start_table_export", table="customers", file_format="csv"
+        )[1],
+        "backup invoices": run(world, "backup_database_tables", tables=["invoices"], label="b")[1],
+        "get order": run(world, "get_table_record", record_id=insert_order["record_id"])[1],
+    }
+    reads = ("describe customers", "describe orders", "query customers", "get order")
+    assert all(not effects[name].writes for name in reads)
+    apart = [
+        ("insert order", "describe customers"),
+        ("insert order", "query customers"),
+        ("insert order", "update customer"),
+        ("insert order", "export customers csv"),
+        ("insert order", "backup invoices"),
+        ("update customer", "describe customers"),  # an update never changes a row count
+        ("update customer", "export customers csv"),
+        ("export orders csv", "export orders json"),
+        ("export orders csv", "export customers csv"),
+    ]
+    for one, other in apart:
+        assert effects[one].conflicts_with(effects[other]) == [], (one, other)
+    together = [
+        ("insert order", "describe orders"),
+        ("insert order", "export orders csv"),
+        ("insert order", "get order"),
+        ("update customer", "query customers"),
+    ]
+    for one, other in together:
+        assert effects[one].conflicts_with(effects[other]), (one, other)
+
+
+# -- state: templates and evolution hooks ---------------------------------------------------
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_account_review_states_the_literal_note_format(seed):
+    task = build_task(SCENARIO, "account_review", seed, np.random.default_rng(seed))
+    note = task.steps[3].expected_arguments["changes"]["notes"]
+    heading = note.split(":")[0]
+    orders = task.steps[1].expected_response["matched"]
+    invoices = task.steps[2].expected_response["matched"]
+    assert note == f"{heading}: {orders} orders, {invoices} invoices"
+    assert f'"{heading}: <N> orders, <M> invoices"' in task.instruction
+    assert "even for a count of one" in task.instruction
+    # the update is seen: the customer's record holds the note
+    world = SCENARIO.world(seed)
+    for step in task.steps:
+        TOOLS[step.tool].run(world, step.expected_arguments)
+    record_id = task.steps[3].expected_arguments["record_id"]
+    got = call(world, "get_table_record", record_id=record_id)
+    assert got["record"]["notes"] == note
+    assert got["version_id"] == task.steps[3].expected_response["version_id"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_new_paid_order_leaves_a_paid_order_and_a_backup_after_it_counts_it(seed):
+    world = SCENARIO.world(seed)
+    rows = describe(SCENARIO.world(seed), "orders")["row_count"]
+    spec = SCENARIO.templates["new_paid_order"](world, np.random.default_rng(seed))
+    only = dataclasses.replace(
+        SCENARIO,
+        follow_ups=tuple(r for r in SCENARIO.follow_ups if r.after_tool == "insert_table_record"),
+    )
+    evolved = add_follow_up(spec, only, world, np.random.default_rng(seed))
+    assert evolved is not None
+    task = build_task_from_spec(SCENARIO, evolved, seed, template="new_paid_order")
+    insert, update, backup = (step.expected_response for step in task.steps[1:])
+    assert update["previous_version_id"] == insert["version_id"]
+    assert backup["row_count"] == rows + 1  # the backup comes after the insert
+    played = SCENARIO.world(seed)
+    for step in task.steps:
+        TOOLS[step.tool].run(played, step.expected_arguments)
+    got = call(played, "get_table_record", record_id=insert["record_id"])
+    assert got["record"] == {**insert["record"], "status": "paid"}
+    assert got["version_id"] == update["version_id"]
+
+
+def test_evolved_steps_commute_except_a_side_step_on_the_inserted_table():
+    """Lookups and follow-ups never make two unordered steps touch one object; a side step
+    (independent by definition) does only when it reads the row count of the table the task
+    inserts into, which the build must drop (see *Evolution hooks* in the module)."""
+    conflicting: set[str] = set()
+    for template in sorted(SCENARIO.templates):
+        for seed in range(4):
+            world = SCENARIO.world(seed)
+            spec = SCENARIO.templates[template](world, np.random.default_rng(seed))
+            for rng_seed in range(4):
+                rng = np.random.default_rng(rng_seed)
+                variants = [
+                    ("lookup", add_lookup(spec, SCENARIO, world, rng)),
+                    ("follow_up", add_follow_up(spec, SCENARIO, world, rng)),
+                    ("side_step", add_side_step(spec, SCENARIO, world, rng)),
+                ]
+                for kind, evolved in variants:
+                    if evolved is None:
+                        continue
+                    task = build_task_from_spec(SCENARIO, evolved, seed, template=template)
+                    play = play_gold([task], ALL_TOOLS, lambda name, s: SCENARIOS[name].world(s))
+                    clashes = unordered_conflicts(task, play, 0)
+                    if kind != "side_step" or not clashes:
+                        assert clashes == [], (template, kind, clashes)
+                        continue
+                    steps = task.steps
+                    insert = next(i for i, s in enumerate(steps) if s.tool == "insert_table_record")
+                    assert (
+                        steps[-1].expected_arguments["table"]
+                        == steps[insert].expected_arguments["table"]
+                    )
+                    assert {(a, b) for a, b, _ in clashes} == {(insert, len(steps) - 1)}
+                    conflicting.add(template)
+    assert conflicting <= {"new_paid_order", "open_ticket"}

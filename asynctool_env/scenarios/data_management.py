@@ -4,8 +4,9 @@ The world
 ---------
 A :class:`DatabaseWorld` is one company's operational database (its name drawn from
 :data:`DATABASE_NAMES`) with the six tables of :data:`TABLES` (customers, orders, products,
-employees, invoices, support_tickets), the row count of each table, the day "today" and a
-``seed``. The rows themselves are *not stored*: row ``i`` of a table is a pure function of
+employees, invoices, support_tickets), the row count the seed gives each table, the day
+"today", a ``seed`` and the state that calls change (see *State*). The seed's rows are *not
+stored*: row ``i`` of a table is a pure function of
 ``seed``, the table and ``i``, derived from a hash when asked for (:func:`_row`), and a
 reference column (an order's ``customer_id``) points at a row of the referenced table by
 recomputing that row's id. Building a world therefore costs a few microseconds.
@@ -14,38 +15,69 @@ Every table has a unique *key* column that people use (a customer's ``email``, a
 ``sku``, an order's ``order_number``...) and every row an opaque ``record_id`` such as
 ``CUS-07A4F2``: the table's prefix, the row number in two hex digits and four check digits
 that depend on the seed. A record id is therefore world-specific (only learnt from a
-response) yet decodable, so a tool validates it by recomputation, never by a registry.
+response) yet decodable, so a tool validates a stored row's id by recomputation, never by a
+registry (an inserted record's id is looked up in the state).
 
 The tools
 ---------
 =========================== ======= ======================================================
 ``describe_database_table``  0       columns (types, allowed values), key and row count
 ``query_table_records``      1       the records whose column equals a value
-``get_table_record``         0       one record by id, with its current version id
+``get_table_record``         0       one record by id (stored or inserted), current version
 ``insert_table_record``      2       inserts a record; returns its new id and version id
 ``update_table_record``      2       changes columns of a record; returns the new version
 ``aggregate_table_column``   1       count / sum / avg / min / max, optionally filtered
 ``start_table_export``       2       starts an export job (csv, json, jsonl, parquet, sql)
-``get_export_job_status``    1       the finished job: rows, size, checksum, download URL
+``get_export_job_status``    1       a started job, finished: rows, size, checksum, URL
 ``backup_database_tables``   3       snapshots tables under a label; returns a backup id
 =========================== ======= ======================================================
 
 (the middle column is the declared latency in rounds: reads 0-1, writes and exports 2, a
 backup 3.)
 
-Why the backends are order-independent
---------------------------------------
-No backend writes anything: the tables are what the seed says they are, and an insert, an
-update or a backup is *expressed* by the ids it returns. A new record's id is a hash of the
-inserted values (``CUS-7F3A2B9C``, eight hex digits, so it never looks like a stored row's
-id); a version id is a hash of the record id, the previous version and the changes; a
-backup id is a hash of the tables and the label (:func:`stable_id`). ``update_table_record``
-accepts a stored record (validated by recomputing its check digits) or a record inserted
-earlier (validated by the shape of its id). An export job id (``EXP-ORD-CSV-3F9A``) names
-its table and format plus seed-dependent check digits, so ``get_export_job_status``
-recomputes the job instead of looking it up. Repeating a call gives the same ids, and no
-call changes what a later call sees: an agent that interleaves several tasks sees exactly
-what one that runs them one by one sees.
+State
+-----
+The seed's rows are derived on demand and never stored; what calls do is kept in the
+world's :class:`~asynctool_env.core.state.WorldState`, one object per thing:
+
+* ``("row", table, record_id)``: a record a call inserted or changed, with its version:
+  ``{"record", "version_id", "updated_on"}``. An insert puts the new record there; an
+  update puts the record with the changes applied (on the seed's row or on the stored one),
+  a new version id and today's date;
+* ``("inserted", table, record_id)``: the mark of an insert (the record id). Row counts scan
+  these, so an update never conflicts with a row count;
+* ``("export", table, file_format, job_id)``: an export job as started: table, format, the
+  table's row count at that moment, the day;
+* ``("backup", backup_id)``: a backup as taken: label, tables (sorted), each one's row count
+  at that moment, the day.
+
+Reads see it. ``query_table_records`` and ``aggregate_table_column`` read a table's records
+as they are now (the seed's rows as updates left them, in row order, then the inserted rows
+by record id); ``describe_database_table`` counts the inserted rows too; ``get_table_record``
+reads an inserted record like a stored one, with its current version, and an unknown id of
+the inserted shape is refused like any other. Key columns stay unique over the rows as they
+are now (an insert or an update that would repeat a key is refused), a generated key
+(``order_number``...) skips one already in use, and a reference column accepts an inserted
+record. ``get_export_job_status`` knows the jobs that were started (and reports the row count
+each saw when it started).
+
+Ids. A new record's id is a hash of the inserted values (``CUS-7F3A2B9C``, eight hex digits,
+so it never looks like a stored row's id), a version id a hash of the record id, the previous
+version and the changes, a backup id a hash of the tables and the label, each made by
+:meth:`~asynctool_env.core.state.WorldState.new_id`: the first object of its content keeps
+the id it had in dataset v2, and repeating the call makes a second one with a new id (a
+second row, a second backup). Versions chain: an update's ``previous_version_id`` is the
+record's current version (the seed's, the insert's or the last update's), so a repeated
+update is a new version. An export job id (``EXP-ORD-CSV-3F9A``) names its table and format
+plus seed-dependent check digits; the first job of a table and format keeps its v2 id, a
+second one gets other check digits. Values are stored as the backend normalises them (an
+enum in its declared spelling, an int column as an int, money rounded to cents, text with
+single spaces, ids upper-cased), so calls that mean the same leave the same state.
+
+Why the keys keep tasks apart: a query, an aggregate or a key check scans one table's rows,
+a row count one table's insert marks, an export one table and format's jobs; a read by id
+reads one row. Tasks on different tables (or that only read one) never touch a common
+object, and two exports of different tables or formats do not either.
 
 The templates
 -------------
@@ -63,6 +95,10 @@ The templates
                                 get_export_job_status (two branches joined in the answer)
 ======================== ===== ============================================================
 
+``account_review`` states the notes' literal format, ``"Reviewed: <N> orders, <M>
+invoices"`` with the words kept as written even for a count of one, so the gold note
+("Reviewed: 1 orders, 2 invoices") is what a careful reader writes.
+
 Evolution hooks
 ---------------
 A constant stored ``record_id`` is revealed by querying its table on the key column
@@ -70,7 +106,13 @@ A constant stored ``record_id`` is revealed by querying its table on the key col
 step can be followed by a backup of the exported table labelled with the job id, and an
 ``insert_table_record`` step by a backup of the table once the insert is done (an order the
 sentence states, since the backup takes no value from the insert) (follow-ups). Asking for a
-table's row count or starting an export are independent extra steps (side steps).
+table's row count or starting an export are independent extra steps (side steps). The
+follow-up backup comes after the insert, so its row count includes the new row. A side step
+is independent of the task's steps, so one on the table the task inserts into (``orders`` in
+``new_paid_order``, ``support_tickets`` in ``open_ticket``) reads a row count that depends on
+whether it runs before or after the insert: such a variant has two unordered steps that
+conflict (:func:`~asynctool_env.core.effects.unordered_conflicts`) and the build must drop
+it (the rule cannot see the task it widens).
 """
 
 from __future__ import annotations
@@ -79,7 +121,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -91,9 +133,9 @@ from asynctool_env.core.scenario import (
     SideStepRule,
     StepSpec,
     TaskSpec,
-    stable_id,
     world_digest,
 )
+from asynctool_env.core.state import Key, WorldState
 from asynctool_env.core.tools import ToolError, tool
 
 
@@ -357,21 +399,26 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 
 @dataclass(frozen=True)
 class DatabaseWorld:
-    """The state the data management tools work on (see the module docstring).
+    """The database the data management tools work on (see the module docstring).
 
     Attributes:
         seed: Seeds every row of every table.
         database: Name of the database, e.g. ``"northwind_retail"``.
-        counts: Row count of each table, in the order of :data:`TABLES`.
+        counts: Row count of each table as the seed makes it, in the order of
+            :data:`TABLES` (inserts add to it: :func:`_row_count`).
         today: Ordinal (:meth:`datetime.date.toordinal`) of the world's today.
+        state: What calls inserted, updated, exported and backed up (see *State* in the
+            module docstring).
     """
 
     seed: int
     database: str
     counts: tuple[int, ...]
     today: int
+    state: WorldState = field(default_factory=WorldState, compare=False, repr=False)
 
     def count(self, table: Table) -> int:
+        """How many rows the seed gives ``table`` (inserted rows not counted)."""
         return self.counts[TABLES.index(table)]
 
 
@@ -491,18 +538,65 @@ def _row_values(world: DatabaseWorld, table: Table, index: int) -> dict[str, Any
 
 
 def _row(world: DatabaseWorld, table: Table, index: int) -> dict[str, Any]:
-    """Row ``index`` as a record: its id, then its columns."""
+    """Row ``index`` as the seed makes it (a record: its id, then its columns)."""
     return {"record_id": _record_id(world, table, index), **_row_values(world, table, index)}
 
 
 def _rows(world: DatabaseWorld, table: Table) -> list[dict[str, Any]]:
+    """The seed's rows of ``table`` (what templates choose from: the gold starts there)."""
     return [_row(world, table, index) for index in range(world.count(table))]
 
 
 def _version(world: DatabaseWorld, table: Table, index: int) -> tuple[str, str]:
-    """(version id, day of the last change) of a stored row."""
+    """(version id, day of the last change) of a stored row as the seed makes it."""
     bits = _digest(world.seed, "version", table.name, index)
     return f"VER-{bits[:3].hex().upper()}", _day(world, -(bits[3] % 30))
+
+
+# -- state ----------------------------------------------------------------------------------
+
+
+def _row_key(table: Table, record_id: str) -> Key:
+    """Where a row that calls inserted or changed is kept: ``{"record", "version_id",
+    "updated_on"}``."""
+    return ("row", table.name, record_id)
+
+
+def _inserted_key(table: Table, record_id: str) -> Key:
+    """The mark an insert leaves (what row counts scan: an update never touches it)."""
+    return ("inserted", table.name, record_id)
+
+
+def _export_key(table: Table, fmt: str, job_id: str) -> Key:
+    return ("export", table.name, fmt, job_id)
+
+
+def _row_count(world: DatabaseWorld, table: Table) -> int:
+    """How many rows ``table`` has now: the seed's, plus the inserted ones."""
+    return world.count(table) + world.state.count("inserted", table.name)
+
+
+def _live_rows(world: DatabaseWorld, table: Table) -> list[dict[str, Any]]:
+    """Every record of ``table`` as it is now: the seed's rows in row order (as updates left
+    them), then the inserted rows by record id (an order no write order changes)."""
+    changed = {key[2]: entry["record"] for key, entry in world.state.scan("row", table.name)}
+    rows = []
+    for index in range(world.count(table)):
+        record_id = _record_id(world, table, index)
+        rows.append(changed.pop(record_id, None) or _row(world, table, index))
+    return rows + [changed[record_id] for record_id in sorted(changed)]
+
+
+def _entry(world: DatabaseWorld, table: Table, index: int | None, record_id: str) -> dict[str, Any]:
+    """A record with its version: ``{"record", "version_id", "updated_on"}`` (the state's
+    when a call inserted or changed it, else the seed's row ``index``)."""
+    entry = world.state.get(_row_key(table, record_id))
+    if entry is not None:
+        return dict(entry)
+    if index is None:  # _find checked that an inserted record exists
+        raise ToolError(f"no record {record_id!r} in table {table.name!r}")
+    version, updated = _version(world, table, index)
+    return {"record": _row(world, table, index), "version_id": version, "updated_on": updated}
 
 
 # -- validation -----------------------------------------------------------------------------
@@ -515,14 +609,18 @@ def _table(name: str) -> Table:
     return table
 
 
+_RECORD_HINT = "use a record_id returned by query_table_records or insert_table_record"
+
+
 def _stored(world: DatabaseWorld, record_id: str) -> tuple[Table, int] | None:
-    """(table, row) of a stored record id, ``None`` for the shape of an inserted one.
+    """(table, row) of a record id the seed makes, ``None`` for the shape of an inserted one
+    (whether that one exists is :func:`_find`'s business).
 
     Raises:
-        ToolError: The id is malformed or names no record of this database.
+        ToolError: The id is malformed or names no row the seed makes.
     """
     wanted = record_id.strip().upper()
-    hint = "use a record_id returned by query_table_records or insert_table_record"
+    hint = _RECORD_HINT
     inserted = _INSERTED_ID.match(wanted)
     if inserted and inserted.group(1) in _TABLE_BY_PREFIX:
         return None
@@ -534,6 +632,23 @@ def _stored(world: DatabaseWorld, record_id: str) -> tuple[Table, int] | None:
     if index >= world.count(table) or _record_id(world, table, index) != wanted:
         raise ToolError(f"no record {record_id!r} in table {table.name!r}; {hint}")
     return table, index
+
+
+def _find(world: DatabaseWorld, record_id: str) -> tuple[Table, int | None, str]:
+    """(table, seed row or ``None`` for an inserted record, upper-cased id) of a record
+    that exists now.
+
+    Raises:
+        ToolError: The id is malformed, or names no row of the seed and no inserted record.
+    """
+    wanted = record_id.strip().upper()
+    stored = _stored(world, wanted)
+    if stored is not None:
+        return stored[0], stored[1], wanted
+    table = _TABLE_BY_PREFIX[wanted[:3]]
+    if _row_key(table, wanted) not in world.state:
+        raise ToolError(f"no record {record_id!r} in table {table.name!r}; {_RECORD_HINT}")
+    return table, None, wanted
 
 
 def _text(value: Any, role: str, *, empty: bool = False) -> str:
@@ -601,7 +716,7 @@ def _coerce(world: DatabaseWorld, table: Table, column: Column, value: Any) -> A
             f"{role} must be the record_id of a {target.noun} (like '{target.prefix}-07A4F2'), "
             f"got {value!r}"
         )
-    _stored(world, reference)
+    _find(world, reference)
     return reference
 
 
@@ -617,20 +732,22 @@ def _changes(
     return dict(sorted(cleaned.items()))
 
 
-def _check_key_free(world: DatabaseWorld, table: Table, key: Any, skip: int = -1) -> None:
-    for row in range(world.count(table)):
-        if row != skip and _row_values(world, table, row)[table.key] == key:
+def _check_key_free(world: DatabaseWorld, table: Table, key: Any, skip: str = "") -> None:
+    """Refuse ``key`` when a record of ``table`` other than ``skip`` has it now."""
+    for row in _live_rows(world, table):
+        if row["record_id"] != skip and row[table.key] == key:
             raise ToolError(
                 f"{table.name}.{table.key} {key!r} is already used by record "
-                f"{_record_id(world, table, row)}; it must be unique"
+                f"{row['record_id']}; it must be unique"
             )
 
 
 def _filter(
     world: DatabaseWorld, table: Table, where_column: str, where_value: str
 ) -> list[dict[str, Any]]:
-    """The rows whose ``where_column`` equals ``where_value`` (all rows when both are empty)."""
-    rows = _rows(world, table)
+    """The records whose ``where_column`` equals ``where_value`` now (all of them when both
+    are empty)."""
+    rows = _live_rows(world, table)
     if not where_column.strip() and not where_value.strip():
         return rows
     if not where_column.strip() or not where_value.strip():
@@ -671,7 +788,7 @@ def describe_database_table(world: DatabaseWorld, table: str) -> dict[str, Any]:
         "database": world.database,
         "key_column": found.key,
         "record_id_prefix": found.prefix,
-        "row_count": world.count(found),
+        "row_count": _row_count(world, found),
         "columns": columns,
     }
 
@@ -710,19 +827,13 @@ def get_table_record(world: DatabaseWorld, record_id: str) -> dict[str, Any]:
         record_id: A record_id returned by query_table_records, e.g. "CUS-07A4F2"; its
             prefix names the table.
     """
-    stored = _stored(world, record_id)
-    if stored is None:
-        raise ToolError(
-            f"record {record_id!r} was inserted moments ago and is still being replicated; "
-            "get_table_record reads stored records (ids like 'CUS-07A4F2')"
-        )
-    table, index = stored
-    version, updated = _version(world, table, index)
+    table, index, wanted = _find(world, record_id)
+    entry = _entry(world, table, index, wanted)
     return {
         "table": table.name,
-        "record": _row(world, table, index),
-        "version_id": version,
-        "updated_on": updated,
+        "record": entry["record"],
+        "version_id": entry["version_id"],
+        "updated_on": entry["updated_on"],
     }
 
 
@@ -742,7 +853,10 @@ def insert_table_record(
     missing = [c.name for c in found.columns if c.default is None and c.name not in given]
     if missing:
         raise ToolError(f"missing required columns for {found.name}: {', '.join(missing)}")
-    record_id = stable_id(found.prefix, world.seed, found.name, given, digits=8)
+    if found.key in given:
+        _check_key_free(world, found, given[found.key])
+    taken = {row[found.key] for row in _live_rows(world, found)}
+    record_id = world.state.new_id(found.prefix, world.seed, found.name, given, digits=8)
     record: dict[str, Any] = {"record_id": record_id}
     for column in found.columns:
         if column.name in given:
@@ -752,15 +866,21 @@ def insert_table_record(
         elif column.default == "auto":
             serial = int(record_id[-6:], 16) % 100000
             stem = {"orders": "SO-7", "invoices": "INV-5", "support_tickets": "TCK-8"}
+            while f"{stem[found.name]}{serial:05d}" in taken:  # a key stays unique
+                serial = (serial + 1) % 100000
             record[column.name] = f"{stem[found.name]}{serial:05d}"
         else:
             record[column.name] = column.default
-    if found.key in given:
-        _check_key_free(world, found, given[found.key])
+    version_id = world.state.new_id("VER", world.seed, record_id)
+    world.state.put(
+        _row_key(found, record_id),
+        {"record": record, "version_id": version_id, "updated_on": _day(world, 0)},
+    )
+    world.state.put(_inserted_key(found, record_id), record_id)
     return {
         "table": found.name,
         "record_id": record_id,
-        "version_id": stable_id("VER", world.seed, record_id),
+        "version_id": version_id,
         "status": "inserted",
         "record": record,
     }
@@ -776,22 +896,25 @@ def update_table_record(
         record_id: A record_id from query_table_records or insert_table_record.
         changes: New column values, e.g. {"tier": "gold"}.
     """
-    wanted = record_id.strip().upper()
-    stored = _stored(world, wanted)
-    if stored is None:
-        table = _TABLE_BY_PREFIX[wanted[:3]]
-        previous = stable_id("VER", world.seed, wanted)
-        index = -1
-    else:
-        table, index = stored
-        previous = _version(world, table, index)[0]
+    table, index, wanted = _find(world, record_id)
     cleaned = _changes(world, table, changes, "changes")
-    if table.key in cleaned and index >= 0:
-        _check_key_free(world, table, cleaned[table.key], skip=index)
+    if table.key in cleaned:
+        _check_key_free(world, table, cleaned[table.key], skip=wanted)
+    entry = _entry(world, table, index, wanted)
+    previous = entry["version_id"]
+    version_id = world.state.new_id("VER", world.seed, wanted, previous, cleaned)
+    world.state.put(
+        _row_key(table, wanted),
+        {
+            "record": {**entry["record"], **cleaned},
+            "version_id": version_id,
+            "updated_on": _day(world, 0),
+        },
+    )
     return {
         "table": table.name,
         "record_id": wanted,
-        "version_id": stable_id("VER", world.seed, wanted, previous, cleaned),
+        "version_id": version_id,
         "previous_version_id": previous,
         "status": "updated",
         "changes": cleaned,
@@ -854,8 +977,12 @@ def aggregate_table_column(
     }
 
 
-def _job_check(world: DatabaseWorld, table: Table, file_format: str) -> str:
-    return _digest(world.seed, "export", table.name, file_format)[:2].hex().upper()
+def _job_id(world: DatabaseWorld, table: Table, fmt: str, made: int) -> str:
+    """The id of an export job of ``table`` as ``fmt`` when ``made`` such jobs were started
+    before (the first keeps the id it always had): table, format, seed-dependent digits."""
+    parts = (table.name, fmt) if made == 0 else (table.name, fmt, made)
+    check = _digest(world.seed, "export", *parts)[:2].hex().upper()
+    return f"EXP-{table.prefix}-{fmt.upper()}-{check}"
 
 
 @tool(latency=2, writes=True, canonical={"table": "keyword", "file_format": "keyword"})
@@ -870,12 +997,29 @@ def start_table_export(world: DatabaseWorld, table: str, file_format: str) -> di
     fmt = file_format.strip().casefold().lstrip(".")
     if fmt not in EXPORT_FORMATS:
         raise ToolError(f"unknown file_format {file_format!r}; use {', '.join(EXPORT_FORMATS)}")
+    started = {key[-1] for key, _ in world.state.scan("export", found.name, fmt)}
+    made = len(started)
+    job_id = _job_id(world, found, fmt, made)
+    while job_id in started:  # a second job never takes an earlier job's id
+        made += 1
+        job_id = _job_id(world, found, fmt, made)
+    rows = _row_count(world, found)
+    world.state.put(
+        _export_key(found, fmt, job_id),
+        {
+            "job_id": job_id,
+            "table": found.name,
+            "file_format": fmt,
+            "row_count": rows,
+            "started_on": _day(world, 0),
+        },
+    )
     return {
-        "job_id": f"EXP-{found.prefix}-{fmt.upper()}-{_job_check(world, found, fmt)}",
+        "job_id": job_id,
         "table": found.name,
         "file_format": fmt,
         "status": "queued",
-        "row_count": world.count(found),
+        "row_count": rows,
     }
 
 
@@ -890,18 +1034,21 @@ def get_export_job_status(world: DatabaseWorld, job_id: str) -> dict[str, Any]:
     match = _JOB_ID.match(wanted)
     table = _TABLE_BY_PREFIX.get(match.group(1)) if match else None
     fmt = match.group(2).casefold() if match else ""
-    if (
-        match is None
-        or table is None
-        or fmt not in EXPORT_FORMATS
-        or match.group(3) != _job_check(world, table, fmt)
-    ):
+    job = None
+    if table is not None and fmt in EXPORT_FORMATS:
+        job = world.state.get(_export_key(table, fmt, wanted))
+    if table is None or job is None:
         raise ToolError(
             f"unknown export job {job_id!r} (like 'EXP-ORD-CSV-3F9A'); use the job_id returned "
             "by start_table_export"
         )
-    rows = world.count(table)
-    bits = _digest(world.seed, "export-file", wanted)
+    rows = job["row_count"]
+    # The file's checksum: the job's own when the table had the seed's rows, and one that
+    # also depends on the row count when inserts had changed it.
+    if rows == world.count(table):
+        bits = _digest(world.seed, "export-file", wanted)
+    else:
+        bits = _digest(world.seed, "export-file", wanted, rows)
     width = 24 + 14 * len(table.columns)
     host = world.database.replace("_", "-")
     return {
@@ -930,9 +1077,21 @@ def backup_database_tables(world: DatabaseWorld, tables: list[str], label: str) 
     tag = _text(label, "label")
     if len(tag) > 60:
         raise ToolError(f"label is too long ({len(tag)} characters, at most 60)")
-    rows = sum(world.count(_TABLE_BY_NAME[name]) for name in names)
+    counts = {name: _row_count(world, _TABLE_BY_NAME[name]) for name in sorted(names)}
+    rows = sum(counts.values())
+    backup_id = world.state.new_id("BKP", world.seed, sorted(names), tag, digits=8)
+    world.state.put(
+        ("backup", backup_id),
+        {
+            "backup_id": backup_id,
+            "label": tag,
+            "tables": sorted(names),
+            "row_counts": counts,
+            "snapshot_date": _day(world, 0),
+        },
+    )
     return {
-        "backup_id": stable_id("BKP", world.seed, sorted(names), tag, digits=8),
+        "backup_id": backup_id,
         "label": tag,
         "tables": names,
         "row_count": rows,
@@ -1129,8 +1288,10 @@ def account_review(world: DatabaseWorld, rng: np.random.Generator) -> TaskSpec:
         instruction=(
             f"Review the account of the customer with email {email}: look up their orders and "
             "their invoices (query each table by customer_id), then set the customer's notes "
-            f'to "{heading}: <number of orders> orders, <number of invoices> invoices" and '
-            "tell me the record's new version id."
+            f'to exactly "{heading}: <N> orders, <M> invoices", with <N> the number of their '
+            'orders and <M> the number of their invoices (keep the words "orders" and '
+            '"invoices" as written, even for a count of one), and tell me the record\'s new '
+            "version id."
         ),
         steps=(
             StepSpec(
