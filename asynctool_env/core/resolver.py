@@ -183,19 +183,28 @@ def _numbers_in(value: Any) -> set[float]:
 
 @dataclass(frozen=True)
 class Echo:
-    """What a call's arguments already said: the words (two characters or more) of their
-    texts and their numbers. A response learns nothing from them."""
+    """What a call's arguments already said: their texts, the words (two characters or
+    more) of those texts and their numbers. A response learns nothing from them: a response
+    text that is one of the texts, or part of one, teaches nothing; in a longer text the
+    echoed words are not learnt on their own; an echoed number is not learnt."""
 
+    texts: tuple[str, ...]
     words: frozenset[str]
     numbers: frozenset[float]
 
     @classmethod
     def of(cls, arguments: Mapping[str, Any]) -> Echo:
+        texts = [normalize_text(leaf) for leaf in _leaves(arguments) if isinstance(leaf, str)]
         words: set[str] = set()
-        for leaf in _leaves(arguments):
-            if isinstance(leaf, str):
-                words |= {word for word in _words(normalize_text(leaf)) if len(word) >= 2}
-        return cls(frozenset(words), frozenset(_numbers_in(arguments)))
+        for text in texts:
+            words |= {word for word in _words(text) if len(word) >= 2}
+        return cls(
+            tuple(t for t in texts if t), frozenset(words), frozenset(_numbers_in(arguments))
+        )
+
+    def repeats(self, text: str) -> bool:
+        """Whether the normalized ``text`` is one of the argument texts, or part of one."""
+        return any(text in argument for argument in self.texts)
 
     def mask(self, text: str) -> str:
         """``text`` (normalized) with every echoed word blanked out."""
@@ -265,10 +274,10 @@ class Knowledge:
                     self._numbers.add(number)
         else:
             text = normalize_text(str(value))
+            if echo is not None and echo.repeats(text):
+                return  # the call's own input, given back: nothing new
             masked = echo.mask(text) if echo is not None else text
-            if not _WORD.search(masked):
-                return  # only echoes: nothing new
-            # The whole value is known (its echoed parts were known to the caller already);
+            # The whole value is learnt (its echoed parts were the caller's own already), but
             # its echoed words are not learnt on their own.
             self._values.add(text)
             self._blob.append(masked)
@@ -328,19 +337,30 @@ class Secrets:
     schemas): names, titles, texts, emails, ids, precise amounts. Using one before any
     response delivered it is a guess, even when it is not shaped like an id."""
 
-    def __init__(self, responses: Iterable[Any], told: Knowledge) -> None:
+    def __init__(
+        self, answered: Iterable[tuple[Mapping[str, Any], Mapping[str, Any]]], told: Knowledge
+    ) -> None:
+        """``answered``: (response, the arguments of the call that got it) pairs; what a
+        response only echoes of its arguments is no secret."""
         texts: set[str] = set()
         numbers: set[float] = set()
-        for response in responses:
+        for response, arguments in answered:
+            echo = Echo.of(arguments)
             for leaf in _leaves(response):
                 if isinstance(leaf, bool) or leaf is None:
                     continue
                 if isinstance(leaf, (int, float)):
-                    if _telling_number(leaf) and not told.knows(leaf):
-                        numbers.add(round(float(leaf), 9))
+                    number = round(float(leaf), 9) if math.isfinite(leaf) else None
+                    if (
+                        number is not None
+                        and _telling_number(leaf)
+                        and number not in echo.numbers
+                        and not told.knows(leaf)
+                    ):
+                        numbers.add(number)
                     continue
                 text = normalize_text(str(leaf))
-                if _telling_text(text) and not told.knows(text):
+                if _telling_text(text) and not echo.repeats(text) and not told.knows(text):
                     texts.add(text)
         self._texts = sorted(texts, key=len, reverse=True)
         self._numbers = numbers
@@ -473,12 +493,18 @@ class CallResolver:
         self.gold: GoldPlay | None = None
         if make_world is not None:
             self.gold = play_gold(simulator.tasks, tools, make_world)
-        responses: list[Any] = [
-            step.expected_response for task in simulator.tasks for step in task.steps
+        answered = [
+            (step.expected_response, step.expected_arguments)
+            for task in simulator.tasks
+            for step in task.steps
         ]
         if self.gold is not None:
-            responses += [r for task in self.gold.responses for r in task]
-        self.secrets = Secrets(responses, self.knowledge)
+            answered += [
+                (response, step.expected_arguments)
+                for task, responses in zip(simulator.tasks, self.gold.responses, strict=True)
+                for step, response in zip(task.steps, responses, strict=True)
+            ]
+        self.secrets = Secrets(answered, self.knowledge)
         self._gold_keys: dict[WorldKey, set[Key]] = {}
         if self.gold is not None:
             for index, task in enumerate(simulator.tasks):

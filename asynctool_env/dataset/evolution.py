@@ -21,7 +21,10 @@ operator                  kind      what it does
                                     knowable only from a response.
 ``follow_up``             in-depth  a dependent step is appended after a step of a given tool
                                     (confirm a booking, check an order), extending a branch;
-                                    a read adds the value it asks for to the answer
+                                    a read adds the value it asks for to the answer. A write
+                                    whose sentence says "Then" comes after every write the
+                                    task already makes (worlds are stateful: the final state
+                                    sees the order)
 ``side_step``             in-breadth an independent step is added (a weather check, a quote):
                                     more work that can overlap the waits; a read adds the
                                     value it asks for to the answer
@@ -194,9 +197,28 @@ def add_follow_up(
             break
     else:
         return None
+    step = _ordered_after_writes(spec, scenario, step, sentence)
     answer = _with_fact(spec.answer, len(spec.steps), fact)
     instruction = _append_sentence(spec.instruction, sentence)
     return TaskSpec(instruction, [*spec.steps, step], answer, spec.options)
+
+
+def _ordered_after_writes(
+    spec: TaskSpec, scenario: Scenario, step: StepSpec, sentence: str
+) -> StepSpec:
+    """A follow-up write said to come "Then" waits for every write the task already makes
+    (an explicit order: the instruction states it, and the final state of the world sees
+    it, e.g. a second post in a group after the first)."""
+    if not scenario.tool(step.tool).writes or not sentence.lstrip().startswith("Then"):
+        return step
+    writes = [
+        index
+        for index, earlier in enumerate(spec.steps)
+        if scenario.tool(earlier.tool).writes and index not in step.after
+    ]
+    if not writes:
+        return step
+    return StepSpec(step.tool, step.arguments, tuple(sorted({*step.after, *writes})))
 
 
 def add_side_step(
