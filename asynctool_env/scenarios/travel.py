@@ -25,17 +25,38 @@ The tools
 (the middle column is the declared latency in rounds: lookups 1, bookings 2, the forecast
 answers on the next turn.)
 
-Why the backends are order-independent
---------------------------------------
-No backend reads or writes anything but the frozen world and its arguments. Ids are either
-*decodable* (a flight id ``AZ412-0614`` names its flight number, which encodes the route,
-and its day; a hotel id ``HTL-PAR2A9F`` names its city, its slot and a check code), so a
-booking tool can validate them by recomputing the search, or *hashes of the arguments*
-(booking, reservation and itinerary ids, via :func:`stable_id`). Booking the same flight
-twice gives the same booking id, and nothing an agent does changes a later response: an
-agent that interleaves several tasks sees exactly what one that runs them one by one sees.
-Ids that a later step needs (flight ids, hotel ids, booking ids) carry world-specific
-parts, so they are only learnt from the earlier response.
+State
+-----
+What the seed says (cities, schedules, fares, hotels, rates, forecasts) is derived on demand
+and never stored. What *you* do is kept in the world's
+:class:`~asynctool_env.core.state.WorldState`, one object per thing:
+
+* ``("booking", flight_id, BK-id)``: every seat you book (passenger, flight, fare), under
+  the flight it is on;
+* ``("reservation", hotel_id, HR-id)``: every hotel reservation (guest, stay, price), under
+  its hotel, and ``("room_night", hotel_id, date, HR-id)`` for each night it holds a room;
+* ``("itinerary", IT-id)``: every itinerary you save (title and items).
+
+Reads see them: ``search_flights`` marks each flight you hold seats on with
+``your_bookings`` (its booking ids), ``search_hotels`` marks each hotel where a reservation
+of yours holds a room on a night of the searched stay with ``your_reservations``. Neither
+shows a field when nothing was booked, so a search before any booking answers what it always
+answered. A flight or hotel id is *decodable* (``AZ412-0614`` names its flight number, which
+encodes the route, and its day; ``HTL-PAR2A9F`` its city, slot and a check code): it names
+something of the seed, which a booking validates by recomputing the search.
+
+New ids come from the content and the number of identical objects made before
+(:meth:`~asynctool_env.core.state.WorldState.new_id`): the first booking of a flight for a
+passenger has the id it always had, and booking the same flight for the same passenger again
+is a second booking with a new id (the same for reservations and itineraries). Names and
+titles are stored with single spaces, dates as ``YYYY-MM-DD``.
+
+Keys keep independent tasks apart: a flight search reads only the bookings of the three
+flights it lists, a hotel search only the room nights of its stay in its city's hotels, and
+bookings never read each other, so two tasks conflict only when one books what the other
+searches (the same flight, or the same hotel on an overlapping night). Ids that a later step
+needs (flight ids, hotel ids, booking ids) carry world-specific parts, so they are only
+learnt from the earlier response.
 
 The templates
 -------------
@@ -57,12 +78,15 @@ Evolution hooks
 Lookups: a constant ``flight_id`` is revealed by ``search_flights`` of its route and day
 (the id decodes to both), a constant ``hotel_id`` by ``search_hotels`` of its city.
 Follow-ups: after ``search_flights``, book its cheapest flight for another traveller (the
-sentence names the route and day); after ``book_hotel``, convert its total into another
-currency and give the amount. Side steps: a forecast (its condition) or a currency conversion
-(its amount) of the world's cities and rates. Each sentence asks for the value the answer
-then requires. There is no follow-up after ``book_flight``: a booking's destination and day
-are in every instruction that searches them, so a forecast there would not need to wait for
-it, and a rule cannot name one of a round trip's two bookings unambiguously.
+sentence names the route and day); after ``book_hotel``, convert its total into a currency
+that no city of the world prices in (so never the one it is already in) and give the amount.
+Side steps: a forecast (its condition) or a currency conversion (its amount) of the world's
+cities and rates. Each sentence asks for the value the answer then requires. The booking
+follow-up makes a booking of its own (another traveller, keyed apart), so it commutes with
+the task's other bookings whichever comes first. There is no follow-up after
+``book_flight``: a booking's destination and day are in every instruction that searches
+them, so a forecast there would not need to wait for it, and a rule cannot name one of a
+round trip's two bookings unambiguously.
 """
 
 from __future__ import annotations
@@ -72,11 +96,12 @@ import itertools
 import math
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from asynctool_env.core.canonical import canon
 from asynctool_env.core.scenario import (
     FollowUpRule,
     LookupRule,
@@ -84,9 +109,9 @@ from asynctool_env.core.scenario import (
     SideStepRule,
     StepSpec,
     TaskSpec,
-    stable_id,
     world_digest,
 )
+from asynctool_env.core.state import WorldState
 from asynctool_env.core.tools import ToolError, tool
 
 
@@ -178,6 +203,7 @@ MAX_NIGHTS = 14
 _FIRST_DAY = dt.date(2025, 6, 2).toordinal()
 _FLIGHT_ID = re.compile(r"^([A-Z]{2})(\d{3})-(\d{4})$")
 _HOTEL_ID = re.compile(r"^HTL-([A-Z]{3})(\d)([0-9A-F]{3})$")
+_DAY = canon("date")
 
 
 @dataclass(frozen=True)
@@ -193,6 +219,7 @@ class TravelWorld:
             plain dict so that worlds pickle, e.g. into vectorised environments).
         flight_base: Lowest flight number; route ``p`` slot ``k`` flies as
             ``flight_base + 3 * p + k``.
+        state: What was booked and saved (see *State* in the module docstring).
     """
 
     seed: int
@@ -200,6 +227,7 @@ class TravelWorld:
     first_day: int
     rates: Mapping[str, float]
     flight_base: int
+    state: WorldState = field(default_factory=WorldState, compare=False, repr=False)
 
     @property
     def dates(self) -> tuple[str, str]:
@@ -249,8 +277,8 @@ def _city(world: TravelWorld, name: str, role: str = "city") -> City:
 
 
 def _date(world: TravelWorld, value: str, role: str = "date") -> dt.date:
-    try:
-        day = dt.date.fromisoformat(value.strip())
+    try:  # any spelling the tools' "date" declaration calls equal (20250614, ...T00:00)
+        day = dt.date.fromisoformat(_DAY.apply(value))
     except ValueError:
         raise ToolError(f"{role} {value!r} is not a date; use YYYY-MM-DD") from None
     if not 0 <= day.toordinal() - world.first_day < WINDOW_DAYS:
@@ -270,6 +298,11 @@ def _name(value: str, role: str) -> str:
     if not cleaned:
         raise ToolError(f"{role} must not be empty")
     return cleaned
+
+
+def _stay_nights(day: dt.date, nights: int) -> list[str]:
+    """The nights of a stay, by their date (check-out day excluded)."""
+    return [(day + dt.timedelta(days=n)).isoformat() for n in range(nights)]
 
 
 def _distance_km(a: City, b: City) -> float:
@@ -403,11 +436,16 @@ def search_flights(world: TravelWorld, origin: str, destination: str, date: str)
     if source == target:
         raise ToolError("origin and destination must be different cities")
     day = _date(world, date)
+    flights = _flights(world, source, target, day)
+    for flight in flights:  # the seats you hold on each flight
+        booked = [key[-1] for key, _ in world.state.scan("booking", flight["flight_id"])]
+        if booked:
+            flight["your_bookings"] = booked
     return {
         "origin": source.name,
         "destination": target.name,
         "date": day.isoformat(),
-        "flights": _flights(world, source, target, day),
+        "flights": flights,
     }
 
 
@@ -421,13 +459,16 @@ def book_flight(world: TravelWorld, flight_id: str, passenger: str) -> dict[str,
     """
     flight = _find_flight(world, flight_id)
     traveller = _name(passenger, "passenger")
-    return {
-        "booking_id": stable_id("BK", world.seed, flight["flight_id"], traveller),
+    booking_id = world.state.new_id("BK", world.seed, flight["flight_id"], traveller)
+    booking = {
+        "booking_id": booking_id,
         "status": "confirmed",
         "passenger": traveller,
         **{key: flight[key] for key in ("flight_id", "origin", "destination", "date")},
         **{key: flight[key] for key in ("depart", "arrive", "price", "currency")},
     }
+    world.state.put(("booking", flight["flight_id"], booking_id), booking)
+    return booking
 
 
 @tool(latency=1, canonical={"city": "keyword", "check_in": "date"})
@@ -445,6 +486,14 @@ def search_hotels(world: TravelWorld, city: str, check_in: str, nights: int) -> 
     hotels = [
         {**hotel, "total_price": hotel["nightly_price"] * stay} for hotel in _hotels(world, place)
     ]
+    for hotel in hotels:  # your reservations holding a room on a night of this stay
+        held = {
+            key[-1]
+            for night in _stay_nights(day, stay)
+            for key, _ in world.state.scan("room_night", hotel["hotel_id"], night)
+        }
+        if held:
+            hotel["your_reservations"] = sorted(held)
     return {
         "city": place.name,
         "check_in": day.isoformat(),
@@ -470,10 +519,11 @@ def book_hotel(
     name = _name(guest, "guest")
     day = _date(world, check_in, "check_in")
     stay = _nights(nights)
-    return {
-        "reservation_id": stable_id(
-            "HR", world.seed, hotel["hotel_id"], name, day.isoformat(), stay
-        ),
+    reservation_id = world.state.new_id(
+        "HR", world.seed, hotel["hotel_id"], name, day.isoformat(), stay
+    )
+    reservation = {
+        "reservation_id": reservation_id,
         "status": "confirmed",
         "hotel_id": hotel["hotel_id"],
         "hotel_name": hotel["name"],
@@ -486,6 +536,10 @@ def book_hotel(
         "total_price": hotel["nightly_price"] * stay,
         "currency": hotel["currency"],
     }
+    world.state.put(("reservation", hotel["hotel_id"], reservation_id), reservation)
+    for night in _stay_nights(day, stay):
+        world.state.put(("room_night", hotel["hotel_id"], night, reservation_id), {"guest": name})
+    return reservation
 
 
 @tool(latency=1, canonical={"from_currency": "symbol", "to_currency": "symbol"})
@@ -556,12 +610,10 @@ def create_itinerary(world: TravelWorld, title: str, items: list[str]) -> dict[s
         raise ToolError(f"an itinerary needs 1 to 20 items, got {len(lines)}")
     if not all(lines):
         raise ToolError("itinerary items must not be empty")
-    return {
-        "itinerary_id": stable_id("IT", world.seed, name, lines),
-        "title": name,
-        "items": lines,
-        "n_items": len(lines),
-    }
+    itinerary_id = world.state.new_id("IT", world.seed, name, lines)
+    itinerary = {"itinerary_id": itinerary_id, "title": name, "items": lines}
+    world.state.put(("itinerary", itinerary_id), itinerary)
+    return {**itinerary, "n_items": len(lines)}
 
 
 # -- templates ------------------------------------------------------------------------------
@@ -884,8 +936,17 @@ def _follow_book_cheapest(
 def _follow_hotel_total(
     world: TravelWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str, str]:
-    """After a hotel booking: its total in another currency (a read; asks for the amount)."""
+    """After a hotel booking: its total in another currency (a read; asks for the amount).
+
+    The hotel may be a reference this rule cannot see, so the target is a currency none of
+    the world's cities prices in (there are always some: nine currencies, six cities): never
+    the one the total is already in.
+    """
     target = _choice(rng, sorted(world.rates))
+    local = {_CITY_BY_CODE[code].currency for code in world.cities}
+    if target in local:  # the same draw, moved onto a currency no hotel of the world uses
+        foreign = sorted(set(world.rates) - local)
+        target = foreign[sorted(world.rates).index(target) % len(foreign)]
     stay = followed.arguments
     step = StepSpec(
         "convert_currency",
