@@ -8,8 +8,9 @@ eight-digit number and a cash balance), the trading day and time, and a ``seed``
 market (the price of every symbol of :data:`SYMBOLS`, its bid and ask) and the holdings the
 accounts already have (3 to 5 positions each, with quantities and average costs) are fixed
 by the world but not stored: they are a pure function of ``seed`` and the symbol or
-account, derived from a hash when asked for (:func:`_price`, :func:`_positions`), so a
-world costs under ten microseconds to build.
+account, derived from a hash when asked for (:func:`_price`, :func:`_seed_holdings`), so
+a world costs under ten microseconds to build. What calls change (cash, holdings, orders,
+transfers) is kept in its state (see *State*).
 
 The tools
 ---------
@@ -24,19 +25,52 @@ The tools
 
 (the middle column is the declared latency in rounds.)
 
-Why the backends are order-independent
---------------------------------------
-Nothing a tool does changes the world: an order does not change the cash or the positions
-that a later call reports, and a transfer does not move money that a later call could see.
-Orders and transfers are checked against the accounts' balances and holdings as the world
-fixes them. Ids are *signed tokens*: base-32 characters that encode what the id stands for
-(a quote id its symbol; an order id its account, symbol, side and quantity), scrambled and
-followed by a check computed from the world's seed, so a tool decodes the id and verifies
-the check by recomputation, without a registry. Transfer ids are hashes of the arguments
-(:func:`stable_id`). Placing the same order twice gives the same order id, and an agent
-that interleaves tasks sees what one that runs them one by one sees. Account numbers, quote
-ids and order ids are world-specific, so a later step can only learn them from an earlier
+State
+-----
+What the seed says (the accounts' opening cash, the holdings they open with, the market) is
+derived on demand; what calls change is kept in the world's
+:class:`~asynctool_env.core.state.WorldState`, one object per thing:
+
+* ``("cash", ACCT-id)``: an account's cash once a transfer or an order changed it
+  (``{"account_id", "cash"}``, dollars and cents);
+* ``("position", ACCT-id, SYMBOL)``: a holding once an order changed it (``{"symbol",
+  "quantity", "avg_cost"}``; a position sold down to 0 shares stays as quantity 0, so the
+  seed's holding does not come back);
+* ``("order", TRD-id)``: every order placed, with its fill (price, fees, net amount, time);
+* ``("transfer", TRF-id)``: every transfer made;
+* ``("#made", "order", payload)``: how many identical orders (account, symbol, side,
+  quantity) were placed, which numbers the next one's id.
+
+What each write does: ``transfer_brokerage_cash`` takes the amount from the source's cash
+and adds it to the target's (refused when the source's *current* cash is short);
+``place_stock_order`` fills at once at the quote's side (a buy at the ask, a sell at the
+bid, up to two cents better) and books the fill: a buy takes its net amount from the cash
+and adds the shares (the average cost follows), a sell removes the shares and adds its net
+amount (gross less the SEC fee) to the cash. Buys are checked against the current cash
+(at the quoted price), sells against the current holding. What each read sees:
+``get_brokerage_account`` and ``get_portfolio_positions`` show the current cash and
+holdings, ``get_stock_order_status`` reads the order object (an id that no call made is
+unknown).
+
+Ids: an order id is a *signed token* (base-32 characters that encode its account, symbol,
+side and quantity, scrambled and followed by a check computed from the world's seed), so
+it cannot be guessed; the first order of a content keeps the id it had in dataset v2 and
+the n-th identical one encodes n as well (a longer id), so placing an order twice makes a
+second order with a new id. Transfer ids come from
+:meth:`~asynctool_env.core.state.WorldState.new_id` with the transfer's accounts and
+amount (the first has its v2 id, a repeat gets a new one). Account numbers, quote ids and
+order ids are world-specific, so a later step can only learn them from an earlier
 response.
+
+Keys are per account (cash), per account and symbol (a position), per order and per
+transfer: tasks on different accounts never touch a common object, so they commute; two
+tasks on one account share its cash (as a real account does) and do not.
+
+Quotes do not expire. The market stands still at the world's date and time for the whole
+episode (prices are a function of the seed), so a quote_id stays good and an order fills
+at its price however many rounds later it is placed; a quote therefore carries no validity
+period (v2's ``valid_for_seconds`` meant nothing in a world that counts rounds, not
+seconds, and was removed).
 
 The templates
 -------------
@@ -47,7 +81,8 @@ The templates
                                  instruction) -> get_stock_quote of its largest or second
                                  largest holding -> place_stock_order selling all (chain)
 ``fund_and_buy``           5     two accounts in parallel -> transfer (fan-in); a quote; the
-                                 buy joins the target account and the quote (fan-in)
+                                 buy joins the target account and the quote (fan-in) and
+                                 waits for the transfer ("then buy": an explicit order)
 ``cheaper_stock``          4     two quotes and an account in parallel -> buy the cheaper
                                  stock (fan-in: the order waits for both quotes)
 ``move_cash``              3     two accounts in parallel -> transfer_brokerage_cash (fan-in)
@@ -70,7 +105,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -82,9 +117,9 @@ from asynctool_env.core.scenario import (
     SideStepRule,
     StepSpec,
     TaskSpec,
-    stable_id,
     world_digest,
 )
+from asynctool_env.core.state import WorldState
 from asynctool_env.core.tools import ToolError, tool
 
 #: Tradable stocks: (symbol, company, typical price in USD).
@@ -136,12 +171,15 @@ OWNERS: tuple[str, ...] = (
 N_ACCOUNTS = 3
 IRA_LIMIT = 7000.0  # yearly contribution limit: the most a transfer may put into an IRA
 MAX_QUANTITY = 100_000
-QUOTE_SECONDS = 30
 SEC_FEE_RATE = 0.0000278  # charged on sales
 _B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _B32_INDEX: dict[str, int] = {char: index for index, char in enumerate(_B32)}
 _QUOTE_ID = re.compile(r"^QT-([0-9A-Z]{2})([0-9A-Z]{6})$")
-_ORDER_ID = re.compile(r"^TRD-([0-9A-Z]{5})([0-9A-Z]{4})$")
+#: An order id: TRD-, a body of 5 characters (the first order of its content) or more (a
+#: repeat), and 4 check characters.
+_ORDER_ID = re.compile(r"^TRD-((?:[0-9A-Z]{2})*[0-9A-Z]{5})([0-9A-Z]{4})$")
+#: Bits of an order payload (account, symbol, side, quantity); a repeat's number goes above.
+_ORDER_BITS = 25
 _FIRST_DAY = dt.date(2025, 6, 2).toordinal()  # a Monday
 
 
@@ -154,9 +192,12 @@ class TradingWorld:
         owner: Name of the investor who holds the accounts.
         types: Index in :data:`ACCOUNT_TYPES` of each account's type.
         numbers: Eight-digit number of each account (``ACCT-<number>`` is its id).
-        cash: Cash balance of each account, in cents.
+        cash: Opening cash balance of each account, in cents (what calls changed is in
+            ``state``).
         day: Ordinal of the trading day (a weekday).
         minute: Minutes after midnight (market hours, 09:30 to 16:00).
+        state: Cash, holdings, orders and transfers that calls changed or made (see *State*
+            in the module docstring).
     """
 
     seed: int
@@ -166,6 +207,7 @@ class TradingWorld:
     cash: tuple[int, ...]
     day: int
     minute: int
+    state: WorldState = field(default_factory=WorldState, compare=False, repr=False)
 
     @property
     def account_ids(self) -> list[str]:
@@ -260,23 +302,42 @@ def _account(world: TradingWorld, account_id: str, role: str = "account_id") -> 
     raise ToolError(f"unknown {role} {account_id!r}; use an account_id from get_brokerage_account")
 
 
-def _positions(world: TradingWorld, account: int) -> list[dict[str, Any]]:
-    """The holdings of an account, largest market value first (a pure function)."""
+def _seed_holdings(world: TradingWorld, account: int) -> dict[int, tuple[int, float]]:
+    """The holdings an account opens with: symbol index -> (quantity, average cost)."""
     bits = _digest(world.seed, "holdings", world.numbers[account])
     order = sorted(range(_N_TRADED), key=lambda index: (bits[index % 32] + 7 * index) % 251)
-    positions = []
+    holdings = {}
     for index in order[: 3 + bits[31] % 3]:
         quantity = 10 + _digest(world.seed, "qty", world.numbers[account], index)[0] % 30 * 10
-        quote = _price(world, index)
-        cost = _money(quote["last"] * (0.55 + 0.7 * bits[(index + 11) % 32] / 255))
-        value = _money(quantity * quote["last"])
+        cost = _money(_price(world, index)["last"] * (0.55 + 0.7 * bits[(index + 11) % 32] / 255))
+        holdings[index] = (quantity, cost)
+    return holdings
+
+
+def _holdings(world: TradingWorld, account: int) -> dict[int, tuple[int, float]]:
+    """An account's current holdings: the seed's, overlaid by the positions orders changed
+    (symbol index -> (quantity, average cost); a sold-out position has quantity 0)."""
+    holdings = _seed_holdings(world, account)
+    for _, position in world.state.scan("position", world.account_ids[account]):
+        holdings[_SYMBOL_INDEX[position["symbol"]]] = (position["quantity"], position["avg_cost"])
+    return holdings
+
+
+def _positions(world: TradingWorld, account: int) -> list[dict[str, Any]]:
+    """The current positions of an account, largest market value first."""
+    positions = []
+    for index, (quantity, cost) in _holdings(world, account).items():
+        if quantity <= 0:
+            continue
+        last = _price(world, index)["last"]
+        value = _money(quantity * last)
         positions.append(
             {
                 "symbol": SYMBOLS[index][0],
                 "company": SYMBOLS[index][1],
                 "quantity": quantity,
                 "avg_cost": cost,
-                "last_price": quote["last"],
+                "last_price": last,
                 "market_value": value,
                 "unrealized_pl": _money(value - quantity * cost),
             }
@@ -285,35 +346,43 @@ def _positions(world: TradingWorld, account: int) -> list[dict[str, Any]]:
     return positions
 
 
+def _cash(world: TradingWorld, account: int) -> int:
+    """An account's current cash, in cents."""
+    stored = world.state.get(("cash", world.account_ids[account]))
+    return world.cash[account] if stored is None else round(stored["cash"] * 100)
+
+
+def _set_cash(world: TradingWorld, account: int, cents: int) -> None:
+    account_id = world.account_ids[account]
+    world.state.put(("cash", account_id), {"account_id": account_id, "cash": cents / 100})
+
+
 def _quote_id(world: TradingWorld, index: int) -> str:
     body = _encode(world, "quote", index, 2)
     return f"QT-{body}{_check(world, 'quote', body, 6)}"
 
 
 def _find_quote(world: TradingWorld, quote_id: str) -> int:
-    hint = "get a fresh quote_id from get_stock_quote"
+    hint = "use a quote_id returned by get_stock_quote"
     wanted = quote_id.strip().upper()
     match = _QUOTE_ID.match(wanted)
     index = None if match is None else _decode(world, "quote", match.group(1))
     if match is None or index is None:
         raise ToolError(f"malformed quote_id {quote_id!r} (like 'QT-7KX2M9QA'); {hint}")
     if index >= len(SYMBOLS) or _check(world, "quote", match.group(1), 6) != match.group(2):
-        raise ToolError(f"unknown or expired quote_id {quote_id!r}; {hint}")
+        raise ToolError(f"unknown quote_id {quote_id!r}; {hint}")
     return index
 
 
-def _order(world: TradingWorld, payload: int) -> dict[str, Any]:
-    """What an order id stands for; ``payload`` packs account, symbol, side and quantity."""
-    quantity, side = payload & 0x1FFFF, "sell" if payload >> 17 & 1 else "buy"
-    symbol, account = payload >> 18 & 31, payload >> 23
-    quote = _price(world, symbol)
-    return {
-        "account": account,
-        "symbol": symbol,
-        "side": side,
-        "quantity": quantity,
-        "price": quote["ask"] if side == "buy" else quote["bid"],
-    }
+def _order_id(world: TradingWorld, payload: int, repeat: int) -> str:
+    """The signed id of the ``repeat``-th order (0 for the first) of ``payload``: 5 body
+    characters for the first (its v2 id), 2 more per 10 bits a repeat's number needs."""
+    value = repeat << _ORDER_BITS | payload
+    width = 5
+    while value >> 5 * width:
+        width += 2
+    body = _encode(world, "order", value, width)
+    return f"TRD-{body}{_check(world, 'order', body, 4)}"
 
 
 def _settlement(world: TradingWorld) -> str:
@@ -345,7 +414,7 @@ def get_brokerage_account(world: TradingWorld, account_type: str) -> dict[str, A
         problem = "matches several accounts" if matches else "matches no account"
         raise ToolError(f"{account_type!r} {problem}; your accounts are: {', '.join(names)}")
     index = matches[0]
-    cash = world.cash[index] / 100
+    cash = _cash(world, index) / 100
     return {
         "account_id": world.account_ids[index],
         "account_type": names[index],
@@ -372,7 +441,6 @@ def get_stock_quote(world: TradingWorld, symbol: str) -> dict[str, Any]:
         **_price(world, index),
         "currency": "USD",
         "quoted_at": _now(world).isoformat(timespec="minutes"),
-        "valid_for_seconds": QUOTE_SECONDS,
     }
 
 
@@ -401,32 +469,75 @@ def place_stock_order(
         raise ToolError(f"quantity must be between 1 and {MAX_QUANTITY}, got {quantity}")
     quote = _price(world, symbol)
     ticker = SYMBOLS[symbol][0]
+    cash = _cash(world, account)
+    held, cost = _holdings(world, account).get(symbol, (0, 0.0))
     if direction == "buy":
         price = quote["ask"]
-        cost = _money(price * quantity)
-        if cost > world.cash[account] / 100:
+        estimate = _money(price * quantity)
+        if round(estimate * 100) > cash:
             raise ToolError(
-                f"insufficient buying power: {quantity} {ticker} at {price} costs {cost}, "
-                f"the account has {world.cash[account] / 100}"
+                f"insufficient buying power: {quantity} {ticker} at {price} costs {estimate}, "
+                f"the account has {cash / 100}"
             )
     else:
         price = quote["bid"]
-        held = {p["symbol"]: p["quantity"] for p in _positions(world, account)}.get(ticker, 0)
+        estimate = _money(price * quantity)
         if quantity > held:
             raise ToolError(
                 f"cannot sell {quantity} {ticker}: the account holds {held} (no short selling)"
             )
+    # every check passed: the order is placed and fills at once
     payload = ((account * 32 + symbol) * 2 + (direction == "sell")) << 17 | quantity
-    body = _encode(world, "order", payload, 5)
+    counter = ("#made", "order", str(payload))
+    repeat = world.state.get(counter, 0)
+    world.state.put(counter, repeat + 1)
+    order_id = _order_id(world, payload, repeat)
+    improvement = _digest(world.seed, "fill", order_id)[0] % 3 / 100  # 0 to 2 cents better
+    fill = _money(price - improvement if direction == "buy" else price + improvement)
+    gross = _money(fill * quantity)
+    fees = max(0.01, _money(gross * SEC_FEE_RATE)) if direction == "sell" else 0.0
+    net = _money(gross + fees if direction == "buy" else gross - fees)
+    filled_at = _now(world) + dt.timedelta(seconds=1 + _digest(world.seed, "at", order_id)[0] % 9)
+    account_id = world.account_ids[account]
+    if direction == "buy":
+        _set_cash(world, account, cash - round(net * 100))
+        total = held + quantity
+        cost = _money((held * cost + quantity * fill) / total)
+    else:
+        _set_cash(world, account, cash + round(net * 100))
+        total = held - quantity
+    world.state.put(
+        ("position", account_id, ticker),
+        {"symbol": ticker, "quantity": total, "avg_cost": cost},
+    )
+    world.state.put(
+        ("order", order_id),
+        {
+            "order_id": order_id,
+            "status": "filled",
+            "account_id": account_id,
+            "side": direction,
+            "symbol": ticker,
+            "quantity": quantity,
+            "quote_price": price,
+            "filled_quantity": quantity,
+            "avg_fill_price": fill,
+            "gross_amount": gross,
+            "fees": fees,
+            "net_amount": net,
+            "filled_at": filled_at.isoformat(timespec="seconds"),
+            "settlement_date": _settlement(world),
+        },
+    )
     return {
-        "order_id": f"TRD-{body}{_check(world, 'order', body, 4)}",
+        "order_id": order_id,
         "status": "accepted",
-        "account_id": world.account_ids[account],
+        "account_id": account_id,
         "side": direction,
         "symbol": ticker,
         "quantity": quantity,
         "quote_price": price,
-        "estimated_total": _money(price * quantity),
+        "estimated_total": estimate,
         "currency": "USD",
     }
 
@@ -441,37 +552,30 @@ def get_stock_order_status(world: TradingWorld, order_id: str) -> dict[str, Any]
     hint = "use an order_id returned by place_stock_order"
     wanted = order_id.strip().upper()
     match = _ORDER_ID.match(wanted)
-    payload = None if match is None else _decode(world, "order", match.group(1))
-    if match is None or payload is None:
+    if match is None or _decode(world, "order", match.group(1)) is None:
         raise ToolError(f"malformed order_id {order_id!r} (like 'TRD-5MZQ2K7C1'); {hint}")
-    order = _order(world, payload)
-    if (
-        _check(world, "order", match.group(1), 4) != match.group(2)
-        or order["account"] >= len(world.numbers)
-        or order["symbol"] >= len(SYMBOLS)
-    ):
+    order = None
+    if _check(world, "order", match.group(1), 4) == match.group(2):
+        order = world.state.get(("order", wanted))
+    if order is None:
         raise ToolError(f"no order {order_id!r}; {hint}")
-    improvement = _digest(world.seed, "fill", wanted)[0] % 3 / 100  # 0 to 2 cents better
-    fill = _money(
-        order["price"] - improvement if order["side"] == "buy" else order["price"] + improvement
-    )
-    gross = _money(fill * order["quantity"])
-    fees = max(0.01, _money(gross * SEC_FEE_RATE)) if order["side"] == "sell" else 0.0
-    filled_at = _now(world) + dt.timedelta(seconds=1 + _digest(world.seed, "at", wanted)[0] % 9)
     return {
-        "order_id": wanted,
-        "status": "filled",
-        "account_id": world.account_ids[order["account"]],
-        "side": order["side"],
-        "symbol": SYMBOLS[order["symbol"]][0],
-        "quantity": order["quantity"],
-        "filled_quantity": order["quantity"],
-        "avg_fill_price": fill,
-        "gross_amount": gross,
-        "fees": fees,
-        "net_amount": _money(gross + fees if order["side"] == "buy" else gross - fees),
-        "filled_at": filled_at.isoformat(timespec="seconds"),
-        "settlement_date": _settlement(world),
+        key: order[key]
+        for key in (
+            "order_id",
+            "status",
+            "account_id",
+            "side",
+            "symbol",
+            "quantity",
+            "filled_quantity",
+            "avg_fill_price",
+            "gross_amount",
+            "fees",
+            "net_amount",
+            "filled_at",
+            "settlement_date",
+        )
     }
 
 
@@ -485,7 +589,7 @@ def get_portfolio_positions(world: TradingWorld, account_id: str) -> dict[str, A
     account = _account(world, account_id)
     positions = _positions(world, account)
     invested = _money(sum(position["market_value"] for position in positions))
-    cash = world.cash[account] / 100
+    cash = _cash(world, account) / 100
     return {
         "account_id": world.account_ids[account],
         "account_type": ACCOUNT_TYPES[world.types[account]],
@@ -520,14 +624,18 @@ def transfer_brokerage_cash(
         raise ToolError(f"cash cannot be transferred out of the {source_type} (a withdrawal)")
     if not math.isfinite(amount) or amount <= 0 or round(amount, 2) != amount:
         raise ToolError(f"amount must be a positive number of dollars and cents, got {amount}")
-    available = world.cash[source] / 100
-    if amount > available:
-        raise ToolError(f"insufficient cash: the {source_type} account has {available}")
+    available = _cash(world, source)
+    if amount > available / 100:
+        raise ToolError(f"insufficient cash: the {source_type} account has {available / 100}")
     if target_type in _IRAS and amount > IRA_LIMIT:
         raise ToolError(f"at most {IRA_LIMIT:.0f} can be contributed to the {target_type}")
     cents = round(amount * 100)
-    return {
-        "transfer_id": stable_id("TRF", world.seed, source, target, cents),
+    # every check passed: the cash moves
+    transfer_id = world.state.new_id("TRF", world.seed, source, target, cents)
+    _set_cash(world, source, available - cents)
+    _set_cash(world, target, _cash(world, target) + cents)
+    transfer = {
+        "transfer_id": transfer_id,
         "status": "completed",
         "from_account_id": world.account_ids[source],
         "to_account_id": world.account_ids[target],
@@ -535,6 +643,8 @@ def transfer_brokerage_cash(
         "currency": "USD",
         "completed_at": _now(world).isoformat(timespec="minutes"),
     }
+    world.state.put(("transfer", transfer_id), transfer)
+    return dict(transfer)
 
 
 # -- templates ------------------------------------------------------------------------------
@@ -551,7 +661,7 @@ def _two_symbols(rng: np.random.Generator) -> tuple[int, int]:
 
 def _affordable(world: TradingWorld, account: int, price: float, rng: np.random.Generator) -> int:
     """A share count of at most about half the account's cash at ``price`` (at least 1)."""
-    most = max(1, min(200, int(world.cash[account] / 100 / 2 / price)))
+    most = max(1, min(200, int(_cash(world, account) / 100 / 2 / price)))
     return 1 + int(rng.integers(most))
 
 
@@ -621,7 +731,7 @@ def _transfer_pair(world: TradingWorld, rng: np.random.Generator) -> tuple[int, 
     sources = [i for i in range(N_ACCOUNTS) if ACCOUNT_TYPES[world.types[i]] not in _IRAS]
     source = _choice(rng, sources)
     target = _choice(rng, [i for i in range(N_ACCOUNTS) if i != source])
-    most = world.cash[source] / 100
+    most = _cash(world, source) / 100
     if ACCOUNT_TYPES[world.types[target]] in _IRAS:
         most = min(most, IRA_LIMIT)
     amount = 100.0 * (1 + int(rng.integers(int(most // 100))))
@@ -629,7 +739,12 @@ def _transfer_pair(world: TradingWorld, rng: np.random.Generator) -> tuple[int, 
 
 
 def fund_and_buy(world: TradingWorld, rng: np.random.Generator) -> TaskSpec:
-    """Transfer between two accounts and buy in the target (5 steps, two joins)."""
+    """Transfer between two accounts, then buy in the target (5 steps, two joins).
+
+    The buy changes the cash the transfer adds to, so the instruction orders them ("then")
+    and the buy waits for the transfer (an explicit ``after``): any order the dependencies
+    allow gives the gold responses and the gold final state.
+    """
     source, target, amount = _transfer_pair(world, rng)
     symbol = int(rng.integers(_N_TRADED))
     ticker = SYMBOLS[symbol][0]
@@ -637,7 +752,7 @@ def fund_and_buy(world: TradingWorld, rng: np.random.Generator) -> TaskSpec:
     names = [ACCOUNT_TYPES[world.types[i]] for i in (source, target)]
     return TaskSpec(
         instruction=(
-            f"Move ${amount:,.2f} from my {names[0]} account to my {names[1]} account, and "
+            f"Move ${amount:,.2f} from my {names[0]} account to my {names[1]} account, then "
             f"buy {_shares(quantity)} of {ticker} in the {names[1]} account at the current "
             "quote. Tell me the transfer id and the order id."
         ),
@@ -661,6 +776,8 @@ def fund_and_buy(world: TradingWorld, rng: np.random.Generator) -> TaskSpec:
                     "side": "buy",
                     "quantity": quantity,
                 },
+                # "then buy": the buy spends from the cash the transfer adds to
+                after=(2,),
             ),
         ),
         answer="${s2.transfer_id} ${s4.order_id}",
