@@ -1172,7 +1172,8 @@ def data_build(
         f"seed specs {report.seed_specs}, evolved {report.evolved_specs}, dropped: "
         f"{report.rejected_execution} failed execution, {report.rejected_replay} failed "
         f"replay, {report.rejected_size} too short or long, {report.rejected_shared_calls} "
-        f"with a gold call shared by two tasks, {report.duplicates} duplicates"
+        f"with a gold call shared by two tasks, {report.rejected_conflicts} with tasks that "
+        f"touch one object of their world, {report.duplicates} duplicates"
     )
     audited = ", ".join(f"{kind} {n}" for kind, n in sorted(report.rejected_audit.items()))
     console.print(f"knowability audit dropped tasks with findings: {audited or 'none'}")

@@ -23,6 +23,15 @@ finding                    what it means
 ``gold_answer_fails``      the gold answer, as text, does not pass its own facts
 ``pasted_answer_passes``   an answer pasting every response of the task passes (the fact
                            grading could not tell a dump from an answer)
+``gold_replay_differs``    the gold calls, played in gold order on a fresh world, do not
+                           give the stored gold responses (worlds are stateful:
+                           :mod:`asynctool_env.core.state`)
+``unordered_conflict``     two steps no dependency orders touch one object of the world, one
+                           writing it: the gold would depend on the order a careful agent
+                           picks
+``tasks_conflict``         (instances) two tasks sharing a world touch one object, one
+                           writing it: their interleaving would change responses or the
+                           final state
 ========================= =================================================================
 
 Values count as stated in the instruction when they appear in it with case, spacing and
@@ -39,6 +48,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from asynctool_env.core.effects import play_gold, task_conflicts, unordered_conflicts
 from asynctool_env.core.facts import (
     context_values,
     extract_numbers,
@@ -58,6 +68,9 @@ FINDINGS = (
     "unread_fact",
     "gold_answer_fails",
     "pasted_answer_passes",
+    "gold_replay_differs",
+    "unordered_conflict",
+    "tasks_conflict",
 )
 
 
@@ -91,6 +104,53 @@ def _tools() -> Mapping[str, Tool]:
     from asynctool_env.scenarios import TOOLS
 
     return TOOLS
+
+
+def _fresh_world(scenario: str, world_seed: int) -> Any:
+    from asynctool_env.scenarios import SCENARIOS
+
+    return SCENARIOS[scenario].world(world_seed)
+
+
+def state_findings(task: Task, tools: Mapping[str, Tool] | None = None) -> list[Finding]:
+    """The stateful-world findings of one task: its gold replayed in gold order on a fresh
+    world gives the stored responses, and its unordered steps commute."""
+    tools = tools if tools is not None else _tools()
+    findings: list[Finding] = []
+    play = play_gold([task], tools, _fresh_world)
+    for index, step in enumerate(task.steps):
+        if play.responses[0][index] != dict(step.expected_response):
+            findings.append(
+                Finding(
+                    "gold_replay_differs",
+                    task.task_id,
+                    f"step {index} {step.tool} answers otherwise when replayed in gold order",
+                )
+            )
+    for earlier, later, key in unordered_conflicts(task, play, 0):
+        findings.append(
+            Finding(
+                "unordered_conflict",
+                task.task_id,
+                f"steps {earlier} and {later} both touch {key!r} and nothing orders them",
+            )
+        )
+    return findings
+
+
+def instance_findings(instance: Instance, tools: Mapping[str, Tool] | None = None) -> list[Finding]:
+    """Findings of an instance as a whole: tasks sharing a world must commute."""
+    tools = tools if tools is not None else _tools()
+    play = play_gold(instance.tasks, tools, _fresh_world)
+    return [
+        Finding(
+            "tasks_conflict",
+            instance.instance_id,
+            f"tasks {instance.tasks[first].task_id} and {instance.tasks[second].task_id} "
+            f"both touch {key!r}",
+        )
+        for first, second, key in task_conflicts(instance.tasks, play)
+    ]
 
 
 def _stated(value: Any, text: str, numbers: list[float]) -> bool:
@@ -241,6 +301,7 @@ def audit_task(task: Task, tools: Mapping[str, Tool] | None = None) -> list[Find
                     f"a dump of the responses ({len(pasted)} characters) passes",
                 )
             )
+    findings.extend(state_findings(task, tools))
     return findings
 
 
@@ -259,5 +320,10 @@ def audit_tasks(tasks: Iterable[Task]) -> AuditReport:
 
 
 def audit_instances(instances: Iterable[Instance]) -> AuditReport:
-    """Audit every distinct task of ``instances``."""
-    return audit_tasks(task for instance in instances for task in instance.tasks)
+    """Audit every distinct task of ``instances``, and every instance as a whole."""
+    instances = list(instances)
+    report = audit_tasks(task for instance in instances for task in instance.tasks)
+    tools = _tools()
+    for instance in instances:
+        report.findings.extend(instance_findings(instance, tools))
+    return report

@@ -25,7 +25,11 @@ Stages
    bucket is rarest so far.
 5. **Instance filter.** Each instance is replayed to success and deduplicated, and no two of
    its tasks may make gold calls equal in effect (same canonical arguments, or a read with
-   the same answer): a chat model's call could not be attributed.
+   the same answer): a chat model's call could not be attributed. Tasks sharing a world
+   must commute (worlds are stateful, :mod:`asynctool_env.core.state`): no two of them may
+   touch one object with one of them writing it, so every interleaving a careful agent picks
+   gets the gold responses and leaves the gold final state. Same-scenario compositions pick
+   only such tasks.
 """
 
 from __future__ import annotations
@@ -39,8 +43,10 @@ from typing import Any
 
 import numpy as np
 
+from asynctool_env.core.effects import play_gold, task_conflicts
 from asynctool_env.core.scenario import Scenario, TemplateError, build_task_from_spec
 from asynctool_env.core.simulator import Simulator, StepStatus
+from asynctool_env.core.state import Effects
 from asynctool_env.core.task import Instance, Task
 from asynctool_env.dataset.audit import audit_task
 from asynctool_env.dataset.evolution import MAX_EVOLVED_STEPS, evolve
@@ -104,6 +110,7 @@ class BuildReport:
     rejected_replay: int = 0
     rejected_size: int = 0
     rejected_shared_calls: int = 0
+    rejected_conflicts: int = 0
     #: Tasks dropped by the knowability audit, by finding (a task may have several).
     rejected_audit: Counter[str] = field(default_factory=Counter)
     duplicates: int = 0
@@ -352,6 +359,7 @@ def compose_instances(
     seen: set[tuple[str, ...]] = set()
     instances: list[Instance] = []
     attempts = 0
+    effects: dict[str, Effects] = {}
     while len(instances) < split.instances:
         attempts += 1
         if attempts > split.instances * 20:
@@ -367,7 +375,9 @@ def compose_instances(
         best: tuple[tuple[int, float], list[Task], str] | None = None
         for _ in range(config.candidates):
             tasks = (
-                _same_scenario(pool, names, n_tasks, rng, scenario_usage, world_usage, task_usage)
+                _same_scenario(
+                    pool, names, n_tasks, rng, scenario_usage, world_usage, task_usage, effects
+                )
                 if same
                 else _cross_scenario(pool, names, n_tasks, rng, scenario_usage, task_usage)
             )
@@ -387,6 +397,9 @@ def compose_instances(
             continue
         if shares_a_gold_call(tasks):
             report.rejected_shared_calls += 1
+            continue
+        if task_conflicts(tasks, play_gold(tasks, TOOLS, _fresh_world)):
+            report.rejected_conflicts += 1
             continue
         profile = profiles[int(rng.choice(len(profiles), p=weights))]
         composition = "same" if len({task.scenario for task in tasks}) == 1 else "cross"
@@ -425,8 +438,10 @@ def _same_scenario(
     scenario_usage: Counter[str],
     world_usage: Counter[tuple[str, int]],
     task_usage: Counter[str],
+    effects: dict[str, Effects],
 ) -> list[Task] | None:
-    """``n_tasks`` distinct tasks of one world of one scenario (different templates)."""
+    """``n_tasks`` distinct tasks of one world of one scenario (different templates) that
+    commute: none touches an object another writes (``effects`` caches each task's)."""
     for name in _least_used(list(names), scenario_usage.__getitem__, rng, count=len(names)):
         worlds = [(name, index) for index, world in enumerate(pool[name]) if len(world) >= n_tasks]
         if not worlds:
@@ -441,11 +456,25 @@ def _same_scenario(
             template = task.metadata.get("template", "")
             if template in templates:
                 continue
+            mine = _effects_of(task, effects)
+            if any(mine.conflicts_with(_effects_of(other, effects)) for other in chosen):
+                continue
             templates.add(template)
             chosen.append(task)
             if len(chosen) == n_tasks:
                 return chosen
     return None
+
+
+def _fresh_world(scenario: str, world_seed: int) -> Any:
+    return SCENARIOS[scenario].world(world_seed)
+
+
+def _effects_of(task: Task, cache: dict[str, Effects]) -> Effects:
+    """What ``task``'s gold calls read and write, played alone on a fresh world (cached)."""
+    if task.task_id not in cache:
+        cache[task.task_id] = play_gold([task], TOOLS, _fresh_world).task_effects[0]
+    return cache[task.task_id]
 
 
 def _cross_scenario(
