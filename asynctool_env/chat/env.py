@@ -88,15 +88,24 @@ How time works:
 - The conversation advances in rounds. Each of your replies is one round.
 - In a reply you may call {cap} ({meta} do not count). A call is
   acknowledged at once as "pending"; its response arrives a few rounds later{arrivals}
-- Use waiting time well: while one task waits for a response, make progress on another task.
-- Never call a step before the responses it needs have arrived: ids and values must come from
-  earlier responses, not guesses.
+- Use waiting time well: while one task waits for a response, make progress on another task.{queues}
+- Never call a step before the responses it needs have arrived: use only values the task
+  states or a response gave you. A call that uses anything else (a guessed or remembered id,
+  name or amount) is refused and not made.
+- Calls take effect when you make them. Make each write the task asks for exactly once:
+  a repeated, extra or undone write (also after you answer) fails the task.
 - When a task's work is done and its responses have arrived, call `submit_answer` with the task
-  id and the answer it asks for: state each value asked for, as the responses gave it (or
-  "done" if it asks for none). Do not name rival candidates for a value (the cheapest flight's
-  id and another flight's id: that answer is ambiguous), and do not paste whole responses.
-  Each task can be answered once.
+  id and the answer it asks for: state each value asked for once, as the responses gave it (or
+  "done" if it asks for none), in a sentence or as an object keyed by what the task asks for.
+  Do not offer alternatives or rival candidates for a value ("X or Y", ranges, lists), and do
+  not paste whole responses. Each task can be answered once.
 Answer with tool calls only."""
+
+#: The system prompt's note on contention (``tool_capacity``), completes :data:`SYSTEM_PROMPT`.
+_QUEUES = """
+- Tools are shared servers that serve {capacity} at once. A call to a busy tool waits in
+  its queue: its acknowledgement says `queued_rounds`, the rounds it waits before the tool
+  starts it, and its response arrives that much later. Calls to other tools do not wait."""
 
 #: How responses reach the model, per notification mode (completes :data:`SYSTEM_PROMPT`).
 _ARRIVALS = {
@@ -307,6 +316,7 @@ class ChatEnv:
                 "role": "system",
                 "content": SYSTEM_PROMPT.format(
                     cap=cap,
+                    queues=_queues_note(self.tool_capacity),
                     meta=_META_NAMES[self.notifications],
                     arrivals=_ARRIVALS[self.notifications],
                 ),
@@ -396,9 +406,18 @@ class ChatEnv:
                     if self.resolver.unread:  # something already waits to be read: no wait
                         rounds = 1
                     stop_at_arrival = True
+                left = self.max_rounds - simulator.round
+                if rounds > left:
+                    rounds = left  # the episode ends first: say so rather than pretend
                 wait_rounds = max(wait_rounds, rounds)
                 if name == "wait":  # the turn ends after every reply anyway
-                    respond(checked.call_id, {"status": "waiting", "rounds": rounds}, name)
+                    payload: dict[str, Any] = {"status": "waiting", "rounds": rounds}
+                    if checked.arguments.get("rounds", 1) > left:
+                        payload["note"] = (
+                            f"only {left} round(s) are left before the episode ends at round "
+                            f"{self.max_rounds}; unanswered tasks then count as failed"
+                        )
+                    respond(checked.call_id, payload, name)
                     continue
             if name in ("check_notifications", "wait_for_response"):
                 reads.append((respond(checked.call_id, "", name), len(notes) - 1, name))
@@ -622,6 +641,19 @@ class ChatEnv:
             for step, status in enumerate(statuses)
             if status == StepStatus.READY and simulator.task_status[task] == TaskStatus.OPEN
         ]
+
+
+def _queues_note(capacity: int | Mapping[str, int] | None) -> str:
+    """The prompt's line on contention: how many calls a tool serves at once."""
+    if capacity is None:
+        return ""
+    if isinstance(capacity, Mapping):
+        if not capacity:
+            return ""
+        limits = ", ".join(f"{name}: {limit}" for name, limit in sorted(capacity.items()))
+        return _QUEUES.format(capacity=f"a limited number of calls ({limits}; other tools any)")
+    calls = "one call" if capacity == 1 else f"{capacity} calls"
+    return _QUEUES.format(capacity=calls)
 
 
 def _fresh_world(scenario: str, world_seed: int) -> Any:
