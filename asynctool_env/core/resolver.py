@@ -218,6 +218,25 @@ class Echo:
         )
 
 
+_MOMENT = re.compile(
+    r"(?<![\w-])(\d{4})-?(\d{2})-?(\d{2})(?:[ t](\d{2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?z?)?(?![\w:])"
+)
+
+
+def _moments(text: str) -> list[tuple[tuple[int, int], str]]:
+    """The dates and date-times written in a normalized text, each with its canonical form
+    (``2025-06-20``, ``2025-06-20t14:00:00``): ``2025-06-20 14:00`` and ``2025-06-20T14:00``
+    are the same moment, as the tools' ``date``/``datetime`` arguments read them."""
+    found = []
+    for match in _MOMENT.finditer(text):
+        year, month, day, hour, minute, second = match.groups()
+        canonical = f"{year}-{month}-{day}"
+        if hour is not None:
+            canonical += f"t{hour}:{minute}:{second or '00'}"
+        found.append((match.span(), canonical))
+    return found
+
+
 def _identifying_tokens(text: str) -> list[str]:
     """The parts of a normalized text that name something only the world knows: tokens
     with letters and digits (ids, codes: ``cus-07a4f2``, ``af891``), emails, and long runs of
@@ -280,6 +299,7 @@ class Knowledge:
             # The whole value is learnt (its echoed parts were the caller's own already), but
             # its echoed words are not learnt on their own.
             self._values.add(text)
+            self._values.update(canonical for _, canonical in _moments(masked))
             self._blob.append(masked)
             for number in extract_numbers(masked):  # read as answers are (facts.py)
                 number = round(number, 9)
@@ -317,6 +337,9 @@ class Knowledge:
             text = normalize_text(str(leaf))
             if self.knows(text):
                 continue
+            for (start, end), canonical in reversed(_moments(text)):
+                if canonical in self._values:  # a date the agent was told, in any ISO form
+                    text = text[:start] + " " + text[end:]
             found += [token for token in _identifying_tokens(text) if not self.knows(token)]
             if secrets is not None:
                 found += [part for part in secrets.texts_in(text) if not self.knows(part)]
