@@ -11,6 +11,7 @@ path and hash they promise.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import fnmatch
 import hashlib
 import io
@@ -20,10 +21,14 @@ from typing import Any
 
 import pytest
 
+from asynctool_env.core.effects import play_gold
+from asynctool_env.core.scenario import stable_id
 from asynctool_env.core.tools import ToolError
+from asynctool_env.dataset import load_split
 from asynctool_env.scenarios import filesystem
 
 SCENARIO = filesystem.SCENARIO
+ALGORITHMS = ("md5", "sha1", "sha256")
 TOOLS = {tool.name: tool for tool in SCENARIO.tools}
 SEEDS = range(4)
 #: MIME type by extension, for the extensions of the home directory.
@@ -360,30 +365,34 @@ def test_write_over_an_existing_file_and_refusals():
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("verb", ["copy", "move"])
 def test_copy_and_move_report_the_new_path_and_hash(seed, verb):
+    # Stateful since v3: a second copy replaces the first (a new operation), and a moved file
+    # is gone from its folder, so each file is checked once, on a fresh world per verb.
     world = SCENARIO.world(seed)
     entries, _ = walk(world)
     tool = f"{verb}_file_to_directory"
     for entry in files_under(entries, f"{world.home}/downloads"):
+        checksum = call(world, "compute_file_checksum", path=entry["path"], algorithm="sha256")
         out = call(world, tool, source=entry["path"], destination_directory="~/archive/")
         assert out["source"] == entry["path"]
         assert out["path"] == f"{world.home}/archive/{entry['name']}"
         assert out["size_bytes"] == entry["size_bytes"]
-        checksum = call(world, "compute_file_checksum", path=entry["path"], algorithm="sha256")
         assert out["sha256"] == checksum["checksum"]
         assert re.fullmatch(r"OP-[0-9A-F]{6}", out["operation_id"])
-        again = call(world, tool, source=entry["path"], destination_directory="~/archive")
-        assert again == out
-        other_verb = "move" if verb == "copy" else "copy"
-        other = call(
-            world,
-            f"{other_verb}_file_to_directory",
-            source=entry["path"],
-            destination_directory="~/archive",
-        )
-        assert other["operation_id"] != out["operation_id"]
-        assert {key: other[key] for key in ("path", "sha256")} == {
-            key: out[key] for key in ("path", "sha256")
-        }
+        assert "replaced" not in out
+        # the first operation of its kind keeps the id dataset v2 gave it
+        assert out["operation_id"] == stable_id("OP", world.seed, verb, entry["path"], out["path"])
+        moved = call(world, "compute_file_checksum", path=out["path"], algorithm="sha256")
+        assert moved["checksum"] == checksum["checksum"]
+        if verb == "move":
+            with pytest.raises(ToolError, match="no such file or directory"):
+                call(world, tool, source=entry["path"], destination_directory="~/archive")
+        else:
+            again = call(world, tool, source=entry["path"], destination_directory="~/archive")
+            assert again["replaced"] is True
+            assert again["operation_id"] != out["operation_id"]
+            assert {key: again[key] for key in ("path", "sha256")} == {
+                key: out[key] for key in ("path", "sha256")
+            }
 
 
 @pytest.mark.parametrize("verb", ["copy", "move"])
@@ -405,10 +414,13 @@ def test_copy_and_move_refusals(verb):
 
 @pytest.mark.parametrize("seed", SEEDS)
 def test_compression_jobs_describe_the_walked_files(seed):
-    world = SCENARIO.world(seed)
-    entries, children = walk(world)
-    folders = [path for path in children if path != world.home and files_under(entries, path)]
+    entries, children = walk(SCENARIO.world(seed))
+    home = SCENARIO.world(seed).home
+    folders = [path for path in children if path != home and files_under(entries, path)]
     for folder in folders:
+        # a fresh world per folder: since v3 an archive is a file beside its folder, which
+        # an archive of the folder above would then hold
+        world = SCENARIO.world(seed)
         files = files_under(entries, folder)
         original = sum(entry["size_bytes"] for entry in files)
         all_text = all(call(world, "get_file_metadata", path=e["path"])["is_text"] for e in files)
@@ -455,3 +467,270 @@ def test_compression_bad_calls():
     for bad in (tampered, "CMP-FF0ABC", "CMP-123", "job"):
         with pytest.raises(ToolError, match="compress_directory"):
             call(world, "get_compression_job_status", job_id=bad)
+
+
+# -- state: what writes leave, what reads see -------------------------------------------------
+
+
+def run(world: Any, tool_name: str, /, **arguments: Any) -> dict[str, Any]:
+    """Run a tool as the environment does (recorded; a refused call is rolled back)."""
+    tool = TOOLS[tool_name]
+    return tool.run(world, tool.validate_arguments(arguments))[0]
+
+
+def now_of(world: Any) -> str:
+    """The world's "now", by hand: 2025-06-02 18:00 plus the world's minutes."""
+    return (dt.datetime(2025, 6, 2, 18, 0) + dt.timedelta(minutes=world.now)).strftime(
+        "%Y-%m-%dT%H:%M"
+    )
+
+
+def names_in(world: Any, folder: str) -> list[str]:
+    return [entry["name"] for entry in call(world, "list_directory", path=folder)["entries"]]
+
+
+def test_a_written_file_is_read_listed_found_and_hashed():
+    world = SCENARIO.world(1)
+    home = world.home
+    before = names_in(world, f"{home}/backups")
+    text = "line one\nline two\nlíne three"
+    out = call(world, "write_text_file", path="~/backups/notes.md", content=text)
+    assert out["status"] == "created"
+    read = call(world, "read_text_file", path=f"{home}/backups/notes.md")
+    assert (read["content"], read["line_count"], read["size_bytes"]) == (text, 3, 29)
+    meta = call(world, "get_file_metadata", path=f"{home}/backups/notes.md")
+    assert meta["modified"] == now_of(world)
+    assert (meta["mime_type"], meta["permissions"], meta["is_text"]) == (
+        "text/markdown",
+        "rw-r--r--",
+        True,
+    )
+    assert before == [] and names_in(world, f"{home}/backups") == ["notes.md"]
+    found = call(world, "find_files_by_pattern", directory=home, pattern="notes.*")["matches"]
+    assert f"{home}/backups/notes.md" in [match["path"] for match in found]
+    literal = call(world, "find_files_by_pattern", directory=home, pattern="notes.md")
+    assert [match["path"] for match in literal["matches"]] == [f"{home}/backups/notes.md"]
+    for algorithm in ALGORITHMS:
+        checksum = call(
+            world, "compute_file_checksum", path="~/backups/notes.md", algorithm=algorithm
+        )
+        assert checksum["checksum"] == hashlib.new(algorithm, text.encode()).hexdigest()
+    # a write in the taxes folder is private, like the seed's files there
+    call(world, "write_text_file", path="~/documents/taxes/note.txt", content="x")
+    assert call(world, "get_file_metadata", path="~/documents/taxes/note.txt")["permissions"] == (
+        "rw-------"
+    )
+
+
+def test_an_overwrite_is_a_new_revision_even_with_the_same_text():
+    world = SCENARIO.world(2)
+    path = f"{world.home}/.gitconfig"
+    permissions = call(world, "get_file_metadata", path=path)["permissions"]
+    first = call(world, "write_text_file", path=path, content="[user]\n")
+    assert first["status"] == "overwritten"
+    assert call(world, "read_text_file", path=path)["content"] == "[user]\n"
+    assert call(world, "get_file_metadata", path=path)["permissions"] == permissions == "rw-------"
+    key = ("file", world.home, ".gitconfig")
+    assert world.state.get(key)["revision"] == 2  # the seed's version is the first
+    once = world.state.snapshot()
+    again = call(world, "write_text_file", path=path, content="[user]\n")
+    assert again == first  # the same answer...
+    assert world.state.get(key)["revision"] == 3  # ...but a second write shows in the state
+    assert world.state.snapshot() != once
+
+
+def test_a_copy_has_its_source_content_and_a_second_copy_replaces_it():
+    world = SCENARIO.world(0)
+    pdfs = call(world, "find_files_by_pattern", directory="~", pattern="*.pdf")["matches"]
+    source = pdfs[0]["path"]
+    digests = {
+        algorithm: call(world, "compute_file_checksum", path=source, algorithm=algorithm)[
+            "checksum"
+        ]
+        for algorithm in ALGORITHMS
+    }
+    size = call(world, "get_file_metadata", path=source)["size_bytes"]
+    copy = call(world, "copy_file_to_directory", source=source, destination_directory="~/backups")
+    target = copy["path"]
+    assert target == f"{world.home}/backups/{posixpath.basename(source)}"
+    for algorithm, digest in digests.items():
+        assert (
+            call(world, "compute_file_checksum", path=target, algorithm=algorithm)["checksum"]
+            == digest
+        )
+    meta = call(world, "get_file_metadata", path=target)
+    assert (meta["size_bytes"], meta["modified"], meta["is_text"]) == (size, now_of(world), False)
+    assert names_in(world, f"{world.home}/backups") == [posixpath.basename(source)]
+    assert call(world, "get_file_metadata", path=source)["size_bytes"] == size  # still there
+    second = call(world, "copy_file_to_directory", source=source, destination_directory="~/backups")
+    assert second["replaced"] is True
+    assert second["operation_id"] != copy["operation_id"]
+    assert (
+        world.state.get(("file", f"{world.home}/backups", posixpath.basename(source)))["revision"]
+        == 2
+    )
+    with pytest.raises(ToolError, match="already exists"):
+        call(world, "copy_file_to_directory", source=target, destination_directory="~/backups")
+
+
+def test_a_move_removes_the_source_and_keeps_the_file():
+    world = SCENARIO.world(3)
+    downloads = f"{world.home}/downloads"
+    entries = call(world, "list_directory", path=downloads)["entries"]
+    entry = entries[0]
+    sha1 = call(world, "compute_file_checksum", path=entry["path"], algorithm="sha1")["checksum"]
+    moved = call(
+        world, "move_file_to_directory", source=entry["path"], destination_directory="~/archive"
+    )
+    after = call(world, "list_directory", path=downloads)
+    assert after["count"] == len(entries) - 1
+    assert entry["name"] not in [item["name"] for item in after["entries"]]
+    for tool, arguments in (
+        ("get_file_metadata", {"path": entry["path"]}),
+        ("compute_file_checksum", {"path": entry["path"], "algorithm": "md5"}),
+    ):
+        with pytest.raises(ToolError, match="no such file or directory"):
+            call(world, tool, **arguments)
+    found = call(world, "find_files_by_pattern", directory="~", pattern=entry["name"])["matches"]
+    assert [match["path"] for match in found] == [moved["path"]]
+    meta = call(world, "get_file_metadata", path=moved["path"])
+    assert (meta["size_bytes"], meta["modified"]) == (entry["size_bytes"], entry["modified"])
+    assert (
+        call(world, "compute_file_checksum", path=moved["path"], algorithm="sha1")["checksum"]
+        == sha1
+    )
+    assert world.state.get(("file", downloads, entry["name"])) == {
+        "path": entry["path"],
+        "removed": True,
+        "moved_to": moved["path"],
+    }
+    # moved back, it is where it was and the archive holds nothing again
+    call(world, "move_file_to_directory", source=moved["path"], destination_directory=downloads)
+    assert call(world, "list_directory", path=downloads)["entries"] == entries
+    assert names_in(world, f"{world.home}/archive") == []
+    assert ("file", f"{world.home}/archive", entry["name"]) not in world.state.snapshot()
+
+
+def test_an_archive_is_a_file_and_its_job_is_read_from_the_state():
+    world = SCENARIO.world(0)
+    home = world.home
+    job = call(world, "compress_directory", path="~/logs", archive_format="tar.gz")
+    status = call(world, "get_compression_job_status", job_id=job["job_id"])
+    archive = f"{home}/logs.tar.gz"
+    assert "logs.tar.gz" in names_in(world, home)
+    meta = call(world, "get_file_metadata", path=archive)
+    assert (meta["size_bytes"], meta["mime_type"], meta["modified"], meta["is_text"]) == (
+        status["compressed_bytes"],
+        "application/gzip",
+        now_of(world),
+        False,
+    )
+    sha256 = call(world, "compute_file_checksum", path=archive, algorithm="sha256")["checksum"]
+    assert sha256 == status["sha256"]
+    # a job that was never started is unknown, even with an id of the right shape
+    with pytest.raises(ToolError, match="unknown compression job"):
+        call(SCENARIO.world(0), "get_compression_job_status", job_id=job["job_id"])
+    # compressing again is a second job whose archive replaces the first
+    again = call(world, "compress_directory", path="~/logs", archive_format="tar.gz")
+    assert again["job_id"] != job["job_id"]
+    assert re.fullmatch(r"CMP-[0-9A-F]{6}", again["job_id"])
+    assert again["job_id"][:7] == job["job_id"][:7]  # the same folder and format
+    second = call(world, "get_compression_job_status", job_id=again["job_id"])
+    assert {k: v for k, v in second.items() if k != "job_id"} == {
+        k: v for k, v in status.items() if k != "job_id"
+    }
+    assert call(world, "get_compression_job_status", job_id=job["job_id"]) == status
+    assert world.state.get(("file", home, "logs.tar.gz"))["revision"] == 2
+
+
+def test_an_archive_holds_the_files_as_they_are_now():
+    def archive(world: Any) -> dict[str, Any]:
+        job = call(world, "compress_directory", path="~/documents", archive_format="zip")
+        return call(world, "get_compression_job_status", job_id=job["job_id"])
+
+    seed_archive = archive(SCENARIO.world(2))
+    world = SCENARIO.world(2)
+    text = "a note\n"
+    call(world, "write_text_file", path="~/documents/taxes/x.txt", content=text)
+    with_note = archive(world)
+    assert with_note["files"] == seed_archive["files"] + 1
+    assert with_note["original_bytes"] == seed_archive["original_bytes"] + len(text.encode())
+    assert with_note["sha256"] != seed_archive["sha256"]
+    assert with_note["job_id"] == seed_archive["job_id"]  # the first job of its folder
+    moved = SCENARIO.world(2)
+    listed = call(moved, "list_directory", path="~/documents")["entries"]
+    name = [entry for entry in listed if entry["type"] == "file"][-1]
+    call(moved, "move_file_to_directory", source=name["path"], destination_directory="~/backups")
+    without = archive(moved)
+    assert without["files"] == seed_archive["files"] - 1
+    assert without["original_bytes"] == seed_archive["original_bytes"] - name["size_bytes"]
+
+
+def test_backups_can_be_compressed_once_they_hold_a_file():
+    world = SCENARIO.world(1)
+    with pytest.raises(ToolError, match="contains no files"):
+        call(world, "compress_directory", path="~/backups", archive_format="zip")
+    call(world, "write_text_file", path="~/backups/a.txt", content="abc")
+    job = call(world, "compress_directory", path="~/backups", archive_format="zip")
+    status = call(world, "get_compression_job_status", job_id=job["job_id"])
+    assert (status["files"], status["original_bytes"]) == (1, 3)
+
+
+@pytest.mark.parametrize(
+    ("tool_name", "arguments"),
+    [
+        ("write_text_file", {"path": "~/big.txt", "content": "x" * 100_001}),
+        ("write_text_file", {"path": "~/documents", "content": "x"}),
+        ("copy_file_to_directory", {"source": "~/nope.txt", "destination_directory": "~/backups"}),
+        ("move_file_to_directory", {"source": "~/.bashrc", "destination_directory": "~"}),
+        ("move_file_to_directory", {"source": "~/.bashrc", "destination_directory": "~/nope"}),
+        ("compress_directory", {"path": "~/archive", "archive_format": "zip"}),
+        ("compress_directory", {"path": "~/logs", "archive_format": "rar"}),
+    ],
+)
+def test_a_refused_write_changes_nothing(tool_name, arguments):
+    world = SCENARIO.world(0)
+    call(world, "write_text_file", path="~/backups/kept.txt", content="kept")
+    before = world.state.snapshot()
+    with pytest.raises(ToolError):
+        run(world, tool_name, **arguments)
+    assert world.state.snapshot() == before
+
+
+def test_writes_in_one_folder_do_not_touch_reads_of_another():
+    world = SCENARIO.world(0)
+    write = TOOLS["write_text_file"].run(
+        world, {"path": f"{world.home}/backups/x.txt", "content": "x"}
+    )[1]
+    for tool_name, arguments in (
+        ("list_directory", {"path": f"{world.home}/documents"}),
+        ("list_directory", {"path": world.home}),
+        ("find_files_by_pattern", {"directory": f"{world.home}/logs", "pattern": "*.log"}),
+        ("find_files_by_pattern", {"directory": world.home, "pattern": "notes.txt"}),
+        ("compress_directory", {"path": f"{world.home}/documents", "archive_format": "zip"}),
+    ):
+        effects = TOOLS[tool_name].run(world, arguments)[1]
+        assert not write.conflicts_with(effects), tool_name
+    search = TOOLS["find_files_by_pattern"].run(world, {"directory": world.home, "pattern": "*"})
+    assert write.conflicts_with(search[1])
+
+
+def test_the_shipped_gold_writes_get_the_ids_they_have_in_the_dataset():
+    """The first object of its content keeps its id: every gold write of the shipped dataset,
+    replayed in gold order on a fresh world, answers what the dataset stores (operation ids,
+    job ids, sizes and checksums)."""
+    checked = 0
+    for split in ("dev", "test"):
+        for instance in load_split(split):
+            for task in instance.tasks:
+                if task.scenario != SCENARIO.name:
+                    continue
+                play = play_gold([task], TOOLS, lambda _, seed: SCENARIO.world(seed))
+                for index, step in enumerate(task.steps):
+                    if TOOLS[step.tool].writes or step.tool == "get_compression_job_status":
+                        assert play.responses[0][index] == dict(step.expected_response), (
+                            task.task_id,
+                            index,
+                        )
+                        checked += 1
+    assert checked

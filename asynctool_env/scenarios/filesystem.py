@@ -8,7 +8,8 @@ photo folder, the moment "now" and a ``seed``. The tree itself is *not stored*: 
 documents and downloads exist, how many photos there are, every file's size, modification
 time and text content are a pure function of the world, derived from hashes when a tool
 first needs them (:func:`_tree`, cached per world). So building a world costs a few
-microseconds, and a response depends only on the world and the arguments.
+microseconds, and a response depends only on the world (that tree and what calls changed
+in it, see *State*) and the arguments.
 
 A home holds ``documents/`` (with a private ``taxes/`` folder), ``downloads/``,
 ``photos/<year>/``, ``projects/<name>/`` (a small Python package each: README, pyproject,
@@ -34,16 +35,52 @@ The tools
 (the middle column is the declared latency in rounds: metadata 0, reads and hashing 1,
 writes, copies and moves 2, compressing a folder 3.)
 
-Why the backends are order-independent
---------------------------------------
-No backend changes the tree: a write, a copy or a move is *expressed* by what it returns
-(the new path, the size, the checksum of the content) and a later call still sees the tree
-the seed describes, so the order of calls never matters (a real service would show the
-new file; a deterministic one cannot without a registry, so tasks never read what they
-wrote). A compression job id (``CMP-0A1F3C``) encodes the folder's index in the tree, the
-format and seed-dependent check digits, so ``get_compression_job_status`` recomputes the
-job instead of looking it up. The ids and paths a later step needs (which files match,
-which file is the largest, the job id) are only learnt from an earlier response.
+State
+-----
+The tree the seed describes is never stored or changed. What calls do to it is kept in the
+world's :class:`~asynctool_env.core.state.WorldState`, and every tool reads the tree through
+it (the state's entry for a path wins over the seed's file):
+
+* ``("file", folder, name)``: every file a call wrote, copied, moved or archived, under the
+  folder that holds it (path, size, modification time, permissions, MIME type, the text of
+  a text file or the digests of a binary one, and its ``revision``: how many versions of
+  the file at that path there have been, the seed's version counting as 1). A seed file
+  moved away leaves ``{"removed": true, "moved_to": ...}`` there instead; a file a call
+  made and then moved away is simply deleted;
+* ``("job", CMP-id)``: every compression job (the folder, format and archive it made).
+
+What each write does: ``write_text_file`` creates or replaces the file (a new revision,
+even with the same text; a replaced file keeps its permissions). ``copy_file_to_directory``
+creates the copy (or replaces a file of that name there) with the source's content and a
+new modification time; ``move_file_to_directory`` does the same keeping the file's time,
+permissions and revision, and removes the source. Copying or moving a file onto itself is
+refused. ``compress_directory`` writes the archive beside the folder at once (a call takes
+effect when it is made; ``get_compression_job_status`` reports it completed) and records
+its job: compressing the folder again in the same format makes a second job, with a new
+id, whose archive replaces the first (revision 2). Every call is made at the world's "now",
+which is the modification time of what it writes.
+
+What each read sees: ``read_text_file``, ``get_file_metadata`` and ``compute_file_checksum``
+the file at the path as calls left it (a copy has its source's checksums; an archive's
+SHA-256 is the one its job reports); ``list_directory`` a folder's files as they are now
+(one scan of the folder); ``find_files_by_pattern`` and ``compress_directory`` the files
+under a folder as they are now (one scan per folder of the tree under it; a pattern without
+wildcards reads only the one file of that name in each folder). An archive of a folder as
+the seed describes it is the archive dataset v2 described; what calls changed under the
+folder changes its bytes (size, SHA-256). Folders themselves are the seed's: no tool
+creates or removes one, and a folder keeps the modification time the seed gives it (so a
+listing of a folder reads that folder only, not its subfolders).
+
+Keys by folder keep tasks apart: listing or searching a folder conflicts only with a task
+that writes into that folder (or, for a search or an archive, a folder under it), and
+reading a file only with a task that writes that file. New ids come from the content and
+the number of identical objects made before: an operation id is
+:meth:`~asynctool_env.core.state.WorldState.new_id` of the verb and the two paths, as
+dataset v2 hashed them, and the first compression job of a folder in a format has the id v2
+gave it (the folder's index in the tree, the format's code, check digits from the seed),
+later ones check digits that also count the earlier jobs. A job id is accepted only when
+that job was started. The ids and paths a later step needs (which files match, which file
+is the largest, the job id) are only learnt from an earlier response.
 
 The templates
 -------------
@@ -79,7 +116,7 @@ import hashlib
 import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -92,9 +129,9 @@ from asynctool_env.core.scenario import (
     StepSpec,
     TaskSpec,
     is_constant,
-    stable_id,
     world_digest,
 )
+from asynctool_env.core.state import Key, WorldState
 from asynctool_env.core.tools import ToolError, tool
 
 USERS: tuple[str, ...] = (
@@ -167,6 +204,14 @@ _RATIO: dict[str, float] = {
     "application/x-apple-diskimage": 0.99,
     "audio/mpeg": 0.98,
     "application/zip": 1.0,
+    "application/gzip": 1.0,
+    "application/x-xz": 1.0,
+}
+#: MIME type of the archive file each format makes.
+_ARCHIVE_MIME: dict[str, str] = {
+    "zip": "application/zip",
+    "tar.gz": "application/gzip",
+    "tar.xz": "application/x-xz",
 }
 _DOCUMENTS: tuple[str, ...] = (
     "notes.txt",
@@ -254,7 +299,9 @@ class FilesystemWorld:
         user: Login name; the home directory is ``/home/<user>``.
         projects: Names of the two project folders under ``projects/``.
         photo_year: Name of the folder under ``photos/``.
-        now: Minutes after :data:`_NOW` at which the world stands.
+        now: Minutes after :data:`_NOW` at which the world stands (every call is made then).
+        state: The files calls wrote, copied, moved or archived, and the compression jobs
+            (see *State* in the module docstring).
     """
 
     seed: int
@@ -262,6 +309,7 @@ class FilesystemWorld:
     projects: tuple[str, str]
     photo_year: int
     now: int
+    state: WorldState = field(default_factory=WorldState, compare=False, repr=False)
 
     @property
     def home(self) -> str:
@@ -296,6 +344,9 @@ class Node:
     permissions: str
     mime: str
     content: str | None = None  # text files only
+    #: Binary files a call made: their (algorithm, hex digest) pairs (a seed binary file's
+    #: digests are those of a stand-in that identifies it, see :func:`_checksum`).
+    digests: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -565,9 +616,59 @@ def _normalize(world: FilesystemWorld, path: str, role: str = "path") -> str:
     return posixpath.normpath(raw)
 
 
+# -- the tree as calls left it ----------------------------------------------------------------
+
+
+def _key(path: str) -> Key:
+    """The state key of the file at ``path``: by folder, so a folder's files are one scan."""
+    return ("file", posixpath.dirname(path), posixpath.basename(path))
+
+
+def _stamp(world: FilesystemWorld) -> str:
+    """The modification time of what a call writes: the world's "now" (when calls are made)."""
+    return (_NOW + dt.timedelta(minutes=world.now)).isoformat(timespec="minutes")
+
+
+def _permissions(path: str) -> str:
+    """The permissions a new file at ``path`` gets (private under taxes/, as the seed's)."""
+    return "rw-------" if "/taxes/" in path or path.endswith("/.gitconfig") else "rw-r--r--"
+
+
+def _from_record(record: dict[str, Any]) -> Node:
+    return Node(
+        record["path"],
+        False,
+        record["size_bytes"],
+        record["modified"],
+        record["permissions"],
+        record["mime_type"],
+        record["content"],
+        tuple(sorted((record["digests"] or {}).items())),
+    )
+
+
+def _is_folder(world: FilesystemWorld, path: str) -> bool:
+    """Folders are the seed's: calls create and remove files only."""
+    return path in _tree(world).children
+
+
+def _current(world: FilesystemWorld, path: str) -> tuple[Node | None, int]:
+    """The file at ``path`` as calls left it (``None``: there is none) and its revision (how
+    many versions of it there have been: a seed file is revision 1)."""
+    record = world.state.get(_key(path))
+    if record is None:
+        node = _tree(world).nodes.get(path)
+        return (None, 0) if node is None or node.is_dir else (node, 1)
+    if record.get("removed"):
+        return None, 0
+    return _from_record(record), record["revision"]
+
+
 def _node(world: FilesystemWorld, path: str, role: str = "path") -> Node:
     wanted = _normalize(world, path, role)
-    node = _tree(world).nodes.get(wanted)
+    if _is_folder(world, wanted):
+        return _tree(world).nodes[wanted]
+    node, _ = _current(world, wanted)
     if node is None:
         raise ToolError(
             f"no such file or directory: {wanted} (your home directory is {world.home}; use "
@@ -593,12 +694,15 @@ def _folder(world: FilesystemWorld, path: str, role: str = "path") -> Node:
 def _checksum(world: FilesystemWorld, node: Node, algorithm: str) -> str:
     if node.content is not None:
         data = node.content.encode()
+    elif node.digests:  # a binary file a call made (a copy, an archive)
+        return dict(node.digests)[algorithm]
     else:  # binary content is not materialised: hash a stand-in that identifies it
         data = f"{world.seed}|{node.path}|{node.size}".encode()
     return hashlib.new(algorithm, data).hexdigest()
 
 
 def _files_under(world: FilesystemWorld, folder: str) -> list[Node]:
+    """The files under ``folder`` as the seed describes them (what templates pick from)."""
     tree = _tree(world)
     prefix = folder.rstrip("/") + "/"
     return [
@@ -606,6 +710,47 @@ def _files_under(world: FilesystemWorld, folder: str) -> list[Node]:
         for path, node in sorted(tree.nodes.items())
         if not node.is_dir and path.startswith(prefix)
     ]
+
+
+def _files_in(
+    world: FilesystemWorld, folder: str, name: str | None = None
+) -> tuple[list[Node], list[dict[str, Any]]]:
+    """The files directly in ``folder`` now (only the one called ``name`` when given: one
+    key read instead of a scan of the folder), sorted by path, and the state's records of
+    the folder (files and removals) they come from."""
+    tree = _tree(world)
+    files = {
+        child: tree.nodes[child]
+        for child in tree.children[folder]
+        if not tree.nodes[child].is_dir and name in (None, posixpath.basename(child))
+    }
+    if name is None:
+        records = [record for _, record in world.state.scan("file", folder)]
+    else:
+        record = world.state.get(("file", folder, name))
+        records = [] if record is None else [record]
+    for record in records:
+        if record.get("removed"):
+            files.pop(record["path"], None)
+        else:
+            files[record["path"]] = _from_record(record)
+    return [files[path] for path in sorted(files)], records
+
+
+def _files_now(
+    world: FilesystemWorld, folder: str, name: str | None = None
+) -> tuple[list[Node], list[dict[str, Any]]]:
+    """The files anywhere under ``folder`` now, by path, and the state's records they come
+    from (see :func:`_files_in`): one scan per folder of the seed tree under it."""
+    prefix = folder.rstrip("/") + "/"
+    files: list[Node] = []
+    records: list[dict[str, Any]] = []
+    for inner in _tree(world).folders:
+        if inner == folder or inner.startswith(prefix):
+            found, written = _files_in(world, inner, name)
+            files += found
+            records += written
+    return sorted(files, key=lambda node: node.path), records
 
 
 def _entry(node: Node) -> dict[str, Any]:
@@ -629,7 +774,11 @@ def list_directory(world: FilesystemWorld, path: str) -> dict[str, Any]:
         path: Absolute path of the directory, e.g. "/home/maya/documents".
     """
     folder = _folder(world, path)
-    entries = [_entry(_tree(world).nodes[child]) for child in _tree(world).children[folder.path]]
+    tree = _tree(world)
+    files, _ = _files_in(world, folder.path)
+    folders = [tree.nodes[child] for child in tree.children[folder.path] if child in tree.children]
+    nodes = sorted([*folders, *files], key=lambda node: posixpath.basename(node.path))
+    entries = [_entry(node) for node in nodes]
     return {"path": folder.path, "entries": entries, "count": len(entries)}
 
 
@@ -685,9 +834,12 @@ def find_files_by_pattern(world: FilesystemWorld, directory: str, pattern: str) 
         raise ToolError("pattern must not be empty, e.g. '*.csv'")
     if "/" in glob:
         raise ToolError(f"pattern {pattern!r} must match file names, not paths (no '/')")
+    # A pattern without wildcards names one file per folder: look those up, not whole folders
+    literal = not any(char in glob for char in "*?[")
+    files, _ = _files_now(world, folder.path, glob if literal else None)
     matches = [
         {"path": node.path, "size_bytes": node.size, "modified": node.modified}
-        for node in _files_under(world, folder.path)
+        for node in files
         if fnmatch.fnmatchcase(posixpath.basename(node.path), glob)
     ]
     return {"directory": folder.path, "pattern": glob, "matches": matches, "count": len(matches)}
@@ -723,12 +875,26 @@ def write_text_file(world: FilesystemWorld, path: str, content: str) -> dict[str
     """
     target = _normalize(world, path)
     _folder(world, posixpath.dirname(target), "parent directory")
-    existing = _tree(world).nodes.get(target)
-    if existing is not None and existing.is_dir:
+    if _is_folder(world, target):
         raise ToolError(f"{target} is a directory; give the path of a file inside it")
     if len(content) > MAX_CONTENT:
         raise ToolError(f"content is too long ({len(content)} characters, at most {MAX_CONTENT})")
+    existing, revision = _current(world, target)
     data = content.encode()
+    world.state.put(
+        _key(target),
+        {
+            "path": target,
+            "size_bytes": len(data),
+            "modified": _stamp(world),
+            # an overwritten file keeps its permissions, as on a real filesystem
+            "permissions": existing.permissions if existing else _permissions(target),
+            "mime_type": _TEXT_TYPES.get(posixpath.splitext(target)[1], "text/plain"),
+            "content": content,
+            "digests": None,
+            "revision": revision + 1,
+        },
+    )
     return {
         "path": target,
         "status": "overwritten" if existing is not None else "created",
@@ -743,25 +909,67 @@ def _transfer(
     node = _file(world, source, "source")
     folder = _folder(world, destination_directory, "destination_directory")
     target = posixpath.join(folder.path, posixpath.basename(node.path))
-    if target in _tree(world).nodes:
+    if target == node.path:
         raise ToolError(
-            f"cannot {verb} {node.path}: {target} already exists; choose another "
+            f"cannot {verb} {node.path}: it already exists in {folder.path}; choose another "
             "destination_directory"
         )
-    return {
+    if _is_folder(world, target):
+        raise ToolError(
+            f"cannot {verb} {node.path}: {target} already exists and is a directory; choose "
+            "another destination_directory"
+        )
+    moving = verb == "move"
+    replaced, revision = _current(world, target)  # a file of that name there is replaced
+    if replaced is not None:
+        revision += 1  # a new version of the file at that path
+    elif moving:
+        revision = _current(world, node.path)[1]  # a renamed file keeps its revision
+    else:
+        revision = 1
+    binary = node.content is None
+    operation_id = world.state.new_id("OP", world.seed, verb, node.path, target)
+    world.state.put(
+        _key(target),
+        {
+            "path": target,
+            "size_bytes": node.size,
+            # a move is a rename: the file keeps its time and permissions
+            "modified": node.modified if moving else _stamp(world),
+            "permissions": node.permissions if moving else _permissions(target),
+            "mime_type": node.mime,
+            "content": node.content,
+            "digests": {name: _checksum(world, node, name) for name in ALGORITHMS}
+            if binary
+            else None,
+            "revision": revision,
+        },
+    )
+    if moving:
+        if node.path in _tree(world).nodes:  # a seed file: mark it gone
+            world.state.put(
+                _key(node.path), {"path": node.path, "removed": True, "moved_to": target}
+            )
+        else:  # a file a call made: it simply no longer exists
+            world.state.delete(_key(node.path))
+    response = {
         "source": node.path,
         "path": target,
         "size_bytes": node.size,
         "sha256": _checksum(world, node, "sha256"),
-        "operation_id": stable_id("OP", world.seed, verb, node.path, target),
+        "operation_id": operation_id,
     }
+    if replaced is not None:
+        response["replaced"] = True
+    return response
 
 
 @tool(latency=2, writes=True)
 def copy_file_to_directory(
     world: FilesystemWorld, source: str, destination_directory: str
 ) -> dict[str, Any]:
-    """Copy a file into another directory (same name); returns the copy's path and SHA-256.
+    """Copy a file into another directory (same name, replacing a file of that name there);
+    returns the copy's path and SHA-256.
 
     Args:
         source: Absolute path of the file to copy.
@@ -774,7 +982,8 @@ def copy_file_to_directory(
 def move_file_to_directory(
     world: FilesystemWorld, source: str, destination_directory: str
 ) -> dict[str, Any]:
-    """Move a file into another directory (same name); returns its new path and SHA-256.
+    """Move a file into another directory (same name, replacing a file of that name there);
+    returns its new path and SHA-256.
 
     Args:
         source: Absolute path of the file to move.
@@ -783,18 +992,40 @@ def move_file_to_directory(
     return _transfer(world, source, destination_directory, "move")
 
 
-def _job_check(world: FilesystemWorld, folder: str, archive_format: str) -> str:
-    return _digest(world.seed, "compress", folder, archive_format).hex()[:3].upper()
+def _job_id(world: FilesystemWorld, folder: str, archive_format: str, run: int) -> str:
+    """The id of the ``run``-th earlier job of the same folder and format (0: the first,
+    whose id is what dataset v2 gave): the folder's index in the tree, the format's code and
+    seed-dependent check digits."""
+    index = _tree(world).folders.index(folder)
+    code = ARCHIVE_FORMATS[archive_format][0]
+    parts: tuple[Any, ...] = ("compress", folder, archive_format)
+    if run:
+        parts += (run,)
+    check = _digest(world.seed, *parts).hex()[:3].upper()
+    return f"CMP-{index:02X}{code}{check}"
 
 
-def _archive(world: FilesystemWorld, folder: str, archive_format: str) -> dict[str, Any]:
-    files = _files_under(world, folder)
+def _archive(
+    world: FilesystemWorld,
+    folder: str,
+    archive_format: str,
+    files: list[Node],
+    records: list[dict[str, Any]],
+) -> dict[str, Any]:
+    """The archive of ``files`` (everything under ``folder`` now); ``records``: what calls
+    changed under it, which changes the archive's bytes (a folder as the seed describes it
+    gives the archive it always gave)."""
     original = sum(node.size for node in files)
     factor = ARCHIVE_FORMATS[archive_format][1]
     compressed = sum(
         node.size * _RATIO.get(node.mime, 0.97 if node.content is None else 0.34) for node in files
     )
-    bits = _digest(world.seed, "archive", folder, archive_format)
+    changes = sorted(
+        f"{record['path']}="
+        + ("removed" if record.get("removed") else _checksum(world, _from_record(record), "sha256"))
+        for record in records
+    )
+    bits = _digest(world.seed, "archive", folder, archive_format, *changes)
     return {
         "directory": folder,
         "archive_path": f"{folder}.{archive_format}",
@@ -822,16 +1053,42 @@ def compress_directory(world: FilesystemWorld, path: str, archive_format: str) -
         )
     if folder.path == world.home:
         raise ToolError("cannot compress the whole home directory; pick a folder inside it")
-    if not _files_under(world, folder.path):
+    files, records = _files_now(world, folder.path)
+    if not files:
         raise ToolError(f"{folder.path} contains no files; there is nothing to compress")
-    index = _tree(world).folders.index(folder.path)
-    code = ARCHIVE_FORMATS[fmt][0]
-    archive = _archive(world, folder.path, fmt)
+    archive = _archive(world, folder.path, fmt, files, records)
+    target = archive["archive_path"]
+    existing, revision = _current(world, target)
+    run = 0
+    while ("job", _job_id(world, folder.path, fmt, run)) in world.state:
+        run += 1
+    job_id = _job_id(world, folder.path, fmt, run)
+    bits = bytes.fromhex(archive["sha256"])
+    # The archive is written when the job starts (a call takes effect when it is made): a
+    # second archive of the folder in the same format replaces the first (its revision 2).
+    world.state.put(
+        _key(target),
+        {
+            "path": target,
+            "size_bytes": archive["compressed_bytes"],
+            "modified": _stamp(world),
+            "permissions": existing.permissions if existing else _permissions(target),
+            "mime_type": _ARCHIVE_MIME[fmt],
+            "content": None,
+            "digests": {
+                "md5": hashlib.md5(bits).hexdigest(),
+                "sha1": hashlib.sha1(bits).hexdigest(),
+                "sha256": archive["sha256"],
+            },
+            "revision": revision + 1,
+        },
+    )
+    world.state.put(("job", job_id), {"job_id": job_id, **archive})
     return {
-        "job_id": f"CMP-{index:02X}{code}{_job_check(world, folder.path, fmt)}",
+        "job_id": job_id,
         "status": "running",
         "directory": folder.path,
-        "archive_path": archive["archive_path"],
+        "archive_path": target,
         "archive_format": fmt,
         "files": archive["files"],
     }
@@ -845,20 +1102,13 @@ def get_compression_job_status(world: FilesystemWorld, job_id: str) -> dict[str,
         job_id: A job_id returned by compress_directory, e.g. "CMP-0A1F3C".
     """
     wanted = job_id.strip().upper()
-    match = _JOB_ID.match(wanted)
-    folders = _tree(world).folders
-    found = None
-    if match is not None and int(match.group(1), 16) < len(folders):
-        folder = folders[int(match.group(1), 16)]
-        fmt = next(name for name, (code, _) in ARCHIVE_FORMATS.items() if code == int(match[2]))
-        if match.group(3) == _job_check(world, folder, fmt) and _files_under(world, folder):
-            found = folder, fmt
-    if found is None:
+    job = world.state.get(("job", wanted)) if _JOB_ID.match(wanted) else None
+    if job is None:
         raise ToolError(
             f"unknown compression job {job_id!r} (like 'CMP-0A1F3C'); use the job_id returned "
             "by compress_directory"
         )
-    return {"job_id": wanted, "status": "completed", **_archive(world, *found)}
+    return {"job_id": job.pop("job_id"), "status": "completed", **job}
 
 
 # -- templates ------------------------------------------------------------------------------
