@@ -4,7 +4,9 @@ Hashes come from :mod:`hashlib`; conversions are parsed back with :mod:`json`, :
 :mod:`xml.etree.ElementTree` (and PyYAML when it is installed); totals and extremes are
 recomputed from the listed values; validation is checked on hand-made documents whose
 errors are counted by hand, and on the catalogue with a small validator written here from
-``describe_data_schema``'s own description of each schema.
+``describe_data_schema``'s own description of each schema. Saved documents (the world's
+state) are found and fetched back as written, a second save under a name is a new revision
+with a new id, and a refused save leaves the state as it was.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from typing import Any
 
 import pytest
 
+from asynctool_env.core.effects import play_gold
+from asynctool_env.core.scenario import stable_id
 from asynctool_env.core.tools import ToolError
+from asynctool_env.dataset import load_split
 from asynctool_env.scenarios import data_format
 from asynctool_env.scenarios.data_format import KINDS, SCHEMAS
 
@@ -655,15 +660,21 @@ def test_save_returns_the_hash_of_what_it_stores():
     assert saved["size_bytes"] == len(text.encode())
     assert saved["sha256"] == hashlib.sha256(text.encode()).hexdigest()
     assert re.fullmatch(r"DOC-[0-9A-F]{8}", saved["document_id"])
-    # the id depends on the name, the format and the text only: saving again gives the same
-    assert (
-        call(world, "save_data_document", name="export_01", text=text, data_format="csv") == saved
-    )
+    assert "revision" not in saved  # a first save answers as in dataset v2
+    # the first save of a name and text keeps the id dataset v2 gave it
+    assert saved["document_id"] == stable_id("DOC", world.seed, "export_01.csv", text, digits=8)
+    # Stateful since v3: saving again under the name is a new revision with a new id (it
+    # used to answer the same id, which left no trace of the repeat)
+    again = call(world, "save_data_document", name="export_01", text=text, data_format="csv")
+    assert again["document_id"] != saved["document_id"]
+    assert (again["revision"], again["previous_document_id"]) == (2, saved["document_id"])
     other = call(world, "save_data_document", name="export_02", text=text, data_format="csv")
     changed = call(
         world, "save_data_document", name="export_01", text=text + "5,6\n", data_format="csv"
     )
-    assert len({saved["document_id"], other["document_id"], changed["document_id"]}) == 3
+    assert changed["revision"] == 3
+    ids = {saved["document_id"], again["document_id"], other["document_id"]}
+    assert len(ids | {changed["document_id"]}) == 4
 
 
 def test_save_refusals():
@@ -678,3 +689,126 @@ def test_save_refusals():
         call(world, "save_data_document", name="my export.json", text="{}", data_format="json")
     with pytest.raises(ToolError, match="not valid JSON"):
         call(world, "save_data_document", name="broken", text="{", data_format="json")
+    with pytest.raises(ToolError, match="already holds"):
+        stem = name.rsplit(".", 1)[0].upper()  # the stem of a catalogue document, any format
+        call(world, "save_data_document", name=stem, text="{}", data_format="json")
+
+
+# -- state: saved documents ---------------------------------------------------------------------
+
+
+def run(world: Any, tool_name: str, /, **arguments: Any) -> dict[str, Any]:
+    """Run a tool as the environment does (recorded; a refused call is rolled back)."""
+    tool = TOOLS[tool_name]
+    return tool.run(world, tool.validate_arguments(arguments))[0]
+
+
+def test_a_saved_document_is_found_and_fetched():
+    world = SCENARIO.world(1)
+    text = '[{"sku": "A-1", "quantity": 3}, {"sku": "B-2", "quantity": 0}]'
+    saved = call(world, "save_data_document", name=" stock_copy ", text=text, data_format="JSON")
+    expected = {
+        "document_id": saved["document_id"],
+        "name": "stock_copy.json",
+        "format": "json",
+        "schema_id": None,
+        "records": 2,
+        "size_bytes": 62,  # counted by hand
+        "revision": 1,
+    }
+    for name in ("stock_copy", "stock_copy.json", "STOCK_COPY.JSON", " Stock_Copy "):
+        assert call(world, "find_data_document", name=name) == expected
+    fetched_back = call(world, "fetch_data_document", document_id=saved["document_id"].lower())
+    assert fetched_back == {**expected, "content": text}  # stored as written
+    assert json.loads(fetched_back["content"])[1]["quantity"] == 0
+    # another world has no such document
+    with pytest.raises(ToolError, match="no document named"):
+        call(SCENARIO.world(1), "find_data_document", name="stock_copy")
+    with pytest.raises(ToolError, match="find_data_document"):
+        call(SCENARIO.world(1), "fetch_data_document", document_id=saved["document_id"])
+
+
+def test_a_second_save_is_a_new_revision_that_the_name_designates():
+    world = SCENARIO.world(3)
+    first = call(world, "save_data_document", name="notes", text="a: 1\n", data_format="yaml")
+    once = world.state.snapshot()
+    second = call(world, "save_data_document", name="notes", text="a: 1\n", data_format="yml")
+    assert world.state.snapshot() != once
+    assert second["document_id"] != first["document_id"]
+    assert (second["revision"], second["previous_document_id"]) == (2, first["document_id"])
+    found = call(world, "find_data_document", name="notes.yaml")
+    assert (found["document_id"], found["revision"]) == (second["document_id"], 2)
+    old = call(world, "fetch_data_document", document_id=first["document_id"])
+    assert (old["revision"], old["content"]) == (1, "a: 1\n")
+    new = call(world, "fetch_data_document", document_id=second["document_id"])
+    assert (new["revision"], new["content"]) == (2, "a: 1\n")
+
+
+def test_one_stem_in_two_formats_needs_the_extension():
+    world = SCENARIO.world(4)
+    as_json = call(world, "save_data_document", name="pair", text="[]", data_format="json")
+    as_csv = call(world, "save_data_document", name="pair", text="a\n1\n", data_format="csv")
+    assert "revision" not in as_csv  # another format is another document
+    with pytest.raises(ToolError, match="give the extension"):
+        call(world, "find_data_document", name="pair")
+    assert (
+        call(world, "find_data_document", name="pair.json")["document_id"]
+        == (as_json["document_id"])
+    )
+    assert call(world, "find_data_document", name="pair.csv")["records"] == 1
+    with pytest.raises(ToolError) as error:
+        call(world, "find_data_document", name="nothing")
+    assert "pair.csv" in str(error.value) and "pair.json" in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"name": "kept", "text": "{", "data_format": "json"}, "not valid JSON"),
+        ({"name": "kept", "text": "[]", "data_format": "toml"}, "unknown data_format"),
+        ({"name": "no way", "text": "[]", "data_format": "json"}, "malformed name"),
+    ],
+)
+def test_a_refused_save_changes_nothing(arguments, message):
+    world = SCENARIO.world(0)
+    kept = call(world, "save_data_document", name="kept", text="[1]", data_format="json")
+    before = world.state.snapshot()
+    with pytest.raises(ToolError, match=message):
+        run(world, "save_data_document", **arguments)
+    assert world.state.snapshot() == before
+    assert call(world, "find_data_document", name="kept")["document_id"] == kept["document_id"]
+
+
+def test_reading_the_catalogue_commutes_with_saving():
+    world = SCENARIO.world(0)
+    name = catalogue(world)[0][0]
+    save = TOOLS["save_data_document"].run(
+        world, {"name": "other", "text": "[]", "data_format": "json"}
+    )[1]
+    found, find = TOOLS["find_data_document"].run(world, {"name": name})
+    fetch = TOOLS["fetch_data_document"].run(world, {"document_id": found["document_id"]})[1]
+    assert not save.conflicts_with(find) and not save.conflicts_with(fetch)
+    assert not find.reads and not find.scans  # the catalogue's own documents are the seed's
+    again = TOOLS["save_data_document"].run(
+        world, {"name": "Other", "text": "[1]", "data_format": "json"}
+    )[1]
+    assert save.conflicts_with(again)  # the same document (names compare case-blind)
+
+
+def test_the_shipped_gold_saves_get_the_ids_they_have_in_the_dataset():
+    """Every gold step of the shipped dataset, replayed in gold order on a fresh world,
+    answers what the dataset stores: a first save keeps the id dataset v2 gave it."""
+    saves = 0
+    for split in ("dev", "test"):
+        for instance in load_split(split):
+            for task in instance.tasks:
+                if task.scenario != SCENARIO.name:
+                    continue
+                play = play_gold([task], TOOLS, lambda _, seed: SCENARIO.world(seed))
+                for index, step in enumerate(task.steps):
+                    assert play.responses[0][index] == dict(step.expected_response), (
+                        task.task_id,
+                        index,
+                    )
+                    saves += step.tool == "save_data_document"
+    assert saves

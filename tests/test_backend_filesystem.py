@@ -5,7 +5,10 @@ The tree is derived from a hash of the world's seed, so it is walked here with
 :func:`fnmatch.fnmatchcase` over the walked names, checksums of text files are
 :mod:`hashlib` digests of the text ``read_text_file`` returns, sizes are UTF-8 byte counts,
 an archive holds the walked files under its folder, and writes, copies and moves report the
-path and hash they promise.
+path and hash they promise. The world is stateful: what a write, a copy, a move or an archive
+leaves is seen by the reads (contents, sizes, times counted from the world's "now" by hand,
+checksums from :mod:`hashlib`), a repeated write shows in the state, and a refused one
+leaves it as it was.
 """
 
 from __future__ import annotations

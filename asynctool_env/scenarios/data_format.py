@@ -30,19 +30,44 @@ The tools
 ``reformat_data_text``             0       pretty-prints or minifies JSON / XML text
 ``compute_document_hash``          0       md5 / sha1 / sha256 / sha512 of a text
 ``describe_data_schema``           0       the fields, types and limits of a schema
-``save_data_document``             2       stores a text in the catalogue; returns its id
+``save_data_document``             2       stores a text (or a new revision) in the catalogue
 ================================= ======= ================================================
 
 (the middle column is the declared latency in rounds: local computations 0, the catalogue
 and conversions 1, storing a document 2.)
 
-Why the backends are order-independent
---------------------------------------
-Every tool but the catalogue reads only its arguments: a conversion, a validation or a hash
-is a pure function of the text it gets. The catalogue is frozen: ``save_data_document``
-does not add to it, it *expresses* the write by returning an id that is a hash of the name,
-format and text (:func:`stable_id`), so saving twice gives the same id and nothing a call
-does changes a later response.
+State
+-----
+The catalogue's own five documents are what the seed says; they are read-only. What
+``save_data_document`` stores is kept in the world's
+:class:`~asynctool_env.core.state.WorldState`, one object per thing:
+
+* ``("saved", DOC-id)``: every saved revision (name, format, revision number, the text as
+  given, its records, size and SHA-256), under the id the save returned;
+* ``("document", stem, format)``: the document a name and format designate (the stem case
+  folded, as ``find_data_document`` compares names): the id of its latest revision, its
+  name as last spelt, the revision count and every revision's id, oldest first.
+
+Saving works like a versioned document store: the first save of a name creates the document
+(revision 1); saving again under the same name and format makes a new revision, with a new
+id, that the name now designates (the response then says which ``revision`` it is and the
+``previous_document_id``), even when the text is the same, so a repeated save shows in the
+final state. Earlier revisions stay fetchable by their ids. A name the catalogue's own
+documents use (their stem, in any format) is refused, so a look-up of one of them never
+depends on what was saved.
+
+Reads see it: ``find_data_document`` finds a saved document by its name (``stem.format``,
+one key; a bare stem scans that stem's documents, and asks for the extension when several
+formats share it) and describes its latest revision (its ``schema_id`` is null: a save
+declares none); ``fetch_data_document`` returns any saved revision by its id. Every other
+tool reads only its arguments: a conversion, a validation or a hash is a pure function of
+the text it gets, and the look-ups of the catalogue's own documents read no state at all, so
+the only tasks that can conflict are two that save under one name.
+
+New ids come from the content and the number of identical saves made before
+(:meth:`~asynctool_env.core.state.WorldState.new_id` of the seed, the file name and the
+text): the first save of a text under a name has the id dataset v2 gave it, and a repeat
+gets a new one.
 
 The templates
 -------------
@@ -75,6 +100,7 @@ declares.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import datetime as dt
 import functools
 import hashlib
@@ -95,9 +121,9 @@ from asynctool_env.core.scenario import (
     SideStepRule,
     StepSpec,
     TaskSpec,
-    stable_id,
     world_digest,
 )
+from asynctool_env.core.state import WorldState
 from asynctool_env.core.tools import ToolError, tool
 
 FORMATS: tuple[str, ...] = ("json", "csv", "yaml", "xml")
@@ -281,12 +307,14 @@ class FormatWorld:
         kinds: Indexes into :data:`KINDS` of the catalogue's documents (distinct).
         formats: Format of each document.
         qualifiers: Name qualifier of each document (``inventory_<qualifier>.csv``).
+        state: The documents saved to the catalogue (see *State* in the module docstring).
     """
 
     seed: int
     kinds: tuple[int, ...]
     formats: tuple[str, ...]
     qualifiers: tuple[str, ...]
+    state: WorldState = dataclasses.field(default_factory=WorldState, compare=False, repr=False)
 
 
 def make_world(rng: np.random.Generator) -> FormatWorld:
@@ -932,13 +960,44 @@ def _shape_hint(data: Any) -> str:
 # -- tools ----------------------------------------------------------------------------------
 
 
-def _find(world: FormatWorld, name: str) -> Document:
+def _stem_of(name: str) -> str:
+    """A file name without its extension (a saved document's stem has no dot)."""
+    return name.rsplit(".", 1)[0]
+
+
+def _seed_document(world: FormatWorld, name: str) -> Document | None:
+    """The catalogue's own document called ``name`` (with or without its extension)."""
     wanted = name.strip().casefold()
     for document in _documents(world):
-        if wanted in (document.name.casefold(), document.name.rsplit(".", 1)[0].casefold()):
+        if wanted in (document.name.casefold(), _stem_of(document.name).casefold()):
             return document
-    names = ", ".join(document.name for document in _documents(world))
-    raise ToolError(f"no document named {name!r}; the catalogue holds: {names}")
+    return None
+
+
+def _saved_by_name(world: FormatWorld, name: str) -> dict[str, Any] | None:
+    """The latest revision of the saved document called ``name``: ``stem.format`` is one
+    key, a bare stem the documents of that stem (one, or the call is ambiguous)."""
+    wanted = name.strip().casefold()
+    if "." in wanted:
+        stem, extension = wanted.rsplit(".", 1)
+        head = world.state.get(("document", stem, "yaml" if extension == "yml" else extension))
+        heads = [] if head is None else [head]
+    else:
+        heads = [value for _, value in world.state.scan("document", wanted)]
+    if len(heads) > 1:
+        names = ", ".join(head["name"] for head in heads)
+        raise ToolError(
+            f"several documents are named {name.strip()!r} ({names}); give the extension"
+        )
+    if not heads:
+        return None
+    return world.state.get(("saved", heads[0]["document_id"]))
+
+
+def _not_found(world: FormatWorld, name: str) -> ToolError:
+    saved = [value["name"] for _, value in world.state.scan("document")]
+    names = ", ".join([document.name for document in _documents(world)] + saved)
+    return ToolError(f"no document named {name!r}; the catalogue holds: {names}")
 
 
 def _summary(document: Document) -> dict[str, Any]:
@@ -952,6 +1011,19 @@ def _summary(document: Document) -> dict[str, Any]:
     }
 
 
+def _saved_summary(saved: dict[str, Any]) -> dict[str, Any]:
+    """A saved revision as the catalogue describes it (it declares no schema)."""
+    return {
+        "document_id": saved["document_id"],
+        "name": saved["name"],
+        "format": saved["format"],
+        "schema_id": None,
+        "records": saved["records"],
+        "size_bytes": saved["size_bytes"],
+        "revision": saved["revision"],
+    }
+
+
 @tool(latency=0, canonical={"name": "name"})
 def find_data_document(world: FormatWorld, name: str) -> dict[str, Any]:
     """Find a document of the data catalogue by file name: its id, format and schema id.
@@ -960,7 +1032,13 @@ def find_data_document(world: FormatWorld, name: str) -> dict[str, Any]:
         name: The document's file name, e.g. "inventory_lyon.csv" (the extension may be left
             out).
     """
-    return _summary(_find(world, name))
+    document = _seed_document(world, name)
+    if document is not None:
+        return _summary(document)
+    saved = _saved_by_name(world, name)
+    if saved is None:
+        raise _not_found(world, name)
+    return _saved_summary(saved)
 
 
 @tool(latency=1, canonical={"document_id": "symbol"})
@@ -974,6 +1052,9 @@ def fetch_data_document(world: FormatWorld, document_id: str) -> dict[str, Any]:
     for document in _documents(world):
         if document.document_id == wanted:
             return {**_summary(document), "content": document.content}
+    saved = world.state.get(("saved", wanted)) if wanted else None
+    if saved is not None:
+        return {**_saved_summary(saved), "content": saved["content"]}
     raise ToolError(
         f"no document {document_id!r} in the catalogue; use a document_id returned by "
         "find_data_document"
@@ -1136,7 +1217,8 @@ def describe_data_schema(world: FormatWorld, schema_id: str) -> dict[str, Any]:
 def save_data_document(
     world: FormatWorld, name: str, text: str, data_format: str
 ) -> dict[str, Any]:
-    """Save data text to the catalogue as a new document; returns its id and SHA-256.
+    """Save data text to the catalogue under a name; returns its id and SHA-256. Saving
+    again under a name you saved makes a new revision of that document, with a new id.
 
     Args:
         name: File name without extension, e.g. "inventory_lyon_export" (letters, digits,
@@ -1149,18 +1231,50 @@ def save_data_document(
     if not re.fullmatch(r"[A-Za-z0-9_-]{1,60}", stem):
         raise ToolError(f"malformed name {name!r}: 1 to 60 letters, digits, '_' or '-'")
     file_name = f"{stem}.{fmt}"
-    if any(document.name == file_name for document in _documents(world)):
-        raise ToolError(f"the catalogue already holds a document named {file_name}")
+    taken = _seed_document(world, stem)
+    if taken is not None:  # the catalogue's own documents are read-only
+        raise ToolError(
+            f"the catalogue already holds a document named {taken.name}; choose another name"
+        )
     data = _parse(text, fmt)
-    return {
-        "document_id": stable_id("DOC", world.seed, file_name, text, digits=8),
+    head_key = ("document", stem.casefold(), fmt)
+    head = world.state.get(head_key)
+    revision = 1 if head is None else head["revision"] + 1
+    document_id = world.state.new_id("DOC", world.seed, file_name, text, digits=8)
+    sha256 = hashlib.sha256(text.encode()).hexdigest()
+    saved = {
+        "document_id": document_id,
+        "name": file_name,
+        "format": fmt,
+        "revision": revision,
+        "content": text,
+        "records": len(data) if isinstance(data, list) else 1,
+        "size_bytes": len(text.encode()),
+        "sha256": sha256,
+    }
+    world.state.put(("saved", document_id), saved)
+    world.state.put(
+        head_key,
+        {
+            "document_id": document_id,
+            "name": file_name,
+            "revision": revision,
+            "revisions": [*(head["revisions"] if head else []), document_id],
+        },
+    )
+    response = {
+        "document_id": document_id,
         "name": file_name,
         "format": fmt,
         "status": "saved",
-        "records": len(data) if isinstance(data, list) else 1,
-        "size_bytes": len(text.encode()),
-        "sha256": hashlib.sha256(text.encode()).hexdigest(),
+        "records": saved["records"],
+        "size_bytes": saved["size_bytes"],
+        "sha256": sha256,
     }
+    if head is not None:
+        response["revision"] = revision
+        response["previous_document_id"] = head["document_id"]
+    return response
 
 
 # -- templates ------------------------------------------------------------------------------
