@@ -63,9 +63,11 @@ spelling):
 * **no collateral**: no change that no gold call makes (a new object, a touched object no
   task's gold touches) was made by a call of this task: a redundant or correct call of one
   of its steps, or an unmatched write whose arguments or objects clearly belong to it;
-* the answer states every required fact (:mod:`asynctool_env.core.facts`), each already
-  delivered to the agent when the answer was given (a value stated before it arrived was
-  guessed, not learnt); an answer computed from responses (the warmer of two cities) needs
+* the answer states every required fact (:mod:`asynctool_env.core.facts`), each read from
+  a response that had reached the agent when it answered: the step the fact is read from
+  was served and its response delivered (a value stated before it arrived was guessed, not
+  learnt, however guessable: "invalid", a small count, a value another task's instruction
+  happens to state); an answer computed from responses (the warmer of two cities) needs
   every gold step of the task delivered;
 * a task that asks for no fact and makes no write (rare) needs all its gold steps done.
 
@@ -868,11 +870,18 @@ class CallResolver:
             reasons.append("the answer was given before the responses it depends on arrived")
             premature = True
         for check in grade.checks:
-            if check.fact.source is None:
+            if check.fact.source is None or not check.ok:
                 continue
-            if check.ok and not self.knowledge.knows(check.fact.value):
+            # A fact is learnt from the response it is read from: stating it before that
+            # response reached the agent is a guess, however guessable the value ("invalid",
+            # a small count) or wherever else it stands (another task's instruction).
+            sources = referenced_steps(check.fact.source)
+            if not all(arrived[step] for step in sources if step < len(arrived)) or (
+                not self.knowledge.knows(check.fact.value)
+            ):
                 reasons.append(
-                    f"the {check.fact.label or 'value'} was stated before any response gave it"
+                    f"the {check.fact.label or 'value'} was stated before the response it is "
+                    "read from reached you"
                 )
                 premature = True
         return Verdict(not reasons, premature, tuple(reasons))

@@ -566,9 +566,9 @@ class Simulator:
         """
         self._check_call_allowed()
         if kind is CallKind.UNMATCHED or task < 0:
-            return self._issue(
-                -1, -1, tool, arguments, CallKind.UNMATCHED, self._draw_latency(tool), response
-            )
+            # A call that serves no step: unmatched, or a violation (a guess) of no step.
+            kind = CallKind.VIOLATION if kind is CallKind.VIOLATION else CallKind.UNMATCHED
+            return self._issue(-1, -1, tool, arguments, kind, self._draw_latency(tool), response)
         latency = (
             self.step_latency[task][step] if kind is CallKind.CORRECT else self._draw_latency(tool)
         )
@@ -740,7 +740,9 @@ class Simulator:
             self._set_status(task, step, _PENDING)
         elif kind is CallKind.VIOLATION:
             self.violations += 1
-            if self.step_status[task][step] != _FAILED:
+            # A blocked step called early shows FAILED until its inputs arrive; a guess on a
+            # ready step (a written call using a value never given) leaves it ready.
+            if task >= 0 and self.step_status[task][step] == _BLOCKED:
                 self._set_status(task, step, _FAILED)
         elif kind is CallKind.REDUNDANT:
             self.redundant_calls += 1
