@@ -488,6 +488,17 @@ def now_of(world: Any) -> str:
     )
 
 
+def stored(world: Any, path: str) -> Any:
+    """The state's object for the file at ``path`` (``None`` when the state has none)."""
+    found = [
+        value
+        for key, value in world.state.snapshot().items()
+        if key[0] == "file" and value.get("path") == path
+    ]
+    assert len(found) <= 1
+    return found[0] if found else None
+
+
 def names_in(world: Any, folder: str) -> list[str]:
     return [entry["name"] for entry in call(world, "list_directory", path=folder)["entries"]]
 
@@ -533,12 +544,11 @@ def test_an_overwrite_is_a_new_revision_even_with_the_same_text():
     assert first["status"] == "overwritten"
     assert call(world, "read_text_file", path=path)["content"] == "[user]\n"
     assert call(world, "get_file_metadata", path=path)["permissions"] == permissions == "rw-------"
-    key = ("file", world.home, ".gitconfig")
-    assert world.state.get(key)["revision"] == 2  # the seed's version is the first
+    assert stored(world, path)["revision"] == 2  # the seed's version is the first
     once = world.state.snapshot()
     again = call(world, "write_text_file", path=path, content="[user]\n")
     assert again == first  # the same answer...
-    assert world.state.get(key)["revision"] == 3  # ...but a second write shows in the state
+    assert stored(world, path)["revision"] == 3  # ...but a second write shows in the state
     assert world.state.snapshot() != once
 
 
@@ -568,10 +578,7 @@ def test_a_copy_has_its_source_content_and_a_second_copy_replaces_it():
     second = call(world, "copy_file_to_directory", source=source, destination_directory="~/backups")
     assert second["replaced"] is True
     assert second["operation_id"] != copy["operation_id"]
-    assert (
-        world.state.get(("file", f"{world.home}/backups", posixpath.basename(source)))["revision"]
-        == 2
-    )
+    assert stored(world, target)["revision"] == 2
     with pytest.raises(ToolError, match="already exists"):
         call(world, "copy_file_to_directory", source=target, destination_directory="~/backups")
 
@@ -602,7 +609,7 @@ def test_a_move_removes_the_source_and_keeps_the_file():
         call(world, "compute_file_checksum", path=moved["path"], algorithm="sha1")["checksum"]
         == sha1
     )
-    assert world.state.get(("file", downloads, entry["name"])) == {
+    assert stored(world, entry["path"]) == {
         "path": entry["path"],
         "removed": True,
         "moved_to": moved["path"],
@@ -611,7 +618,7 @@ def test_a_move_removes_the_source_and_keeps_the_file():
     call(world, "move_file_to_directory", source=moved["path"], destination_directory=downloads)
     assert call(world, "list_directory", path=downloads)["entries"] == entries
     assert names_in(world, f"{world.home}/archive") == []
-    assert ("file", f"{world.home}/archive", entry["name"]) not in world.state.snapshot()
+    assert stored(world, moved["path"]) is None
 
 
 def test_an_archive_is_a_file_and_its_job_is_read_from_the_state():
@@ -643,7 +650,7 @@ def test_an_archive_is_a_file_and_its_job_is_read_from_the_state():
         k: v for k, v in status.items() if k != "job_id"
     }
     assert call(world, "get_compression_job_status", job_id=job["job_id"]) == status
-    assert world.state.get(("file", home, "logs.tar.gz"))["revision"] == 2
+    assert stored(world, archive)["revision"] == 2
 
 
 def test_an_archive_holds_the_files_as_they_are_now():
@@ -702,20 +709,58 @@ def test_a_refused_write_changes_nothing(tool_name, arguments):
 
 def test_writes_in_one_folder_do_not_touch_reads_of_another():
     world = SCENARIO.world(0)
-    write = TOOLS["write_text_file"].run(
-        world, {"path": f"{world.home}/backups/x.txt", "content": "x"}
-    )[1]
+    home = world.home
+    write = TOOLS["write_text_file"].run(world, {"path": f"{home}/backups/x.txt", "content": "x"})
     for tool_name, arguments in (
-        ("list_directory", {"path": f"{world.home}/documents"}),
-        ("list_directory", {"path": world.home}),
-        ("find_files_by_pattern", {"directory": f"{world.home}/logs", "pattern": "*.log"}),
-        ("find_files_by_pattern", {"directory": world.home, "pattern": "notes.txt"}),
-        ("compress_directory", {"path": f"{world.home}/documents", "archive_format": "zip"}),
+        ("list_directory", {"path": f"{home}/documents"}),
+        ("list_directory", {"path": home}),
+        ("find_files_by_pattern", {"directory": f"{home}/logs", "pattern": "*.log"}),
+        ("find_files_by_pattern", {"directory": home, "pattern": "notes.txt"}),
+        ("find_files_by_pattern", {"directory": home, "pattern": "*.csv"}),
+        ("find_files_by_pattern", {"directory": home, "pattern": "*.txt.md5"}),
+        ("compress_directory", {"path": f"{home}/documents", "archive_format": "zip"}),
     ):
         effects = TOOLS[tool_name].run(world, arguments)[1]
-        assert not write.conflicts_with(effects), tool_name
-    search = TOOLS["find_files_by_pattern"].run(world, {"directory": world.home, "pattern": "*"})
-    assert write.conflicts_with(search[1])
+        assert not write[1].conflicts_with(effects), (tool_name, arguments)
+    for arguments in (
+        {"directory": home, "pattern": "*"},
+        {"directory": home, "pattern": "*.txt"},
+        {"directory": f"{home}/backups", "pattern": "?.txt"},
+        {"directory": home, "pattern": "x.txt"},
+        {"directory": home, "pattern": "x.*"},
+    ):
+        effects = TOOLS["find_files_by_pattern"].run(world, arguments)[1]
+        assert write[1].conflicts_with(effects), arguments
+        assert f"{home}/backups/x.txt" in [
+            m["path"] for m in run(world, "find_files_by_pattern", **arguments)["matches"]
+        ]
+
+
+def test_a_search_reads_what_its_pattern_can_match_and_sees_every_change_there():
+    world = SCENARIO.world(1)
+    home = world.home
+    csv_files = call(world, "find_files_by_pattern", directory=home, pattern="*.csv")["matches"]
+    gone = csv_files[0]["path"]
+    call(world, "move_file_to_directory", source=gone, destination_directory="~/archive")
+    call(world, "write_text_file", path="~/backups/new.csv", content="a\n")
+    call(world, "write_text_file", path="~/backups/new.csv.bak", content="a\n")
+    call(world, "write_text_file", path="~/logs/app.log.2", content="old\n")
+    found = call(world, "find_files_by_pattern", directory=home, pattern="*.csv")["matches"]
+    expected = sorted(
+        [m["path"] for m in csv_files[1:]]
+        + [f"{home}/archive/{posixpath.basename(gone)}", f"{home}/backups/new.csv"]
+    )
+    assert [match["path"] for match in found] == expected
+    logs = call(world, "find_files_by_pattern", directory="~/logs", pattern="*.log*")["matches"]
+    assert [posixpath.basename(match["path"]) for match in logs] == [
+        "access.log",
+        "app.log",
+        "app.log.1",
+        "app.log.2",
+        "error.log",
+    ]
+    named = call(world, "find_files_by_pattern", directory=home, pattern="new.csv.bak")
+    assert [match["path"] for match in named["matches"]] == [f"{home}/backups/new.csv.bak"]
 
 
 def test_the_shipped_gold_writes_get_the_ids_they_have_in_the_dataset():

@@ -41,8 +41,9 @@ The tree the seed describes is never stored or changed. What calls do to it is k
 world's :class:`~asynctool_env.core.state.WorldState`, and every tool reads the tree through
 it (the state's entry for a path wins over the seed's file):
 
-* ``("file", folder, name)``: every file a call wrote, copied, moved or archived, under the
-  folder that holds it (path, size, modification time, permissions, MIME type, the text of
+* ``("file", folder, suffix, name)``: every file a call wrote, copied, moved or archived,
+  under the folder that holds it and the name's suffix from its last dot (``.csv``, ``.gz``;
+  ``""`` without a dot) (path, size, modification time, permissions, MIME type, the text of
   a text file or the digests of a binary one, and its ``revision``: how many versions of
   the file at that path there have been, the seed's version counting as 1). A seed file
   moved away leaves ``{"removed": true, "moved_to": ...}`` there instead; a file a call
@@ -60,22 +61,26 @@ its job: compressing the folder again in the same format makes a second job, wit
 id, whose archive replaces the first (revision 2). Every call is made at the world's "now",
 which is the modification time of what it writes.
 
-What each read sees: ``read_text_file``, ``get_file_metadata`` and ``compute_file_checksum``
-the file at the path as calls left it (a copy has its source's checksums; an archive's
-SHA-256 is the one its job reports); ``list_directory`` a folder's files as they are now
-(one scan of the folder); ``find_files_by_pattern`` and ``compress_directory`` the files
-under a folder as they are now (one scan per folder of the tree under it; a pattern without
-wildcards reads only the one file of that name in each folder). An archive of a folder as
+What each read sees: ``read_text_file``, ``get_file_metadata`` and
+``compute_file_checksum`` the file at the path as calls left it (a copy has its source's
+checksums; an archive's SHA-256 is the one its job reports); ``list_directory`` a folder's
+files as they are now (one scan of the folder); ``compress_directory`` the files under a
+folder as they are now (one scan per folder of the tree under it);
+``find_files_by_pattern`` the same, reading of each folder only what its pattern can match:
+the one key of a name without wildcards, the one suffix of a pattern ending in a literal
+``.ext`` (``*.csv``, ``test_*.py``), the whole folder otherwise. An archive of a folder as
 the seed describes it is the archive dataset v2 described; what calls changed under the
 folder changes its bytes (size, SHA-256). Folders themselves are the seed's: no tool
 creates or removes one, and a folder keeps the modification time the seed gives it (so a
 listing of a folder reads that folder only, not its subfolders).
 
-Keys by folder keep tasks apart: listing or searching a folder conflicts only with a task
-that writes into that folder (or, for a search or an archive, a folder under it), and
-reading a file only with a task that writes that file. New ids come from the content and
-the number of identical objects made before: an operation id is
-:meth:`~asynctool_env.core.state.WorldState.new_id` of the verb and the two paths, as
+Keys by folder and suffix keep tasks apart: listing a folder conflicts only with a task
+that writes into that folder, archiving one only with a task that writes under it,
+searching for ``*.csv`` only with a task that writes a ``.csv`` file under the folder
+searched, and reading a file only with a task that writes that file.
+
+New ids come from the content and the number of identical objects made before: an operation
+id is :meth:`~asynctool_env.core.state.WorldState.new_id` of the verb and the two paths, as
 dataset v2 hashed them, and the first compression job of a folder in a format has the id v2
 gave it (the folder's index in the tree, the format's code, check digits from the seed),
 later ones check digits that also count the earlier jobs. A job id is accepted only when
@@ -103,7 +108,9 @@ revealed by ``find_files_by_pattern`` (lookups). Follow-ups: the checksum of the
 a search found (asked for), and three writes that record a value a step returned in a file
 of its own (a checksum, the finished archive's SHA-256, a moved file's new path). Side
 steps ask for the checksum of a photo (a path no template learns from a response) or for
-how many entries a folder holds. Metadata is never asked for: permissions
+how many entries a folder holds (downloads/, logs/, documents/taxes/ or the photo folder:
+folders no template or follow-up writes into, so the listing, which nothing orders after the
+task's writes, sees the same folder in any order). Metadata is never asked for: permissions
 and MIME types can be guessed, and sizes and times are already in listings.
 """
 
@@ -619,9 +626,27 @@ def _normalize(world: FilesystemWorld, path: str, role: str = "path") -> str:
 # -- the tree as calls left it ----------------------------------------------------------------
 
 
+def _suffix(name: str) -> str:
+    """A file name from its last dot on (``.csv``, ``.gz``, ``.bashrc``; ``""`` without one)."""
+    return name[name.rfind(".") :] if "." in name else ""
+
+
 def _key(path: str) -> Key:
-    """The state key of the file at ``path``: by folder, so a folder's files are one scan."""
-    return ("file", posixpath.dirname(path), posixpath.basename(path))
+    """The state key of the file at ``path``: by folder, then by suffix, so a folder's files
+    are one scan and those a pattern like ``*.csv`` can match a narrower one."""
+    name = posixpath.basename(path)
+    return ("file", posixpath.dirname(path), _suffix(name), name)
+
+
+def _scope(pattern: str) -> tuple[str, ...]:
+    """What of a folder a glob can match, as a key suffix: one name (no wildcards), the
+    names of one suffix (a pattern ending in a literal ``.ext``), or everything (``()``)."""
+    if not any(char in pattern for char in "*?["):
+        return (_suffix(pattern), pattern)
+    tail = pattern[pattern.rfind(".") + 1 :] if "." in pattern else "*"
+    if not any(char in tail for char in "*?[]"):
+        return ("." + tail,)
+    return ()
 
 
 def _stamp(world: FilesystemWorld) -> str:
@@ -713,41 +738,47 @@ def _files_under(world: FilesystemWorld, folder: str) -> list[Node]:
 
 
 def _files_in(
-    world: FilesystemWorld, folder: str, name: str | None = None
+    world: FilesystemWorld, folder: str, pattern: str | None = None
 ) -> tuple[list[Node], list[dict[str, Any]]]:
-    """The files directly in ``folder`` now (only the one called ``name`` when given: one
-    key read instead of a scan of the folder), sorted by path, and the state's records of
-    the folder (files and removals) they come from."""
+    """The files directly in ``folder`` now (only those whose name matches the glob
+    ``pattern`` when given), sorted by path, and the state's records of the folder (files
+    and removals) they were read with. A pattern reads only the part of the folder it can
+    match (:func:`_scope`): one key for a plain name, one suffix for ``*.csv``."""
     tree = _tree(world)
     files = {
-        child: tree.nodes[child]
-        for child in tree.children[folder]
-        if not tree.nodes[child].is_dir and name in (None, posixpath.basename(child))
+        child: tree.nodes[child] for child in tree.children[folder] if not tree.nodes[child].is_dir
     }
-    if name is None:
-        records = [record for _, record in world.state.scan("file", folder)]
-    else:
-        record = world.state.get(("file", folder, name))
+    scope = () if pattern is None else _scope(pattern)
+    if len(scope) == 2:
+        record = world.state.get(("file", folder, *scope))
         records = [] if record is None else [record]
+    else:
+        records = [record for _, record in world.state.scan("file", folder, *scope)]
     for record in records:
         if record.get("removed"):
             files.pop(record["path"], None)
         else:
             files[record["path"]] = _from_record(record)
+    if pattern is not None:  # the seed's files outside the scope match nothing either
+        files = {
+            path: node
+            for path, node in files.items()
+            if fnmatch.fnmatchcase(posixpath.basename(path), pattern)
+        }
     return [files[path] for path in sorted(files)], records
 
 
 def _files_now(
-    world: FilesystemWorld, folder: str, name: str | None = None
+    world: FilesystemWorld, folder: str, pattern: str | None = None
 ) -> tuple[list[Node], list[dict[str, Any]]]:
-    """The files anywhere under ``folder`` now, by path, and the state's records they come
-    from (see :func:`_files_in`): one scan per folder of the seed tree under it."""
+    """The files anywhere under ``folder`` now, by path, and the state's records they were
+    read with (see :func:`_files_in`): one read per folder of the seed tree under it."""
     prefix = folder.rstrip("/") + "/"
     files: list[Node] = []
     records: list[dict[str, Any]] = []
     for inner in _tree(world).folders:
         if inner == folder or inner.startswith(prefix):
-            found, written = _files_in(world, inner, name)
+            found, written = _files_in(world, inner, pattern)
             files += found
             records += written
     return sorted(files, key=lambda node: node.path), records
@@ -834,13 +865,9 @@ def find_files_by_pattern(world: FilesystemWorld, directory: str, pattern: str) 
         raise ToolError("pattern must not be empty, e.g. '*.csv'")
     if "/" in glob:
         raise ToolError(f"pattern {pattern!r} must match file names, not paths (no '/')")
-    # A pattern without wildcards names one file per folder: look those up, not whole folders
-    literal = not any(char in glob for char in "*?[")
-    files, _ = _files_now(world, folder.path, glob if literal else None)
+    files, _ = _files_now(world, folder.path, glob)
     matches = [
-        {"path": node.path, "size_bytes": node.size, "modified": node.modified}
-        for node in files
-        if fnmatch.fnmatchcase(posixpath.basename(node.path), glob)
+        {"path": node.path, "size_bytes": node.size, "modified": node.modified} for node in files
     ]
     return {"directory": folder.path, "pattern": glob, "matches": matches, "count": len(matches)}
 
@@ -1405,6 +1432,16 @@ def _side_listing(world: FilesystemWorld, rng: np.random.Generator) -> tuple[Ste
         rng,
         (f"{home}/documents", f"{home}/downloads", f"{home}/logs", f"{home}/photos", home),
     )
+    # A folder no template or follow-up writes into, since the listing is unordered with the
+    # task's writes: documents/ gets manifests and checksum files, photos/ and the home get
+    # the archives of the folders in them. The same draw as dataset v2 made, so downloads/
+    # and logs/ stay (a task that moves a download lists downloads/ itself, and a listing
+    # that repeats a step is not added).
+    folder = {
+        f"{home}/documents": f"{home}/documents/taxes",
+        f"{home}/photos": f"{home}/photos/{world.photo_year}",
+        home: f"{home}/photos/{world.photo_year}",
+    }.get(folder, folder)
     step = StepSpec("list_directory", {"path": folder})
     return step, f"Also list {folder} and tell me how many entries it holds.", "count"
 
