@@ -1020,9 +1020,9 @@ def move_file_to_directory(
 
 
 def _job_id(world: FilesystemWorld, folder: str, archive_format: str, run: int) -> str:
-    """The id of the ``run``-th earlier job of the same folder and format (0: the first,
-    whose id is what dataset v2 gave): the folder's index in the tree, the format's code and
-    seed-dependent check digits."""
+    """The id of a job of ``folder`` in ``archive_format`` after ``run`` earlier ones (0:
+    the first job, whose id is the one dataset v2 gave): the folder's index in the tree, the
+    format's code and check digits from the seed (and ``run``)."""
     index = _tree(world).folders.index(folder)
     code = ARCHIVE_FORMATS[archive_format][0]
     parts: tuple[Any, ...] = ("compress", folder, archive_format)
