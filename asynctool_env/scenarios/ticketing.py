@@ -8,7 +8,10 @@ from :data:`CITIES`, each with its railway station and its position along the li
 of a city, day and category (two or three concerts, plays, games or comedy shows), the
 four trains of a route and day, their sections, prices and free seats are *not stored*:
 they are a pure function of ``seed`` and the request, derived from a hash (:func:`_digest`),
-so building a world costs a few microseconds.
+so building a world costs a few microseconds. So is the order the shop sold, before today,
+of each section of each event (:func:`_past_order`: its buyer, quantity and seats), which
+a refund task refunds. What calls do (holds, orders, refunds, vouchers) is kept in the
+world's state (see *State*).
 
 The tools
 ---------
@@ -16,27 +19,58 @@ The tools
 ``search_live_events``      1       events of a category in a city on a day
 ``search_train_trips``      1       the trains of a route on a day
 ``list_ticket_options``     1       sections (or classes) of a listing, cheapest first
-``hold_tickets``            1       holds the best seats of a section, returns a hold id
-``purchase_tickets``        3       buys one or more held seats (payment: slow)
-``get_ticket_order_status`` 1       an order's items, total and ticket status
-``request_ticket_refund``   2       refunds an order (money back or store credit)
+``hold_tickets``            1       holds the best free seats of a section, returns a hold id
+``purchase_tickets``        3       buys one or more holds, each once (payment: slow)
+``get_ticket_order_status`` 1       an order's items, total, status and refund
+``request_ticket_refund``   2       refunds an order once (money back or store credit)
 ========================== ======= ===================================================
 
 (the middle column is the declared latency in rounds.)
 
-Why the backends are order-independent
---------------------------------------
-Nothing a tool does changes the world: holding seats does not take them from a later
-search, buying does not use a hold up, a refund does not cancel anything another call
-could see. Every id is a *signed token*: a few base-32 characters that encode what the id
-stands for, followed by a check computed from the world's seed. A listing id encodes the
-category, city (or route), day and slot; a hold id encodes its listing, section and
-quantity (the seats are recomputed from those); an order id encodes its holds and a hash of
-the buyer; a store-credit voucher encodes its amount. A tool that receives an id decodes it
-and verifies the check by recomputation, so it needs no registry and every response is a
-function of the world and the arguments only: holding the same seats twice gives the same
-hold id, and an agent that interleaves tasks sees what one that runs them one by one sees.
-Because of the check, the ids a later step needs can only be learnt from earlier responses.
+State
+-----
+What calls make or change is kept in the world's
+:class:`~asynctool_env.core.state.WorldState`, one object per thing:
+
+* ``("hold", listing id, section, HLD-id)``: every hold (its seats, prices, and whether it
+  was bought: ``status`` ``held`` or ``purchased`` with the ``order_id``);
+* ``("order", ORD-id)``: every order bought, and a past order of the seed once refunded
+  (buyer, items, totals, the voucher it used, ``status`` ``confirmed`` (paid) then
+  ``refunded`` or ``credited``, ``tickets`` ``issued`` then ``cancelled``, the refund);
+* ``("voucher", CR-code)``: every store-credit voucher (amount, ``active`` or ``used`` and
+  the order it paid);
+* ``("#made", "voucher", cents)`` and the refund-id counters of
+  :meth:`~asynctool_env.core.state.WorldState.new_id`: how many identical objects were made.
+
+What each write does. ``hold_tickets`` takes seats out of sale: a section's free seats are
+the seed's count less the seats of every hold of that section (bought or not), and it is
+refused when fewer are free than asked. The seats are the best adjacent block no other
+hold of the section has (the block dataset v2 gave, when free; past orders sat in seats
+numbered 30 and up, which are not on sale). Holding the same seats again is a second hold
+with other seats and a new id. ``purchase_tickets`` buys each
+of its holds once (a used hold is refused), makes the order and uses its voucher up (a
+voucher pays for one purchase; credit left over comes back as a new voucher,
+``remaining_voucher_code``). ``request_ticket_refund`` refunds an order once: the order
+becomes ``refunded`` (``credited`` for store credit, which issues a voucher) and its tickets
+``cancelled``; refunded seats are not put back on sale. What each read sees:
+``list_ticket_options`` the free seats left, ``get_ticket_order_status`` the order's current
+status (and its refund). Searches show prices only and read no state.
+
+Ids are *signed tokens*: a few base-32 characters that encode what the id stands for,
+scrambled and followed by a check computed from the world's seed, so they cannot be guessed
+and a later step can only learn them from an earlier response. A listing id encodes the
+category, city (or route), day and slot; a hold id its listing, section and quantity, and
+for the n-th identical hold n as well; an order id its holds and a hash of the buyer
+(unique, since a hold is bought once), a past order's id its section; a voucher its
+amount, and for the n-th voucher of an amount n as well. The first object of its content
+keeps its dataset v2 id. The check is only a check: a hold, an order or a voucher is
+accepted when it exists in the state (a past order: in the seed). Refund ids come from
+``new_id`` with the v2 parts.
+
+Keys keep tasks apart: holds are keyed under their listing and section, so listing a
+listing's options reads only that listing's holds, and tasks on different listings (and
+orders, and vouchers) touch no common object. Two tasks that hold seats of one listing do
+share its free seats, as two buyers would.
 
 The templates
 -------------
@@ -48,8 +82,9 @@ The templates
                                -> hold_tickets in the cheapest section (a chain)
 ``night_out``            5     event search and train search in parallel, each held, both
                                holds bought in one order (a diamond, fan-in)
-``exchange_for_credit``  4     refund an order as store credit, in parallel with an event
-                               search -> hold; the purchase joins the hold and the voucher
+``exchange_for_credit``  4     refund a past order (of the seed) as store credit, in parallel
+                               with an event search -> hold; the purchase joins the hold and
+                               the voucher
 ``round_trip_train``     5     outbound and return train searches in parallel, each held,
                                both bought in one order (a diamond, fan-in)
 ======================= ===== ==============================================================
@@ -58,9 +93,11 @@ Evolution hooks
 ---------------
 A constant event listing id can be revealed by ``search_live_events`` of its city, day and
 category (lookup). An event search can be followed by the second event's sections, a train
-search by the first train's fares, each asking how many seats its cheapest section has left
-(follow-ups). Side steps search events (the earliest one's name) or trains (the first
-train's name) on the last days on sale, which templates never use.
+search that is not a task's first step by the second train's fares, each asking how many
+seats its cheapest section has left (follow-ups: no template holds seats on those, so the
+answer does not depend on when the read is made). Side
+steps search events (the earliest one's name) or trains (the first train's name) on the
+last days on sale, which templates never use.
 """
 
 from __future__ import annotations
@@ -69,7 +106,7 @@ import datetime as dt
 import hashlib
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -81,9 +118,9 @@ from asynctool_env.core.scenario import (
     SideStepRule,
     StepSpec,
     TaskSpec,
-    stable_id,
     world_digest,
 )
+from asynctool_env.core.state import Key, WorldState
 from asynctool_env.core.tools import ToolError, tool
 
 
@@ -208,9 +245,18 @@ _ROWS = "ABCDEFGHJKLMNPQRST"
 _B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _B32_INDEX: dict[str, int] = {char: index for index, char in enumerate(_B32)}
 _LISTING_ID = re.compile(r"^(EVT|TRN)-([0-9A-Z]{4})([0-9A-Z]{3})$")
-_HOLD_ID = re.compile(r"^HLD-([0-9A-Z]{5})([0-9A-Z]{4})$")
-_ORDER_ID = re.compile(r"^ORD-((?:[0-9A-Z]{5}){1,4})([0-9A-Z]{2})([0-9A-Z]{4})$")
-_VOUCHER = re.compile(r"^CR-([0-9A-Z]{5})([0-9A-Z]{4})$")
+#: Signed ids: a body of 5 characters (7, 9... for larger values) and 4 check characters;
+#: an order's body is its holds' bodies and a 2-character tag of the buyer, a past order's
+#: (of the seed) its section.
+_HOLD_ID = re.compile(r"^HLD-((?:[0-9A-Z]{2})*[0-9A-Z]{5})([0-9A-Z]{4})$")
+_ORDER_ID = re.compile(r"^ORD-([0-9A-Z]{5,40})([0-9A-Z]{4})$")
+_VOUCHER = re.compile(r"^CR-((?:[0-9A-Z]{2})*[0-9A-Z]{5})([0-9A-Z]{4})$")
+#: Bits of a hold payload (listing, section, quantity) and of a voucher's amount in cents;
+#: the number of an earlier identical hold (voucher) goes above them.
+_HOLD_BITS = 21
+_VOUCHER_BITS = 25
+#: The first seat number of a past order (holds get seats 1 to 29 of a row).
+_PAST_SEATS = 30
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$")
 _FIRST_TODAY = dt.date(2025, 6, 2).toordinal()
 
@@ -224,11 +270,14 @@ class TicketWorld:
         cities: Indexes in :data:`CITIES` of the six served cities, in order along the line.
         today: Ordinal (:meth:`datetime.date.toordinal`) of today; events and trains run
             on the :data:`WINDOW_DAYS` days after it.
+        state: Holds, orders and vouchers that calls made or changed (see *State* in the
+            module docstring).
     """
 
     seed: int
     cities: tuple[int, ...]
     today: int
+    state: WorldState = field(default_factory=WorldState, compare=False, repr=False)
 
     @property
     def dates(self) -> tuple[str, str]:
@@ -444,21 +493,45 @@ def _section(listing: dict[str, Any], section: str) -> tuple[int, dict[str, Any]
     raise ToolError(f"{listing['name']} has no section {section!r}; its sections are: {names}")
 
 
-def _hold(world: TicketWorld, payload: int) -> dict[str, Any]:
-    """The details of a hold: ``payload`` packs listing, section and quantity."""
-    listing = _listing(world, payload >> 5)
-    position, quantity = payload >> 3 & 3, (payload & 7) + 1
-    if listing is None or position >= len(listing["_sections"]):
-        raise ToolError("invalid hold")
+def _hold_parts(base: int) -> tuple[int, int, int]:
+    """What a hold payload packs: (listing payload, section position, quantity)."""
+    return base >> 5, base >> 3 & 3, (base & 7) + 1
+
+
+def _v2_seats(world: TicketWorld, base: int) -> tuple[str, int, int]:
+    """The block of seats dataset v2 gave the hold payload ``base``: (row or car, first
+    seat, seats in a row or car); a first hold of that block still gets it when it is free."""
+    listing_payload, _, quantity = _hold_parts(base)
+    bits = _digest(world.seed, "seats", base)
+    if listing_payload >> 13 == _TRAIN:
+        return f"Car {1 + bits[0] % 8}", 1 + bits[1] % (60 - quantity), 60
+    return f"Row {_ROWS[bits[0] % len(_ROWS)]}", 1 + bits[1] % (30 - quantity), 30
+
+
+def _allocate(world: TicketWorld, base: int, taken: set[str]) -> list[str]:
+    """The best adjacent seats for the hold payload ``base`` that no hold or order of the
+    section has: v2's block when it is free, else the next free block of the same row (or
+    car), then of the following rows (or cars), in order."""
+    place, first, width = _v2_seats(world, base)
+    quantity = _hold_parts(base)[2]
+    kind, start = place.split()
+    lines = [str(number) for number in range(1, 9)] if kind == "Car" else list(_ROWS)
+    offset = lines.index(start)
+    starts = range(1, width - quantity + 1)
+    for line in lines[offset:] + lines[:offset]:
+        for shift in range(len(starts)):
+            seat = starts[(first - 1 + shift) % len(starts)] if line == start else starts[shift]
+            block = [f"{kind} {line}, Seat {seat + k}" for k in range(quantity)]
+            if not taken.intersection(block):
+                return block
+    raise ToolError("no adjacent seats left in this section; try fewer seats")  # pragma: no cover
+
+
+def _item(
+    world: TicketWorld, listing: dict[str, Any], position: int, quantity: int, seats: list[str]
+) -> dict[str, Any]:
+    """One line of a hold or an order: the seats of a section of a listing, priced."""
     section = listing["_sections"][position]
-    bits = _digest(world.seed, "seats", payload)
-    if listing["category"] == "train":
-        first = 1 + bits[1] % (60 - quantity)
-        seats = [f"Car {1 + bits[0] % 8}, Seat {first + k}" for k in range(quantity)]
-    else:
-        first = 1 + bits[1] % (30 - quantity)
-        row = _ROWS[bits[0] % len(_ROWS)]
-        seats = [f"Row {row}, Seat {first + k}" for k in range(quantity)]
     return {
         "listing_id": listing["listing_id"],
         "name": listing["name"],
@@ -471,27 +544,23 @@ def _hold(world: TicketWorld, payload: int) -> dict[str, Any]:
         "unit_fee": section["fee"],
         "subtotal": _money(section["price"] * quantity),
         "fees": _money(section["fee"] * quantity),
-        "_day": listing["_day"],
     }
 
 
-def _hold_id(world: TicketWorld, payload: int) -> str:
-    body = _encode(world, "hold", payload, 5)
-    return f"HLD-{body}{_check(world, 'hold', body, 4)}"
+def _token(world: TicketWorld, kind: str, value: int) -> str:
+    """``value`` as a signed token: 5 scrambled base-32 characters (2 more for each 10 bits
+    a larger value needs) and 4 check characters."""
+    width = 5
+    while value >> 5 * width:
+        width += 2
+    body = _encode(world, kind, value, width)
+    return body + _check(world, kind, body, 4)
 
 
-def _find_hold(world: TicketWorld, hold_id: str) -> tuple[str, dict[str, Any]]:
-    hint = "use a hold_id returned by hold_tickets"
-    wanted = hold_id.strip().upper()
-    match = _HOLD_ID.match(wanted)
-    if match is None or not _valid(match.group(1) + match.group(2)):
-        raise ToolError(f"malformed hold_id {hold_id!r} (like 'HLD-3KQ7A9XZP'); {hint}")
-    if _check(world, "hold", match.group(1), 4) != match.group(2):
-        raise ToolError(f"no hold {hold_id!r}; {hint}")
-    try:
-        return match.group(1), _hold(world, _decode(world, "hold", match.group(1)))
-    except ToolError:
-        raise ToolError(f"no hold {hold_id!r}; {hint}") from None
+def _order_id(world: TicketWorld, hold_ids: list[str], buyer: str, email: str) -> str:
+    """An order id encodes its holds (their bodies) and a hash of the buyer, signed."""
+    body = "".join(hold_id[4:-4] for hold_id in hold_ids) + _buyer_tag(buyer, email)
+    return f"ORD-{body}{_check(world, 'order', body, 4)}"
 
 
 def _buyer_tag(name: str, email: str) -> str:
@@ -499,25 +568,150 @@ def _buyer_tag(name: str, email: str) -> str:
     return _b32(int.from_bytes(hashlib.blake2b(key, digest_size=4).digest(), "big"), 2)
 
 
-def _find_order(world: TicketWorld, order_id: str) -> tuple[str, list[dict[str, Any]]]:
+def _order_record(
+    order_id: str,
+    buyer: str,
+    email: str,
+    hold_ids: list[str],
+    items: list[dict[str, Any]],
+    voucher: str | None = None,
+    credit: float = 0.0,
+) -> dict[str, Any]:
+    """An order as the state keeps it (status ``confirmed``: paid, tickets issued)."""
+    subtotal = _money(sum(item["subtotal"] for item in items))
+    fees = _money(sum(item["fees"] for item in items))
+    total = _money(subtotal + fees)
+    applied = _money(min(credit, total))
+    return {
+        "order_id": order_id,
+        "status": "confirmed",
+        "tickets": "issued",
+        "buyer_name": buyer,
+        "email": email,
+        "hold_ids": hold_ids,
+        "items": items,
+        "subtotal": subtotal,
+        "fees": fees,
+        "total": total,
+        "voucher_code": voucher,
+        "credit_applied": applied,
+        "total_charged": _money(total - applied),
+        "refund": None,
+    }
+
+
+def _past_order(world: TicketWorld, listing: dict[str, Any], position: int) -> dict[str, Any]:
+    """The order the seed says the shop sold, before today, of a section of an event.
+
+    Every section of every event has one: its buyer, quantity and seats are derived from
+    the seed. Its seats are numbered after the ones on sale (30 and up), so no hold ever
+    gets them, and its id is a signed token of its section (of another kind than the ids
+    of orders bought in the episode), so a refund can find it without a registry.
+    """
+    section = listing["_payload"] << 2 | position
+    bits = _digest(world.seed, "past order", section)
+    quantity = 1 + bits[0] % 4
+    row = _ROWS[bits[1] % len(_ROWS)]
+    seats = [f"Row {row}, Seat {_PAST_SEATS + k}" for k in range(quantity)]
+    buyer = _BUYERS[bits[2] % len(_BUYERS)]
+    given, family = buyer.replace("'", "").lower().split()
+    email = f"{given}.{family}@{_DOMAINS[bits[3] % len(_DOMAINS)]}"
+    order_id = f"ORD-{_token(world, 'past order', section)}"
+    items = [_item(world, listing, position, quantity, seats)]
+    return _order_record(order_id, buyer, email, [], items)
+
+
+#: Fields of a hold object that are not a line of the order that buys it.
+_HOLD_ONLY = ("hold_id", "status", "order_id")
+
+
+def _find_hold(world: TicketWorld, hold_id: str) -> tuple[Key, dict[str, Any]]:
+    """The key and the object of a hold that :func:`hold_tickets` made."""
+    hint = "use a hold_id returned by hold_tickets"
+    wanted = hold_id.strip().upper()
+    match = _HOLD_ID.match(wanted)
+    if match is None or not _valid(match.group(1) + match.group(2)):
+        raise ToolError(f"malformed hold_id {hold_id!r} (like 'HLD-3KQ7A9XZP'); {hint}")
+    if _check(world, "hold", match.group(1), 4) == match.group(2):
+        base = _decode(world, "hold", match.group(1)) & (1 << _HOLD_BITS) - 1
+        listing_payload, position, _ = _hold_parts(base)
+        listing = _listing(world, listing_payload)
+        if listing is not None and position < len(listing["_sections"]):
+            section = listing["_sections"][position]["section"]
+            key = ("hold", listing["listing_id"], section, wanted)
+            hold = world.state.get(key)
+            if hold is not None:
+                return key, hold
+    raise ToolError(f"no hold {hold_id!r}; {hint}")
+
+
+def _find_order(world: TicketWorld, order_id: str) -> dict[str, Any]:
+    """An order: one a purchase made (or a refund changed), else one of the seed's."""
     hint = "use an order_id returned by purchase_tickets"
     wanted = order_id.strip().upper()
     match = _ORDER_ID.match(wanted)
     if match is None or not _valid(wanted[4:]):
         raise ToolError(f"malformed order_id {order_id!r} (like 'ORD-3KQ7A5BX7M2'); {hint}")
-    holds, tag, check = match.groups()
-    if _check(world, "order", holds + tag, 4) != check:
-        raise ToolError(f"no order {order_id!r}; {hint}")
-    items = [
-        _hold(world, _decode(world, "hold", holds[k : k + 5])) for k in range(0, len(holds), 5)
-    ]
-    return wanted, items
+    body, check = match.groups()
+    kind = "past order" if len(body) == 5 else "order"  # bought ones: holds and a tag
+    if _check(world, kind, body, 4) == check:
+        order = world.state.get(("order", wanted))  # bought, or refunded, in the episode
+        if order is not None:
+            return order
+        if kind == "past order":
+            value = _decode(world, kind, body)
+            listing = _listing(world, value >> 2)
+            position = value & 3
+            if (
+                listing is not None
+                and listing["category"] != "train"
+                and position < len(listing["_sections"])
+            ):
+                past = _past_order(world, listing, position)
+                if past["order_id"] == wanted:
+                    return past
+    raise ToolError(f"no order {order_id!r}; {hint}")
 
 
-def _items(items: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {key: value for key, value in item.items() if not key.startswith("_")} for item in items
-    ]
+def _find_voucher(world: TicketWorld, code: str) -> dict[str, Any]:
+    """A store-credit voucher that a refund (or a purchase's remainder) issued."""
+    hint = "use a voucher_code returned by request_ticket_refund"
+    wanted = code.strip().upper()
+    match = _VOUCHER.match(wanted)
+    if match is None or not _valid(match.group(1) + match.group(2)):
+        raise ToolError(f"malformed voucher_code {code!r} (like 'CR-0A1B2C3D4'); {hint}")
+    voucher = None
+    if _check(world, "voucher", match.group(1), 4) == match.group(2):
+        voucher = world.state.get(("voucher", wanted))
+    if voucher is None:
+        raise ToolError(f"no voucher {code!r}; {hint}")
+    if voucher["status"] != "active":
+        raise ToolError(
+            f"voucher {wanted} was already used (order {voucher['used_in']}); a voucher pays "
+            "for one purchase"
+        )
+    return voucher
+
+
+def _issue_voucher(world: TicketWorld, amount: float, issued_for: str) -> str:
+    """A new store-credit voucher of ``amount``: the first of an amount has its v2 code (the
+    amount, signed); the n-th has n encoded above the amount."""
+    cents = round(amount * 100)
+    counter = ("#made", "voucher", str(cents))
+    made = world.state.get(counter, 0)
+    world.state.put(counter, made + 1)
+    code = f"CR-{_token(world, 'voucher', made << _VOUCHER_BITS | cents)}"
+    world.state.put(
+        ("voucher", code),
+        {
+            "voucher_code": code,
+            "amount": _money(amount),
+            "status": "active",
+            "issued_for": issued_for,
+            "used_in": None,
+        },
+    )
+    return code
 
 
 def _name(value: str, role: str) -> str:
@@ -601,11 +795,14 @@ def list_ticket_options(world: TicketWorld, listing_id: str) -> dict[str, Any]:
         listing_id: A listing_id from search_live_events or search_train_trips.
     """
     listing = _find_listing(world, listing_id)
-    return {
-        **_public(listing),
-        "options": [dict(section) for section in listing["_sections"]],
-        "currency": "USD",
-    }
+    taken: dict[str, int] = {}
+    for key, hold in world.state.scan("hold", listing["listing_id"]):
+        taken[key[2]] = taken.get(key[2], 0) + hold["quantity"]
+    options = [
+        {**section, "available": section["available"] - taken.get(section["section"], 0)}
+        for section in listing["_sections"]
+    ]
+    return {**_public(listing), "options": options, "currency": "USD"}
 
 
 @tool(latency=1, writes=True, canonical={"listing_id": "symbol", "section": "keyword"})
@@ -623,14 +820,23 @@ def hold_tickets(
     position, chosen = _section(listing, section)
     if not 1 <= quantity <= MAX_QUANTITY:
         raise ToolError(f"quantity must be between 1 and {MAX_QUANTITY}, got {quantity}")
-    if quantity > chosen["available"]:
-        raise ToolError(f"only {chosen['available']} seats left in {chosen['section']}")
-    payload = listing["_payload"] << 5 | position << 3 | quantity - 1
-    hold = _hold(world, payload)
+    holds = [hold for _, hold in world.state.scan("hold", listing["listing_id"], chosen["section"])]
+    free = chosen["available"] - sum(hold["quantity"] for hold in holds)
+    if quantity > free:
+        raise ToolError(f"only {free} seats left in {chosen['section']}")
+    base = listing["_payload"] << 5 | position << 3 | quantity - 1
+    taken = {seat for hold in holds for seat in hold["seats"]}
+    repeat = sum(hold["quantity"] == quantity for hold in holds)
+    hold_id = f"HLD-{_token(world, 'hold', repeat << _HOLD_BITS | base)}"
+    item = _item(world, listing, position, quantity, _allocate(world, base, taken))
+    world.state.put(
+        ("hold", listing["listing_id"], chosen["section"], hold_id),
+        {"hold_id": hold_id, **item, "status": "held", "order_id": None},
+    )
     return {
-        "hold_id": _hold_id(world, payload),
-        **_items([hold])[0],
-        "total_price": _money(hold["subtotal"] + hold["fees"]),
+        "hold_id": hold_id,
+        **item,
+        "total_price": _money(item["subtotal"] + item["fees"]),
         "currency": "USD",
         "expires_in_minutes": HOLD_MINUTES,
     }
@@ -655,6 +861,9 @@ def purchase_tickets(
 ) -> dict[str, Any]:
     """Buy held seats in one order (tickets are emailed); a store-credit voucher may pay part.
 
+    A hold can be bought once; a voucher pays for one purchase (credit it leaves comes back
+    as a new voucher).
+
     Args:
         hold_ids: One to four hold_ids returned by hold_tickets.
         buyer_name: Full name of the buyer.
@@ -663,39 +872,59 @@ def purchase_tickets(
     """
     if not 1 <= len(hold_ids) <= MAX_HOLDS:
         raise ToolError(f"an order takes 1 to {MAX_HOLDS} hold_ids, got {len(hold_ids)}")
-    bodies, items = [], []
+    found: dict[str, tuple[Key, dict[str, Any]]] = {}
     for hold_id in hold_ids:
-        body, hold = _find_hold(world, hold_id)
-        if body in bodies:
+        key, hold = _find_hold(world, hold_id)
+        if hold["hold_id"] in found:
             raise ToolError(f"hold {hold_id!r} is listed twice")
-        bodies.append(body)
-        items.append(hold)
+        if hold["status"] != "held":
+            raise ToolError(
+                f"hold {hold['hold_id']} was already bought (order {hold['order_id']}); hold "
+                "the seats again to buy more"
+            )
+        found[hold["hold_id"]] = (key, hold)
     buyer = _name(buyer_name, "buyer_name")
     address = email.strip()
     if not _EMAIL.match(address):
         raise ToolError(f"invalid email {email!r}; use an address like 'name@example.com'")
-    credit = _voucher_amount(world, voucher_code) if voucher_code else 0.0
-    holds = "".join(bodies)
-    tag = _buyer_tag(buyer, address)
-    subtotal = _money(sum(item["subtotal"] for item in items))
-    fees = _money(sum(item["fees"] for item in items))
-    total = _money(subtotal + fees)
-    applied = min(credit, total)
-    return {
-        "order_id": f"ORD-{holds}{tag}{_check(world, 'order', holds + tag, 4)}",
+    voucher = _find_voucher(world, voucher_code) if voucher_code else None
+    # every check passed: the order is paid, its holds and its voucher are used up
+    ids = list(found)
+    items = [
+        {name: value for name, value in hold.items() if name not in _HOLD_ONLY}
+        for _, hold in found.values()
+    ]
+    order_id = _order_id(world, ids, buyer, address)
+    credit = voucher["amount"] if voucher else 0.0
+    order = _order_record(
+        order_id, buyer, address, ids, items, voucher and voucher["voucher_code"], credit
+    )
+    for key, hold in found.values():
+        world.state.put(key, {**hold, "status": "purchased", "order_id": order_id})
+    response: dict[str, Any] = {
+        "order_id": order_id,
         "status": "confirmed",
         "buyer_name": buyer,
         "email": address,
-        "items": _items(items),
-        "subtotal": subtotal,
-        "fees": fees,
-        "total": total,
-        "credit_applied": _money(applied),
-        "total_charged": _money(total - applied),
-        "remaining_credit": _money(credit - applied),
+        "items": items,
+        "subtotal": order["subtotal"],
+        "fees": order["fees"],
+        "total": order["total"],
+        "credit_applied": order["credit_applied"],
+        "total_charged": order["total_charged"],
+        "remaining_credit": _money(credit - order["credit_applied"]),
         "currency": "USD",
         "delivery": "mobile tickets by email",
     }
+    if voucher:
+        code = voucher["voucher_code"]
+        world.state.put(("voucher", code), {**voucher, "status": "used", "used_in": order_id})
+        if response["remaining_credit"] > 0:
+            response["remaining_voucher_code"] = _issue_voucher(
+                world, response["remaining_credit"], order_id
+            )
+    world.state.put(("order", order_id), order)
+    return response
 
 
 @tool(latency=1, canonical={"order_id": "symbol"})
@@ -705,30 +934,27 @@ def get_ticket_order_status(world: TicketWorld, order_id: str) -> dict[str, Any]
     Args:
         order_id: An order_id returned by purchase_tickets.
     """
-    order, items = _find_order(world, order_id)
-    first_day = min(item["_day"] for item in items)
+    order = _find_order(world, order_id)
+    first_day = min(_offset(world, item["date"]) for item in order["items"])
     deadline = dt.date.fromordinal(world.today + 1 + first_day - FULL_REFUND_DAYS)
     today = dt.date.fromordinal(world.today)
-    return {
-        "order_id": order,
-        "status": "confirmed",
-        "tickets": "issued",
-        "items": _items(items),
-        "total": _money(sum(item["subtotal"] + item["fees"] for item in items)),
+    response: dict[str, Any] = {
+        "order_id": order["order_id"],
+        "status": order["status"],
+        "tickets": order["tickets"],
+        "items": order["items"],
+        "total": order["total"],
         "currency": "USD",
         "full_refund_until": deadline.isoformat() if deadline >= today else None,
     }
+    if order["refund"] is not None:
+        response["refund"] = order["refund"]
+    return response
 
 
-def _voucher_amount(world: TicketWorld, code: str) -> float:
-    hint = "use a voucher_code returned by request_ticket_refund"
-    wanted = code.strip().upper()
-    match = _VOUCHER.match(wanted)
-    if match is None or not _valid(match.group(1) + match.group(2)):
-        raise ToolError(f"malformed voucher_code {code!r} (like 'CR-0A1B2C3D4'); {hint}")
-    if _check(world, "voucher", match.group(1), 4) != match.group(2):
-        raise ToolError(f"no voucher {code!r}; {hint}")
-    return _decode(world, "voucher", match.group(1)) / 100
+def _offset(world: TicketWorld, date: str) -> int:
+    """Offset of a day in the sale window (0 is tomorrow)."""
+    return dt.date.fromisoformat(date).toordinal() - world.today - 1
 
 
 @tool(latency=2, writes=True, canonical={"order_id": "symbol"})
@@ -738,24 +964,30 @@ def request_ticket_refund(
     """Refund an order: the ticket price in full until 7 days before the date, 50% after that.
 
     Service fees are not refunded. As store credit, the refund comes as a voucher code that
-    purchase_tickets accepts.
+    purchase_tickets accepts. An order is refunded once (its tickets are cancelled).
 
     Args:
         order_id: An order_id returned by purchase_tickets.
         as_store_credit: True to get a store-credit voucher instead of money back.
     """
-    order, items = _find_order(world, order_id)
+    order = _find_order(world, order_id)
+    if order["refund"] is not None:
+        raise ToolError(
+            f"order {order['order_id']} was already refunded ({order['refund']['refund_id']}); "
+            "an order is refunded once"
+        )
     lines, amount = [], 0.0
-    for item in items:
-        days_left = item["_day"] + 1
+    for item in order["items"]:
+        days_left = _offset(world, item["date"]) + 1
         percent = 100 if days_left >= FULL_REFUND_DAYS else 50
         refund = _money(item["subtotal"] * percent / 100)
         amount += refund
         lines.append({"listing_id": item["listing_id"], "percent": percent, "amount": refund})
     amount = _money(amount)
+    # every check passed: the order is refunded
     response: dict[str, Any] = {
-        "refund_id": stable_id("RFD", world.seed, order, as_store_credit),
-        "order_id": order,
+        "refund_id": world.state.new_id("RFD", world.seed, order["order_id"], as_store_credit),
+        "order_id": order["order_id"],
         "status": "approved",
         "amount": amount,
         "currency": "USD",
@@ -763,8 +995,15 @@ def request_ticket_refund(
         "method": "store credit" if as_store_credit else "original payment method",
     }
     if as_store_credit:
-        body = _encode(world, "voucher", round(amount * 100), 5)
-        response["voucher_code"] = f"CR-{body}{_check(world, 'voucher', body, 4)}"
+        response["voucher_code"] = _issue_voucher(world, amount, order["order_id"])
+    order["refund"] = {
+        key: response[key]
+        for key in ("refund_id", "amount", "method", "voucher_code")
+        if key in response
+    }
+    order["status"] = "credited" if as_store_credit else "refunded"
+    order["tickets"] = "cancelled"
+    world.state.put(("order", order["order_id"]), order)
     return response
 
 
@@ -784,6 +1023,7 @@ _BUYERS: tuple[str, ...] = (
     "Kevin O'Neil",
     "Laura Bianchi",
 )
+_DOMAINS: tuple[str, ...] = ("example.com", "mail.example.org", "inbox.example.net")
 
 
 def _choice(rng: np.random.Generator, items: Sequence[Any]) -> Any:
@@ -793,7 +1033,7 @@ def _choice(rng: np.random.Generator, items: Sequence[Any]) -> Any:
 def _buyer(rng: np.random.Generator) -> tuple[str, str]:
     name = _choice(rng, _BUYERS)
     first, last = name.replace("'", "").lower().split()
-    domain = _choice(rng, ("example.com", "mail.example.org", "inbox.example.net"))
+    domain = _choice(rng, _DOMAINS)
     return name, f"{first}.{last}@{domain}"
 
 
@@ -985,19 +1225,16 @@ def night_out(world: TicketWorld, rng: np.random.Generator) -> TaskSpec:
 
 
 def exchange_for_credit(world: TicketWorld, rng: np.random.Generator) -> TaskSpec:
-    """Refund as credit while finding new seats; the purchase joins both (4 steps)."""
-    buyer, email = _buyer(rng)
+    """Refund as credit while finding new seats; the purchase joins both (4 steps).
+
+    The refunded order is one the seed says was sold before today (a call can only refund
+    an order that exists): the one of a random section of a random event. The new tickets
+    are for its buyer.
+    """
     old = _random_event(world, rng)
-    options = list_ticket_options.function(world, listing_id=old["listing_id"])["options"]
-    hold = hold_tickets.function(
-        world,
-        listing_id=old["listing_id"],
-        section=_choice(rng, options)["section"],
-        quantity=1 + int(rng.integers(4)),
-    )
-    order = purchase_tickets.function(
-        world, hold_ids=[hold["hold_id"]], buyer_name=buyer, email=email
-    )["order_id"]
+    listing = _find_listing(world, old["listing_id"])
+    past = _past_order(world, listing, int(rng.integers(len(listing["_sections"]))))
+    buyer, email, order = past["buyer_name"], past["email"], past["order_id"]
     city = CITIES[_choice(rng, world.cities)].name
     date = _date(world, rng)
     category = _choice(rng, CATEGORIES)
@@ -1143,12 +1380,22 @@ def _options_after_search(
 
 def _options_after_trains(
     world: TicketWorld, rng: np.random.Generator, index: int, followed: StepSpec
-) -> tuple[StepSpec, str, str]:
-    """After a train search: the first train's fares, asking for free seats."""
+) -> tuple[StepSpec, str, str] | None:
+    """After a train search: the second train's fares, asking for free seats.
+
+    A hold takes seats out of sale, so this read must be of a train the task holds no seats
+    on (else the answer would depend on whether it comes before or after the hold, which
+    no dependency orders). The second train (``trips.1``) is one: night_out and the return
+    search of round_trip_train (the train searches that are not a task's first step) hold
+    seats on the first train. A task's first step may be train_ticket's search, which holds
+    seats on any train of the day, so it is not followed.
+    """
+    if index == 0:
+        return None
     search = followed.arguments
     return (
-        StepSpec("list_ticket_options", {"listing_id": f"${{s{index}.trips.0.listing_id}}"}),
-        f"Then list the fares of the first train from {search['origin']} to "
+        StepSpec("list_ticket_options", {"listing_id": f"${{s{index}.trips.1.listing_id}}"}),
+        f"Then list the fares of the second train from {search['origin']} to "
         f"{search['destination']} on {search['date']} and tell me how many seats are still "
         "available in its cheapest class.",
         "options.0.available",
