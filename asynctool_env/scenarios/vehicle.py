@@ -28,18 +28,55 @@ The tools
 (the middle column is the declared latency in rounds: commands that wake the car's engine
 or charger are slow, the others answer in one round.)
 
-Why the backends are order-independent
---------------------------------------
-Nothing a tool does changes the world: unlocking does not change the lock state that
-``get_vehicle_status`` reports, and an engine start or a charging session leaves no trace
-a later call could see. A login, an engine start and a charging session are *signed
-tokens* in the response: base-32 characters that encode the car (and the run time or the
-charge target), scrambled and followed by a check computed from the world's seed. Tools
-that need a session decode the token and verify the check by recomputation, without any
-registry. Command and route ids are hashes of the arguments (:func:`stable_id`). So the
-same call always gets the same answer, and an agent that interleaves tasks sees what one
-that runs them one by one sees. Vehicle ids and tokens are world-specific, so a later step
-can only learn them from an earlier response (the PIN comes from the user, in words).
+State
+-----
+What the seed says (cars, PINs, levels, where they are parked, places) is derived on demand
+and never stored. What the commands change is kept in the world's
+:class:`~asynctool_env.core.state.WorldState`, one object per part of a car, under
+``("vehicle", VH-id, ...)``:
+
+* ``(..., "lock")``: the doors as the last lock command left them (and its command id);
+* ``(..., "engine")``: the engine session a remote start opened (its id, run time, stop
+  time) and how many start requests it received;
+* ``(..., "charging")``: the charging session (its id, target, estimated end) and how many
+  start requests it received;
+* ``(..., "climate")``: the cabin setting (target, defrost, the session powering it) and how
+  many settings the car received;
+* ``(..., "destination", RTE-id)``: each destination sent to the navigation. A car keeps the
+  destinations it was sent side by side, like a real car's "sent to car" inbox from which
+  the driver picks, so two destinations sent in either order leave the same car.
+
+``get_vehicle_status`` sees them: ``locked`` follows the lock commands, and ``engine``,
+``charging``, ``climate`` and ``navigation_destinations`` appear once a command set them
+(a car nobody commanded answers as it always did). Time stands still in a world, so a
+session started stays running.
+
+What commands do with the car as it is, as a real connected-car API does:
+
+* locking a locked car (or unlocking an unlocked one) completes again: a lock command is
+  idempotent for the doors, but it is a new command with a new command id;
+* a car runs one engine session and one charging session at a time. Starting the engine
+  while it runs (or charging while the car charges) starts nothing new, as a real car
+  reports "already running": the response is the running session with
+  ``already_running: true``, whatever run time or target the repeat asked for, and the
+  session's count of start requests goes up (so a repeated command shows in the state).
+  The engine and the charger are independent: a plug-in hybrid may run its engine while it
+  charges (as e.g. a plugged-in Chevrolet Volt does on remote start), so neither refuses
+  the other;
+* ``set_vehicle_climate`` needs the session that is running now (a session id is a signed
+  token the tool decodes, but it is only accepted once the state holds it); setting the same
+  climate again is a second setting (its count goes up);
+* logging in is a read: a session token is a signed credential (the car and a check
+  computed from the world's seed, verified by recomputation), nothing is stored, and logging
+  in twice gives the same token.
+
+New command and route ids come from the content and the number of identical objects made
+before (:meth:`~asynctool_env.core.state.WorldState.new_id`): the first lock command or route
+of its kind has the id it always had, a repeat gets a new one. Keys keep tasks apart: two
+tasks conflict only when they command the same part of the same car, or when one reads the
+status of a car the other commands (the dataset never puts those together). Vehicle ids and
+tokens are world-specific, so a later step can only learn them from an earlier response (the
+PIN comes from the user, in words).
 
 The templates
 -------------
@@ -52,18 +89,23 @@ The templates
 ``trip_ready``         5     find -> authenticate -> engine start or charging session and
                              navigate_vehicle in parallel (fan-out) -> set_vehicle_climate
 ``status_and_lock``    3     authenticate_vehicle (a vehicle id given in the instruction)
-                             -> set_vehicle_lock; get_vehicle_status of the same id in
-                             parallel (it needs no login)
+                             and get_vehicle_status of the same id in parallel (it needs no
+                             login), then set_vehicle_lock after both (the status shows
+                             the lock, so the instruction orders the check first)
 ``navigate_by_plate``  3     find_vehicle -> authenticate_vehicle -> navigate_vehicle (chain)
 ===================== ===== ================================================================
 
 Evolution hooks
 ---------------
-A constant ``vehicle_id`` can be revealed by ``find_vehicle`` on the car's plate (lookup). A
-login can be followed by sending another destination, an engine start or a charging session
-by the climate with the defrost on (follow-ups, both writes). The side step asks for the
-range of the world's last car, which templates never pick: a side step about a template's
-car would repeat its look-up, or state the id that its login must wait for.
+A constant ``vehicle_id`` can be revealed by ``find_vehicle`` on the car's plate (lookup).
+Follow-ups (both writes): a login to a car that ``find_vehicle`` found can be followed by
+sending another destination (it commutes with the template's one: destinations are kept
+side by side; a login to a car the instruction names by id is not, since such a task may read
+the car's status in parallel), and a climate setting by a second one with the defrost on
+(the last setting wins, so the second waits for the first with an explicit order, as its
+"Then" says). The side step asks for the range of the world's last car, which templates
+never pick: a side step about a template's car would repeat its look-up, or state the id
+that its login must wait for.
 """
 
 from __future__ import annotations
@@ -72,7 +114,7 @@ import datetime as dt
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -84,9 +126,9 @@ from asynctool_env.core.scenario import (
     SideStepRule,
     StepSpec,
     TaskSpec,
-    stable_id,
     world_digest,
 )
+from asynctool_env.core.state import WorldState
 from asynctool_env.core.tools import ToolError, tool
 
 
@@ -209,6 +251,7 @@ class VehicleWorld:
         plates: Licence plate of each car, like ``8KRT452``.
         vehicle_ids: ``VH-XXXXXX`` id of each car.
         now: Minutes after :data:`_EPOCH` at which the world stands.
+        state: What the commands changed, per car (see *State* in the module docstring).
     """
 
     seed: int
@@ -218,6 +261,7 @@ class VehicleWorld:
     plates: tuple[str, ...]
     vehicle_ids: tuple[str, ...]
     now: int
+    state: WorldState = field(default_factory=WorldState, compare=False, repr=False)
 
 
 def make_world(rng: np.random.Generator) -> VehicleWorld:
@@ -384,8 +428,40 @@ def _session(world: VehicleWorld, session_id: str) -> tuple[int, str]:
         kind = match.group(1)
         index = value >> 7
         if index < len(world.vehicle_ids) and _token(world, kind, value, 3, 5) == wanted:
-            return index, "engine" if kind == "ENG" else "charging"
+            part = "engine" if kind == "ENG" else "charging"
+            active = _car_state(world, index, part)
+            if active is not None and active["session_id"] == wanted:
+                return index, part
     raise ToolError(f"no active session {session_id!r}; {hint}")
+
+
+def _car_state(world: VehicleWorld, index: int, part: str) -> dict[str, Any] | None:
+    """What the commands made of one part of a car ("lock", "engine", "charging",
+    "climate"), or ``None`` while that part is as the seed says."""
+    return world.state.get(("vehicle", world.vehicle_ids[index], part))
+
+
+def _put_car_state(world: VehicleWorld, index: int, part: str, value: dict[str, Any]) -> None:
+    world.state.put(("vehicle", world.vehicle_ids[index], part), value)
+
+
+def _start_session(
+    world: VehicleWorld, index: int, part: str, session: dict[str, Any]
+) -> dict[str, Any]:
+    """Open an engine or charging session, or report the one already running.
+
+    A car runs one session of each kind: a second start changes nothing but the count of
+    start requests (so a repeated command still shows), and its response is the running
+    session with ``already_running: true``.
+    """
+    running = _car_state(world, index, part)
+    if running is None:
+        _put_car_state(world, index, part, {**session, "start_requests": 1})
+        return session
+    running["start_requests"] += 1
+    _put_car_state(world, index, part, running)
+    shown = {key: value for key, value in running.items() if key != "start_requests"}
+    return {**shown, "already_running": True}
 
 
 def _find_place(world: VehicleWorld, destination: str) -> dict[str, Any]:
@@ -472,14 +548,37 @@ def get_vehicle_status(world: VehicleWorld, vehicle_id: str) -> dict[str, Any]:
     """
     index = _vehicle(world, vehicle_id)
     model = _model(world, index)
-    return {
+    status: dict[str, Any] = {
         "vehicle_id": world.vehicle_ids[index],
         "plate": world.plates[index],
         "model": model.name,
         "powertrain": model.powertrain,
         **_state(world, index),
-        "updated_at": _clock(world),
     }
+    lock = _car_state(world, index, "lock")
+    if lock is not None:
+        status["locked"] = lock["locked"]
+    engine = _car_state(world, index, "engine")
+    if engine is not None:
+        status["engine"] = {key: engine[key] for key in ("status", "session_id", "stops_at")}
+    charging = _car_state(world, index, "charging")
+    if charging is not None:
+        status["charging"] = {
+            key: charging[key] for key in ("status", "session_id", "target_percent", "ready_at")
+        }
+    climate = _car_state(world, index, "climate")
+    if climate is not None:
+        status["climate"] = {
+            key: climate[key] for key in ("target_temperature_c", "defrost", "powered_by")
+        }
+    sent = world.state.scan("vehicle", world.vehicle_ids[index], "destination")
+    if sent:
+        status["navigation_destinations"] = [
+            {"route_id": route["route_id"], "destination": route["destination"]}
+            for _, route in sent
+        ]
+    status["updated_at"] = _clock(world)
+    return status
 
 
 @tool(latency=1, writes=True, canonical={"session_token": "symbol"})
@@ -491,8 +590,10 @@ def set_vehicle_lock(world: VehicleWorld, session_token: str, locked: bool) -> d
         locked: True to lock the doors, False to unlock them.
     """
     index = _authorised(world, session_token)
+    command_id = world.state.new_id("CMD", world.seed, world.vehicle_ids[index], "lock", locked)
+    _put_car_state(world, index, "lock", {"locked": locked, "command_id": command_id})
     return {
-        "command_id": stable_id("CMD", world.seed, world.vehicle_ids[index], "lock", locked),
+        "command_id": command_id,
         "vehicle_id": world.vehicle_ids[index],
         "command": "lock" if locked else "unlock",
         "locked": locked,
@@ -522,7 +623,7 @@ def start_vehicle_engine(
     fuel = _state(world, index)["fuel_percent"]
     if fuel < 5:
         raise ToolError(f"fuel is too low ({fuel}%) for a remote start")
-    return {
+    session = {
         "session_id": _token(world, "ENG", index << 7 | run_minutes, 3, 5),
         "session_type": "engine",
         "vehicle_id": world.vehicle_ids[index],
@@ -531,6 +632,7 @@ def start_vehicle_engine(
         "stops_at": _clock(world, run_minutes),
         "fuel_percent": fuel,
     }
+    return _start_session(world, index, "engine", session)
 
 
 @tool(latency=2, writes=True, canonical={"session_token": "symbol"})
@@ -556,7 +658,7 @@ def start_vehicle_charging(
     if target_percent <= battery:
         raise ToolError(f"the battery is already at {battery}%, at or above {target_percent}%")
     minutes = math.ceil((target_percent - battery) / 100 * model.battery_kwh / CHARGER_KW * 60)
-    return {
+    session = {
         "session_id": _token(world, "CHG", index << 7 | target_percent, 3, 5),
         "session_type": "charging",
         "vehicle_id": world.vehicle_ids[index],
@@ -567,6 +669,7 @@ def start_vehicle_charging(
         "estimated_minutes": minutes,
         "ready_at": _clock(world, minutes),
     }
+    return _start_session(world, index, "charging", session)
 
 
 @tool(latency=1, writes=True, canonical={"session_id": "symbol"})
@@ -584,6 +687,19 @@ def set_vehicle_climate(
     if not 16 <= temperature_c <= 28 or temperature_c * 2 != int(temperature_c * 2):
         raise ToolError(f"temperature_c must be 16 to 28 in steps of 0.5, got {temperature_c}")
     cabin = _state(world, index)["cabin_temperature_c"]
+    before = _car_state(world, index, "climate")
+    _put_car_state(
+        world,
+        index,
+        "climate",
+        {
+            "session_id": session_id.strip().upper(),
+            "powered_by": kind,
+            "target_temperature_c": temperature_c,
+            "defrost": defrost,
+            "settings": 1 + (before["settings"] if before else 0),
+        },
+    )
     return {
         "vehicle_id": world.vehicle_ids[index],
         "status": "running",
@@ -610,8 +726,19 @@ def navigate_vehicle(world: VehicleWorld, session_token: str, destination: str) 
     km = round(1.3 * _distance_km(start, (place["lat"], place["lon"])) + 0.5, 1)
     speed = min(70.0, 24.0 + 2.0 * km)  # longer trips use faster roads
     eta = max(2, math.ceil(km / speed * 60))
+    route_id = world.state.new_id("RTE", world.seed, world.vehicle_ids[index], place["name"])
+    world.state.put(
+        ("vehicle", world.vehicle_ids[index], "destination", route_id),
+        {
+            "route_id": route_id,
+            "destination": place["name"],
+            "address": place["address"],
+            "distance_km": km,
+            "eta_minutes": eta,
+        },
+    )
     return {
-        "route_id": stable_id("RTE", world.seed, world.vehicle_ids[index], place["name"]),
+        "route_id": route_id,
         "vehicle_id": world.vehicle_ids[index],
         "destination": place["name"],
         "address": place["address"],
@@ -779,14 +906,20 @@ def trip_ready(world: VehicleWorld, rng: np.random.Generator) -> TaskSpec:
 
 
 def status_and_lock(world: VehicleWorld, rng: np.random.Generator) -> TaskSpec:
-    """Log in to a given vehicle id and (un)lock it, its status in parallel (3 steps)."""
+    """Log in to a given vehicle id and check its status in parallel, then (un)lock it
+    (3 steps).
+
+    The status shows the lock, so the lock command waits for it (an explicit order the
+    instruction states: "then"); otherwise the status would answer differently depending on
+    which came first.
+    """
     car = _car(world, rng)
     locked = bool(rng.integers(2))
     return TaskSpec(
         instruction=(
-            f"Log in to {world.vehicle_ids[car]} with PIN {_pin(world, car)}, "
-            f"{'lock' if locked else 'unlock'} it remotely, and tell me the address where it "
-            "is parked."
+            f"Log in to {world.vehicle_ids[car]} with PIN {_pin(world, car)} and check where "
+            f"it is parked, then {'lock' if locked else 'unlock'} it remotely. Tell me the "
+            "address where it is parked."
         ),
         steps=(
             StepSpec(
@@ -796,7 +929,9 @@ def status_and_lock(world: VehicleWorld, rng: np.random.Generator) -> TaskSpec:
             # the id is in the instruction: the status need not wait for the login
             StepSpec("get_vehicle_status", {"vehicle_id": world.vehicle_ids[car]}),
             StepSpec(
-                "set_vehicle_lock", {"session_token": "${s0.session_token}", "locked": locked}
+                "set_vehicle_lock",
+                {"session_token": "${s0.session_token}", "locked": locked},
+                after=(1,),
             ),
         ),
         answer="${s1.location.address}",
@@ -839,49 +974,55 @@ def _lookup_vehicle(world: VehicleWorld, value: Any) -> tuple[dict[str, Any], st
 # Follow-ups and the side step avoid repeating a call a template already makes (the same
 # tool with the same arguments twice in one task would be ambiguous to match): templates
 # never navigate to the last destinations or switch the defrost on. Every template logs in
-# to one car and starts at most one engine or charging session, so "the car you logged in
-# to" and "the running engine" name their referent.
-
-
-def _car_phrase(vehicle_id: Any) -> str:
-    """How a sentence names the car of a login's ``vehicle_id`` argument."""
-    if "${" not in str(vehicle_id):
-        return str(vehicle_id)
-    return "the car you logged in to"
+# to one car and sets its climate at most once, so "the car you logged in to" and "the cabin
+# setting" name their referent.
 
 
 def _route_after_login(
     world: VehicleWorld, rng: np.random.Generator, index: int, followed: StepSpec
-) -> tuple[StepSpec, str]:
-    """After a login: send another destination to the car (a write)."""
+) -> tuple[StepSpec, str] | None:
+    """After a login: send another destination to the car (a write).
+
+    Destinations sent to a car are kept side by side (its navigation's inbox), so this one
+    and a destination the template sends commute: "Then also" needs no order. The rule does
+    not apply to a login to a car whose id the instruction states: such a task may read the
+    car's status without waiting for anything (``status_and_lock`` does), and the status
+    lists the destinations, so it would see this one or not depending on the order.
+    """
+    if "${" not in str(followed.arguments["vehicle_id"]):
+        return None
     place = _choice(rng, PLACES[_N_TEMPLATE_PLACES:])[0]
-    car = _car_phrase(followed.arguments["vehicle_id"])
     return (
         StepSpec(
             "navigate_vehicle",
             {"session_token": f"${{s{index}.session_token}}", "destination": place},
         ),
-        f"Then also send the {place} to the navigation of {car}.",
+        f"Then also send the {place} to the navigation of the car you logged in to.",
     )
 
 
-def _climate_after_power(
+def _defrost_after_climate(
     world: VehicleWorld, rng: np.random.Generator, index: int, followed: StepSpec
 ) -> tuple[StepSpec, str]:
-    """After an engine start or a charging session: the climate with defrost (a write)."""
+    """After the climate is set: change it, with the defrost on (a write, ordered after it).
+
+    Both settings go to the car's one climate, and the last one wins, so the new step waits
+    for the one it changes (``after``), as the sentence's "Then" says. It runs on the same
+    engine or charging session, taken from the same earlier response.
+    """
     temperature = _temperature(rng)
-    power = "engine" if "run_minutes" in followed.arguments else "charging session"
     return (
         StepSpec(
             "set_vehicle_climate",
             {
-                "session_id": f"${{s{index}.session_id}}",
+                "session_id": followed.arguments["session_id"],
                 "temperature_c": temperature,
                 "defrost": True,
             },
+            after=(index,),
         ),
-        f"Then, on the {power} you started, set the cabin to {temperature:g} °C with the "
-        "windscreen defrost switched on.",
+        f"Then change the cabin setting to {temperature:g} °C with the windscreen defrost "
+        "switched on.",
     )
 
 
@@ -925,8 +1066,7 @@ SCENARIO = Scenario(
     lookups=(LookupRule("vehicle_id", "find_vehicle", _lookup_vehicle),),
     follow_ups=(
         FollowUpRule("authenticate_vehicle", _route_after_login),
-        FollowUpRule("start_vehicle_engine", _climate_after_power),
-        FollowUpRule("start_vehicle_charging", _climate_after_power),
+        FollowUpRule("set_vehicle_climate", _defrost_after_climate),
     ),
     side_steps=(SideStepRule("range_check", _side_range),),
 )
