@@ -115,7 +115,7 @@ def test_an_answer_needs_its_responses_read_in_pull_mode():
     assert _answer_with_unread_confirmation("push")["success"]
     result = _answer_with_unread_confirmation("pull")
     assert not result["success"]
-    assert any("had not arrived" in reason or "before any response" in reason
+    assert any("not been confirmed" in reason or "reached you" in reason
                for reason in result["reasons"])  # fmt: skip
 
 

@@ -59,7 +59,8 @@ def test_status_and_lock_reads_the_status_without_waiting_for_the_login(seed):
     assert status.depends_on == ()
     assert status.arguments["vehicle_id"] in task.instruction
     lock = next(step for step in task.steps if step.tool == "set_vehicle_lock")
-    assert lock.depends_on == (0,)  # the lock still needs the login's session token
+    # the lock needs the login's session token, and comes after the status it would change
+    assert lock.depends_on == (0, 1)
 
 
 def test_status_and_lock_lookup_makes_the_status_wait_for_the_found_id():

@@ -325,7 +325,7 @@ def test_tool_listing_keeps_defaults_and_optional_arguments():
     text = format_tools([TOOLS["list_messages"].openai_schema(), *env.tools])
     assert "- limit (integer, optional, default 5): How many messages" in text
     assert "submit_answer(task_id*, answer*)" in text and "wait(rounds)" in text
-    assert "answer (string or integer or number, required)" in text
+    assert "answer (string or integer or number or object, required)" in text
 
 
 # -- bad arguments ---------------------------------------------------------------------------

@@ -51,7 +51,7 @@ def wait_pull(world: Any, rounds: int = 1) -> dict[str, Any]:
 def submit_answer(
     world: Any,
     task_id: str,
-    answer: str | int | float | dict[str, str | int | float | list[str | int | float]],
+    answer: str | int | float | dict[str, Any],
 ) -> dict[str, Any]:
     """Give the final answer of one task (once all its steps are done). Closes the task.
 

@@ -86,7 +86,8 @@ def play_gold(
             try:
                 response, step_effects = tool.run(world, step.expected_arguments)
             except ToolError as error:
-                response, step_effects = {"error": str(error)}, Effects()
+                response = {"error": str(error)}
+                step_effects = getattr(error, "effects", None) or Effects()
             responses.append(response)
             effects.append(step_effects)
             total.update(step_effects)

@@ -818,7 +818,9 @@ class CallResolver:
             gold = self.gold.gold_value(key_of_world, key)
             if not same_value(live, gold):
                 reasons.append(_describe_mismatch(key, live, gold))
-            elif confirmations and last_writer.get(key) not in self._confirmed:
+            elif (
+                confirmations and key[0] != CREATED and last_writer.get(key) not in self._confirmed
+            ):
                 premature = True
                 reasons.append(
                     f"the write to {_readable(key)} had not been confirmed when the task was "

@@ -224,13 +224,20 @@ class Tool:
         state = getattr(world, "state", None)
         if not isinstance(state, WorldState):  # a stateless world (hand-made test worlds)
             return dict(self.function(world, **arguments)), Effects()
-        with state.recording() as effects:
-            response = dict(self.function(world, **arguments))
-            if effects.writes and not self.writes:
-                raise RuntimeError(
-                    f"the read tool {self.name} wrote {sorted(effects.writes)[:3]}: a tool "
-                    "that changes the world must be declared with writes=True"
-                )
+        effects = Effects()
+        try:
+            with state.recording() as effects:
+                response = dict(self.function(world, **arguments))
+                if effects.writes and not self.writes:
+                    raise RuntimeError(
+                        f"the read tool {self.name} wrote {sorted(effects.writes)[:3]}: a tool "
+                        "that changes the world must be declared with writes=True"
+                    )
+        except ToolError as error:
+            # What the refused call looked at still counts for conflicts (a write elsewhere
+            # could have made it succeed); what it wrote was rolled back.
+            error.effects = Effects(set(effects.reads), set(effects.scans))  # type: ignore[attr-defined]
+            raise
         return response, effects
 
     def canonical_arguments(self, arguments: Mapping[str, Any]) -> dict[str, Any]:
