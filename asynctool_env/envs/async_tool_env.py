@@ -97,8 +97,10 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     focused, an answered or a padding task; calling a padding step; answering an answered
     task). Three have real consequences, because an unmasked agent (an LLM) can do them:
     calling a step whose inputs have not arrived is a **dependency violation** (the call goes
-    out, an error comes back); calling a pending or done step is a **redundant call**;
-    answering before every step is done is a **premature answer** (the task fails).
+    out, an error comes back); calling a pending or done step is a **redundant call** (a
+    redundant call of a *write* step makes the write twice, a second booking or message on
+    a stateful world, and its task fails); answering before every step is done is a
+    **premature answer** (the task fails).
 
     ## Observation Space
 
@@ -227,7 +229,8 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
 
     ## Version History
 
-    * v0: Initial version.
+    * v0: Initial version. Since dataset v3 (stateful worlds, grader 3) a redundant call of
+      a write step fails its task, as the same repeated write fails an LLM's task.
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}
