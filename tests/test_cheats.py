@@ -46,7 +46,7 @@ from asynctool_env.core.facts import Fact
 from asynctool_env.core.perturb import different_effects, equivalent_spellings
 from asynctool_env.core.references import referenced_steps, resolved_references
 from asynctool_env.core.resolver import task_facts
-from asynctool_env.core.simulator import StepStatus
+from asynctool_env.core.simulator import CallEvent, CallKind, DeliveryEvent, StepStatus
 from asynctool_env.core.task import Instance, Task
 from asynctool_env.core.tools import ToolError
 from asynctool_env.dataset import load_split
@@ -347,31 +347,56 @@ def skip_write(episode: Episode, task: int) -> bool:
     return True
 
 
-def _botched(gold_task: Task, step: int) -> Call | None:
-    """The write of ``step`` with one argument changed, such that the tool accepts it (tried
-    on a scratch world where the task's earlier steps were made)."""
-    tool = TOOLS[gold_task.steps[step].tool]
+def _variants(gold_task: Task, step: int) -> list[Call]:
+    """The write of ``step`` with one argument changed, plain changes first (a changed id
+    would be refused as a guess)."""
     original = gold_task.steps[step].expected_arguments
+    tool = TOOLS[gold_task.steps[step].tool]
 
-    def guessy(arguments: dict[str, Any]) -> bool:  # a changed id would be refused as a guess
+    def guessy(arguments: dict[str, Any]) -> bool:
         changed = [v for k, v in arguments.items() if v != original.get(k)]
         return any(isinstance(v, str) and any(c.isdigit() for c in v) for v in changed)
 
-    variants = sorted((arguments for _, arguments in different_effects(original)), key=guessy)
-    for arguments in variants:
+    found = []
+    for arguments in sorted((a for _, a in different_effects(original)), key=guessy):
         try:
-            validated = tool.validate_arguments(arguments)
+            found.append((tool.name, tool.validate_arguments(arguments)))
         except ToolError:
             continue
+    return found
+
+
+def _botched(gold_task: Task, step: int) -> Call | None:
+    """The write of ``step`` with one argument changed, such that the tool accepts it where
+    the gold call would be made (on a scratch world where the task's earlier steps were)."""
+    for name, arguments in _variants(gold_task, step):
         world = SCENARIOS[gold_task.scenario].world(gold_task.world_seed)
         for earlier in gold_task.steps[:step]:
             TOOLS[earlier.tool].run(world, earlier.expected_arguments)
         try:
-            tool.run(world, validated)
+            TOOLS[name].run(world, arguments)
         except ToolError:
             continue
-        return tool.name, validated
+        return name, arguments
     return None
+
+
+def _made(episode: Episode, calls: list[Call]) -> bool:
+    """Try ``calls`` one by one (each in its own reply, waiting for its response) until one
+    is made and changes the world: neither refused as a violation nor by the backend."""
+    for call in calls:
+        seen = len(episode.simulator.trace)
+        episode.phase([call])
+        for event in episode.simulator.trace[seen:]:
+            if isinstance(event, CallEvent) and event.kind is not CallKind.VIOLATION:
+                delivered = [
+                    e
+                    for e in episode.simulator.trace[seen:]
+                    if isinstance(e, DeliveryEvent) and e.call_id == event.call_id
+                ]
+                if delivered and not delivered[0].is_error:
+                    return True
+    return False
 
 
 def botch_write(episode: Episode, task: int) -> bool:
@@ -397,7 +422,10 @@ def duplicate(episode: Episode, task: int) -> bool:
         return False
     for layer in layers(gold_task):
         episode.phase([gold(gold_task, step) for step in layer])
-    episode.phase([gold(gold_task, targets[-1])])
+    # the same write again (a backend may refuse a repeat: a hold bought twice, shares sold
+    # twice; then nothing was duplicated and the cheat does not apply)
+    if not _made(episode, [gold(gold_task, targets[-1])]):
+        return False
     episode.answer(task, gold_answer(gold_task))
     return True
 
@@ -408,20 +436,20 @@ def spoil(episode: Episode, task: int) -> bool:
     if not targets:
         return False
     episode.honest(task)
-    episode.phase([gold(gold_task, targets[-1])])  # after the answer: a second write
-    return True
+    # after the answer: the write again, or else the write changed
+    again = [gold(gold_task, targets[-1]), *_variants(gold_task, targets[-1])]
+    return _made(episode, again)
 
 
 def collateral(episode: Episode, task: int) -> bool:
     gold_task = episode.instance.tasks[task]
-    targets = [step for step in writes(gold_task) if _botched(gold_task, step) is not None]
+    targets = writes(gold_task)
     if not targets:
         return False
     for layer in layers(gold_task):
         episode.phase([gold(gold_task, step) for step in layer])
-    extra = _botched(gold_task, targets[0])
-    assert extra is not None
-    episode.phase([extra])
+    if not _made(episode, _variants(gold_task, targets[0])):
+        return False
     episode.answer(task, gold_answer(gold_task))
     return True
 
