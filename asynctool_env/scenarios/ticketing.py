@@ -44,17 +44,19 @@ What calls make or change is kept in the world's
 
 What each write does. ``hold_tickets`` takes seats out of sale: a section's free seats are
 the seed's count less the seats of every hold of that section (bought or not), and it is
-refused when fewer are free than asked. The seats are the best adjacent block no other
-hold of the section has (the block dataset v2 gave, when free; past orders sat in seats
-numbered 30 and up, which are not on sale). Holding the same seats again is a second hold
-with other seats and a new id. ``purchase_tickets`` buys each
-of its holds once (a used hold is refused), makes the order and uses its voucher up (a
-voucher pays for one purchase; credit left over comes back as a new voucher,
-``remaining_voucher_code``). ``request_ticket_refund`` refunds an order once: the order
-becomes ``refunded`` (``credited`` for store credit, which issues a voucher) and its tickets
-``cancelled``; refunded seats are not put back on sale. What each read sees:
-``list_ticket_options`` the free seats left, ``get_ticket_order_status`` the order's current
-status (and its refund). Searches show prices only and read no state.
+refused when fewer are free than asked. The seats are the best adjacent block no other hold
+of the section has (the block dataset v2 gave, when free; past orders sat in seats numbered
+30 and up, which are not on sale). Holding the same seats again is a second hold with other
+seats and a new id. ``purchase_tickets`` buys each of its holds once (a used hold is
+refused), makes the order and uses its voucher up (a voucher pays for one purchase; credit
+left over comes back as a new voucher, ``remaining_voucher_code``).
+``request_ticket_refund`` refunds an order once: the order becomes ``refunded``
+(``credited`` for store credit, which issues a voucher) and its tickets ``cancelled``;
+refunded seats are not put back on sale. A hold does not lapse within an episode (the world
+has no clock: ``expires_in_minutes`` is the shop's stated policy, kept as dataset v2 showed
+it). What each read sees: ``list_ticket_options`` the free seats left,
+``get_ticket_order_status`` the order's current status (and its refund). Searches show
+prices only and read no state.
 
 Ids are *signed tokens*: a few base-32 characters that encode what the id stands for,
 scrambled and followed by a check computed from the world's seed, so they cannot be guessed
