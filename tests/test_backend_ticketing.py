@@ -317,7 +317,7 @@ def test_holds_price_their_seats(seed, kind):
             assert out["subtotal"] == money(option["price"] * quantity)
             assert out["fees"] == money(option["fee"] * quantity)
             assert out["total_price"] == money(out["subtotal"] + out["fees"])
-            assert (out["currency"], out["expires_in_minutes"]) == ("USD", 15)
+            assert out["currency"] == "USD" and "expires_in_minutes" not in out  # no clock
             assert len(out["seats"]) == quantity and adjacent(out["seats"])
             assert re.fullmatch(r"(Row [A-Z]|Car \d), Seat \d+", out["seats"][0])
             # the same seats again: a second hold (was: the same hold id, stateless) of

@@ -417,7 +417,7 @@ def _commuting_tasks(scenario: Scenario, seed: int) -> list[Task]:
     world = scenario.world(seed)
     kept: list[Task] = []
     for template in sorted(scenario.templates):
-        for _ in range(2):
+        for _ in range(3):
             task = build_task(scenario, template, seed, rng, world=world)
             play = play_gold([*kept, task], TOOLS, lambda name, s: SCENARIOS[name].world(s))
             if not task_conflicts([*kept, task], play):
@@ -430,9 +430,11 @@ def test_interleaving_tasks_that_commute_gives_the_gold_responses(scenario_name)
     """Tasks on one world that touch different objects can be interleaved in any way the
     dependencies allow: every response is the gold one, and the final state is the gold's."""
     scenario = SCENARIOS[scenario_name]
+    sizes = []
     for seed in (5, 6):
         tasks = _commuting_tasks(scenario, seed)
-        assert len(tasks) >= 3, [task.task_id for task in tasks]
+        sizes.append(len(tasks))
+        assert len(tasks) >= 2, [task.task_id for task in tasks]
         gold = play_gold(tasks, TOOLS, lambda name, s: SCENARIOS[name].world(s))
         shuffle = np.random.default_rng(seed)
         orders = [topological_order(task, shuffle) for task in tasks]
@@ -450,6 +452,8 @@ def test_interleaving_tasks_that_commute_gives_the_gold_responses(scenario_name)
             assert response == step.expected_response, (tasks[t].task_id, index)
         assert len(queue) == sum(task.n_steps for task in tasks)
         assert world.state.snapshot() == gold.final[(scenario_name, seed)]
+    # a trading world has three accounts that every trading task writes to: few commute
+    assert max(sizes) >= 3, sizes
 
 
 @pytest.mark.parametrize("scenario_name", SCENARIO_NAMES)

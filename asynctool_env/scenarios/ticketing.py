@@ -53,8 +53,8 @@ left over comes back as a new voucher, ``remaining_voucher_code``).
 ``request_ticket_refund`` refunds an order once: the order becomes ``refunded``
 (``credited`` for store credit, which issues a voucher) and its tickets ``cancelled``;
 refunded seats are not put back on sale. A hold does not lapse within an episode (the world
-has no clock: ``expires_in_minutes`` is the shop's stated policy, kept as dataset v2 showed
-it). What each read sees: ``list_ticket_options`` the free seats left,
+has no clock, so a hold states no expiry: dataset v2's ``expires_in_minutes`` promised one
+the env never applied). What each read sees: ``list_ticket_options`` the free seats left,
 ``get_ticket_order_status`` the order's current status (and its refund). Searches show
 prices only and read no state.
 
@@ -240,7 +240,6 @@ TRAINS_PER_DAY = 4
 WINDOW_DAYS = 28
 MAX_QUANTITY = 8
 MAX_HOLDS = 4
-HOLD_MINUTES = 15
 FULL_REFUND_DAYS = 7
 FEE_RATE = 0.12  # service fee on event tickets (trains have none)
 _ROWS = "ABCDEFGHJKLMNPQRST"
@@ -840,7 +839,6 @@ def hold_tickets(
         **item,
         "total_price": _money(item["subtotal"] + item["fees"]),
         "currency": "USD",
-        "expires_in_minutes": HOLD_MINUTES,
     }
 
 

@@ -229,7 +229,6 @@ OWNERS: tuple[str, ...] = (
 )
 _COLORS: tuple[str, ...] = ("white", "black", "silver", "blue", "red", "grey", "green")
 N_VEHICLES = 6
-SESSION_MINUTES = 60
 CHARGER_KW = 11.0  # home wall box
 _B32 = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 _B32_INDEX: dict[str, int] = {char: index for index, char in enumerate(_B32)}
@@ -534,7 +533,6 @@ def authenticate_vehicle(world: VehicleWorld, vehicle_id: str, pin: str) -> dict
     return {
         "session_token": _session_token(world, index),
         "vehicle_id": world.vehicle_ids[index],
-        "expires_in_minutes": SESSION_MINUTES,
         "scopes": ["lock", "engine", "charging", "climate", "navigation"],
     }
 
