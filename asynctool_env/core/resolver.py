@@ -39,7 +39,8 @@ steps of every task:
    first (``"Then ..."``). It is not run.
 3. Among several steps a call serves, the most useful wins: an open task's step not called
    yet (correct), then one that would be early (violation), then one already pending or done
-   (redundant); lowest task first.
+   (redundant); at each of these, a step the call equals before one it only informs; lowest
+   task first.
 4. A call that serves no step is *unmatched*.
 
 Every call that is not a violation runs on the episode's world of its scenario when it is
@@ -663,6 +664,9 @@ class CallResolver:
             else:
                 missing = self._missing(gold, leaves)
                 rank = 1 if missing else 0
+            # The call's own step (equal canonical arguments) before a step it only informs
+            # (two validations that both answer "valid"), at the same rank.
+            rank = 2 * rank + (gold.key != key)
             if best is None or rank < best[0]:
                 best = (rank, gold, missing)
             if rank == 0:
@@ -676,12 +680,12 @@ class CallResolver:
             )
             task, step = (best[1].task, best[1].step) if best is not None else (-1, -1)
             return self._violation(name, task, step, (reason,))
-        if best is not None and best[0] == 1:
+        if best is not None and best[0] // 2 == 1:
             return self._violation(name, best[1].task, best[1].step, best[2])
         if best is not None:
             rank, gold, _ = best
             response, effects = self._run(tool, arguments, gold.task)
-            kind = CallKind.CORRECT if rank == 0 else CallKind.REDUNDANT
+            kind = CallKind.CORRECT if rank // 2 == 0 else CallKind.REDUNDANT
             world = world_key(simulator.tasks[gold.task])
             return Resolution(
                 kind, gold.task, gold.step, response, (), effects, world, (gold.task,)
@@ -769,7 +773,9 @@ class CallResolver:
             touches = self.gold is not None and bool(
                 effects.writes & set(self.gold.written[task_index])
             )
-            score[task_index] = 4 * touches + 2 * len(values & gold_values) + same_tool
+            # An id or a long text says whose a write is; a shared "Business" or a 2 barely.
+            shared = sum(_weight(value) for value in values & gold_values)
+            score[task_index] = 8 * touches + shared + same_tool
         top = max(score.values(), default=0)
         leaders = [t for t in candidates if score[t] == top]
         return (leaders[0],) if top > 0 and len(leaders) == 1 else ()
@@ -921,6 +927,14 @@ class CallResolver:
         ]
         if unowned:
             simulator.record_collateral(tuple(dict.fromkeys(unowned)))
+
+
+def _weight(value: str) -> int:
+    """How much a normalized argument value shared with a task's gold says the call is that
+    task's: an id, an email or a long text a lot, a word or a small number a little."""
+    if _identifying_tokens(value) or len(value) >= 12:
+        return 4
+    return 1
 
 
 def _readable(key: Key) -> str:

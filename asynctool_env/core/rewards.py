@@ -32,6 +32,7 @@ class RewardWeights:
     redundant_call: float = -0.1
     premature_answer: float = -0.5
     slip: float = 0.0
+    collateral_write: float = -1.0
 
     def in_meter_order(self) -> tuple[float, ...]:
         """The weights of :class:`RewardMeter`'s terms, in the order it sums them (the
@@ -45,6 +46,7 @@ class RewardWeights:
             self.invalid,
             self.dependency_violation,
             self.redundant_call,
+            self.collateral_write,
         )
 
     @classmethod
@@ -76,7 +78,9 @@ class RewardMeter:
     ``premature_answer`` per early answer, ``step_done`` per correct response delivered,
     ``round`` per round that passes and once more for the round of the last answer (so an
     episode is charged exactly ``rounds`` times), ``idle`` per idle round, ``invalid`` per
-    refused action, ``dependency_violation`` and ``redundant_call`` per such call. (``slip``
+    refused action, ``dependency_violation`` and ``redundant_call`` per such call,
+    ``collateral_write`` per change to the world that no gold call makes and no task owns
+    (written calls only; found when the episode ends, so the last reward pays it). (``slip``
     shaping is the numeric env's own: it depends on when decisions are taken.)
     """
 
@@ -100,6 +104,7 @@ class RewardMeter:
             simulator.invalid_actions,
             simulator.violations,
             simulator.redundant_calls,
+            simulator.collateral_writes,
         )
 
     def take(self) -> float:

@@ -898,6 +898,7 @@ class AsyncToolVectorEnv(VectorEnv):
             c["invalid"].copy(),
             c["violations"].copy(),
             c["redundant"].copy(),
+            np.zeros(self.num_envs, np.int64),  # collateral writes: written calls only
         ]
 
     # -- observations and infos ---------------------------------------------------------------
