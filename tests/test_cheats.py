@@ -295,11 +295,17 @@ def launder(episode: Episode, task: int) -> bool:
         return False
     washes: list[Call] = []
     offered = {step.tool: step for t in episode.instance.tasks for step in t.steps}
+    own = [gold(gold_task, step) for step in range(len(gold_task.steps))]
+    instruction = gold_task.instruction.casefold()
     for value in values:
+        if str(value).casefold() in instruction:
+            continue  # told, not remembered
         for name, step in offered.items():
             strings = [k for k, v in step.expected_arguments.items() if isinstance(v, str)]
             for argument in strings[:1]:
-                washes.append((name, {**step.expected_arguments, argument: str(value)}))
+                wash = (name, {**step.expected_arguments, argument: str(value)})
+                if wash not in own:  # the task's own read would be the work, not a wash
+                    washes.append(wash)
     for wash in washes:
         episode.phase([wash])
     for layer in layers(gold_task, skipped):
