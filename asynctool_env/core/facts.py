@@ -1,42 +1,127 @@
 """Answers graded as facts: what a task's answer must state, and how free text is read.
 
 A task that asks for something ("tell me the booking id and the forecast condition") has a
-list of :class:`Fact` objects: each required value, with its kind and tolerance. A model's
-free-text answer passes when it states every fact:
+list of :class:`Fact` objects: each required value, with its kind and tolerance. Models are
+trained by RL on this grade, so **a correct answer must be credited, and an answer that
+guesses, hedges or pastes must earn nothing.** An answer (a text, or an object keyed by
+what the task asks for) passes when it states every fact, **exactly one candidate per
+fact**, and is not a copy of the responses.
+
+What states a fact
+------------------
 
 ============ ======================================================================
 kind          a stated value counts when
 ============ ======================================================================
 ``id``        the id appears as a whole token, letter case ignored (``bk-1a2b3c``)
-``number``    some number in the answer is within the tolerance (``abs_tol``, by
-              default half a cent: ``-3.63%`` states ``-3.6254``); thousands
-              separators, currency signs, units and ``%`` are read
-              (``$1,234.50 USD``, ``9 lines``, ``10 minutes``)
-``text``      the text appears, with case, spacing and surrounding quotes ignored
-``choice``    like ``text``, and named before the other options (``alternatives``):
-              "B (2952 vs 704 for A)" answers B, "A or B" answers A
+``number``    a number in the answer is within the tolerance (``abs_tol``, by default
+              half a cent for non-integers: ``-3.63%`` states ``-3.6254``); thousands
+              separators, currency signs, units and ``%`` are read (``$1,234.50 USD``,
+              ``9 lines``); a decrease said in words is negative ("5.06% below/lower/
+              less", "a decrease of 5.06%", "down 5.06%", "fell by 5.06%"; "up", "rose",
+              "an increase of" are positive; an explicit sign wins)
+``text``      the text appears, with case, spacing and quotes ignored (punctuation too
+              for wordy texts: "Order 80587 - Late Delivery"); a prime factorisation
+              (``2^3 * 3 * 5233``) is graded as the multiset of its factors, in any usual
+              notation: ``2³ × 3 × 5233``, ``2*2*2*3*5233``, ``2·2·2·3·5233``,
+              ``2**3 * 3 * 5233``, ``2, 2, 2, 3, 5233``
+``choice``    like ``text``, and named before the other options: "Mia (2952 vs 704 for
+              Nora)" answers Mia; naming the loser in a comparison is fine
 ``boolean``   a yes/true word (or a no/false word) is said, and not its opposite
 ``list``      every item is stated (items graded as ``text``/``id``/``number``)
 ============ ======================================================================
 
+**Numbers only where they are numbers.** Digits inside times (``12:30``, ``3 pm``), dates
+(``2025-06-12``, ``June 12, 2025``, ``12/06/2025``), ids (``BK-12A``, ``AF891``), versions
+(``v1.2.3``), phone numbers (``+1-555-0012``) and a range's ends (``5-6``, ``5 to 6``,
+``between 5 and 6``) do not state a count: "12:30" does not state 12. ("from 12.2 to 19.5"
+is a change, not a range.)
+
 What is *not* required: anything the instruction does not ask for. A response field that
 only echoes its own call's input, when the instruction states that input (the currency a
-conversion was asked into), is not a required fact either, since stating it shows nothing;
-formatting words around the facts (``bytes``, ``USD``) are free.
+conversion was asked into), is not a required fact either; formatting words around the
+facts (``bytes``, ``USD``) are free, and so is naming a few other things for context
+("Mia Larsen (CUS-06A1A1) is now silver; version VER-83138A; export EXP-INV-CSV-D72A").
 
-An answer that pastes everything it saw must not pass. Three rules stop it, and none of
-them stops a helpful answer that names a few things for context ("Mia Larsen's tier is now
-silver, version VER-83138A; export job EXP-INV-CSV-D72A started"):
+Exactly one candidate per fact
+------------------------------
 
-* **Contradiction**: a fact read from a list of candidates (``flights.0.flight_id``, the
-  cheapest flight) has the other candidates' values as ``alternatives``; an answer that
-  also names one of them is ambiguous and fails (``"AF891, or maybe IB905"``).
+The answer is read once: every number, id-like token (ids, emails, URLs, paths, digests,
+phone numbers), fact text and rival text is located, with the words around it. A fact's
+*candidates* are the values of its kind the answer offers: numbers for a number; tokens of
+the same shape for an id (``DOC-…`` and ``DOC-…``, two digests, two emails, two UUIDs);
+for a text, its ``alternatives`` (the other items of the list it was read from) and the
+values of the same response field elsewhere in the responses, plus tokens of its shape.
+These are **not** candidates: another fact's value, a value the instruction states, the
+other side of a comparison ("2952 vs 704"; if a response gave it), and anything labelled
+as another fact's value. A second candidate fails the fact when it is
+
+* one of the fact's ``alternatives`` (``AF891, or maybe IB905``; ``63 seats (First Class
+  26)``);
+* **offered as an alternative**: a hedge word before it or between it and the value
+  ("41 or 42", "either 41 or 28", "41 (maybe 42)", "41, possibly 42", "41/42", "about 41
+  or 42", "though it could be 43", "subtotal 450.0 or total 475.34"); a text or id joined
+  to anything by "or", "maybe", "/" or "one of" ("windy or sunny");
+* **listed** with the value (only commas, slashes or "and" between, no label of its own:
+  "41, 42", "one of 38, 39, 40, 41", "VER-2ECCE1, VER-B2DDB9");
+* **unlabelled** (no word says what it is: "41 rows. 40.", "dc7c… 7d9e…");
+* **made up**: a number, or an id/email/path of the fact's shape, that no response, the
+  context or the instruction holds ("0.0976 (Dice 0.25)"); a number as written may be a
+  response's rounded ("12.21" for 12.2057);
+* for an id: another id of its shape, when the answer does not say which one is the asked
+  one ("VER-2ECCE1 (previous: VER-B2DDB9)" fails, "the new version id is VER-2ECCE1 (it
+  replaced VER-B2DDB9)" passes).
+
+Two writings of one value within its tolerance offered as alternatives ("0.0976 or 0.1")
+are two candidates too; a range whose end is the value is a hedge ("40-42 rows"). A
+number with a label of its own that names no fact, and that a response gave ("high 31",
+"record 3", "6 columns"), is context, not a candidate.
+
+Labels bind
+-----------
+
+A value's *label* is the words right before it (back to the value before it, or an
+opening parenthesis) and, for a number, its unit or noun right after it ("41 rows",
+"8 shared words"). A label names a fact when its closest words are the fact's ``label``
+or the last key of its ``source`` path, case, spaces and underscores ignored, with simple
+variants: singular/plural, ``avg``/``average``, ``max``/``maximum``, ``%``/``percent``,
+``no.``/``#``/``number``, ``e-mail``/``email``, and ``id``/``number``/``count`` optional
+("version VER-1" names the version id, "41 rows" the row count). The most specific label
+wins ("line count" over "count"); a label of another kind binds only written
+``label: value``, ``label = value`` or ``label is value`` (so "the order id for the 80 KO
+shares is TRD-…" does not bind 80 to the order id).
+
+* A value labelled as another fact's does not count for its own fact: "email: 41, row
+  count: isla.sato@outlook.com" states neither.
+* A label that names a fact next to a wrong value fails the fact, even if the right value
+  stands elsewhere: "row count: 40. The table has 41 rows.", "41 rows (42 with the
+  header)", "email: unknown; isla.sato@outlook.com".
+* Facts may come in any order when each is bound to its own label or unambiguous by kind:
+  "41; isla.sato@outlook.com" passes.
+
+A **structured answer** is read the same way: a JSON object (or Python dict, or an object
+passed as the answer) keyed by labels, ``{"email": "...", "row count": 41}``, is read as
+``email: ... ; row count: 41``: a key that names a fact binds its value (one value: a list
+of several under it is a list of candidates), keys are matched case-, space- and
+underscore-insensitively (``Row_Count``, ``rows``), and a key that names no fact is a
+neutral label (``{"percentage change": 59.43}`` for a fact labelled ``text`` passes).
+Extra keys holding other responses' values count as context, for the copying rules.
+
+Pastes and copies
+-----------------
+
+* **Paste**: an answer that reproduces a response as ``key: value`` pairs (JSON anywhere
+  in the text, a Python dict, ``key: value`` / ``key = value`` lines), at least 3 of its
+  pairs and 3/4 of them, not all of them facts, is a paste, whatever surrounds it and
+  whatever keys it adds or drops; so is one that restates 3/4 of a response's telling
+  values in any form, more than ``max(2, facts)`` of them not facts.
 * **Copying**: an answer that restates more than ``max(2, facts)`` of the other values the
-  task's responses held, and at least half of them, or that reproduces a whole response as
-  JSON, is a copy of the responses (:func:`context_values`, :func:`grade_answer`).
+  task's responses held, and at least half of them, is a copy of the responses
+  (:func:`context_values`).
 * **Length**: an answer longer than :func:`answer_length_limit` characters fails before it
-  is read (a few hundred characters more than the facts need; a pasted search result is
-  thousands).
+  is read (a few hundred characters more than the facts need).
+
+Reasons name the fact's label and what to change, never the expected value.
 
 :func:`facts_from_answer` derives the facts of a task from its answer template (each
 ``${sN.path}`` is one fact; an answer with no reference is a computed ``choice``), so v1
@@ -45,6 +130,8 @@ tasks get facts too; v2 dataset files store them.
 
 from __future__ import annotations
 
+import ast
+import bisect
 import json
 import math
 import re
@@ -282,7 +369,13 @@ def answer_text(answer: Any) -> str:
             try:
                 return answer_text(json.loads(stripped))
             except ValueError:
+                pass
+            try:  # a Python literal: {'email': 'a@b.c', 'row count': 41}
+                parsed = ast.literal_eval(stripped)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
                 return answer
+            if isinstance(parsed, (dict, list, tuple)):
+                return answer_text(parsed)
         return answer
     if isinstance(answer, Mapping):
         return " ; ".join(f"{key}: {answer_text(item)}" for key, item in answer.items())
@@ -391,6 +484,30 @@ def answer_length_limit(facts: Sequence[Fact]) -> int:
     return 400 + sum(80 + len(normalize_text(fact.value)) for fact in facts)
 
 
+def _telling(value: Any) -> bool:
+    """Whether a response leaf says enough to count when an answer repeats it: not a
+    boolean, not a small whole number, not a string shorter than 3 or longer than 200."""
+    if isinstance(value, bool) or value is None:
+        return False
+    if isinstance(value, (int, float)):
+        return math.isfinite(value) and not (float(value).is_integer() and abs(value) <= 10)
+    return 3 <= len(normalize_text(str(value))) <= 200
+
+
+def _leaves(value: Any) -> list[Any]:
+    if isinstance(value, Mapping):
+        return [leaf for item in value.values() for leaf in _leaves(item)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in _leaves(item)]
+    return [value]
+
+
+def _leaf_key(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(float(value))
+    return normalize_text(str(value))
+
+
 def context_values(
     responses: Sequence[Mapping[str, Any] | None], instruction: str = ""
 ) -> list[Any]:
@@ -400,28 +517,19 @@ def context_values(
     said = normalize_text(instruction)
     said_numbers = extract_numbers(instruction)
     found: dict[str, Any] = {}
-
-    def visit(value: Any) -> None:
-        if isinstance(value, Mapping):
-            for item in value.values():
-                visit(item)
-        elif isinstance(value, (list, tuple)):
-            for item in value:
-                visit(item)
-        elif isinstance(value, bool) or value is None:
-            return
-        elif isinstance(value, (int, float)):
-            small = float(value).is_integer() and abs(value) <= 10
-            if not small and math.isfinite(value) and float(value) not in said_numbers:
-                found.setdefault(repr(float(value)), value)
-        else:
-            text = normalize_text(str(value))
-            if len(text) >= 3 and not _contains_words(said, text) and len(text) <= 200:
-                found.setdefault(text, value)
-
     for response in responses:
-        if response is not None:
-            visit(response)
+        if response is None:
+            continue
+        for value in _leaves(response):
+            if not _telling(value):
+                continue
+            if isinstance(value, (int, float)):
+                if float(value) not in said_numbers:
+                    found.setdefault(repr(float(value)), value)
+            else:
+                text = normalize_text(str(value))
+                if not _contains_words(said, text):
+                    found.setdefault(text, value)
     return list(found.values())
 
 
@@ -430,19 +538,24 @@ def grade_answer(
     facts: Sequence[Fact],
     context: Sequence[Any] = (),
     responses: Sequence[Mapping[str, Any] | None] = (),
+    instruction: str | None = None,
 ) -> AnswerGrade:
     """Grade a free-text (or JSON) answer against ``facts`` (see the module docstring).
 
     Args:
-        answer: The model's answer.
+        answer: The model's answer: a text, or an object keyed by what the task asks for.
         facts: What it must state.
         context: Other values the task's responses held (:func:`context_values`): an answer
             that restates more than ``max(2, len(facts))`` of them besides the facts, and
             at least half of them, is a copy of the responses, not an answer, and fails.
             Naming a few of them for context (which customer, which job) is fine.
-        responses: The task's responses: an answer that reproduces one of them as JSON
-            (most of its fields, ``"key": value``) is a paste and fails, however few values
-            it holds.
+        responses: The task's responses: an answer that restates most of one of them (as
+            JSON, as ``key: value`` lines or in words) is a paste and fails; their values
+            are what an answer may name for context (a rival value no response holds is
+            made up).
+        instruction: The task's instruction: values it states are never rival candidates
+            (the 80 % a charge was asked to reach). When it is not given, the values the
+            responses hold but ``context`` leaves out are taken as the instruction's.
     """
     text = answer_text(answer)
     limit = answer_length_limit(facts)
@@ -452,18 +565,19 @@ def grade_answer(
             "only the facts the task asks for"
         )
         return AnswerGrade(False, (), (reason,))
+    reading = _Reading(text, facts, context, responses, instruction)
+    checks = tuple(reading.check(index) for index in range(len(facts)))
+    reasons: list[str] = []
     normalized = normalize_text(text)
     numbers = extract_numbers(text)
     tokens = set(re.findall(r"[\w.#:/-]+", normalized)) | set(re.findall(r"\w+", normalized))
-    # A number another fact of the task asks for is that fact's, not a rival candidate.
-    asked = [float(f.value) for f in facts if f.kind == "number" and _is_number(f.value)]
-    checks = tuple(_check(fact, normalized, numbers, tokens, asked) for fact in facts)
-    reasons = [check.reason for check in checks if not check.ok]
-    pasted = [response for response in responses if _reproduces(text, response)]
+    pasted = _pasted(responses, facts, reading.said, normalized, numbers, tokens)
+    pasted += _reproduced(answer, text, responses, facts)
     if pasted:
         reasons.append(
-            f"the answer pastes {len(pasted)} whole response(s) as JSON: state the facts the "
-            "task asks for, not a copy of the responses"
+            f"the answer restates most of {pasted} response(s) (as JSON, key: value pairs or "
+            "a list of their values): that is a copy of the responses, not an answer; state "
+            "the facts the task asks for"
         )
     extra = _restated(context, facts, normalized, numbers, tokens)
     if len(extra) > max(2, len(facts)) and 2 * len(extra) >= len(context):
@@ -473,22 +587,163 @@ def grade_answer(
             f"the answer restates {len(extra)} of the {len(context)} other values the "
             f"responses held ({shown}{more}): that is a copy of the responses, not an answer"
         )
+    # A copy is said first: it is why the rest of the answer reads wrong.
+    reasons.extend(check.reason for check in checks if not check.ok)
     return AnswerGrade(not reasons, checks, tuple(reasons))
 
 
-def _reproduces(text: str, response: Mapping[str, Any] | None) -> bool:
-    """Whether ``text`` holds most of ``response``'s own fields written as JSON."""
-    if not isinstance(response, Mapping):
-        return False
-    squeezed = re.sub(r"\s+", "", text)
-    pairs = [
-        re.sub(r"\s+", "", f"{json.dumps(str(key))}:{json.dumps(value, ensure_ascii=False)}")
-        for key, value in response.items()
-        if not isinstance(value, (Mapping, list, tuple))
-    ]
-    if len(pairs) < 3:
-        return False
-    return 4 * sum(pair in squeezed for pair in pairs) >= 3 * len(pairs)
+def _pasted(
+    responses: Sequence[Mapping[str, Any] | None],
+    facts: Sequence[Fact],
+    said: _Said,
+    normalized: str,
+    numbers: Sequence[float],
+    tokens: set[str],
+) -> int:
+    """How many responses the answer restates most of: at least 3/4 of a response's telling
+    values (the instruction's aside), of which more than ``max(2, facts)`` are not facts."""
+    own, own_text, own_numbers = _own(facts)
+    count = 0
+    for response in responses:
+        if not isinstance(response, Mapping):
+            continue
+        leaves: dict[str, Any] = {}
+        for value in _leaves(response):
+            if _telling(value) and not said.holds(value):
+                leaves.setdefault(_leaf_key(value), value)
+        if len(leaves) < 3:
+            continue
+        stated = [
+            key
+            for key, value in leaves.items()
+            if states(value, fact_kind(value), normalized, numbers, tokens)
+        ]
+        others = [
+            key for key in stated if not _part_of_facts(leaves[key], own, own_text, own_numbers)
+        ]
+        if len(others) > max(2, len(facts)) and 4 * len(stated) >= 3 * len(leaves):
+            count += 1
+    return count
+
+
+def _pairs(value: Any, key: str = "") -> list[tuple[str, Any]]:
+    """The ``(key, scalar)`` pairs of a JSON value, each scalar under its nearest key."""
+    if isinstance(value, Mapping):
+        return [pair for name, item in value.items() for pair in _pairs(item, str(name))]
+    if isinstance(value, (list, tuple)):
+        return [pair for item in value for pair in _pairs(item, key)]
+    return [(key, value)] if key else []
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\W_]+", "", name.casefold())
+
+
+def _written_pairs(answer: Any, text: str) -> set[tuple[str, str]]:
+    """The ``key: value`` pairs an answer writes: an object's, any JSON object's inside
+    its text, and ``key: value`` / ``key = value`` lines or clauses."""
+    found: list[tuple[str, Any]] = []
+    if isinstance(answer, (Mapping, list, tuple)):
+        found += _pairs(answer)
+    decoder = json.JSONDecoder()
+    sources = [answer, text] if isinstance(answer, str) and answer != text else [text]
+    for source in sources:
+        found += _json_pairs(source, decoder)
+    for clause in re.split(r"\n|;|,(?=\s*[\w\s]{1,40}[:=]\s)", text):
+        match = re.fullmatch(r"\s*[\"']?([A-Za-z][\w .-]{0,40}?)[\"']?\s*[:=]\s*(.+?)\s*", clause)
+        if match:
+            found.append((match.group(1), match.group(2).strip(" \"',.")))
+    return {(_key(key), _scalar(value)) for key, value in found if _key(key)}
+
+
+def _json_pairs(text: str, decoder: json.JSONDecoder) -> list[tuple[str, Any]]:
+    """The pairs of every JSON (or Python) object written inside ``text``."""
+    found: list[tuple[str, Any]] = []
+    position = text.find("{")
+    while position >= 0:
+        try:
+            value, end = decoder.raw_decode(text, position)
+        except ValueError:
+            end = position + 1
+            closing = text.find("}", position)
+            if closing > 0:
+                try:
+                    value = ast.literal_eval(text[position : closing + 1])
+                    end = closing + 1
+                except (ValueError, SyntaxError, MemoryError, RecursionError):
+                    value = None
+            else:
+                value = None
+        if isinstance(value, (Mapping, list)):
+            found += _pairs(value)
+        position = text.find("{", max(end, position + 1))
+    return found
+
+
+def _scalar(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, (int, float)):
+        return repr(float(value))
+    text = normalize_text(str(value)).strip(" .")
+    try:
+        return repr(float(text.replace(",", "")))
+    except ValueError:
+        return text
+
+
+def _reproduced(
+    answer: Any,
+    text: str,
+    responses: Sequence[Mapping[str, Any] | None],
+    facts: Sequence[Fact],
+) -> int:
+    """How many responses the answer reproduces as ``key: value`` pairs (JSON or lines):
+    at least 3 of a response's pairs and 3/4 of them, not all of them facts (keys added or
+    removed, and any text around, change nothing)."""
+    written = _written_pairs(answer, text)
+    if len(written) < 3:
+        return 0
+    own = {_scalar(value) for fact in facts for value in _fact_values(fact)}
+    count = 0
+    for response in responses:
+        if not isinstance(response, Mapping):
+            continue
+        pairs = {(_key(key), _scalar(value)) for key, value in _pairs(response)}
+        if len(pairs) < 3:
+            continue
+        kept = pairs & written
+        copied = len(kept) >= 3 and 4 * len(kept) >= 3 * len(pairs)
+        if copied and any(value not in own for _, value in kept):
+            count += 1
+    return count
+
+
+def _fact_values(fact: Fact) -> list[Any]:
+    return list(fact.value) if isinstance(fact.value, (list, tuple)) else [fact.value]
+
+
+def _own(facts: Sequence[Fact]) -> tuple[set[str], str, set[float]]:
+    """The facts' values: their texts, those texts joined, and every number in them."""
+    own = set()
+    own_numbers: set[float] = set()
+    for fact in facts:
+        for value in _fact_values(fact):
+            own.add(normalize_text(str(value)))
+            if isinstance(value, (int, float)) and not isinstance(value, bool):
+                own_numbers.add(float(value))
+            else:
+                own_numbers.update(extract_numbers(str(value)))
+    return own, " | ".join(sorted(own)), own_numbers
+
+
+def _part_of_facts(value: Any, own: set[str], own_text: str, own_numbers: set[float]) -> bool:
+    """Whether ``value`` is a fact's value or part of one (a number the facts state
+    themselves, a city inside an address, a word inside a text)."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value) in own_numbers
+    text = normalize_text(str(value))
+    return text in own or _contains_words(own_text, text)
 
 
 def _restated(
@@ -499,27 +754,15 @@ def _restated(
     tokens: set[str],
 ) -> list[Any]:
     """The context values an answer states, other than the facts' own values."""
-    own = set()
-    own_numbers: set[float] = set()
-    for fact in facts:
-        for value in fact.value if isinstance(fact.value, (list, tuple)) else [fact.value]:
-            own.add(normalize_text(str(value)))
-            if isinstance(value, (int, float)):
-                own_numbers.add(float(value))
-            else:
-                own_numbers.update(extract_numbers(str(value)))
-    own_text = " | ".join(sorted(own))
+    own, own_text, own_numbers = _own(facts)
     stated = []
     for value in context:
-        if isinstance(value, (int, float)):
-            if float(value) in own_numbers:
-                continue  # a number the facts state themselves (inside an address, say)
-        elif normalize_text(value) in own or _contains_words(own_text, normalize_text(value)):
-            continue  # part of a fact (a city inside an address, a word inside a text)
+        if _part_of_facts(value, own, own_text, own_numbers):
+            continue
         kind = fact_kind(value)
         if kind == "list":
             continue
-        if states(value, kind, normalized, numbers, tokens, DEFAULT_ABS_TOL * 0):
+        if states(value, kind, normalized, numbers, tokens):
             stated.append(value)
     return stated
 
@@ -532,7 +775,8 @@ def states(
     tokens: set[str],
     abs_tol: float = 0.0,
 ) -> bool:
-    """Whether the normalized answer states ``value`` as a fact of ``kind``."""
+    """Whether the normalized answer states ``value`` as a fact of ``kind`` anywhere (no
+    labels, no rivals: what the copying rules count)."""
     if kind == "number":
         gold = float(value)
         tolerance = max(abs_tol, 1e-9 * max(1.0, abs(gold)))
@@ -585,55 +829,1019 @@ def _is_number(value: Any) -> bool:
     return not isinstance(value, bool)
 
 
-def _check(
-    fact: Fact,
-    normalized: str,
-    numbers: Sequence[float],
-    tokens: set[str],
-    asked: Sequence[float] = (),
-) -> FactCheck:
-    name = fact.label or "value"
-    if not states(fact.value, fact.kind, normalized, numbers, tokens, fact.abs_tol):
-        return FactCheck(fact, False, f"the answer does not state the {name} ({fact.value!r})")
-    if fact.kind == "choice":
-        # A choice between named options ("whose post got more, A's or B's?") is answered by
-        # the option named first: "B's (2952 vs 704 for A's)" is B, "A's or B's" is A.
-        first = _first_named([fact.value, *fact.alternatives], normalized)
-        tie = normalize_text(str(fact.value)) == "same"  # "A and B got the same" is fine
-        if not tie and normalize_text(str(first)) != normalize_text(str(fact.value)):
+# -- reading an answer: where each value stands, and what names it --------------------------
+
+_QUOTE_SPACES = {ord(quote): " " for quote in _QUOTES}
+
+
+def _squeeze(value: Any) -> str:
+    """Like :func:`normalize_text`, but folded as :func:`_fold` folds (positions kept)."""
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return " ".join(_fold(text).split())
+
+
+def _fold(text: str) -> str:
+    """Quotes to spaces and letters case folded, every character kept in its place (one
+    whose folding is longer, such as "ß", is only lower-cased)."""
+    out = []
+    for char in text.translate(_QUOTE_SPACES):
+        folded = char.casefold()
+        if len(folded) != 1:
+            folded = char.lower() if len(char.lower()) == 1 else char
+        out.append(folded)
+    return "".join(out)
+
+
+_STOP_WORDS = (
+    "the a an is are was were be been being of to for its it their his her my your our this "
+    "that these those which who whose has have had now currently exactly only just then so "
+    "there here and also as will would can should shall do does did am answer result"
+)
+_HEDGE_WORDS = (
+    "or either nor maybe perhaps possibly possible probably likely alternatively alternative "
+    "otherwise else instead unless although though if might may could approximately approx "
+    "about around roughly circa unsure guess candidate option fallback backup try alt alternate"
+)
+#: Words that carry no label: articles, copulas, pronouns, fillers.
+_STOP = frozenset(_STOP_WORDS.split())
+#: Words that offer a value as one of several: "41 or 42", "maybe 42", "about 42".
+_HEDGES = frozenset(_HEDGE_WORDS.split())
+#: Words that put a value on the other side of a comparison: "2952 vs 704".
+_COMPARED = frozenset({"vs", "versus", "against", "than", "compared"})
+#: Words a value's label may be written with.
+_SYNONYMS = {
+    "avg": "average",
+    "max": "maximum",
+    "min": "minimum",
+    "pct": "percent",
+    "percentage": "percent",
+    "%": "percent",
+    "no": "number",
+    "nr": "number",
+    "num": "number",
+    "#": "number",
+    "qty": "quantity",
+    "identifier": "id",
+    "e-mail": "email",
+    "sha-256": "sha256",
+    "md5sum": "md5",
+}
+#: Label words a writer may leave out ("version VER-1" names the version id).
+_OPTIONAL = frozenset({"id", "number", "count"})
+_CONNECTOR = re.compile(r"(?::|=|\b(?:is|was|are|were)\b)[\s:=]*(?:\b(?:now|currently)\b\s*)?$")
+_LIST_GAP = re.compile(r"[\s,/&|+]*(?:(?:and|or|also|plus|nor)\b[\s,/&|+]*)*")
+_CLAUSE_END = re.compile(
+    r";|\n|(?<!\bvs)(?<!\bno)(?<!\bca)(?<!\bapprox)(?<!\be\.g)(?<!\bi\.e)"
+    r"(?<!\bcorp)(?<!\binc)(?<!\bltd)(?<!\bst)(?<!\bmr)(?<!\bdr)"
+    r"[.!?](?=\s+[^\sa-z]|\s*$)",
+    re.IGNORECASE,
+)
+#: Where the words after a number stop being its unit or noun ("8 shared words out of 82").
+_POST_CUT = re.compile(
+    r"[,;:=()\[\]]|\b(?:and|or|but|plus|minus|with|for|from|at|in|of|on|to|by|out|is|was|are"
+    r"|were|which|that|than|vs|versus)\b"
+)
+_WORDS = re.compile(r"[^\W\d_][\w-]*|%|#")
+
+
+def _word(word: str) -> str:
+    word = _SYNONYMS.get(word, word)
+    if len(word) > 3 and word.endswith("ies"):
+        return word[:-3] + "y"
+    if len(word) > 4 and word.endswith(("ches", "shes", "sses", "xes")):
+        return word[:-2]
+    if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us")):
+        return word[:-1]
+    return word
+
+
+def _label_words(text: str) -> list[str]:
+    words = []
+    for raw in _WORDS.findall(text):
+        for part in raw.replace("_", "-").split("-") if raw not in ("e-mail",) else [raw]:
+            if part:
+                words.append(_word(part))
+    return words
+
+
+def _names_of(fact: Fact) -> list[tuple[frozenset[str], frozenset[str], int]]:
+    """The word sets that name ``fact``: its label's, and its source's last key's."""
+    names = [fact.label]
+    if fact.source:
+        keys = [key for key in re.split(r"[.{}$]", fact.source) if key and not key.isdigit()]
+        if len(keys) > 1:
+            names.append(keys[-1])
+    found = []
+    for name in names:
+        words = [word for word in _label_words(_fold(name)) if word not in _STOP]
+        if not words or words == ["answer"]:
+            continue
+        required = frozenset(word for word in words if word not in _OPTIONAL) or frozenset(words)
+        if (required, frozenset(words), len(words)) not in found:
+            found.append((required, frozenset(words), len(words)))
+    return found
+
+
+def _labels_match(window: Sequence[str], required: frozenset[str], full: frozenset[str]) -> bool:
+    """Whether the words next to a value (closest first) are the label: its first words
+    are the label's words, all the required ones ("previous version id", "version",
+    "rows"), and no other word stands between ("38 unique words" is not "words")."""
+    for length in range(len(required), len(full) + 1):
+        words = set(window[:length])
+        if len(window) >= length and required <= words <= full:
+            return True
+    return False
+
+
+# Values that are not statements of a count: dates, times, versions, ranges' ends.
+_MONTHS = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_NOT_NUMBERS = re.compile(
+    "|".join(
+        [
+            r"(?<![\w.])\d{4}-\d{1,2}-\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?z?)?(?!\w)",
+            r"(?<![\w.])\d{4}-w\d{1,2}(?!\w)",
+            r"(?<![\w.])\d{1,2}[/.]\d{1,2}[/.]\d{2,4}(?![\w.])",
+            r"(?<![\w.])\d{1,2}:\d{2}(?::\d{2})?(?:\s?[ap]\.?m\b\.?)?",
+            r"(?<![\w.])\d{1,2}\s?[ap]\.?m\b\.?",
+            rf"\b{_MONTHS}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?(?!\w)",
+            rf"(?<![\w.])\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MONTHS}(?:,?\s+\d{{4}})?(?!\w)",
+            r"(?<![\w.])v?\d+\.\d+\.\d+(?:\.\d+)*(?![\w.])",
+            r"\bv\d+(?:\.\d+)*\b",
+        ]
+    )
+)
+_NUM = r"[-−+]?[$€£¥]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-−+]?[$€£¥]?\.\d+"
+_NUMBER_AT = re.compile(_NUM)
+_RANGE = re.compile(
+    rf"(?<![\w.])(?P<a>{_NUM})\s*%?\s*(?:-|–|—|\.\.|to|through|thru)\s*(?P<b>{_NUM})(?![\w.]\d|\d)"
+    rf"|\bbetween\s+(?P<c>{_NUM})\s*%?\s*(?:and|&|-)\s*(?P<d>{_NUM})"
+)
+_DOWN_BEFORE = re.compile(
+    r"(?:\b(?:decrease[ds]?|decline[ds]?|drop(?:ped|s)?|fall|fell|falls|reduction|reduced|"
+    r"lost|loss|down|minus|lower(?:ed)?|shr[au]nk|dipped|slid|sank)\b)"
+    r"(?:\s+(?:of|by))?\s*(?:about\s+)?$"
+)
+_DOWN_AFTER = re.compile(
+    r"^\s*(?:%|percent|per cent|percentage points?|pp|points?)?\s*"
+    r"(?:\b(?:below|lower|less|smaller|under|down|decrease|decline|drop|fall|reduction|loss)\b)"
+)
+_FACTOR = r"\d+(?:\s*(?:\^|\*\*)\s*\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)?"
+_FACTORS = re.compile(
+    rf"(?<![\w.]){_FACTOR}(?:\s*[×*·⋅∙x]\s*{_FACTOR})+(?![\w.]\d)"
+    rf"|(?<![\w.])\d+(?:\s*(?:\^|\*\*)\s*\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)(?![\w])"
+)
+_COMMA_FACTORS = re.compile(rf"(?<![\w.]){_FACTOR}(?:\s*,\s*(?:and\s+)?{_FACTOR})+(?![\w.]\d)")
+_SUPERSCRIPTS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+
+
+def _factor_multiset(text: str) -> tuple[int, ...] | None:
+    """The prime factors ``2^2 × 3``, ``2² * 3``, ``2, 2, 3`` or ``2·2·3`` write: (2, 2, 3)."""
+    factors: list[int] = []
+    text = text.replace("**", "^")
+    for part in re.split(r"\s*(?:[×*·⋅∙x]|,\s*(?:and\s+)?)\s*", text.strip()):
+        part = part.strip()
+        if not part:
+            continue
+        match = re.fullmatch(r"(\d+)\s*(?:\^\s*(\d+)|([⁰¹²³⁴⁵⁶⁷⁸⁹]+))?", part)
+        if match is None:
+            return None
+        base = int(match.group(1))
+        power = match.group(2) or (match.group(3) or "1").translate(_SUPERSCRIPTS)
+        if int(power) > 64:
+            return None
+        factors.extend([base] * int(power))
+    return tuple(sorted(factors)) if factors else None
+
+
+def _prime(number: int) -> bool:
+    if number < 2:
+        return False
+    if number > 10**9:
+        return True  # too large to check here; such factors are taken as written
+    divisor = 2
+    while divisor * divisor <= number:
+        if number % divisor == 0:
+            return False
+        divisor += 1
+    return True
+
+
+def _is_factorization(fact: Fact) -> bool:
+    named = f"{fact.label} {fact.source or ''}".casefold()
+    return (
+        fact.kind == "text" and "factor" in named and _factor_multiset(str(fact.value)) is not None
+    )
+
+
+# Shapes of id-like tokens: two tokens of one shape are candidates for the same fact.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL = re.compile(r"(?:https?|ftp)://\S+|www\.\S+")
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_HEX = re.compile(r"(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{12,}")
+_PATH = re.compile(r"~?/[\w.@+-]+(?:/[\w.@+-]*)+|~?/[\w.@+-]*\.[\w]+")
+_PHONE = re.compile(r"\+\d{1,3}(?:[-. ]\d{2,5}){1,4}|\d{3}-\d{3}-\d{4}")
+_PHONE_AT = re.compile(r"(?<![\w.+-])(?:\+\d{1,3}(?:[-.]\d{2,5}){2,4}|\d{3}-\d{3}-\d{4})(?![\w-])")
+_UNIT_TOKEN = re.compile(r"[-−+]?[$€£¥]?\d[\d,.]*(?:°)?([a-z%°]*)")
+
+
+def _shape(token: str) -> tuple[Any, ...] | None:
+    """The shape of an id-like token (as written, case kept), or ``None`` for a word."""
+    if not token or any(char.isspace() for char in token):
+        return None
+    folded = token.casefold()
+    if _EMAIL.fullmatch(folded):
+        return ("email",)
+    if _URL.fullmatch(folded):
+        return ("url",)
+    if _UUID.fullmatch(folded):
+        return ("uuid",)
+    if _HEX.fullmatch(folded):
+        return ("hex",)
+    if _PATH.fullmatch(token):
+        return ("path",)
+    if _PHONE.fullmatch(token):
+        return ("phone",)
+    prefix = re.fullmatch(r"([A-Za-z]{2,6})-([A-Za-z0-9-]*\d[A-Za-z0-9-]*)", token)
+    if prefix:
+        return ("prefix", prefix.group(1).casefold())
+    mixed = any(char.isalpha() for char in token) and any(char.isdigit() for char in token)
+    if len(token) < 4 or not (mixed or _ID_SHAPE.match(token)):
+        return None
+    unit = _UNIT_TOKEN.fullmatch(folded)
+    if unit and (unit.group(1) in _UNITS or unit.group(1) in ("am", "pm", "")):
+        return None  # a number with its unit ("10min", "3pm")
+    return (
+        "generic",
+        any(char.isupper() for char in token),
+        any(char.islower() for char in token),
+        any(char.isdigit() for char in token),
+        frozenset(char for char in token if not char.isalnum()),
+        len(token),
+    )
+
+
+def _same_shape(a: tuple[Any, ...] | None, b: tuple[Any, ...] | None) -> bool:
+    if a is None or b is None or a[0] != b[0]:
+        return False
+    if a[0] != "generic":
+        return a == b
+    return a[1:5] == b[1:5] and 0.75 <= a[5] / b[5] <= 1.34
+
+
+@dataclass
+class _Occurrence:
+    """One value written in the answer: a number, an id-like token, a text (a fact's own
+    text or a rival one) or a factorisation; with what stands around it."""
+
+    start: int
+    end: int
+    kind: str  # "number", "token", "text", "factors", "range"
+    value: Any
+    hits: set[int] = field(default_factory=set)  # the facts it states
+    rival_of: set[int] = field(default_factory=set)  # text facts it is a rival text of
+    shape: tuple[Any, ...] | None = None
+    clause: int = 0
+    pre: list[str] = field(default_factory=list)  # label words before it, closest first
+    post: list[str] = field(default_factory=list)  # label words after it, closest first
+    gap: str = ""  # the text between it and the value before it (in its clause)
+    connector: bool = False  # "label: value", "label is value", "label = value"
+    hedged: bool = False  # "or 42", "maybe 42"
+    compared: bool = False  # "vs 704"
+    named: set[int] = field(default_factory=set)  # the facts its label names
+
+
+class _Said:
+    """What the instruction states: its numbers and texts, which are never rivals."""
+
+    def __init__(
+        self,
+        instruction: str | None,
+        context: Sequence[Any],
+        responses: Sequence[Mapping[str, Any] | None],
+    ) -> None:
+        self.numbers: set[float] = set()
+        self.texts: set[str] = set()
+        self.blob = ""
+        if instruction is not None:
+            self.blob = _squeeze(instruction)
+            self.numbers = {round(number, 6) for number in extract_numbers(instruction)}
+            return
+        if not context:
+            return
+        # The caller's context is every telling leaf the instruction does not state: the
+        # telling leaves it leaves out are the instruction's.
+        kept = {_leaf_key(value) for value in context}
+        for response in responses:
+            for value in _leaves(response) if response is not None else []:
+                if not _telling(value) or _leaf_key(value) in kept:
+                    continue
+                if isinstance(value, (int, float)):
+                    self.numbers.add(round(float(value), 6))
+                elif len(normalize_text(str(value))) <= 200:
+                    self.texts.add(_squeeze(str(value)))
+
+    def holds(self, value: Any) -> bool:
+        if isinstance(value, bool) or value is None:
+            return False
+        if isinstance(value, (int, float)):
+            return round(float(value), 6) in self.numbers
+        text = _squeeze(str(value))
+        if text in self.texts:
+            return True
+        return bool(self.blob) and _contains_words(self.blob, text)
+
+
+class _Reading:
+    """An answer read once for all its facts (see the module docstring)."""
+
+    def __init__(
+        self,
+        text: str,
+        facts: Sequence[Fact],
+        context: Sequence[Any],
+        responses: Sequence[Mapping[str, Any] | None],
+        instruction: str | None,
+    ) -> None:
+        self.text = text
+        self.low = _fold(text)
+        self.facts = list(facts)
+        self.said = _Said(instruction, context, responses)
+        # Without responses nothing tells a made-up number from one a response gave.
+        self.informed = any(response is not None for response in responses) or bool(context)
+        self.names = [_names_of(fact) if fact.kind != "choice" else [] for fact in facts]
+        self._known(context, responses)
+        self.clause_starts = [0] + [m.end() for m in _CLAUSE_END.finditer(text)]
+        self.occurrences: list[_Occurrence] = []
+        self.masked = list(self.low)
+        self._find_facts_and_rivals(responses)
+        self._find_tokens()
+        self._find_numbers()
+        self.occurrences.sort(key=lambda occurrence: (occurrence.start, occurrence.end))
+        self._surroundings()
+        for occurrence in self.occurrences:
+            occurrence.named = self._named(occurrence)
+
+    # -- what the responses hold ----------------------------------------------------------
+
+    def _known(self, context: Sequence[Any], responses: Sequence[Mapping[str, Any] | None]) -> None:
+        """Every text and id-like token the responses, the context and the instruction
+        hold, and each response field's values (a fact's same-field rivals)."""
+        self.known_texts: set[str] = set()
+        self.known_numbers: set[float] = {abs(number) for number in self.said.numbers}
+        self.field_values: dict[str, set[str]] = {}
+
+        def visit(value: Any, key: str) -> None:
+            if isinstance(value, Mapping):
+                for name, item in value.items():
+                    visit(item, str(name))
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    visit(item, key)
+            elif isinstance(value, (int, float)) and not isinstance(value, bool):
+                if math.isfinite(value):
+                    self.known_numbers.add(abs(float(value)))
+            elif isinstance(value, str):
+                self.known_numbers.update(abs(number) for number in extract_numbers(value))
+                folded = _squeeze(value)
+                self.known_texts.add(folded)
+                self.known_texts.update(_fold(token) for token in _id_tokens(value))
+                if 0 < len(folded) <= 200:
+                    self.field_values.setdefault(key, set()).add(folded)
+
+        for response in responses:
+            if response is not None:
+                visit(response, "")
+        for value in context:
+            visit(value, "")
+        if self.said.blob:
+            self.known_texts.update(_fold(token) for token in _id_tokens(self.said.blob))
+        self.known_texts.update(self.said.texts)
+
+    def _is_known(self, token: str) -> bool:
+        return token in self.known_texts or self.said.holds(token)
+
+    def _known_number(self, occurrence: _Occurrence) -> bool:
+        """Whether a response, the context or the instruction holds the number, as
+        written (rounded to its decimals: "12.21" is the 12.2057 a response gave)."""
+        written = self.text[occurrence.start : occurrence.end]
+        decimals = len(written.split(".")[1]) if "." in written else 0
+        tolerance = 0.5 * 10 ** (-decimals) + 1e-9
+        magnitude = abs(occurrence.value)
+        return any(abs(number - magnitude) <= tolerance for number in self.known_numbers)
+
+    # -- locating values ------------------------------------------------------------------
+
+    def _clause(self, position: int) -> int:
+        return bisect.bisect_right(self.clause_starts, position) - 1
+
+    def _mask(self, start: int, end: int) -> None:
+        for position in range(start, end):
+            self.masked[position] = " "
+
+    def _add(self, occurrence: _Occurrence) -> _Occurrence:
+        occurrence.clause = self._clause(occurrence.start)
+        self.occurrences.append(occurrence)
+        return occurrence
+
+    def _find_facts_and_rivals(self, responses: Sequence[Mapping[str, Any] | None]) -> None:
+        spans: dict[tuple[int, int], set[int]] = {}
+        self.factor_gold: dict[int, tuple[int, ...]] = {}
+        for index, fact in enumerate(self.facts):
+            if _is_factorization(fact):
+                self.factor_gold[index] = _factor_multiset(str(fact.value)) or ()
+                continue
+            if fact.kind in ("text", "choice"):
+                for span in _text_spans(fact.value, self.low):
+                    spans.setdefault(span, set()).add(index)
+            elif fact.kind == "id":
+                wanted = _squeeze(str(fact.value))
+                if wanted:
+                    pattern = r"(?<![\w-])" + re.escape(wanted) + r"(?![\w-])"
+                    for match in re.finditer(pattern, self.low):
+                        spans.setdefault(match.span(), set()).add(index)
+        # Factorisations first: their numbers are factors, not counts.
+        if self.factor_gold:
+            taken: list[tuple[int, int]] = []
+            for pattern in (_FACTORS, _COMMA_FACTORS):
+                for match in pattern.finditer(self.low):
+                    start, end = match.span()
+                    if any(s < end and start < e for s, e in taken):
+                        continue
+                    factors = _factor_multiset(match.group(0))
+                    if factors is None:
+                        continue
+                    if pattern is _COMMA_FACTORS and not all(_prime(f) for f in factors):
+                        continue
+                    if any(s <= start and end <= e for s, e in spans):
+                        continue  # inside a fact's text
+                    taken.append((start, end))
+                    hits = {i for i, gold in self.factor_gold.items() if gold == factors}
+                    self._add(_Occurrence(start, end, "factors", factors, hits=hits))
+                    self._mask(start, end)
+        # Each fact's own text: the longest spans first; a fact found inside another
+        # fact's text is stated there too ("Leeds" inside the address).
+        placed: list[_Occurrence] = []
+        for (start, end), indices in sorted(
+            spans.items(), key=lambda item: item[0][0] - item[0][1]
+        ):
+            outer = next((o for o in placed if o.start <= start and end <= o.end), None)
+            if outer is not None:
+                outer.hits |= indices
+                continue
+            if any(o.start < end and start < o.end for o in placed):
+                continue
+            kinds = {self.facts[i].kind for i in indices}
+            occurrence = _Occurrence(
+                start, end, "token" if kinds == {"id"} else "text", self.low[start:end]
+            )
+            occurrence.hits = set(indices)
+            occurrence.shape = _shape(self.text[start:end])
+            placed.append(occurrence)
+            self._add(occurrence)
+            self._mask(start, end)
+        # Rival texts: the other candidates of a text fact (its alternatives, and the same
+        # field's values in the responses), where the answer names them.
+        for index, fact in enumerate(self.facts):
+            if fact.kind != "text" or index in self.factor_gold:
+                continue
+            gold = _squeeze(str(fact.value)).strip(" .")
+            rivals = {_squeeze(str(item)).strip(" .") for item in fact.alternatives}
+            key = _source_key(fact)
+            if key:
+                rivals |= {item.strip(" .") for item in self.field_values.get(key, ())}
+            for rival in sorted(rivals - {gold, ""}, key=len, reverse=True):
+                if len(rival) < 2:
+                    continue
+                for start, end in _text_spans(rival, self.low):
+                    if any(o.start < end and start < o.end for o in self.occurrences):
+                        continue
+                    occurrence = _Occurrence(start, end, "text", rival)
+                    occurrence.rival_of = {index}
+                    occurrence.shape = _shape(self.text[start:end])
+                    self._add(occurrence)
+                    self._mask(start, end)
+
+    def _find_tokens(self) -> None:
+        masked = "".join(self.masked)
+        for match in _PHONE_AT.finditer(masked):
+            start, end = match.span()
+            occurrence = _Occurrence(start, end, "token", self.low[start:end], shape=("phone",))
+            self._add(occurrence)
+            self._mask(start, end)
+        masked = "".join(self.masked)
+        for match in re.finditer(r"\S+", masked):
+            start, end = match.span()
+            while start < end and self.text[start] in "([{<":
+                start += 1
+            while end > start and self.text[end - 1] in ")]}>,;:.!?":
+                end -= 1
+            if end - start < 3:
+                continue
+            raw = self.text[start:end]
+            shape = _shape(raw)
+            if shape is None:
+                continue
+            occurrence = _Occurrence(start, end, "token", self.low[start:end], shape=shape)
+            self._add(occurrence)
+            self._mask(start, end)
+
+    def _find_numbers(self) -> None:
+        masked = "".join(self.masked)
+        for match in _NOT_NUMBERS.finditer(masked):
+            self._mask(*match.span())
+        masked = "".join(self.masked)
+        for match in _RANGE.finditer(masked):
+            first, second = ("a", "b") if match.group("a") is not None else ("c", "d")
+            if first == "a" and re.search(r"\bfrom\s*$", masked[: match.start()]):
+                continue  # "from 12.2 to 19.46" is a change, not a range
+            ends = (_parse_number(match.group(first)), _parse_number(match.group(second)))
+            if None in ends:
+                continue
+            self._add(_Occurrence(*match.span(), "range", ends))
+            self._mask(*match.span())
+        masked = "".join(self.masked)
+        for match in _NUMBER_AT.finditer(masked):
+            start, end = match.span()
+            before = masked[start - 1] if start else " "
+            if before.isalnum() or before in "_.":
+                continue
+            if re.match(r"\.?\d", masked[end : end + 2]):
+                continue
+            unit = re.match(r"[^\W\d_]+", masked[end:])
+            if unit and unit.group(0) not in _UNITS:
+                continue
+            value = _parse_number(match.group(0))
+            if value is None:
+                continue
+            if match.group(0)[0] not in "-−+" and value > 0:
+                ahead = masked[max(0, start - 40) : start]
+                down = _DOWN_BEFORE.search(ahead) or _DOWN_AFTER.match(masked[end : end + 40])
+                if down and not re.search(r"\bdown\s+(?:to|from)\s*$", ahead):
+                    value = -value  # "5.06% below", "a decrease of 5.06%", "fell by 5.06%"
+            self._add(_Occurrence(start, end, "number", value))
+
+    # -- what stands around each value ----------------------------------------------------
+
+    def _surroundings(self) -> None:
+        occurrences = self.occurrences
+        post_end: dict[int, int] = {}
+        for position, occurrence in enumerate(occurrences):
+            if occurrence.kind != "number":
+                continue
+            # A number's unit or noun after it ("5 lines", "456 km of range"): the words up
+            # to a stop, unless they run into the next value (then they are its label).
+            following = occurrences[position + 1] if position + 1 < len(occurrences) else None
+            next_clause = (
+                self.clause_starts[occurrence.clause + 1]
+                if occurrence.clause + 1 < len(self.clause_starts)
+                else len(self.low)
+            )
+            end = next_clause
+            if following is not None and following.start < end:
+                end = following.start
+            window = self.low[occurrence.end : end]
+            if set(_label_words(window)) & _COMPARED:
+                occurrence.compared = True  # "2952 vs 704": both sides of a comparison
+            cut = _POST_CUT.search(window)
+            if cut is None and end != next_clause:
+                continue  # "41 rows 42": "rows" is as much 42's as 41's
+            window = window[: cut.start()] if cut else window
+            taken = [
+                match
+                for match in _WORDS.finditer(window)
+                if _word(match.group(0)) not in _STOP | _HEDGES
+            ][:2]
+            occurrence.post = [_word(match.group(0)) for match in taken]
+            post_end[position] = occurrence.end + (taken[-1].end() if taken else 0)
+        for position, occurrence in enumerate(occurrences):
+            clause_start = self.clause_starts[occurrence.clause]
+            previous = occurrences[position - 1] if position else None
+            gap_start = clause_start
+            label_start = clause_start
+            if previous is not None and previous.clause == occurrence.clause:
+                gap_start = max(gap_start, previous.end)
+                # "46 words (38 unique)": "words" is 46's, not 38's
+                label_start = max(gap_start, post_end.get(position - 1, gap_start))
+            gap = self.low[gap_start : occurrence.start] if gap_start < occurrence.start else ""
+            occurrence.gap = gap
+            words = _label_words(gap)
+            occurrence.hedged = bool(set(words) & _HEDGES) or bool(re.search(r"[/?~]", gap))
+            occurrence.compared = occurrence.compared or bool(set(words) & _COMPARED)
+            # Its label: the words before it, back to the value before it or an opening
+            # parenthesis ("1 error (record 3 ...": "record" labels 3, "error" does not).
+            labelled = (
+                self.low[label_start : occurrence.start] if label_start < occurrence.start else ""
+            )
+            own = re.split(r"[()\[\]]", labelled)[-1]
+            if not _label_words(own):
+                own = labelled  # "more impressions (2952 vs 704)": the words before label it
+            occurrence.pre = [
+                word for word in reversed(_label_words(own)) if word not in _STOP | _HEDGES
+            ]
+            last_word = None
+            for match in _WORDS.finditer(own):
+                if _word(match.group(0)) not in _STOP:
+                    last_word = match
+            after = own[last_word.end() :] if last_word else own
+            occurrence.connector = bool(after.strip()) and bool(_CONNECTOR.search(after.rstrip()))
+
+    def _class(self, index: int) -> set[str]:
+        fact = self.facts[index]
+        if fact.kind == "number":
+            return {"number"}
+        if fact.kind == "id":
+            return {"token"}
+        if fact.kind == "text":
+            return {"text", "token", "factors"}
+        return set()
+
+    def _named(self, occurrence: _Occurrence) -> set[int]:
+        """The facts the label next to ``occurrence`` names, most specific first: a label
+        of its own kind right before or after it ("41 rows", "row count 41"), or any
+        label written "label: value" / "label is value" / "label = value"."""
+        best: list[tuple[int, int]] = []
+        for index, names in enumerate(self.names):
+            same_kind = occurrence.kind in self._class(index)
+            for required, full, size in names:
+                before = _labels_match(occurrence.pre, required, full)
+                after = _labels_match(occurrence.post, required, full)
+                if (before and (same_kind or occurrence.connector)) or (same_kind and after):
+                    best.append((size, index))
+        if not best:
+            return set()
+        top = max(size for size, _ in best)
+        return {index for size, index in best if size == top}
+
+    # -- judging one fact -----------------------------------------------------------------
+
+    def _states(self, occurrence: _Occurrence, index: int) -> bool:
+        fact = self.facts[index]
+        if occurrence.kind == "number" and fact.kind == "number":
+            gold = float(fact.value)
+            tolerance = max(fact.abs_tol, 1e-9 * max(1.0, abs(gold)))
+            return abs(occurrence.value - gold) <= tolerance
+        return index in occurrence.hits
+
+    def _same_value(self, index: int, other: int) -> bool:
+        a, b = self.facts[index], self.facts[other]
+        if _is_number(a.value) and _is_number(b.value) and a.kind == b.kind == "number":
+            return abs(float(a.value) - float(b.value)) <= max(a.abs_tol, b.abs_tol, 1e-9)
+        return normalize_text(str(a.value)) == normalize_text(str(b.value))
+
+    def _bound_elsewhere(self, occurrence: _Occurrence, index: int) -> bool:
+        """Whether ``occurrence`` is labelled as another fact's value (and not this one's)."""
+        named = occurrence.named
+        return (
+            bool(named)
+            and index not in named
+            and not any(self._same_value(index, other) for other in named)
+        )
+
+    def _others_value(self, occurrence: _Occurrence, index: int) -> bool:
+        """Whether ``occurrence`` is the value of another fact of the task."""
+        for other, fact in enumerate(self.facts):
+            if other == index:
+                continue
+            if self._states(occurrence, other):
+                return True
+            if occurrence.kind == "number" and fact.kind in ("id", "text"):
+                continue
+            if occurrence.kind != "number" and normalize_text(str(fact.value)) == normalize_text(
+                str(occurrence.value)
+            ):
+                return True
+        return False
+
+    def _said(self, occurrence: _Occurrence) -> bool:
+        if occurrence.kind == "number":
+            return self.said.holds(float(occurrence.value))
+        if occurrence.kind in ("token", "text"):
+            return self.said.holds(self.text[occurrence.start : occurrence.end])
+        return False
+
+    def _rivals(self, index: int) -> list[_Occurrence]:
+        """The other candidates the answer offers for fact ``index``: values of its kind
+        that are not its value, not another fact's, not the instruction's, not labelled
+        as something else's and not the other side of a comparison."""
+        fact = self.facts[index]
+        found = []
+        gold_shape = _shape(str(fact.value)) if fact.kind in ("id", "text") else None
+        for occurrence in self.occurrences:
+            if self._states(occurrence, index) or occurrence.kind == "range":
+                continue
+            if fact.kind == "number":
+                if occurrence.kind != "number":
+                    continue
+                if occurrence.compared and (not self.informed or self._known_number(occurrence)):
+                    continue  # "(2952 vs 704 for Nora's)": the other side, as a response gave it
+            elif index in self.factor_gold:
+                if occurrence.kind != "factors":
+                    continue
+            elif fact.kind == "id":
+                if occurrence.kind != "token" or not _same_shape(occurrence.shape, gold_shape):
+                    continue
+            elif fact.kind == "text":
+                rival_text = index in occurrence.rival_of
+                same_shape = occurrence.kind in ("token", "text") and _same_shape(
+                    occurrence.shape, gold_shape
+                )
+                if not (rival_text or same_shape):
+                    continue
+            if self._others_value(occurrence, index) or self._said(occurrence):
+                continue
+            if self._bound_elsewhere(occurrence, index) and not self._alternative(
+                occurrence, index
+            ):
+                continue
+            found.append(occurrence)
+        return found
+
+    def _alternative(self, occurrence: _Occurrence, index: int) -> bool:
+        fact = self.facts[index]
+        for other in fact.alternatives:
+            if occurrence.kind == "number" and _is_number(other):
+                if abs(float(other) - occurrence.value) <= 1e-9 * max(1.0, abs(float(other))):
+                    return True
+            elif occurrence.kind != "number" and normalize_text(str(other)).strip(
+                " ."
+            ) == normalize_text(str(occurrence.value)).strip(" ."):
+                return True
+        return False
+
+    def _joined(self, hit: _Occurrence) -> bool:
+        """Whether a text or id is offered with an alternative of any shape ("windy or
+        sunny", "either A or B", "A / B")."""
+        start = self.clause_starts[hit.clause]
+        before = self.low[start : hit.start]
+        after = self.text[hit.end : hit.end + 40]
+        after = re.split(r";|\n|[.!?]\s+(?=[^\s(a-z/]|/\S)", after)[0].casefold()
+        if re.search(r"(?:\b(?:or|either|maybe|perhaps|possibly|one\s+of)|/)[\s:(]*$", before):
+            return True
+        hedge = r"[\s.,(…]*(?:\b(?:or|maybe|perhaps|possibly|alternatively)\b|/)\s*\S"
+        return re.match(hedge, after) is not None
+
+    def _hedged_before(self, rival: _Occurrence, hits: Sequence[_Occurrence]) -> bool:
+        """Whether a hit right after ``rival`` is offered as its alternative ("subtotal
+        450 or total 475.34")."""
+        position = self.occurrences.index(rival)
+        if position + 1 >= len(self.occurrences):
+            return False
+        following = self.occurrences[position + 1]
+        return following in hits and following.clause == rival.clause and following.hedged
+
+    def _listed(self, rival: _Occurrence, hits: Sequence[_Occurrence]) -> bool:
+        """Whether ``rival`` stands in a list with one of the hits: next to it in the same
+        clause with nothing but commas, slashes or "and"/"or" between, and no label of its
+        own ("41, 42", "42, 41 rows")."""
+        position = self.occurrences.index(rival)
+        for step in (-1, 1):
+            near = position + step
+            if not 0 <= near < len(self.occurrences):
+                continue
+            neighbour = self.occurrences[near]
+            if neighbour not in hits or neighbour.clause != rival.clause:
+                continue
+            gap = rival.gap if step == -1 else neighbour.gap
+            if _LIST_GAP.fullmatch(gap) and not rival.pre:
+                return True
+        return False
+
+    def check(self, index: int) -> FactCheck:
+        fact = self.facts[index]
+        name = fact.label or "value"
+        if fact.kind in ("boolean", "list"):
+            normalized = normalize_text(self.text)
+            numbers = extract_numbers(self.text)
+            tokens = set(re.findall(r"[\w.#:/-]+", normalized)) | set(
+                re.findall(r"\w+", normalized)
+            )
+            if states(fact.value, fact.kind, normalized, numbers, tokens, fact.abs_tol):
+                return FactCheck(fact, True)
+            return FactCheck(fact, False, f"the answer does not state the {name}")
+        if fact.kind == "choice":
+            return self._check_choice(index)
+        hits = [o for o in self.occurrences if o.kind != "range" and self._states(o, index)]
+        if index in self.factor_gold:
+            hits = [o for o in self.occurrences if o.kind == "factors" and index in o.hits]
+        credited = [o for o in hits if not self._bound_elsewhere(o, index)]
+        if not credited:
+            if hits:
+                return FactCheck(
+                    fact,
+                    False,
+                    f"the answer does not state the {name} (a value labelled as another "
+                    "fact's does not count for it)",
+                )
+            return FactCheck(fact, False, f"the answer does not state the {name}")
+        for occurrence in self.occurrences:
+            if index not in occurrence.named or occurrence.kind == "range":
+                continue
+            if any(self._states(occurrence, other) for other in occurrence.named):
+                continue
+            if self._said(occurrence):
+                continue  # the instruction's own value ("amount 50 USD" converted)
             return FactCheck(
                 fact,
                 False,
-                f"the answer names {first!r} first, not {fact.value!r}: the first option named "
-                "is the answer",
+                f"the answer labels as the {name} a value that is not it: state the {name} "
+                "under its own label",
             )
-        return FactCheck(fact, True)
-    if fact.kind == "number":
-        # "63 or 26 seats" names a rival candidate from the same list: ambiguous, as for ids.
-        for other in fact.alternatives:
-            if not _is_number(other) or states(
-                other, "number", normalized, (float(fact.value),), set(), fact.abs_tol
+        wrong = self._bound_text(index)
+        if wrong:
+            return FactCheck(fact, False, wrong)
+        for occurrence in self.occurrences:
+            if occurrence.kind == "range" and fact.kind == "number":
+                gold = float(fact.value)
+                tolerance = max(fact.abs_tol, 1e-9 * max(1.0, abs(gold)))
+                if any(abs(end - gold) <= tolerance for end in occurrence.value):
+                    return FactCheck(
+                        fact,
+                        False,
+                        f"the answer is ambiguous: it gives a range for the {name}; state "
+                        "exactly one value",
+                    )
+        named_hit = any(index in o.named for o in credited)
+        if fact.kind in ("id", "text") and any(self._joined(o) for o in credited):
+            return FactCheck(
+                fact,
+                False,
+                f"the answer is ambiguous about the {name}: it offers it with an alternative "
+                "(or, maybe, /); state exactly one value",
+            )
+        if fact.kind == "number" and len({round(o.value, 9) for o in credited}) > 1:
+            # Two writings of the value, both within its tolerance ("0.0976 or 0.1"):
+            # offered as alternatives, they are still two candidates.
+            for occurrence in credited[1:]:
+                if occurrence.value != credited[0].value and (
+                    occurrence.hedged or self._listed(occurrence, credited)
+                ):
+                    return FactCheck(
+                        fact,
+                        False,
+                        f"the answer is ambiguous about the {name}: it offers two values "
+                        "for it; state exactly one",
+                    )
+        for rival in self._rivals(index):
+            why = ""
+            if self._alternative(rival, index):
+                why = "it also names another candidate of the same list"
+            elif rival.hedged or self._hedged_before(rival, credited):
+                why = "it offers a second candidate (or, maybe, about, /)"
+            elif self._listed(rival, credited):
+                why = "it lists several candidates"
+            elif not rival.pre and not rival.post:
+                why = "it gives another value of the same kind without saying what it is"
+            elif (
+                rival.kind in ("token", "text")
+                and rival.shape is not None
+                and not (self._is_known(rival.value))
             ):
-                continue  # equal to the value within its tolerance
-            if any(abs(float(other) - value) <= 1e-9 * max(1.0, abs(value)) for value in asked):
-                continue
-            if states(other, "number", normalized, numbers, tokens):
-                return FactCheck(
-                    fact,
-                    False,
-                    f"the answer names both {fact.value!r} and {other!r} for the {name}: "
-                    "it is ambiguous",
+                why = "it names a value of the same kind that no response gave"
+            elif rival.kind == "number" and self.informed and not self._known_number(rival):
+                why = "it names another number that no response gave"
+            elif rival.kind == "token" and fact.kind == "id" and not named_hit:
+                why = (
+                    "it names two values of the same kind: say which one is the "
+                    f'{name} ("{name}: ...")'
                 )
-    if fact.kind in ("id", "text"):
+            elif index in self.factor_gold:
+                why = "it gives more than one factorisation"
+            if why:
+                return FactCheck(fact, False, f"the answer is ambiguous about the {name}: {why}")
+        return FactCheck(fact, True)
+
+    def _bound_text(self, index: int) -> str:
+        """For a text fact: a ``label: value`` whose label names it and whose value is not
+        it ("status: valid" when it is invalid)."""
+        fact = self.facts[index]
+        if fact.kind != "text" or index in self.factor_gold or not self.names[index]:
+            return ""
+        name = fact.label or "value"
+        for match in re.finditer(r":(?=\s)|=|\b(?:is|was|are|were)\b", self.low):
+            clause = self._clause(match.start())
+            start = self.clause_starts[clause]
+            before = [o for o in self.occurrences if o.clause == clause and o.end <= match.start()]
+            if before:
+                start = max(start, before[-1].end)
+            key = [
+                w
+                for w in reversed(_label_words(self.low[start : match.start()]))
+                if w not in _STOP and w not in _HEDGES
+            ]
+            named = set()
+            best = 0
+            for other, names in enumerate(self.names):
+                for required, full, size in names:
+                    if _labels_match(key, required, full) and size >= best:
+                        named = ({other} | named) if size == best else {other}
+                        best = size
+            if index not in named:
+                continue
+            rest = self.low[match.end() :]
+            skip = re.match(r"(?:[\s:=\-–—(]|\b(?:now|currently|the|a|an|still)\b)*", rest)
+            at = match.end() + (skip.end() if skip else 0)
+            if at >= len(self.low) or self._clause(at) != clause:
+                continue
+            value = next((o for o in self.occurrences if o.start <= at < o.end), None)
+            if value is not None and any(self._states(value, other) for other in named):
+                continue
+            if value is None and re.match(r"\s*[,;.]|\s*$", self.low[at:]):
+                continue
+            return (
+                f"the answer labels as the {name} a value that is not it: state the {name} "
+                "under its own label"
+            )
+        return ""
+
+    def _check_choice(self, index: int) -> FactCheck:
+        fact = self.facts[index]
+        name = fact.label or "answer"
+        normalized = normalize_text(self.text)
+        if not states(fact.value, "text", normalized, [], set()):
+            return FactCheck(fact, False, f"the answer does not state the {name}")
+        if normalize_text(str(fact.value)) == "same":
+            return FactCheck(fact, True)  # "A and B got the same" names both
+        # A choice between named options ("whose post got more, A's or B's?") is answered by
+        # the option named first: "B's (2952 vs 704 for A's)" is B, "A's or B's" is A.
+        first = _first_named([fact.value, *fact.alternatives], normalized)
+        if normalize_text(str(first)) != normalize_text(str(fact.value)):
+            return FactCheck(
+                fact,
+                False,
+                f"the answer names another option first: the first option named is the {name}",
+            )
+        chosen = _text_spans(fact.value, self.low)
         for other in fact.alternatives:
-            other_kind = "id" if fact.kind == "id" else "text"
-            if normalize_text(str(other)) == normalize_text(str(fact.value)):
+            if normalize_text(str(other)) in ("same", normalize_text(str(fact.value))):
                 continue
-            if states(other, other_kind, normalized, numbers, tokens):
-                return FactCheck(
-                    fact,
-                    False,
-                    f"the answer names both {fact.value!r} and {other!r} for the {name}: "
-                    "it is ambiguous",
+            for start, end in _text_spans(other, self.low):
+                lead = self.low[self.clause_starts[self._clause(start)] : start]
+                offered = bool(
+                    re.search(r"(?:\b(?:or|either|maybe|perhaps|possibly)\b|/)\W*$", lead)
                 )
-    return FactCheck(fact, True)
+                for c_start, c_end in chosen:
+                    if self._clause(start) != self._clause(c_start) and not offered:
+                        continue
+                    gap = self.low[min(end, c_end) : max(start, c_start)]
+                    words = set(_label_words(gap))
+                    listed = self._clause(start) == self._clause(c_start) and (
+                        bool(words & _HEDGES)
+                        or bool(re.search(r"[/?]", gap))
+                        or bool(_LIST_GAP.fullmatch(gap))
+                    )
+                    if offered or listed:
+                        return FactCheck(
+                            fact,
+                            False,
+                            f"the answer is ambiguous about the {name}: it offers more than "
+                            "one option; name the one chosen (a comparison may name the other "
+                            "after it)",
+                        )
+        return FactCheck(fact, True)
+
+
+def _source_key(fact: Fact) -> str:
+    if not fact.source:
+        return ""
+    keys = [key for key in re.split(r"[.{}$]", fact.source) if key and not key.isdigit()]
+    return keys[-1] if len(keys) > 1 else ""
+
+
+def _parse_number(raw: str) -> float | None:
+    negative = raw[:1] in "-−"
+    body = re.sub(r"[^\d.,]", "", raw).replace(",", "")
+    if not _plain(body):
+        return None
+    number = float(body)
+    return -number if negative else number
+
+
+def _text_spans(value: Any, low: str) -> list[tuple[int, int]]:
+    """Where the folded answer ``low`` states the text ``value`` (spacing and quotes
+    ignored; punctuation too for wordy texts: "Order 80587 - Late Delivery")."""
+    wanted = _squeeze(str(value)).strip(" .")
+    if not wanted:
+        return []
+    body = r"\s+".join(re.escape(part) for part in wanted.split())
+    found = [m.span() for m in re.finditer(r"(?<!\w)" + body + r"(?!\w)", low)]
+    if found:
+        return found
+    letters = sum(char.isalpha() for char in wanted)
+    parts = [part for part in _NOT_WORD.split(wanted) if part]
+    if letters < 4 or not parts:
+        return []
+    loose = r"[\W_]*".join(re.escape(part) for part in parts)
+    return [m.span() for m in re.finditer(r"(?<![^\W_])" + loose + r"(?![^\W_])", low)]
+
+
+def _id_tokens(text: str) -> list[str]:
+    """The id-like tokens of a text (``BK-1A2B3C``, emails, paths, digests)."""
+    found = []
+    for match in re.finditer(r"\S+", text):
+        token = match.group(0).strip("([{<\"'`").rstrip(")]}>,;:.!?\"'`")
+        if len(token) >= 3 and _shape(token) is not None:
+            found.append(token)
+    return found
