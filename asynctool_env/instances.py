@@ -88,8 +88,10 @@ class TaskRecord(pydantic.BaseModel):
 
 
 #: Version of the file schema; bump it when a field changes meaning. Version 2 adds each
-#: task's ``facts``; version 1 files still load (their facts are derived).
-SCHEMA_VERSION = 2
+#: task's ``facts``; version 1 files still load (their facts are derived). Version 3: the gold
+#: responses are those of stateful worlds (:mod:`asynctool_env.core.state`), played in gold
+#: order; the fields are version 2's.
+SCHEMA_VERSION = 3
 
 
 class InstanceRecord(pydantic.BaseModel):
@@ -97,7 +99,7 @@ class InstanceRecord(pydantic.BaseModel):
 
     model_config = pydantic.ConfigDict(extra="forbid", frozen=True)
 
-    schema_version: Literal[1, 2] = SCHEMA_VERSION
+    schema_version: Literal[1, 2, 3] = SCHEMA_VERSION
     instance_id: str
     tasks: list[TaskRecord] = pydantic.Field(min_length=1)
     metadata: dict[str, Any] = {}

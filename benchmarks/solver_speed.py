@@ -12,7 +12,7 @@ nodes any instance expanded, how many fell back to a non-exact schedule (``node_
 and the mean ratio of the critical-path heuristic's rounds to the optimum (and of the
 sequential schedule's).
 
-When the dataset file ``asynctool_env/data/asynctool-v2.jsonl.gz`` exists it also times
+When the dataset file ``asynctool_env/data/asynctool-v3.jsonl.gz`` exists it also times
 :func:`~asynctool_env.solver.optimal_schedule_for_instance` over its instances, latencies
 drawn by a :class:`~asynctool_env.core.simulator.Simulator` seeded with the instance's index.
 

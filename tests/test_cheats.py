@@ -579,7 +579,10 @@ def _styles(task: Task) -> list[Any]:
     if not found:
         return ["done", "Done.", "All done."]
     values = [_said(f.value) for f in found]
-    labelled = {f.label or f"value {i}": f.value for i, f in enumerate(found)}
+    labelled: dict[str, Any] = {}
+    for i, f in enumerate(found):  # two facts with one label get the second as "label 2"
+        key = f.label or f"value {i}"
+        labelled[key if key not in labelled else f"{key} {i + 1}"] = f.value
     return [
         "; ".join(values),
         "Here you go: " + ", and ".join(f"the {f.label} is {_said(f.value)}" for f in found) + ".",

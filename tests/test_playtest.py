@@ -9,9 +9,11 @@ every one of their answers, with one required value changed or left out, is not:
 credits correct models and no wrong ones, on natural answers.
 
 An instance whose tasks touch one object of a shared world (a row count one task reads and
-another's insert changes) was fine in v2's stateless worlds but is not a valid instance any
-more (dataset v3 drops such compositions: the audit's ``tasks_conflict``); its replies
-answered what the stateless world said, so it is left out.
+another's insert changes), or whose stored gold its calls no longer reproduce on stateful
+worlds (a refund of an order the stateless world only pretended to have), was fine in v2
+but is not a valid instance any more (dataset v3 drops such tasks and compositions: the
+audit's ``tasks_conflict`` and ``gold_replay_differs``); its replies answered what the
+stateless world said, so it is left out.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from asynctool_env.chat.parsing import parse_reply
 from asynctool_env.chat.play import read_replies_file
 from asynctool_env.core.facts import extract_numbers
 from asynctool_env.core.resolver import task_facts
-from asynctool_env.dataset.audit import instance_findings
+from asynctool_env.dataset.audit import instance_findings, state_findings
 from asynctool_env.instances import load_instances
 
 ROOT = Path(__file__).resolve().parent.parent / "baselines" / "playtest"
@@ -41,8 +43,17 @@ PLAYED = {
 }
 #: Instance index -> its replies file (both rounds of the playtest).
 REPLIES = {int(path.stem.split("-")[1]): path for path in sorted(ROOT.glob("**/test-*.replies"))}
+
+
+def _still_valid(instance) -> bool:
+    """The instance's gold is what its calls do on stateful worlds, and its tasks commute."""
+    return not instance_findings(instance) and not any(
+        state_findings(task) for task in instance.tasks
+    )
+
+
 #: The instances that are still valid on stateful worlds (see the module docstring).
-INSTANCES = [index for index in sorted(REPLIES) if not instance_findings(PLAYED[index])]
+INSTANCES = [index for index in sorted(REPLIES) if _still_valid(PLAYED[index])]
 
 
 def _native(reply: Any, tools) -> dict[str, Any]:

@@ -869,6 +869,7 @@ class CallResolver:
             facts,
             context_values(responses, task.instruction),
             responses,
+            instruction=task.instruction,
         )
         reasons.extend(grade.reasons)
         computed = any(fact.source is None for fact in facts)

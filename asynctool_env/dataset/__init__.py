@@ -3,7 +3,7 @@
 >>> from asynctool_env.dataset import load_split
 >>> instances = load_split("dev")   # doctest: +SKIP
 
-The file ``asynctool_env/data/asynctool-v2.jsonl.gz`` holds every split, one instance per
+The file ``asynctool_env/data/asynctool-v3.jsonl.gz`` holds every split, one instance per
 line (schema: :class:`asynctool_env.instances.InstanceRecord`, with ``metadata.split``). It
 is built by :func:`asynctool_env.dataset.build.build_dataset` (``asynctool data build``),
 which regenerates it bit for bit. ``docs/dataset.md`` is the dataset card.
@@ -17,9 +17,11 @@ from pathlib import Path
 from asynctool_env.core.task import Instance
 from asynctool_env.instances import load_instances
 
-#: Version of the shipped dataset (part of the file name). v2 (the knowability audit, facts,
-#: regenerated tasks) replaced v1; results on v1 are not comparable with v2.
-DATASET_VERSION = "v2"
+#: Version of the shipped dataset (part of the file name). v3 (stateful worlds: the gold is
+#: what the gold calls do in gold order, tasks sharing a world commute) replaced v2, which
+#: replaced v1 (the knowability audit, facts); results of different versions are not
+#: comparable.
+DATASET_VERSION = "v3"
 #: The shipped file.
 DATASET_PATH = (
     Path(__file__).resolve().parent.parent / "data" / f"asynctool-{DATASET_VERSION}.jsonl.gz"

@@ -289,11 +289,13 @@ def audit_task(task: Task, tools: Mapping[str, Tool] | None = None) -> list[Find
             findings.append(Finding("unread_fact", task.task_id, f"{fact.label}={fact.value!r}"))
     if facts and task.expected_answer is not None:
         context = context_values(responses, task.instruction)
-        grade = grade_answer(str(task.expected_answer), facts, context, responses)
+        grade = grade_answer(
+            str(task.expected_answer), facts, context, responses, instruction=task.instruction
+        )
         if not grade.correct:
             findings.append(Finding("gold_answer_fails", task.task_id, "; ".join(grade.reasons)))
         pasted = " ".join(json.dumps(r, ensure_ascii=False) for r in responses)
-        if grade_answer(pasted, facts, context, responses).correct:
+        if grade_answer(pasted, facts, context, responses, instruction=task.instruction).correct:
             findings.append(
                 Finding(
                     "pasted_answer_passes",

@@ -1,7 +1,7 @@
 """The dataset pipeline: seed tasks -> evolution -> filtering -> composition -> splits.
 
 ``asynctool data build`` runs :func:`build_dataset` and writes the file shipped in the
-package (``asynctool_env/data/asynctool-v2.jsonl.gz``). Everything is drawn from generators
+package (``asynctool_env/data/asynctool-v3.jsonl.gz``). Everything is drawn from generators
 seeded by :class:`BuildConfig`'s ``seed`` and names, never from set or dict iteration order
 of strings, so the same config gives the same bytes on any machine and any
 ``PYTHONHASHSEED`` (a test builds twice and compares).
