@@ -962,6 +962,7 @@ def play(
             callback=_notification_mode,
         ),
     ] = "push",
+    tool_capacity: ToolCapacity = None,
     replies: Annotated[
         Path | None,
         typer.Option(
@@ -998,6 +999,7 @@ def play(
             max_calls_per_turn=calls,
             max_rounds=max_rounds,
             notifications=notifications,
+            tool_capacity=tool_capacity,
         )
         scripted = None if replies is None else read_replies_file(replies)
     except PlaySettingError as error:

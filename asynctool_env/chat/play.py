@@ -136,6 +136,7 @@ def open_episode(
     max_calls_per_turn: int | None = 1,
     max_rounds: int = 40,
     notifications: str = "push",
+    tool_capacity: int | None = None,
 ) -> tuple[ChatEnv, int, int]:
     """A ChatEnv on ``split``, reset on the chosen instance; returns ``(env, index, seed)``.
 
@@ -155,6 +156,7 @@ def open_episode(
             max_calls_per_turn=max_calls_per_turn,
             max_rounds=max_rounds,
             notifications=notifications,
+            tool_capacity=tool_capacity,
         )
     except ValueError as error:
         text = str(error)
