@@ -55,8 +55,8 @@ def test_pull_mode_offers_the_reading_tools_and_says_so():
 
 
 def _first_call_delivered(notifications: str) -> tuple[ChatEnv, list[dict[str, Any]]]:
-    """Instance 2, fixed latency 1: T2's find_data_document is called in round 0 and its
-    response is delivered at the start of round 2. Returns the env and round 2's messages."""
+    """Instance 2, fixed latency 1: T2's first gold call is made in round 0 and its response
+    is delivered at the start of round 2. Returns the env and round 2's messages."""
     env = ChatEnv(DEV, latency="fixed", notifications=notifications)
     env.reset(seed=0, options={"instance_index": 2})
     gold = env.gold_call(1, 0)
@@ -67,15 +67,16 @@ def _first_call_delivered(notifications: str) -> tuple[ChatEnv, list[dict[str, A
 
 
 def test_push_announces_an_arrival_and_pull_holds_it_until_read():
-    _, pushed = _first_call_delivered("push")
-    assert "Response to c0 (find_data_document" in pushed[-1]["content"]
+    env, pushed = _first_call_delivered("push")
+    tool = env.gold_call(1, 0)["name"]
+    assert f"Response to c0 ({tool}" in pushed[-1]["content"]
     env, pulled = _first_call_delivered("pull")
     report = pulled[-1]["content"]
     assert "Response to" not in report and "pending" not in report.lower()
     new, *_ = env.step(_reply(("check_notifications", {})))
     read = next(m for m in new if m["role"] == "tool")
     assert read["tool_call_id"] == "c0"
-    assert read["content"].startswith("Response to c0 (find_data_document, called in round 0)")
+    assert read["content"].startswith(f"Response to c0 ({tool}, called in round 0)")
     assert "Response to" not in new[-1]["content"]
     again, *_ = env.step(_reply(("check_notifications", {})))
     assert again[0]["content"] == "No new response."

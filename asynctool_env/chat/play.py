@@ -22,9 +22,9 @@ Lines starting with ``:`` are commands for the player, never sent: ``:help``, ``
 A replies file (``--replies``) plays one reply per line instead: a JSON object with
 ``tool_calls``, ``content``, ``function_call`` or ``role`` is an assistant message (native
 calls); any other line is text (a JSON call object like ``{"name": ..., "arguments": ...}``
-too, as a model writing JSON in its text); blank lines and ``#`` comments are skipped. A
-line ending with ``\\`` goes on over the next line (the backslash dropped), so several calls
-fit in one reply there too.
+too, as a model writing JSON in its text); blank lines, ``#`` comments and commands
+(``:help``) are skipped. A line ending with ``\\`` goes on over the next line (the backslash
+dropped), so several calls fit in one reply there too.
 
 The score
 ---------
@@ -69,12 +69,13 @@ HELP = """\
 How to play: you are the model. Each reply is one round; the clock moves after every reply.
   Call tools as a model would, e.g.   find_contact(name="Ada Lovelace")
   or as JSON {"name": "find_contact", "arguments": {"name": "Ada Lovelace"}}, or in
-  <tool_call>{...}</tool_call> blocks. Several calls in one reply are fine (one per line).
+  <tool_call>{...}</tool_call> blocks. Several calls in one reply are separated by ";"
+  (one line), or written one per line in a reply continued over several lines.
   wait                                      ends the round without a call
   submit_answer(task_id="T1", answer="...")  answers a task (once; "done" if it asks for none)
 A reply is one line. If the line ends with \\ or leaves a ( [ { or <tool_call> open, the
 reply goes on over the next lines until an empty line.
-Commands (never sent to the env):
+Commands (never sent to the env, and skipped in a --replies file):
   :help     this text          :tools    the tools again
   :history  the conversation   :quit     stop now and show the score (so does Ctrl-D)"""
 
@@ -194,8 +195,8 @@ def read_replies_file(path: str | Path) -> list[ReplyLine]:
     start = 0
     for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
-        if not pending and (not line or line.startswith("#")):
-            continue
+        if not pending and (not line or line.startswith("#") or line.casefold() in _COMMANDS):
+            continue  # blank, a comment, or a command (never sent to the env)
         if not pending:
             start = number
         if line.endswith("\\"):  # the reply goes on over the next line
