@@ -667,6 +667,8 @@ def _write_transcript(
         "latency": env.simulator.profile.name,
         "max_calls_per_turn": env.max_calls_per_turn,
         "max_rounds": env.max_rounds,
+        "notifications": env.notifications,
+        "tool_capacity": env.tool_capacity,
         "ended": result.ended,
         "metrics": result.metrics,
         "task_results": result.task_results,
