@@ -389,19 +389,40 @@ class Secrets:
                 if _telling_text(text) and not echo.repeats(text) and not told.knows(text):
                     texts.add(text)
         self._texts = sorted(texts, key=len, reverse=True)
+        self._squeezed = [(secret, _squeeze(secret)) for secret in self._texts]
         self._numbers = numbers
 
     def holds_number(self, number: float) -> bool:
         return math.isfinite(number) and round(float(number), 9) in self._numbers
 
     def texts_in(self, text: str) -> list[str]:
-        """The secret texts that stand in ``text`` as whole words."""
+        """The secret texts that stand in ``text``: as whole words, or with only its letters
+        and digits kept (a remembered headline re-cased, re-spaced or re-punctuated,
+        ``"ember CAST iron ... 266 30"`` for ``"Ember Cast Iron ... $266.30"``)."""
+        squeezed = _squeeze(text)
         return [
             secret
-            for secret in self._texts
-            if secret in text
-            and re.search(r"(?<!\w)" + re.escape(secret) + r"(?!\w)", text) is not None
+            for secret, letters in self._squeezed
+            if (
+                secret in text
+                and re.search(r"(?<!\w)" + re.escape(secret) + r"(?!\w)", text) is not None
+            )
+            or (len(letters) >= 10 and letters in squeezed)
         ]
+
+
+def _squeeze(text: str) -> str:
+    """Only the letters and digits of a text, case folded."""
+    return "".join(_WORD.findall(text.casefold()))
+
+
+def _telling(value: Any) -> bool:
+    """A value precise enough that holding it means it was learnt, not guessed: an id, a
+    long text, a precise or large number."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _telling_number(value)
+    text = normalize_text(str(value))
+    return bool(_identifying_tokens(text)) or len(text) >= 12
 
 
 def _telling_number(value: float) -> bool:
@@ -456,7 +477,7 @@ class _GoldStep:
     task: int
     step: int
     key: str  # canonical arguments
-    needed: tuple[Any, ...]  # values the gold takes from responses
+    needed: tuple[tuple[int, Any], ...]  # (parent step, value) the gold takes from responses
     order_parents: tuple[int, ...]  # explicit "after" parents (no value flows)
     provides: tuple[Any, ...]  # what the task uses of this step's response (later steps, facts)
 
@@ -648,14 +669,18 @@ class CallResolver:
         leaves = _leaves(arguments)
         for gold in self._gold.get(name, ()):
             step = simulator.tasks[gold.task].steps[gold.step]
+            status = simulator.step_status[gold.task][gold.step]
+            # A read with other arguments serves a step by its answer only once the step's
+            # inputs have arrived: made-up input that happens to get the gold's answer (a
+            # document invented to fail a validation) does not do the step's work.
             serves = gold.key == key or (
                 not tool.writes
                 and not guessed
+                and status in (StepStatus.READY, StepStatus.PENDING, StepStatus.DONE)
                 and _informs(read_on(gold.task), arguments, step, gold.provides)
             )
             if not serves:
                 continue
-            status = simulator.step_status[gold.task][gold.step]
             missing: tuple[str, ...] = ()
             if simulator.task_status[gold.task] != TaskStatus.OPEN:
                 rank = 4
@@ -740,12 +765,17 @@ class CallResolver:
         writes the task orders before it that are not done."""
         simulator = self.simulator
         reasons = []
-        for value in gold.needed:
-            if _uses(leaves, value) and not self.knowledge.knows(value):
+        arrived = self._arrived(gold.task)
+        for parent, value in gold.needed:
+            if not _uses(leaves, value):
+                continue
+            # A value that could be guessed (a small count, a word) is learnt only from the
+            # response it comes from; an id or a precise amount from any response.
+            learnt = arrived[parent] if not _telling(value) else self.knowledge.knows(value)
+            if not learnt:
                 reasons.append("a value it uses had not reached you in a response")
                 break
         task = simulator.tasks[gold.task]
-        arrived = self._arrived(gold.task) if gold.order_parents else []
         for parent in gold.order_parents:
             if not arrived[parent]:
                 reasons.append(
@@ -949,7 +979,7 @@ def _describe_mismatch(key: Key, live: Any, gold: Any) -> str:
         made = 0 if live is ABSENT else live
         wanted = 0 if gold is ABSENT else gold
         return f"{made} {key[1]} object(s) of that content were made; the task makes {wanted}"
-    return f"{_readable(key)}: {difference(live, gold)} from what the task leaves"
+    return f"{_readable(key)}: {difference(live, gold)}"
 
 
 def task_facts(task: Task) -> tuple[Fact, ...]:
@@ -1006,12 +1036,18 @@ def _used_values(task: Task) -> list[list[Any]]:
     return used
 
 
-def _needed_values(arguments: Any, responses: Sequence[Mapping[str, Any]]) -> list[Any]:
-    """The values a gold call takes from responses (each reference resolved)."""
+def _needed_values(arguments: Any, responses: Sequence[Mapping[str, Any]]) -> list[tuple[int, Any]]:
+    """``(parent step, value)`` for each value a gold call takes from a response."""
     found = [
-        leaf for _, value in resolved_references(arguments, responses) for leaf in _leaves(value)
+        (step, leaf)
+        for step, value in resolved_references(arguments, responses)
+        for leaf in _leaves(value)
     ]
-    return [value for value in found if value not in (None, "") and not isinstance(value, bool)]
+    return [
+        (step, value)
+        for step, value in found
+        if value not in (None, "") and not isinstance(value, bool)
+    ]
 
 
 def _leaves(value: Any) -> list[Any]:

@@ -309,7 +309,7 @@ def difference(live: Any, gold: Any) -> str:
     """What differs between an object as it is and as the task leaves it, without giving
     the expected values away (names of the fields that differ)."""
     if live is ABSENT:
-        return "it does not exist"
+        return "the task's change to it was not made"
     if gold is ABSENT:
         return "it should not exist"
     if isinstance(live, Mapping) and isinstance(gold, Mapping):
@@ -320,5 +320,6 @@ def difference(live: Any, gold: Any) -> str:
         )
         if fields:
             shown = ", ".join(fields[:4]) + (" ..." if len(fields) > 4 else "")
-            return f"{shown} differ" if len(fields) > 1 else f"{shown} differs"
-    return "its value differs"
+            verb = "differ" if len(fields) > 1 else "differs"
+            return f"its {shown} {verb} from what the task leaves"
+    return "it differs from what the task leaves"
