@@ -97,12 +97,20 @@ def test_in_pull_mode_a_value_is_known_only_once_read():
     assert env.simulator.violations == 1
 
 
+#: The first dev instance whose T1 has only independent steps (none waits for another).
+FLAT = next(
+    index
+    for index, instance in enumerate(DEV)
+    if all(not step.depends_on for step in instance.tasks[0].steps)
+)
+
+
 def _answer_with_unread_confirmation(notifications: str) -> dict[str, Any]:
-    """Instance 2's T1: both steps called in rounds 0 and 1 (fixed latency 1), waited for,
-    then answered with the gold answer, without reading in pull mode."""
+    """T1 of instance FLAT: its steps called one a round (fixed latency 1), waited for, then
+    answered with the gold answer, without reading in pull mode."""
     env = ChatEnv(DEV, latency="fixed", notifications=notifications)
-    env.reset(seed=0, options={"instance_index": 2})
-    for step in (0, 1):
+    env.reset(seed=0, options={"instance_index": FLAT})
+    for step in range(len(env.instance.tasks[0].steps)):
         gold = env.gold_call(0, step)
         env.step(_reply((gold["name"], gold["arguments"])))
     env.step(_reply(("wait", {"rounds": 5})))

@@ -262,9 +262,9 @@ def test_retry_after_is_read_in_seconds_and_as_a_date():
 def test_results_of_a_run_carry_versions(tmp_path, dev, healthy):
     run_llm_eval(config(healthy.url), dev[:1], tmp_path)
     summary = json.loads((tmp_path / "summary.json").read_text())
-    assert summary["versions"]["dataset"] == "v2" and summary["versions"]["grader"] == "2"
+    assert summary["versions"]["dataset"] == "v3" and summary["versions"]["grader"] == "3"
     line = json.loads((tmp_path / "episodes.jsonl").read_text().splitlines()[0])
-    assert line["versions"]["grader"] == "2"
+    assert line["versions"]["grader"] == "3"
     assert "task_results" in line["details"]
 
 

@@ -243,7 +243,7 @@ def test_interactive_commands_garbage_and_quit(tmp_path):
     )
     output = buffer.getvalue()
     assert result.ended == "quit" and result.replies == 3
-    assert output.count("Commands (never sent to the env)") == 2  # at the start and :help
+    assert output.count("Commands (never sent to the env") == 2  # at the start and :help
     assert output.count(first_tool) == 2  # at the start and :tools
     assert "Your reply contains no tool call" in output  # the env's answer to the garbage
     assert "Unknown command ':nope'" in output

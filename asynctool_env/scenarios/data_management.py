@@ -108,11 +108,11 @@ step can be followed by a backup of the exported table labelled with the job id,
 sentence states, since the backup takes no value from the insert) (follow-ups). Asking for a
 table's row count or starting an export are independent extra steps (side steps). The
 follow-up backup comes after the insert, so its row count includes the new row. A side step
-is independent of the task's steps, so one on the table the task inserts into (``orders`` in
-``new_paid_order``, ``support_tickets`` in ``open_ticket``) reads a row count that depends on
-whether it runs before or after the insert: such a variant has two unordered steps that
-conflict (:func:`~asynctool_env.core.effects.unordered_conflicts`) and the build must drop
-it (the rule cannot see the task it widens).
+is independent of the task's steps, so one on a table a template inserts into (``orders`` in
+``new_paid_order``, ``support_tickets`` in ``open_ticket``) would read a row count that
+depends on whether it runs before or after the insert (two unordered steps that conflict,
+:func:`~asynctool_env.core.effects.unordered_conflicts`): side steps only ask about the other
+four tables.
 """
 
 from __future__ import annotations
@@ -1398,14 +1398,22 @@ def _follow_insert(
     )
 
 
+#: Tables no template inserts into: a side step about one never reads what the task's own
+#: insert changes (a row count taken beside an insert of the same table would depend on
+#: which of the two a model calls first).
+_SIDE_TABLES: tuple[Table, ...] = tuple(
+    table for table in TABLES if table.name not in ("orders", "support_tickets")
+)
+
+
 def _side_row_count(world: DatabaseWorld, rng: np.random.Generator) -> tuple[StepSpec, str, str]:
-    table = _choice(rng, TABLES).name
+    table = _choice(rng, _SIDE_TABLES).name
     step = StepSpec("describe_database_table", {"table": table})
     return step, f"Also tell me how many rows the {table} table has.", "row_count"
 
 
 def _side_export(world: DatabaseWorld, rng: np.random.Generator) -> tuple[StepSpec, str]:
-    table = _choice(rng, TABLES).name
+    table = _choice(rng, _SIDE_TABLES).name
     fmt = _choice(rng, EXPORT_FORMATS)
     step = StepSpec("start_table_export", {"table": table, "file_format": fmt})
     return step, f"Also start a {fmt} export of the {table} table."
