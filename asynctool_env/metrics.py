@@ -44,7 +44,7 @@ Every interface (RL env, chat wrapper, multi-agent env) produces the same trace 
                              argument value (arguments crossed between tasks)
 ``revoked_answers``          tasks whose credit was taken back at the end: their work was
                              undone, repeated or spoiled after the answer (written calls)
-``collateral_writes``        changes to the world no gold call makes and no task owns
+``collateral_writes``        writes no task owns that changed the world where no gold call does
 ``failure_modes``            labels of what went wrong: ``dependency_violation``,
                              ``task_neglect``, ``tool_confusion``, ``premature_answer``,
                              ``redundant_call``, ``idle_wait``, ``spoiled_after_answer``,

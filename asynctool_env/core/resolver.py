@@ -951,13 +951,18 @@ class CallResolver:
                 simulator.revoke(
                     task_index, tuple(f"after the answer: {reason}" for reason in reasons)
                 )
-        unowned = [
-            f"{write.label} changed {_readable(key)}"
-            for write, key in self._collateral()
-            if not write.owners
-        ]
-        if unowned:
-            simulator.record_collateral(tuple(dict.fromkeys(unowned)))
+        unowned: dict[int, list[Key]] = {}  # by call: one change per write no task owns
+        labels: dict[int, str] = {}
+        for write, key in self._collateral():
+            if not write.owners:
+                unowned.setdefault(write.call_id, []).append(key)
+                labels[write.call_id] = write.label
+        changes = []
+        for call_id, keys in unowned.items():
+            objects = [_readable(key) for key in keys if key[0] != CREATED] or ["the world"]
+            changes.append(f"{labels[call_id]} changed {', '.join(objects)}")
+        if changes:
+            simulator.record_collateral(tuple(changes))
 
 
 def _weight(value: str) -> int:

@@ -79,8 +79,8 @@ class RewardMeter:
     ``round`` per round that passes and once more for the round of the last answer (so an
     episode is charged exactly ``rounds`` times), ``idle`` per idle round, ``invalid`` per
     refused action, ``dependency_violation`` and ``redundant_call`` per such call,
-    ``collateral_write`` per change to the world that no gold call makes and no task owns
-    (written calls only; found when the episode ends, so the last reward pays it). (``slip``
+    ``collateral_write`` per write that changed the world where no gold call does and that no
+    task owns (written calls only; found when the episode ends, so the last reward pays it). (``slip``
     shaping is the numeric env's own: it depends on when decisions are taken.)
     """
 
