@@ -574,19 +574,28 @@ def test_calls_in_other_spellings_are_credited(index):
     ]
 
 
+def _name(fact: Fact) -> str:
+    """How a model names a fact: its label, and its subject when it has one."""
+    subject = getattr(fact, "subject", "")
+    return f"{fact.label} of {subject}" if subject else fact.label
+
+
 def _styles(task: Task) -> list[Any]:
     found = facts(task)
     if not found:
         return ["done", "Done.", "All done."]
     values = [_said(f.value) for f in found]
     labelled: dict[str, Any] = {}
-    for i, f in enumerate(found):  # two facts with one label get the second as "label 2"
+    for i, f in enumerate(found):  # facts sharing a label are told apart by their subject
         key = f.label or f"value {i}"
+        subject = getattr(f, "subject", "")
+        if subject:
+            key = f"{key} of {subject}"
         labelled[key if key not in labelled else f"{key} {i + 1}"] = f.value
     return [
         "; ".join(values),
-        "Here you go: " + ", and ".join(f"the {f.label} is {_said(f.value)}" for f in found) + ".",
-        "\n".join(f"{f.label}: {_said(f.value)}" for f in found),
+        "Here you go: " + ", and ".join(f"the {_name(f)} is {_said(f.value)}" for f in found) + ".",
+        "\n".join(f"{_name(f)}: {_said(f.value)}" for f in found),
         labelled,
     ]
 
