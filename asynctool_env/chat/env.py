@@ -58,7 +58,7 @@ from asynctool_env.chat.meta import meta_tools
 from asynctool_env.chat.parsing import ParsedCall, ParseProblem, check_call, parse_reply
 from asynctool_env.core.checks import check_flag, check_optional_whole, check_whole
 from asynctool_env.core.latency import LatencyProfile, make_latency_profile
-from asynctool_env.core.resolver import CallResolver
+from asynctool_env.core.resolver import CallResolver, Prepared
 from asynctool_env.core.simulator import (
     AnswerEvent,
     CallKind,
@@ -256,6 +256,7 @@ class ChatEnv:
         self._tools: dict[str, Tool] = {}
         self._calls: dict[int, _Call] = {}
         self._worlds: dict[tuple[str, int], Any] = {}
+        self._prepared: dict[tuple[int, str, str], tuple[Instance, Prepared]] = {}
         self._last_trace_index = 0
         self._text_call_counter = 0
         self._rounds_advanced = 0
@@ -323,14 +324,33 @@ class ChatEnv:
             },
             {"role": "user", "content": "\n".join(lines)},
         ]
+        texts = [message["content"] for message in self.messages] + [_json(self.tools)]
+        # What the resolver derives from the instance alone is kept between its episodes.
+        key = (id(instance), texts[0], texts[1])
+        cached = self._prepared.get(key)
+        # the cache holds the instance itself, so its id cannot be reused meanwhile
+        prepared = cached[1] if cached is not None and cached[0] is instance else None
         self.resolver = CallResolver(
             self.simulator,
             self._tools,
             self._world_of,
-            [message["content"] for message in self.messages] + [_json(self.tools)],
+            texts,
             make_world=_fresh_world,
             hold_deliveries=self.notifications == "pull",
+            prepared=prepared,
         )
+        if prepared is None:
+            if len(self._prepared) >= 256:  # a bounded cache: a long run plays many
+                self._prepared.clear()
+            self._prepared[key] = (
+                instance,
+                Prepared(
+                    self.resolver.gold,
+                    self.resolver.secrets,
+                    self.resolver._gold_keys,
+                    self.resolver._gold,
+                ),
+            )
         return list(self.messages), self._info()
 
     def step(

@@ -493,6 +493,67 @@ class _Write:
     label: str
 
 
+@dataclass(frozen=True)
+class Prepared:
+    """What a :class:`CallResolver` derives from an instance alone: the gold played on
+    fresh worlds, the secrets, the objects each world's gold writes touch, and the gold
+    steps by tool (the same for every episode of the instance: a chat env keeps it)."""
+
+    gold: GoldPlay | None
+    secrets: Secrets
+    gold_keys: Mapping[WorldKey, set[Key]]
+    steps: Mapping[str, list[_GoldStep]]
+
+    @classmethod
+    def of(
+        cls,
+        tasks: Sequence[Task],
+        tools: Mapping[str, Tool],
+        make_world: WorldFactory | None,
+        told: Knowledge,
+    ) -> Prepared:
+        """Prepare ``tasks`` (an instance's); ``told`` is what the agent knows up front."""
+        gold = play_gold(tasks, tools, make_world) if make_world is not None else None
+        answered = [
+            (step.expected_response, step.expected_arguments)
+            for task in tasks
+            for step in task.steps
+        ]
+        if gold is not None:
+            answered += [
+                (response, step.expected_arguments)
+                for task, responses in zip(tasks, gold.responses, strict=True)
+                for step, response in zip(task.steps, responses, strict=True)
+            ]
+        gold_keys: dict[WorldKey, set[Key]] = {}
+        if gold is not None:
+            for index, task in enumerate(tasks):
+                gold_keys.setdefault(world_key(task), set()).update(gold.written[index])
+        steps: dict[str, list[_GoldStep]] = {}
+        for task_index, task in enumerate(tasks):
+            responses_of_task = [step.expected_response for step in task.steps]
+            used = _used_values(task)
+            for step_index, step in enumerate(task.steps):
+                tool = tools.get(step.tool)
+                canonical = (
+                    tool.canonical_arguments(step.expected_arguments)
+                    if tool is not None
+                    else dict(step.expected_arguments)
+                )
+                value_parents = referenced_steps(step.arguments)
+                steps.setdefault(step.tool, []).append(
+                    _GoldStep(
+                        task_index,
+                        step_index,
+                        canonical_key(canonical),
+                        tuple(_needed_values(step.arguments, responses_of_task)),
+                        tuple(p for p in step.depends_on if p not in value_parents),
+                        tuple(used[step_index]),
+                    )
+                )
+        return cls(gold, Secrets(answered, told), gold_keys, steps)
+
+
 class CallResolver:
     """Resolves written calls and judges answers for one episode of ``simulator``.
 
@@ -510,6 +571,9 @@ class CallResolver:
         hold_deliveries: The agent reads responses itself (a chat env's ``pull`` mode): a
             delivered response is *held* until :meth:`read` hands it over, and only then
             are its values known and its call counted as confirmed.
+        prepared: What the resolver derives from the instance alone
+            (:meth:`Prepared.of`), when the caller keeps it between episodes of one
+            instance (it is the same for every episode with the same ``texts``).
     """
 
     def __init__(
@@ -521,6 +585,7 @@ class CallResolver:
         *,
         make_world: WorldFactory | None = None,
         hold_deliveries: bool = False,
+        prepared: Prepared | None = None,
     ) -> None:
         self.simulator = simulator
         self.hold_deliveries = hold_deliveries
@@ -537,47 +602,13 @@ class CallResolver:
         self._confirmed: set[int] = set()  # calls whose response reached the agent
         self._writes: list[_Write] = []
         self._finished = False
-        self.gold: GoldPlay | None = None
-        if make_world is not None:
-            self.gold = play_gold(simulator.tasks, tools, make_world)
-        answered = [
-            (step.expected_response, step.expected_arguments)
-            for task in simulator.tasks
-            for step in task.steps
-        ]
-        if self.gold is not None:
-            answered += [
-                (response, step.expected_arguments)
-                for task, responses in zip(simulator.tasks, self.gold.responses, strict=True)
-                for step, response in zip(task.steps, responses, strict=True)
-            ]
-        self.secrets = Secrets(answered, self.knowledge)
-        self._gold_keys: dict[WorldKey, set[Key]] = {}
-        if self.gold is not None:
-            for index, task in enumerate(simulator.tasks):
-                self._gold_keys.setdefault(world_key(task), set()).update(self.gold.written[index])
-        self._gold: dict[str, list[_GoldStep]] = {}
-        for task_index, task in enumerate(simulator.tasks):
-            responses_of_task = [step.expected_response for step in task.steps]
-            used = _used_values(task)
-            for step_index, step in enumerate(task.steps):
-                tool = tools.get(step.tool)
-                canonical = (
-                    tool.canonical_arguments(step.expected_arguments)
-                    if tool is not None
-                    else dict(step.expected_arguments)
-                )
-                value_parents = referenced_steps(step.arguments)
-                self._gold.setdefault(step.tool, []).append(
-                    _GoldStep(
-                        task_index,
-                        step_index,
-                        canonical_key(canonical),
-                        tuple(_needed_values(step.arguments, responses_of_task)),
-                        tuple(p for p in step.depends_on if p not in value_parents),
-                        tuple(used[step_index]),
-                    )
-                )
+        if prepared is None:
+            prepared = Prepared.of(simulator.tasks, tools, make_world, self.knowledge)
+        #: The gold played on fresh worlds (``None`` without ``make_world``).
+        self.gold = prepared.gold
+        self.secrets = prepared.secrets
+        self._gold_keys = prepared.gold_keys
+        self._gold = prepared.steps
 
     # -- information ---------------------------------------------------------------------
 
