@@ -15,9 +15,9 @@ but is not a valid instance any more (dataset v3 drops such tasks and compositio
 audit's ``tasks_conflict`` and ``gold_replay_differs``); its replies answered what the
 stateless world said, so it is left out.
 
-The v3 playtest (``baselines/playtest/v3/``): two careful players on the shipped dataset v3,
-eight test instances covering all 12 scenarios, in push, pull, parallel and contended modes;
-every task they solved is credited.
+The v3 playtest (``baselines/playtest/v3/``): two careful players on dataset v3, eight test
+instances covering all 12 scenarios (kept in ``tests/data/playtest-v3-instances.jsonl.gz``),
+in push, pull, parallel and contended modes; every task they solved is credited.
 """
 
 from __future__ import annotations
@@ -35,7 +35,6 @@ from asynctool_env.chat.play import read_replies_file
 from asynctool_env.core.effects import play_gold
 from asynctool_env.core.facts import extract_numbers
 from asynctool_env.core.resolver import task_facts
-from asynctool_env.dataset import load_split
 from asynctool_env.dataset.audit import instance_findings, state_findings
 from asynctool_env.instances import load_instances
 from asynctool_env.scenarios import SCENARIOS, TOOLS
@@ -220,9 +219,19 @@ V3_MODES: dict[int, dict[str, Any]] = {
 }
 
 
+#: The v3 instances they played, by their index in that build's test split (kept, so that a
+#: rebuild of the dataset does not move them).
+PLAYED_V3 = {
+    instance.metadata["playtest_index"]: instance
+    for instance in load_instances(
+        Path(__file__).resolve().parent / "data" / "playtest-v3-instances.jsonl.gz"
+    )
+}
+
+
 def _play_v3(index: int) -> list[dict[str, Any]]:
-    env = ChatEnv(split="test", max_rounds=40, **V3_MODES[index])
-    env.reset(seed=0, options={"instance_index": index})
+    env = ChatEnv([PLAYED_V3[index]], max_rounds=40, **V3_MODES[index])
+    env.reset(seed=0, options={"instance_index": 0})
     info: dict[str, Any] = {}
     for entry in read_replies_file(V3 / f"test-{index}.replies"):
         _, terminated, truncated, info = env.step(entry.reply)
@@ -232,7 +241,7 @@ def _play_v3(index: int) -> list[dict[str, Any]]:
 
 
 def test_the_v3_playtest_covers_every_scenario_and_mode():
-    scenarios = {task.scenario for index in V3_MODES for task in load_split("test")[index].tasks}
+    scenarios = {task.scenario for index in V3_MODES for task in PLAYED_V3[index].tasks}
     assert len(scenarios) == 12
     assert sorted(int(p.stem.split("-")[1]) for p in V3.glob("test-*.replies")) == sorted(V3_MODES)
 
