@@ -87,8 +87,10 @@ class EpisodeRecord:
 
 def result_versions() -> dict[str, str]:
     """The dataset and grader versions stamped on every result file. Results of different
-    versions are not comparable: v2 regenerated the tasks (knowability audit) and grader 2
-    judges by effect, outcome and facts, where v1 compared spellings."""
+    versions are not comparable: v3 made the worlds stateful (the gold is what the gold calls
+    do) and grader 3 judges writes by the final state, refuses guesses and echoes, and reads
+    each fact once; v2 and grader 2 had regenerated the tasks and judged by effect, outcome
+    and facts, where v1 compared spellings."""
     from asynctool_env.core.resolver import GRADER_VERSION
     from asynctool_env.dataset import DATASET_VERSION
 
