@@ -119,7 +119,7 @@ class LocalServer:
         command = [
             sys.executable,
             "-m",
-            "llama_cpp.server",
+            "asynctool_env.chat.llama_server",  # llama_cpp.server, plain CPU buffers
             "--model",
             str(self.model_path),
             "--model_alias",
