@@ -409,3 +409,21 @@ def test_parallel_calls_all_go_out_and_every_call_id_is_answered():
     answered = [m["tool_call_id"] for m in new if m["role"] == "tool"]
     assert answered == [call["id"] for call in reply["tool_calls"]]
     assert info["turn"].calls == len(ready) >= 1
+
+
+def test_the_local_server_loads_models_with_plain_cpu_buffers():
+    """llama.cpp's extra CPU buffer types (AMX, repacked blocks) crash multi-token decodes on
+    CPUs whose AMX is not granted: the local server's models are loaded without them."""
+    bindings = pytest.importorskip("llama_cpp.llama_cpp")
+    from asynctool_env.chat.llama_server import without_extra_buffer_types
+
+    original = bindings.llama_model_default_params
+    try:
+        without_extra_buffer_types()
+        without_extra_buffer_types()  # idempotent
+        params = bindings.llama_model_default_params()
+        if hasattr(params, "use_extra_bufts"):
+            assert params.use_extra_bufts is False
+            assert original().use_extra_bufts is True  # what llama.cpp would have used
+    finally:
+        bindings.llama_model_default_params = original
