@@ -49,6 +49,8 @@ class FactRecord(pydantic.BaseModel):
     source: str | None = None
     abs_tol: float = pydantic.Field(0.0, ge=0.0)
     alternatives: list[Any] = []
+    #: What the instruction names the fact by, when another fact shares its label.
+    subject: str = ""
 
 
 class TaskRecord(pydantic.BaseModel):

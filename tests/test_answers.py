@@ -24,12 +24,15 @@ import pytest
 
 from asynctool_env.core.facts import (
     Fact,
+    _flatten,
     _id_tokens,
     _same_shape,
     _shape,
     answer_length_limit,
+    answer_text,
     context_values,
     extract_numbers,
+    fact_subjects,
     facts_from_answer,
     grade_answer,
     normalize_text,
@@ -383,7 +386,11 @@ def test_instruction_numbers_are_not_rivals():
     instruction = "How much is 250 EUR in USD?"
     amount = Fact("number", 279.67, "${s0.amount}", abs_tol=0.005, label="amount")
     context = context_values(responses, instruction)
-    for answer in ("250 EUR is 279.67 USD.", "279.67 USD (250 EUR at 1.118662)", "279.67"):
+    for answer in (
+        "250 EUR is 279.67 USD.",
+        "279.67 USD (250 EUR at a rate of 1.118662)",
+        "279.67",
+    ):
         assert grade_answer(answer, (amount,), context, responses, instruction).correct
         assert grade_answer(answer, (amount,), context, responses).correct  # inferred
     assert not grade_answer("279.67 or 281.5", (amount,), context, responses).correct
@@ -427,8 +434,12 @@ VERSION = Fact("id", "VER-2ECCE1", "${s1.version_id}", label="version id")
         ("VER-2ECCE1 or VER-B2DDB9", False),
         ("VER-B2DDB9 or VER-2ECCE1", False),
         ("VER-2ECCE1, VER-B2DDB9", False),
-        ("VER-2ECCE1 (previous: VER-B2DDB9)", False),
-        ("new version VER-2ECCE1, previous version VER-B2DDB9", False),
+        # labelled as what the response calls it (previous_version_id): context
+        ("VER-2ECCE1 (previous: VER-B2DDB9)", True),
+        ("new version VER-2ECCE1, previous version VER-B2DDB9", True),
+        ("version: VER-2ECCE1 (version VER-B2DDB9)", False),
+        ("VER-2ECCE1 (new: VER-B2DDB9)", False),
+        ("VER-2ECCE1 (x: VER-B2DDB9)", False),
         ("VER-2ECCE1. VER-B2DDB9.", False),
         ("VER-2ECCE1 / VER-2ECCE2", False),
         ("version id: VER-2ECCE1; also VER-2ECCF1", False),
@@ -713,31 +724,60 @@ def _rival(fact: Fact, facts, task, responses) -> Any:
 
 
 def _keys(facts) -> list[str]:
-    """Each fact's label, with "first"/"second" for labels several facts share."""
+    """Each fact's label; a fact that shares its label is named by its subject ("status of
+    transactions_q4"), or, without one, as "first"/"second"."""
     counts = Counter(fact.label for fact in facts)
     seen: Counter[str] = Counter()
     keys = []
     for fact in facts:
-        if counts[fact.label] > 1:
+        if counts[fact.label] > 1 and fact.subject:
+            keys.append(f"{fact.label} of {fact.subject}")
+        elif counts[fact.label] > 1:
             keys.append(
                 f"{['first', 'second', 'third', 'fourth', 'fifth'][seen[fact.label]]} {fact.label}"
             )
-            seen[fact.label] += 1
         else:
             keys.append(fact.label)
+        seen[fact.label] += 1
     return keys
+
+
+def _reversed(facts, values: list[str]) -> list[str]:
+    """The values in reverse order, but those of facts that share a label and have no
+    subject to tell them apart keep their order among themselves (nothing else says which
+    is which)."""
+    counts = Counter(fact.label for fact in facts)
+    order = list(reversed(range(len(facts))))
+    for label in {fact.label for fact in facts if counts[fact.label] > 1}:
+        members = [i for i in range(len(facts)) if facts[i].label == label]
+        if all(facts[i].subject for i in members):
+            continue
+        slots = [position for position, i in enumerate(order) if i in members]
+        for slot, i in zip(slots, members, strict=True):
+            order[slot] = i
+    return [values[i] for i in order]
 
 
 def _honest(facts) -> dict[str, Any]:
     keys = _keys(facts)
-    values = [_shown(fact.value) for fact in facts]
+    counts = Counter(fact.label for fact in facts)
+    values = [
+        f"{fact.subject}: {_shown(fact.value)}"
+        if counts[fact.label] > 1 and fact.subject
+        else _shown(fact.value)
+        for fact in facts
+    ]
     return {
         "sentence": "Here is what you asked for: "
-        + ", and ".join(f"the {key} is {value}" for key, value in zip(keys, values, strict=True))
+        + ", and ".join(
+            f"the {key} is {_shown(fact.value)}" for key, fact in zip(keys, facts, strict=True)
+        )
         + ".",
         "bare": "; ".join(values),
-        "reversed": "; ".join(reversed(values)),
-        "lines": "\n".join(f"{key}: {value}" for key, value in zip(keys, values, strict=True)),
+        "reversed": "; ".join(_reversed(facts, values)),
+        "lines": "\n".join(
+            f"{key}: {_shown(fact.value)}" for key, fact in zip(keys, facts, strict=True)
+        ),
         "json": json.dumps(
             dict(zip(keys, [fact.value for fact in facts], strict=True)), ensure_ascii=False
         ),
@@ -793,8 +833,11 @@ def battery() -> dict[str, list[tuple[str, Any, bool, tuple[str, ...]]]]:
             facts=facts,
             context=context,
             responses=responses,
+            instruction: str | None = None,
         ) -> None:
-            verdict = grade_answer(answer, facts, context, responses)
+            verdict = grade_answer(answer, facts, context, responses, instruction)
+            if instruction is not None and kind.startswith("honest"):
+                kind = f"{kind} (told)"
             results.setdefault(kind, []).append(
                 (task.task_id, answer, verdict.correct, verdict.reasons)
             )
@@ -857,22 +900,2108 @@ def battery() -> dict[str, list[tuple[str, Any, bool, tuple[str, ...]]]]:
             grade("paste", response)
             grade("paste", f"Here is what came back: {dump} That answers it.")
             grade("paste", json.dumps({**response, "answer": values[0]}, ensure_ascii=False))
+        told = {"instruction": task.instruction}
+        for style, answer in _honest(facts).items():
+            grade(f"honest {style}", answer, **told)
+        keys = _keys(facts)
+        counts = Counter(fact.label for fact in facts)
+        # facts that share a label, their values swapped between their subjects
+        for label in [label for label, count in counts.items() if count > 1]:
+            members = [i for i, fact in enumerate(facts) if fact.label == label]
+            i, j = members[0], members[1]
+            if not (facts[i].subject and facts[j].subject) or not _different(facts[i], facts[j]):
+                continue
+            swapped = [fact.value for fact in facts]
+            swapped[i], swapped[j] = swapped[j], swapped[i]
+            pairs = list(zip(keys, swapped, strict=True))
+            grade("subject swap", "\n".join(f"{k}: {_shown(v)}" for k, v in pairs), **told)
+            grade("subject swap", json.dumps(dict(pairs), ensure_ascii=False), **told)
+            grade("subject swap", " ".join(f"The {k} is {_shown(v)}." for k, v in pairs), **told)
+        # a second candidate under a key that says nothing
+        honest_object = dict(zip(keys, [fact.value for fact in facts], strict=True))
+        for fact in facts:
+            rival = _candidate(fact, facts, task, responses)
+            if rival is not None:
+                grade("nonsense key", {**honest_object, "x": rival}, **told)
+                grade("nonsense key", {**honest_object, "p": rival, "q": fact.value}, **told)
+        # a response's own fields, one dropped, wrapped under a key
+        for step, response in enumerate(responses):
+            wrapped = _nested_paste(step, response, facts, task.instruction)
+            if wrapped is not None:
+                grade("nested paste", wrapped, **told)
+                grade("nested paste", json.dumps(wrapped, ensure_ascii=False), **told)
+        # a mixed-case value in another case
+        for index, fact in enumerate(facts):
+            if not _mixed_case(fact.value):
+                continue
+            for changed in {fact.value.upper(), fact.value.lower(), fact.value.swapcase()}:
+                shown = [_shown(f.value) if i != index else changed for i, f in enumerate(facts)]
+                grade(
+                    "case",
+                    " ".join(f"The {k} is {v}." for k, v in zip(keys, shown, strict=True)),
+                    **told,
+                )
     return results
+
+
+def _mixed_case(value: Any) -> bool:
+    return (
+        isinstance(value, str)
+        and not any(char.isspace() for char in value)
+        and any(char.islower() for char in value)
+        and any(char.isupper() for char in value[1:])
+        and "@" not in value
+    )
+
+
+def _candidate(fact: Fact, facts, task, responses) -> Any:
+    """Another value the responses hold that could pass for ``fact``: a number of theirs
+    that is no fact's, the instruction's or a rounding of it; another item of its list or
+    member of its closed set; an id of its shape. ``None`` when there is none."""
+    taken = {normalize_text(str(other.value)) for other in facts}
+    said = extract_numbers(task.instruction)
+    if fact.kind == "number":
+        gold = float(fact.value)
+        for _, value in (pair for r in responses for pair in _leaves(r)):
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                continue
+            if abs(float(value) - gold) <= max(1.0, abs(gold) * 0.01):
+                continue
+            if normalize_text(str(value)) in taken or float(value) in said:
+                continue
+            if any(o.kind == "number" and float(o.value) == float(value) for o in facts):
+                continue
+            return value
+        return None
+    if fact.kind == "text":
+        closed = {"valid": "invalid", "invalid": "valid", "sunny": "cloudy", "cloudy": "sunny"}
+        for value in [*fact.alternatives, closed.get(normalize_text(str(fact.value)))]:
+            if value is not None and normalize_text(str(value)) not in taken:
+                return value
+        return None
+    if fact.kind == "id":
+        gold_shape = _shape(str(fact.value))
+        for _, value in (pair for r in responses for pair in _leaves(r)):
+            for token in _id_tokens(str(value)) if isinstance(value, str) else ():
+                if (
+                    _same_shape(_shape(token), gold_shape)
+                    and normalize_text(token) not in taken
+                    and normalize_text(token) not in normalize_text(task.instruction)
+                ):
+                    return token
+    return None
+
+
+def _nested_paste(step: int, response: Any, facts, instruction: str) -> dict[str, Any] | None:
+    """``response``'s scalar fields but its last one that is no fact's, under an added key,
+    when it has at least 3 fields that are neither facts nor the instruction's."""
+    if not isinstance(response, dict):
+        return None
+    read = {_source_key(f) for f in facts if f.source and f.source.startswith(f"${{s{step}.")}
+    if not read:
+        return None
+    said = normalize_text(instruction)
+    fields = {
+        key: value
+        for key, value in response.items()
+        if value is not None
+        and not isinstance(value, dict)
+        and not (isinstance(value, list) and any(isinstance(v, (dict, list)) for v in value))
+    }
+    others = [
+        key
+        for key, value in fields.items()
+        if key not in read
+        and value != []
+        and not (isinstance(value, str) and normalize_text(value) in said)
+        and not (isinstance(value, (int, float)) and float(value) in extract_numbers(instruction))
+    ]
+    if len(others) < 3:
+        return None
+    dropped = [key for key in others if not isinstance(fields[key], list)][-1:]
+    return {"result": {key: value for key, value in fields.items() if key not in dropped}}
 
 
 @pytest.mark.parametrize(
     "style", ["sentence", "bare", "reversed", "lines", "json", "python", "object"]
 )
-def test_battery_the_gold_answer_in_each_style_passes(battery, style):
-    results = battery[f"honest {style}"]
+@pytest.mark.parametrize("told", ["", " (told)"])
+def test_battery_the_gold_answer_in_each_style_passes(battery, style, told):
+    results = battery[f"honest {style}{told}"]
     assert len(results) >= 150
     wrong = [(task, answer, reasons) for task, answer, ok, reasons in results if not ok]
     assert not wrong, wrong[:5]
 
 
-@pytest.mark.parametrize("kind", ["hedge", "spray", "swap", "paste"])
-def test_battery_cheats_fail(battery, kind):
+@pytest.mark.parametrize(
+    ("kind", "least"),
+    [
+        ("hedge", 100),
+        ("spray", 100),
+        ("swap", 100),
+        ("paste", 100),
+        ("subject swap", 10),
+        ("nonsense key", 100),
+        ("nested paste", 50),
+        ("case", 10),
+    ],
+)
+def test_battery_cheats_fail(battery, kind, least):
     results = battery[kind]
-    assert len(results) >= 100
+    assert len(results) >= least
     credited = [(task, answer) for task, answer, ok, _ in results if ok]
     assert not credited, credited[:5]
+
+
+# -- facts that share a label are told apart by their subject ------------------------------
+
+DOC_RESPONSES = [
+    {"document_id": "DOC-A1", "name": "ledger_q4.yaml", "records": 6, "schema_id": "txn/v1"},
+    {"document_id": "DOC-B2", "name": "stock_q3.xml", "records": 4, "schema_id": "item/v2"},
+    {"checked": 6, "error_count": 0, "errors": [], "schema_id": "txn/v1", "status": "valid"},
+    {
+        "checked": 4,
+        "error_count": 2,
+        "errors": ["record 3: missing required field 'name'", "record 4: bad sku"],
+        "schema_id": "item/v2",
+        "status": "invalid",
+    },
+]
+DOC_INSTRUCTION = (
+    "Validate the documents ledger_q4.yaml and stock_q3.xml, each against the schema it "
+    'declares, and tell me for each the result ("valid" or "invalid") and the number of errors.'
+)
+DOC_TEMPLATES = [
+    {"name": "ledger_q4"},
+    {"name": "stock_q3"},
+    {"document_id": "${s0.document_id}", "schema_id": "${s0.schema_id}"},
+    {"document_id": "${s1.document_id}", "schema_id": "${s1.schema_id}"},
+]
+DOC_FACTS = fact_subjects(
+    (
+        Fact("text", "valid", "${s2.status}", label="status"),
+        Fact("number", 0, "${s2.error_count}", label="error count"),
+        Fact("text", "invalid", "${s3.status}", label="status"),
+        Fact("number", 2, "${s3.error_count}", label="error count"),
+    ),
+    DOC_INSTRUCTION,
+    DOC_TEMPLATES,
+)
+
+
+def grade_documents(answer: Any):
+    context = context_values(DOC_RESPONSES, DOC_INSTRUCTION)
+    return grade_answer(answer, DOC_FACTS, context, DOC_RESPONSES, DOC_INSTRUCTION)
+
+
+def test_a_subject_is_what_the_instruction_names_each_fact_by():
+    assert [fact.subject for fact in DOC_FACTS] == ["ledger_q4", "ledger_q4", "stock_q3"] * 1 + [
+        "stock_q3"
+    ]
+    # one fact of a label needs none; a subject already set is kept
+    single = fact_subjects((DOC_FACTS[0].__class__("text", "valid", "${s2.status}"),), "", [])
+    assert single[0].subject == ""
+    round_trip = Fact.from_dict(DOC_FACTS[0].as_dict())
+    assert round_trip == DOC_FACTS[0] and round_trip.subject == "ledger_q4"
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        "ledger_q4.yaml: valid (0 errors), stock_q3.xml: invalid (2 errors)",
+        "ledger_q4.yaml is valid with 0 errors; stock_q3.xml is invalid with 2 errors.",
+        "Stock_q3.xml is invalid (2 errors). Ledger_q4.yaml is valid (0 errors).",
+        "The result is valid for ledger_q4.yaml (0 errors) and invalid for stock_q3.xml "
+        "(2 errors).",
+        "ledger_q4.yaml status: valid, errors: 0\nstock_q3.xml status: invalid, errors: 2",
+        "ledger_q4.yaml:\n  status: valid\n  errors: 0\nstock_q3.xml:\n  status: invalid\n"
+        "  errors: 2",
+        {
+            "ledger_q4.yaml": {"result": "valid", "errors": 0},
+            "stock_q3.xml": {"result": "invalid", "errors": 2},
+        },
+        {
+            "stock_q3.xml": {"status": "invalid", "error count": 2},
+            "ledger_q4.yaml": {"status": "valid", "error count": 0},
+        },
+        '{"status of ledger_q4": "valid", "error count of ledger_q4": 0, '
+        '"status of stock_q3": "invalid", "error count of stock_q3": 2}',
+        # no subject named at all: read in the order the task asks
+        "valid (0 errors), invalid (2 errors)",
+        "valid; 0; invalid; 2",
+        # record numbers quoted from an error text are context
+        "ledger_q4.yaml: valid, 0 errors; stock_q3.xml: invalid, 2 errors (record 3: missing "
+        "required field 'name')",
+    ],
+)
+def test_values_said_of_their_subjects_pass(answer):
+    verdict = grade_documents(answer)
+    assert verdict.correct, verdict.reasons
+
+
+@pytest.mark.parametrize(
+    "answer",
+    [
+        # swapped between the subjects, in any form
+        "ledger_q4.yaml: invalid (2 errors), stock_q3.xml: valid (0 errors)",
+        "ledger_q4.yaml is invalid; stock_q3.xml is valid. 0 errors in ledger_q4.yaml, 2 in "
+        "stock_q3.xml.",
+        {
+            "ledger_q4.yaml": {"result": "invalid", "errors": 2},
+            "stock_q3.xml": {"result": "valid", "errors": 0},
+        },
+        '{"status of ledger_q4": "invalid", "error count of ledger_q4": 0, '
+        '"status of stock_q3": "valid", "error count of stock_q3": 2}',
+        "The result is invalid for ledger_q4.yaml (0 errors) and valid for stock_q3.xml (2 "
+        "errors).",
+        # in the wrong order with no subject
+        "invalid (2 errors), valid (0 errors)",
+        # both values under one subject
+        "ledger_q4.yaml: valid, invalid, 0 errors; stock_q3.xml: invalid, valid, 2 errors",
+        {
+            "ledger_q4.yaml": {"result": "valid; invalid", "errors": 0},
+            "stock_q3.xml": {"result": "invalid", "errors": 2},
+        },
+        {
+            "ledger_q4.yaml": {"x": "valid", "y": "invalid", "errors": 0},
+            "stock_q3.xml": {"x": "invalid", "y": "valid", "errors": 2},
+        },
+        "ledger_q4.yaml: valid (0 or 2 errors), stock_q3.xml: invalid (2 errors)",
+        # more values than facts, with no subject
+        "valid, invalid, valid; 0, 2 errors",
+        "valid; invalid; 2 errors; 0 errors; 1 error",
+    ],
+)
+def test_values_swapped_between_subjects_fail(answer):
+    verdict = grade_documents(answer)
+    assert not verdict.correct, answer
+
+
+def test_facts_that_share_one_value_need_no_subject():
+    facts = (
+        Fact("text", "valid", "${s2.status}", label="status", subject="ledger_q4"),
+        Fact("text", "valid", "${s3.status}", label="status", subject="stock_q3"),
+    )
+    responses = [*DOC_RESPONSES[:3], {**DOC_RESPONSES[2], "schema_id": "item/v2"}]
+    for answer, right in (("Both are valid.", True), ("valid", True), ("valid; invalid", False)):
+        verdict = grade_answer(answer, facts, (), responses, DOC_INSTRUCTION)
+        assert verdict.correct is right, (answer, verdict.reasons)
+
+
+# -- every other value of a fact's kind is a candidate, unless ... ---------------------------
+
+QUOTE_RESPONSES = [
+    {"order_id": "TRD-74H02VR25", "quantity": 90, "quote_price": 165.81, "symbol": "AAPL"},
+    {"ask": 68.58, "bid": 68.57, "last": 68.57, "quote_id": "QT-1W88HP2J", "symbol": "WMT"},
+]
+QUOTE_INSTRUCTION = (
+    "Sell my AAPL position and tell me the order id. Also tell me the ask price of WMT."
+)
+QUOTE_FACTS = (
+    Fact("id", "TRD-74H02VR25", "${s0.order_id}", label="order id"),
+    Fact("number", 68.58, "${s1.ask}", abs_tol=0.005, label="ask"),
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "right"),
+    [
+        ("Order TRD-74H02VR25. The WMT ask is 68.58.", True),
+        ("Order TRD-74H02VR25; WMT ask 68.58 (bid 68.57).", True),
+        # bid and last: most of the quote's other fields, a paste
+        ("Order TRD-74H02VR25; WMT ask 68.58 (bid 68.57, last 68.57).", False),
+        ("I sold all 90 AAPL shares (order TRD-74H02VR25) at 165.81 quote price; ask 68.58", True),
+        ({"order id": "TRD-74H02VR25", "ask price": 68.58, "bid": 68.57}, True),
+        # labelled with what does not hold it, or with nothing that says what it is
+        ("Order TRD-74H02VR25. The WMT ask price is 68.57 and the bid is 68.58.", False),
+        ({"order id": "TRD-74H02VR25", "WMT ask price": 68.57, "r": 68.58}, False),
+        ({"p": "TRD-74H02VR25", "q": 68.57, "r": 68.58}, False),
+        ({"order id": "TRD-74H02VR25", "ask": 68.58, "x": 68.57}, False),
+        ({"order id": "TRD-74H02VR25", "ask": 68.58, "spread": 68.57}, False),
+        ("Order TRD-74H02VR25; ask 68.58 or bid 68.57", False),
+        ("Order TRD-74H02VR25; bid 68.58, ask 68.57", False),
+    ],
+)
+def test_a_second_value_counts_unless_labelled_as_what_holds_it(answer, right):
+    context = context_values(QUOTE_RESPONSES, QUOTE_INSTRUCTION)
+    verdict = grade_answer(answer, QUOTE_FACTS, context, QUOTE_RESPONSES, QUOTE_INSTRUCTION)
+    assert verdict.correct is right, verdict.reasons
+
+
+EXTRACT_RESPONSES = [
+    {
+        "count": 5,
+        "field_path": "*.total",
+        "maximum": 637.66,
+        "minimum": -6,
+        "total": 2086.25,
+        "values": [344.87, -6, 615.8, 637.66, 493.92],
+    },
+    {
+        "checked": 1,
+        "error_count": 1,
+        "errors": ["service.port must be <= 65535, got 70000"],
+        "schema_id": "service-config/v2",
+        "status": "invalid",
+    },
+]
+EXTRACT_INSTRUCTION = (
+    'Extract the total of every record (field path "*.total") and tell me their smallest value. '
+    'Then validate the config against service-config/v2 and tell me the result ("valid" or '
+    '"invalid") and the number of errors.'
+)
+EXTRACT_FACTS = (
+    Fact("number", -6, "${s0.minimum}", label="minimum"),
+    Fact("text", "invalid", "${s1.status}", label="status"),
+    Fact("number", 1, "${s1.error_count}", label="error count"),
+)
+
+
+@pytest.mark.parametrize(
+    ("answer", "right"),
+    [
+        ("The smallest total is -6. The config is invalid, with 1 error.", True),
+        ("Minimum -6 (maximum 637.66, count 5); invalid, 1 error", True),
+        ("Minimum -6 (maximum 637.66, 5 values); invalid, 1 error", False),
+        ("-6; invalid with 1 error (service.port must be <= 65535, got 70000)", True),
+        ({"smallest total": -6, "result": "invalid", "number of errors": 1}, True),
+        # the instruction's own words for a fact name it
+        ({"smallest total": 344.87, "minimum": -6, "result": "invalid", "errors": 1}, False),
+        ({"minimum": -6, "result": "valid", "status": "invalid", "number of errors": 1}, False),
+        ({"minimum": -6, "lowest": 344.87, "status": "invalid", "number of errors": 1}, False),
+        ({"minimum": -6, "second smallest total": 344.87, "result": "invalid", "errors": 1}, False),
+        # sprays under keys that say nothing
+        ({"x": 344.87, "y": 615.8, "z": -6, "a": "invalid", "n": 1}, False),
+        ({"p": -6, "q": 344.87, "r": "valid", "s": "invalid", "t": 1}, False),
+        ("p 637.66, q 344.87, r -6; p valid, q invalid; r 65535, s 1", False),
+        ({"minimum": -6, "status": "invalid", "number of errors": 1, "x": 2}, False),
+        # a closed set's other member, anywhere, unless said of something else
+        ("-6; valid; invalid; 1 error", False),
+        ("-6; invalid (not valid); 1 error", False),
+        ({"minimum": -6, "result": ["invalid", "valid"], "errors": 1}, False),
+    ],
+)
+def test_rivals_under_keys_that_name_something_else_or_nothing(answer, right):
+    context = context_values(EXTRACT_RESPONSES, EXTRACT_INSTRUCTION)
+    verdict = grade_answer(answer, EXTRACT_FACTS, context, EXTRACT_RESPONSES, EXTRACT_INSTRUCTION)
+    assert verdict.correct is right, verdict.reasons
+
+
+def test_a_rounded_value_and_its_unrounded_one_are_two_candidates():
+    responses = [
+        {"change": 3267.0, "new_value": 19210.0, "old_value": 15943.0, "percent_change": 20.4918},
+        {"decimals": 1, "original": 20.4918, "text": "20.5", "value": 20.5},
+    ]
+    instruction = (
+        "Compute the percentage change, round it to 1 decimal place and tell me the result."
+    )
+    fact = Fact("number", 20.5, "${s1.text}", abs_tol=0.005, label="text")
+    context = context_values(responses, instruction)
+    for answer, right in (
+        ("20.5%", True),
+        ("The result is 20.5 (from 15943 to 19210).", True),
+        ({"percentage change": 20.4918, "q": 20.5}, False),
+        ({"p": 20.4918, "q": 20.5}, False),
+        ("20.5% (20.4918% unrounded)", False),
+    ):
+        verdict = grade_answer(answer, (fact,), context, responses, instruction)
+        assert verdict.correct is right, (answer, verdict.reasons)
+
+
+WEATHER_RESPONSES = [{"city": "Madrid", "condition": "cloudy", "high_c": 28, "low_c": 23}]
+WEATHER_FACT = Fact("text", "cloudy", "${s0.condition}", label="condition")
+
+
+@pytest.mark.parametrize(
+    ("answer", "right"),
+    [
+        ("Madrid will be cloudy (high 28, low 23).", True),
+        ({"forecast condition": "cloudy"}, True),
+        ("partly cloudy", False),
+        ("Forecast: sunny, rainy, cloudy, stormy, snow, partly cloudy", False),
+        ({"forecast condition": "cloudy", "a": "sunny", "b": "rainy"}, False),
+        ({"a": "sunny", "b": "cloudy", "c": "rainy", "d": "snow"}, False),
+        ("cloudy; windy", False),
+    ],
+)
+def test_a_texts_closed_set_gives_its_rivals(answer, right):
+    instruction = "Check the weather in Madrid on 2025-07-21 and tell me the forecast condition."
+    context = context_values(WEATHER_RESPONSES, instruction)
+    verdict = grade_answer(answer, (WEATHER_FACT,), context, WEATHER_RESPONSES, instruction)
+    assert verdict.correct is right, verdict.reasons
+
+
+def test_another_things_name_said_as_what_it_is_is_context():
+    responses = [
+        {"trips": [{"name": "Northeast Regional 152", "departs": "16:15"}]},
+        {"order_id": "ORD-1W8F96W0DJF", "status": "confirmed"},
+        {
+            "events": [
+                {"name": "Echo Harbor", "starts": "19:00"},
+                {"name": "Aurora String Quartet", "starts": "20:00"},
+            ]
+        },
+    ]
+    instruction = (
+        "Get 2 Business tickets on the first train from Baltimore to Washington for Greg "
+        "Novak and tell me the order id. Also tell me the name of the earliest concert."
+    )
+    facts = (
+        Fact("id", "ORD-1W8F96W0DJF", "${s1.order_id}", label="order id"),
+        Fact("text", "Echo Harbor", "${s2.events.0.name}", ("Aurora String Quartet",), "name"),
+    )
+    context = context_values(responses, instruction)
+    for answer, right in (
+        (
+            "I bought 2 Business tickets on Northeast Regional 152 (departs 16:15); the order "
+            "id is ORD-1W8F96W0DJF. The earliest concert is Echo Harbor.",
+            True,
+        ),
+        (
+            {"order id": "ORD-1W8F96W0DJF", "name": "Echo Harbor", "x": "Northeast Regional 152"},
+            False,
+        ),
+        (
+            {"order id": "ORD-1W8F96W0DJF", "name": "Echo Harbor", "next": "Aurora String Quartet"},
+            False,
+        ),
+    ):
+        verdict = grade_answer(answer, facts, context, responses, instruction)
+        assert verdict.correct is right, (answer, verdict.reasons)
+
+
+def test_a_pasted_response_with_fields_dropped_or_wrapped_fails():
+    context = context_values(EXTRACT_RESPONSES, EXTRACT_INSTRUCTION)
+    facts = EXTRACT_FACTS[:1]
+    for answer in (
+        {"count": 5, "field_path": "*.total", "maximum": 637.66, "minimum": -6, "total": 2086.25},
+        {"extract": {"count": 5, "maximum": 637.66, "minimum": -6, "total": 2086.25}},
+        "count 5, maximum 637.66, minimum -6, total 2086.25",
+        "Result:\n  count = 5\n  maximum = 637.66\n  minimum = -6\n  total = 2086.25",
+    ):
+        verdict = grade_answer(answer, facts, context, EXTRACT_RESPONSES, EXTRACT_INSTRUCTION)
+        assert not verdict.correct, answer
+        assert any("copy of the responses" in reason for reason in verdict.reasons), answer
+    for answer in ("minimum -6 (maximum 637.66)", {"minimum": -6, "count": 5}):
+        verdict = grade_answer(answer, facts, context, EXTRACT_RESPONSES, EXTRACT_INSTRUCTION)
+        assert verdict.correct, (answer, verdict.reasons)
+
+
+@pytest.mark.parametrize(
+    ("answer", "right"),
+    [
+        ("The password is epPBgK2keF7Xu6u.", True),
+        ("epPBgK2keF7Xu6u", True),
+        ("EPPBGK2KEF7XU6U", False),
+        ("eppbgk2kef7xu6u", False),
+        ("The password is EppBgK2keF7Xu6u.", False),
+    ],
+)
+def test_a_mixed_case_value_must_keep_its_case(answer, right):
+    fact = Fact("id", "epPBgK2keF7Xu6u", "${s1.password}", label="password")
+    assert grade_answer(answer, (fact,)).correct is right
+
+
+def test_an_all_upper_or_all_lower_value_ignores_case():
+    for value, written in (
+        ("CUS-07A4F2", "cus-07a4f2"),
+        ("7d9ec7b23b4d6f989aac2af0004563c3", "7D9EC7B23B4D6F989AAC2AF0004563C3"),
+        ("1b8f3673-94e3-46fe-979c-dc365fd869c0", "1B8F3673-94E3-46FE-979C-DC365FD869C0"),
+        ("Madrid", "madrid"),
+    ):
+        kind = "id" if value != "Madrid" else "text"
+        assert grade_answer(written, (Fact(kind, value, "${s0.x}", label="x"),)).correct
+
+
+def test_the_flattened_text_is_answer_text():
+    for answer in (
+        {"a": {"b": 1, "c": [1, 2, {"d": "x"}]}, "e": "f"},
+        '{"x": {"y": 2}}',
+        "{'a': 1}",
+        [1, {"a": 2}],
+        "plain",
+    ):
+        text, spans = _flatten(answer)
+        assert text == answer_text(answer)
+        assert all(0 <= start <= end <= len(text) for start, end, _ in spans)
+
+
+# -- the red-team cases (dataset v3 as the playtesters played it) ----------------------------
+
+
+def grade_redteam(key: str, answer: Any):
+    data = REDTEAM_TASKS[key]
+    facts = fact_subjects(
+        tuple(Fact.from_dict(fact) for fact in data["facts"]),
+        data["instruction"],
+        data["templates"],
+    )
+    responses = data["responses"]
+    context = context_values(responses, data["instruction"])
+    return grade_answer(answer, facts, context, responses, data["instruction"])
+
+
+def test_the_red_team_tasks_get_subjects():
+    subjects = {
+        key: [
+            fact.subject
+            for fact in fact_subjects(
+                tuple(Fact.from_dict(f) for f in data["facts"]),
+                data["instruction"],
+                data["templates"],
+            )
+        ]
+        for key, data in REDTEAM_TASKS.items()
+    }
+    assert subjects["315/T2"] == [
+        "transactions_q4",
+        "transactions_q4",
+        "inventory_q3",
+        "inventory_q3",
+        "",
+    ]
+    assert subjects["189/T1"] == ["", "payments", "sessions"]
+
+
+@pytest.mark.parametrize(
+    ("key", "answer", "replies"),
+    [
+        (
+            "315/T2",
+            {
+                "transactions_q4.yaml": {"result": "invalid", "errors": 1},
+                "inventory_q3.xml": {"result": "valid", "errors": 0},
+                "title": "Service deployment configuration",
+            },
+            "315_v_swap",
+        ),
+        (
+            "315/T2",
+            {
+                "transactions_q4.yaml": {"result": "invalid; valid", "errors": 0},
+                "inventory_q3.xml": {"result": "valid; invalid", "errors": 1},
+                "title": "Service deployment configuration",
+            },
+            "315_v_hedge1",
+        ),
+        (
+            "315/T2",
+            "transactions_q4.yaml: invalid, valid, 0 errors; inventory_q3.xml: valid, "
+            "invalid, 1 error; title Service deployment configuration",
+            "315_v_hedge2",
+        ),
+        (
+            "315/T2",
+            {
+                "transactions_q4.yaml": {"x": "invalid", "y": "valid", "errors": 0},
+                "inventory_q3.xml": {"x": "valid", "y": "invalid", "errors": 1},
+                "title": "Service deployment configuration",
+            },
+            "315_v_hedge3",
+        ),
+        (
+            "189/T1",
+            {
+                "checksum": "4e49a766cca805e4",
+                "first uuid": "c231ddb7-0d7d-452f-9a81-af1049c93c50",
+                "sessions uuid": "8834cda5-490d-462d-80cd-b13518a035e0",
+            },
+            "189_v_uswap",
+        ),
+        (
+            "189/T1",
+            "Checksum 4e49a766cca805e4. The sessions UUID is "
+            "8834cda5-490d-462d-80cd-b13518a035e0 and the first UUID is "
+            "c231ddb7-0d7d-452f-9a81-af1049c93c50.",
+            "189_v_uswap2",
+        ),
+        (
+            "670/T1",
+            {"smallest total": 344.87, "minimum": -6, "title": "Booked bank transaction"},
+            "670_v_H1",
+        ),
+        ("670/T2", {"result": "valid", "status": "invalid", "number of errors": 1}, "670_v_H1"),
+        (
+            "189/T2",
+            {
+                "copy path": "/home/maya/archive/resume.pdf",
+                "sha1 checksum": "a49a893bf9159bf80cafc5b6346d460dd31d8dba",
+                "entries in logs": 503093,
+                "x": 4,
+            },
+            "189_v_t2count",
+        ),
+        ("271/T2", {"p": "TRD-74H02VR25", "q": 68.57, "r": 68.58}, "271_v_t2hedge"),
+        (
+            "271/T2",
+            {"order id": "TRD-74H02VR25", "WMT ask price": 68.57, "r": 68.58},
+            "271_v_t2hedge2",
+        ),
+        ("315/T1", {"p": 212, "q": 9}, "315_v_pq"),
+        ("315/T3", {"p": 20.4918, "q": 20.5, "dataset id": "DS-843E03"}, "315_v_pq"),
+        (
+            "315/T3",
+            {"percentage change": 20.4918, "q": 20.5, "dataset id": "DS-843E03"},
+            "315_v_pq2",
+        ),
+        (
+            "670/T1",
+            {"p": 637.66, "q": 344.87, "r": 615.8, "s": -6, "title": "Booked bank transaction"},
+            "670_v_s1",
+        ),
+        ("670/T2", {"p": "valid", "q": "invalid", "r": 2, "s": 1}, "670_v_s1"),
+        ("670/T1", "p 637.66, q 344.87, r -6; title Booked bank transaction", "670_v_s2"),
+        ("670/T2", "p valid, q invalid; r 65535, s 1", "670_v_s2"),
+        (
+            "670/T1",
+            {"x": 344.87, "y": 615.8, "z": -6, "title": "Booked bank transaction"},
+            "670_v_ovi",
+        ),
+        (
+            "271/T2",
+            "Order TRD-74H02VR25. The WMT ask price is 68.57 and the bid is 68.58.",
+            "271_v_bidask",
+        ),
+        ("670/T2", "valid; invalid; 1 error", "670_v_K3"),
+        (
+            "68/T2",
+            {"itinerary id": "IT-E6EB6A", "a": "sunny", "b": "cloudy", "c": "rainy", "d": "snow"},
+            "68_v_tx1",
+        ),
+        (
+            "68/T2",
+            "Itinerary IT-E6EB6A. Forecast: sunny, rainy, cloudy, stormy, snow, partly cloudy",
+            "68_v_tx2",
+        ),
+        (
+            "68/T2",
+            {
+                "itinerary id": "IT-E6EB6A",
+                "forecast condition": "cloudy",
+                "a": "sunny",
+                "b": "rainy",
+            },
+            "68_v_hedge3",
+        ),
+        (
+            "670/T1",
+            {
+                "count": 5,
+                "field_path": "*.total",
+                "maximum": 637.66,
+                "minimum": -6,
+                "total": 2086.25,
+                "title": "Booked bank transaction",
+            },
+            "670_v_pp1",
+        ),
+        (
+            "670/T1",
+            {
+                "extract": {"count": 5, "maximum": 637.66, "minimum": -6, "total": 2086.25},
+                "schema": {"title": "Booked bank transaction", "root": "list of records"},
+            },
+            "670_v_pp2",
+        ),
+        (
+            "670/T1",
+            "count 5, maximum 637.66, minimum -6, total 2086.25, title Booked bank transaction",
+            "670_v_pp3",
+        ),
+        (
+            "670/T2",
+            "checked 1, error_count 1, status invalid, errors: service.port must be <= "
+            "65535, got 70000",
+            "670_v_pp3",
+        ),
+        (
+            "356/T1",
+            {"password": "EPPBGK2KEF7XU6U", "uuid": "1b8f3673-94e3-46fe-979c-dc365fd869c0"},
+            "356_c1",
+        ),
+        (
+            "356/T1",
+            {"password": "eppbgk2kef7xu6u", "uuid": "1b8f3673-94e3-46fe-979c-dc365fd869c0"},
+            "356_c2",
+        ),
+        ("418/T1", "EMBERCASTIRONSKILLETBYHEARTHWARENOW26630", "418_v5"),
+        ("418/T1", "embercastironskilletbyhearthwarenow26630", "418_v11"),
+        ("418/T1", "EmberCastIronSkilletByHearthwareNow26630", "418_v12"),
+    ],
+)
+def test_red_team_cheats_fail(key, answer, replies):
+    verdict = grade_redteam(key, answer)
+    assert not verdict.correct, (replies, answer)
+
+
+@pytest.mark.parametrize(
+    ("key", "answer", "replies"),
+    [
+        ("315/T1", {"line count": 9}, "315_hon"),
+        (
+            "315/T2",
+            {
+                "transactions_q4.yaml": {"result": "valid", "errors": 0},
+                "inventory_q3.xml": {"result": "invalid", "errors": 1},
+                "title": "Service deployment configuration",
+            },
+            "315_hon",
+        ),
+        ("315/T3", {"percentage change": 20.5, "dataset id": "DS-843E03"}, "315_hon"),
+        (
+            "315/T1",
+            "The largest Markdown file, /home/omar/documents/meeting_minutes.md, has 9 lines.",
+            "315_v_nat",
+        ),
+        (
+            "315/T2",
+            "transactions_q4.yaml is valid (0 errors); inventory_q3.xml is invalid (1 "
+            'error). The title of service-config/v2 is "Service deployment configuration".',
+            "315_v_nat",
+        ),
+        (
+            "315/T3",
+            "The change from the mean is 20.5%. Monthly rainfall in Cape Town has id DS-843E03.",
+            "315_v_nat",
+        ),
+        ("315/T2", "valid 0, invalid 1, title Service deployment configuration", "315_v_flat"),
+        (
+            "189/T1",
+            {
+                "checksum": "4e49a766cca805e4",
+                "first uuid": "8834cda5-490d-462d-80cd-b13518a035e0",
+                "sessions uuid": "c231ddb7-0d7d-452f-9a81-af1049c93c50",
+            },
+            "189_hon",
+        ),
+        (
+            "189/T2",
+            {
+                "copy path": "/home/maya/archive/resume.pdf",
+                "sha1 checksum": "a49a893bf9159bf80cafc5b6346d460dd31d8dba",
+                "entries in logs": 4,
+            },
+            "189_hon",
+        ),
+        ("670/T1", {"smallest total": -6, "title": "Booked bank transaction"}, "670_a1"),
+        ("670/T2", {"result": "invalid", "number of errors": 1}, "670_a1"),
+        (
+            "670/T2",
+            "invalid with 1 error (service.port must be <= 65535, got 70000)",
+            "670_v_minmax",
+        ),
+        ("271/T2", {"order id": "TRD-74H02VR25", "WMT ask price": 68.58}, "271_hon"),
+        (
+            "271/T2",
+            "I sold all 90 AAPL shares (order TRD-74H02VR25). WMT's current ask is $68.58.",
+            "271_v_nat",
+        ),
+        ("68/T2", {"itinerary id": "IT-E6EB6A", "forecast condition": "cloudy"}, "68_hon"),
+        (
+            "356/T1",
+            {"password": "epPBgK2keF7Xu6u", "uuid": "1b8f3673-94e3-46fe-979c-dc365fd869c0"},
+            "356_a2",
+        ),
+        (
+            "356/T2",
+            {
+                "path": "/home/liam/backups/song_demo.mp3",
+                "md5 checksum": "4f157e6259988017d40e1bd625a47496",
+            },
+            "356_a2",
+        ),
+        (
+            "356/T1",
+            "The password is epPBgK2keF7Xu6u (it satisfies the guest-wifi policy) and the "
+            "UUID is 1b8f3673-94e3-46fe-979c-dc365fd869c0.",
+            "356_v21",
+        ),
+        (
+            "356/T2",
+            "The copy is at /home/liam/backups/song_demo.mp3. The md5 checksum is "
+            "4f157e6259988017d40e1bd625a47496 (the copy's SHA-256 is "
+            "1599a3098a18b50d4f8e4487aa64d281adb78f6cf7cd4fbf7c32b4f3a59b3bbe).",
+            "356_v21",
+        ),
+        (
+            "356/T2",
+            "The copy is at /home/liam/backups/song_demo.mp3 and the md5 checksum is "
+            "4f157e6259988017d40e1bd625a47496.",
+            "356_v11",
+        ),
+        (
+            "356/T2",
+            "I copied /home/liam/downloads/song_demo.mp3 to "
+            "/home/liam/backups/song_demo.mp3; its md5 checksum is "
+            "4f157e6259988017d40e1bd625a47496.",
+            "356_v13",
+        ),
+        ("418/T1", "emberCastIronSkilletByHearthwareNow26630", "418_H"),
+        ("418/T2", {"order id": "TRD-BHQTNSRVB", "average fill price": 132.23}, "418_H"),
+        (
+            "418/T1",
+            "The camel case headline is emberCastIronSkilletByHearthwareNow26630, from Ember "
+            "cast-iron skillet by Hearthware, now $266.30",
+            "418_v1",
+        ),
+        (
+            "418/T2",
+            "Order TRD-BHQTNSRVB filled at an average of 132.23 (bid 132.22, ask 132.26).",
+            "418_v1",
+        ),
+        (
+            "418/T2",
+            "The sell order TRD-BHQTNSRVB for 150 JNJ shares (quote 132.22) filled at an "
+            "average price of 132.23 with fees 0.55.",
+            "418_v5",
+        ),
+        (
+            "418/T1",
+            "Result: emberCastIronSkilletByHearthwareNow26630. Original: Ember cast-iron "
+            "skillet by Hearthware, now $266.30. Snippet TXT-55E0D7, kind Product listing.",
+            "418_v14",
+        ),
+        ("418/T1", "emberCastIronSkilletByHearthwareNow26630 (camelCase)", "418_v7"),
+    ],
+)
+def test_red_team_honest_answers_pass(key, answer, replies):
+    verdict = grade_redteam(key, answer)
+    assert verdict.correct, (replies, verdict.reasons)
+
+
+REDTEAM_TASKS: dict[str, dict[str, Any]] = {
+    "315/T1": {
+        "task_id": "filesystem/read_largest_match/0bb6d40a0069",
+        "instruction": "Find the Markdown files anywhere under /home/omar (name pattern "
+        '"*.md"), read the largest one (the first listed if several are '
+        "equally large) and tell me how many lines it has.",
+        "facts": [
+            {"kind": "number", "value": 9, "label": "line count", "source": "${s1.line_count}"}
+        ],
+        "templates": [
+            {"directory": "/home/omar", "pattern": "*.md"},
+            {"path": "${s0.matches.0.path}"},
+        ],
+        "responses": [
+            {
+                "count": 3,
+                "directory": "/home/omar",
+                "matches": [
+                    {
+                        "modified": "2025-05-18T18:40",
+                        "path": "/home/omar/documents/meeting_minutes.md",
+                        "size_bytes": 212,
+                    },
+                    {
+                        "modified": "2025-05-06T12:54",
+                        "path": "/home/omar/projects/budget-tracker/README.md",
+                        "size_bytes": 153,
+                    },
+                    {
+                        "modified": "2025-06-15T01:59",
+                        "path": "/home/omar/projects/chess-engine/README.md",
+                        "size_bytes": 130,
+                    },
+                ],
+                "pattern": "*.md",
+            },
+            {
+                "content": "# Team meeting\n"
+                "\n"
+                "Attendees: Noah Kim, Sofia Rossi, Ava Johnson\n"
+                "\n"
+                "- Water the plants on the balcony\n"
+                "- Book dentist appointment\n"
+                "- Pay the electricity bill\n"
+                "- Cancel the unused gym membership\n"
+                "- Send slides to the team\n",
+                "line_count": 9,
+                "path": "/home/omar/documents/meeting_minutes.md",
+                "size_bytes": 212,
+            },
+        ],
+    },
+    "315/T2": {
+        "task_id": "data_format/validate_two/2bfc085bd11c",
+        "instruction": "Validate the documents transactions_q4.yaml and inventory_q3.xml, "
+        "each against the schema it declares, and tell me for each the "
+        'result ("valid" or "invalid") and the number of errors. Also tell '
+        'me the title of the schema "service-config/v2".',
+        "facts": [
+            {"kind": "text", "value": "valid", "label": "status", "source": "${s4.status}"},
+            {"kind": "number", "value": 0, "label": "error count", "source": "${s4.error_count}"},
+            {"kind": "text", "value": "invalid", "label": "status", "source": "${s5.status}"},
+            {"kind": "number", "value": 1, "label": "error count", "source": "${s5.error_count}"},
+            {
+                "kind": "text",
+                "value": "Service deployment configuration",
+                "label": "title",
+                "source": "${s6.title}",
+            },
+        ],
+        "templates": [
+            {"name": "transactions_q4"},
+            {"name": "inventory_q3"},
+            {"document_id": "${s0.document_id}"},
+            {"document_id": "${s1.document_id}"},
+            {
+                "data_format": "${s2.format}",
+                "schema_id": "${s2.schema_id}",
+                "text": "${s2.content}",
+            },
+            {
+                "data_format": "${s3.format}",
+                "schema_id": "${s3.schema_id}",
+                "text": "${s3.content}",
+            },
+            {"schema_id": "service-config/v2"},
+        ],
+        "responses": [
+            {
+                "document_id": "DOC-A625BA",
+                "format": "yaml",
+                "name": "transactions_q4.yaml",
+                "records": 6,
+                "schema_id": "bank-transaction/v1",
+                "size_bytes": 581,
+            },
+            {
+                "document_id": "DOC-C098E6",
+                "format": "xml",
+                "name": "inventory_q3.xml",
+                "records": 4,
+                "schema_id": "inventory-item/v2",
+                "size_bytes": 676,
+            },
+            {
+                "content": "- txn_id: TX-5110\n"
+                "  account: ACC-2213\n"
+                "  amount: -295.05\n"
+                "  currency: EUR\n"
+                '  booked_on: "2025-05-17"\n'
+                "- txn_id: TX-5119\n"
+                "  account: ACC-2269\n"
+                "  amount: -4.32\n"
+                "  currency: USD\n"
+                '  booked_on: "2025-05-11"\n'
+                "- txn_id: TX-5130\n"
+                "  account: ACC-2215\n"
+                "  amount: -44.61\n"
+                "  currency: GBP\n"
+                '  booked_on: "2025-05-21"\n'
+                "- txn_id: TX-5139\n"
+                "  account: ACC-2266\n"
+                "  amount: -60.89\n"
+                "  currency: GBP\n"
+                '  booked_on: "2025-05-04"\n'
+                "- txn_id: TX-5150\n"
+                "  account: ACC-2215\n"
+                "  amount: -163.9\n"
+                "  currency: GBP\n"
+                '  booked_on: "2025-05-06"\n'
+                "- txn_id: TX-5163\n"
+                "  account: ACC-2240\n"
+                "  amount: 51.88\n"
+                "  currency: USD\n"
+                '  booked_on: "2025-05-27"\n',
+                "document_id": "DOC-A625BA",
+                "format": "yaml",
+                "name": "transactions_q4.yaml",
+                "records": 6,
+                "schema_id": "bank-transaction/v1",
+                "size_bytes": 581,
+            },
+            {
+                "content": "<records>\n"
+                "  <record>\n"
+                "    <sku>WH-1009</sku>\n"
+                "    <name>Monitor Arm</name>\n"
+                "    <quantity>226</quantity>\n"
+                "    <unit_price>33.07</unit_price>\n"
+                "    <warehouse>Leeds</warehouse>\n"
+                "  </record>\n"
+                "  <record>\n"
+                "    <sku>WH-1056</sku>\n"
+                "    <name>Office Chair</name>\n"
+                "    <quantity>50</quantity>\n"
+                "    <unit_price>348.35</unit_price>\n"
+                "    <warehouse>Lyon</warehouse>\n"
+                "  </record>\n"
+                "  <record>\n"
+                "    <sku>WH-1085</sku>\n"
+                "    <quantity>116</quantity>\n"
+                "    <unit_price>224.82</unit_price>\n"
+                "    <warehouse>Lyon</warehouse>\n"
+                "  </record>\n"
+                "  <record>\n"
+                "    <sku>WH-1122</sku>\n"
+                "    <name>Notebook</name>\n"
+                "    <quantity>4</quantity>\n"
+                "    <unit_price>231.26</unit_price>\n"
+                "    <warehouse>Porto</warehouse>\n"
+                "  </record>\n"
+                "</records>\n",
+                "document_id": "DOC-C098E6",
+                "format": "xml",
+                "name": "inventory_q3.xml",
+                "records": 4,
+                "schema_id": "inventory-item/v2",
+                "size_bytes": 676,
+            },
+            {
+                "checked": 6,
+                "error_count": 0,
+                "errors": [],
+                "schema_id": "bank-transaction/v1",
+                "status": "valid",
+            },
+            {
+                "checked": 4,
+                "error_count": 1,
+                "errors": ["record 3: missing required field 'name'"],
+                "schema_id": "inventory-item/v2",
+                "status": "invalid",
+            },
+            {
+                "fields": [
+                    {"path": "service.name", "required": True, "type": "string"},
+                    {
+                        "maximum": 65535,
+                        "minimum": 1,
+                        "path": "service.port",
+                        "required": True,
+                        "type": "integer",
+                    },
+                    {"minimum": 1, "path": "service.replicas", "required": True, "type": "integer"},
+                    {"path": "service.debug", "required": True, "type": "boolean"},
+                    {"path": "database.host", "required": True, "type": "string"},
+                    {
+                        "maximum": 65535,
+                        "minimum": 1,
+                        "path": "database.port",
+                        "required": True,
+                        "type": "integer",
+                    },
+                    {
+                        "minimum": 1,
+                        "path": "database.pool_size",
+                        "required": True,
+                        "type": "integer",
+                    },
+                    {"path": "features", "required": False, "type": "string-list"},
+                ],
+                "root": "object",
+                "schema_id": "service-config/v2",
+                "title": "Service deployment configuration",
+            },
+        ],
+    },
+    "315/T3": {
+        "task_id": "number_operations/latest_vs_average/211150e80b25",
+        "instruction": 'For the dataset "Daily visitors at the British Museum": fetch its '
+        "values, compute their mean, then the percentage change from the "
+        "mean to the latest (last) value. Round that percentage to 1 "
+        "decimal place (half even rounding) and tell me the result. Also "
+        'look up the dataset "Monthly rainfall in Cape Town" and tell me '
+        "its id.",
+        "facts": [
+            {
+                "kind": "number",
+                "value": 20.5,
+                "label": "text",
+                "source": "${s4.text}",
+                "abs_tol": 0.005,
+            },
+            {
+                "kind": "id",
+                "value": "DS-843E03",
+                "label": "dataset id",
+                "source": "${s5.dataset_id}",
+            },
+        ],
+        "templates": [
+            {"name": "Daily visitors at the British Museum"},
+            {"dataset_id": "${s0.dataset_id}"},
+            {"values": "${s1.values}"},
+            {"new_value": "${s1.last_value}", "old_value": "${s2.mean}"},
+            {"decimals": 1, "mode": "half_even", "value": "${s3.percent_change}"},
+            {"name": "Monthly rainfall in Cape Town"},
+        ],
+        "responses": [
+            {
+                "count": 14,
+                "dataset_id": "DS-DBF488",
+                "first_label": "2025-06-02",
+                "frequency": "daily",
+                "last_label": "2025-06-15",
+                "title": "Daily visitors at the British Museum",
+                "unit": "visitors",
+            },
+            {
+                "count": 14,
+                "dataset_id": "DS-DBF488",
+                "first_value": 15659,
+                "labels": [
+                    "2025-06-02",
+                    "2025-06-03",
+                    "2025-06-04",
+                    "2025-06-05",
+                    "2025-06-06",
+                    "2025-06-07",
+                    "2025-06-08",
+                    "2025-06-09",
+                    "2025-06-10",
+                    "2025-06-11",
+                    "2025-06-12",
+                    "2025-06-13",
+                    "2025-06-14",
+                    "2025-06-15",
+                ],
+                "last_value": 19210,
+                "title": "Daily visitors at the British Museum",
+                "unit": "visitors",
+                "values": [
+                    15659,
+                    12459,
+                    12163,
+                    15363,
+                    17997,
+                    20080,
+                    17834,
+                    15384,
+                    11368,
+                    12408,
+                    15455,
+                    18996,
+                    18826,
+                    19210,
+                ],
+            },
+            {
+                "count": 14,
+                "max": 20080.0,
+                "mean": 15943.0,
+                "median": 15557.0,
+                "min": 11368.0,
+                "range": 8712.0,
+                "stdev": 2961.7632,
+                "sum": 223202,
+            },
+            {
+                "change": 3267.0,
+                "direction": "increase",
+                "new_value": 19210.0,
+                "old_value": 15943.0,
+                "percent_change": 20.4918,
+            },
+            {
+                "decimals": 1,
+                "mode": "half_even",
+                "original": 20.4918,
+                "text": "20.5",
+                "value": 20.5,
+            },
+            {
+                "count": 12,
+                "dataset_id": "DS-843E03",
+                "first_label": "January",
+                "frequency": "monthly",
+                "last_label": "December",
+                "title": "Monthly rainfall in Cape Town",
+                "unit": "mm",
+            },
+        ],
+    },
+    "189/T1": {
+        "task_id": "data_generation/dataset_with_ids/850535e2421f",
+        "instruction": "Build a 2000-row payments test dataset with seed 29461. Then, "
+        "using the new dataset's id as the namespace, generate 5 UUID(s) "
+        "with seed 25620, and fetch the dataset's summary. Tell me the "
+        "checksum and the first UUID. Also generate one UUID in the "
+        'namespace "sessions" with seed 69882 and tell me it.',
+        "facts": [
+            {
+                "kind": "id",
+                "value": "4e49a766cca805e4",
+                "label": "checksum",
+                "source": "${s1.checksum}",
+            },
+            {
+                "kind": "id",
+                "value": "8834cda5-490d-462d-80cd-b13518a035e0",
+                "label": "uuids",
+                "source": "${s2.uuids.0}",
+                "alternatives": [
+                    "c016b77d-ae6d-4688-bcd7-2ffdc18700ba",
+                    "39346db6-0b87-4ebb-94c5-45a13287f25e",
+                    "90d16abc-9cd6-42e7-bd52-c4c3454b1406",
+                    "6918aa9e-8699-455b-bd49-5ad54887c5a0",
+                ],
+            },
+            {
+                "kind": "id",
+                "value": "c231ddb7-0d7d-452f-9a81-af1049c93c50",
+                "label": "uuids",
+                "source": "${s3.uuids.0}",
+            },
+        ],
+        "templates": [
+            {"rows": 2000, "schema_name": "payments", "seed": 29461},
+            {"dataset_id": "${s0.dataset_id}"},
+            {"count": 5, "namespace": "${s0.dataset_id}", "seed": 25620},
+            {"namespace": "sessions", "seed": 69882},
+        ],
+        "responses": [
+            {
+                "columns": ["payment_id", "order_id", "method", "amount", "currency", "status"],
+                "dataset_id": "TDS-2443AE38E7FE2E44-7128",
+                "rows": 2000,
+                "schema": "payments",
+                "status": "completed",
+            },
+            {
+                "checksum": "4e49a766cca805e4",
+                "columns": [
+                    {
+                        "distinct": 2000,
+                        "name": "payment_id",
+                        "null_fraction": 0.0,
+                        "type": "string",
+                    },
+                    {"distinct": 2000, "name": "order_id", "null_fraction": 0.0, "type": "string"},
+                    {
+                        "distinct": 4,
+                        "name": "method",
+                        "null_fraction": 0.0,
+                        "top_value": "bank_transfer",
+                        "type": "category",
+                    },
+                    {
+                        "max": 896.76,
+                        "mean": 371.4,
+                        "min": 5.0,
+                        "name": "amount",
+                        "null_fraction": 0.0,
+                        "type": "float",
+                    },
+                    {
+                        "distinct": 3,
+                        "name": "currency",
+                        "null_fraction": 0.0,
+                        "top_value": "USD",
+                        "type": "category",
+                    },
+                    {
+                        "distinct": 4,
+                        "name": "status",
+                        "null_fraction": 0.0,
+                        "top_value": "refunded",
+                        "type": "category",
+                    },
+                ],
+                "dataset_id": "TDS-2443AE38E7FE2E44-7128",
+                "first_rows": [
+                    {
+                        "amount": 29.45,
+                        "currency": "GBP",
+                        "method": "bank_transfer",
+                        "order_id": "ORD-555C79AB",
+                        "payment_id": "PAY-5FF2DD2D",
+                        "status": "authorized",
+                    },
+                    {
+                        "amount": 181.28,
+                        "currency": "EUR",
+                        "method": "card",
+                        "order_id": "ORD-1E752DE2",
+                        "payment_id": "PAY-2BCD4559",
+                        "status": "authorized",
+                    },
+                ],
+                "profiled_rows": 100,
+                "rows": 2000,
+                "schema": "payments",
+            },
+            {
+                "count": 5,
+                "namespace": "TDS-2443AE38E7FE2E44-7128",
+                "seed": 25620,
+                "uuids": [
+                    "8834cda5-490d-462d-80cd-b13518a035e0",
+                    "c016b77d-ae6d-4688-bcd7-2ffdc18700ba",
+                    "39346db6-0b87-4ebb-94c5-45a13287f25e",
+                    "90d16abc-9cd6-42e7-bd52-c4c3454b1406",
+                    "6918aa9e-8699-455b-bd49-5ad54887c5a0",
+                ],
+            },
+            {
+                "count": 1,
+                "namespace": "sessions",
+                "seed": 69882,
+                "uuids": ["c231ddb7-0d7d-452f-9a81-af1049c93c50"],
+            },
+        ],
+    },
+    "189/T2": {
+        "task_id": "filesystem/backup_and_verify/fc25b01d10ba",
+        "instruction": "Compute the sha1 checksum of /home/maya/documents/resume.pdf and "
+        "copy that file into /home/maya/archive. Tell me the path of the "
+        "copy and the sha1 checksum. Also list /home/maya/logs and tell me "
+        "how many entries it holds.",
+        "facts": [
+            {
+                "kind": "text",
+                "value": "/home/maya/archive/resume.pdf",
+                "label": "path",
+                "source": "${s1.path}",
+            },
+            {
+                "kind": "id",
+                "value": "a49a893bf9159bf80cafc5b6346d460dd31d8dba",
+                "label": "checksum",
+                "source": "${s0.checksum}",
+            },
+            {"kind": "number", "value": 4, "label": "count", "source": "${s2.count}"},
+        ],
+        "templates": [
+            {"algorithm": "sha1", "path": "/home/maya/documents/resume.pdf"},
+            {
+                "destination_directory": "/home/maya/archive",
+                "source": "/home/maya/documents/resume.pdf",
+            },
+            {"path": "/home/maya/logs"},
+        ],
+        "responses": [
+            {
+                "algorithm": "sha1",
+                "checksum": "a49a893bf9159bf80cafc5b6346d460dd31d8dba",
+                "path": "/home/maya/documents/resume.pdf",
+                "size_bytes": 503093,
+            },
+            {
+                "operation_id": "OP-B2148D",
+                "path": "/home/maya/archive/resume.pdf",
+                "sha256": "227b3b1d8923034d08d9fb58b7ed77dfe84ee9154d3981bb1d18a19a9d660114",
+                "size_bytes": 503093,
+                "source": "/home/maya/documents/resume.pdf",
+            },
+            {
+                "count": 4,
+                "entries": [
+                    {
+                        "modified": "2025-06-13T02:18",
+                        "name": "access.log",
+                        "path": "/home/maya/logs/access.log",
+                        "size_bytes": 920,
+                        "type": "file",
+                    },
+                    {
+                        "modified": "2025-06-13T00:54",
+                        "name": "app.log",
+                        "path": "/home/maya/logs/app.log",
+                        "size_bytes": 702,
+                        "type": "file",
+                    },
+                    {
+                        "modified": "2025-05-19T12:29",
+                        "name": "app.log.1",
+                        "path": "/home/maya/logs/app.log.1",
+                        "size_bytes": 551,
+                        "type": "file",
+                    },
+                    {
+                        "modified": "2025-06-12T23:23",
+                        "name": "error.log",
+                        "path": "/home/maya/logs/error.log",
+                        "size_bytes": 618,
+                        "type": "file",
+                    },
+                ],
+                "path": "/home/maya/logs",
+            },
+        ],
+    },
+    "670/T1": {
+        "task_id": "data_format/field_summary/bc148c1f4dd8",
+        "instruction": "Using DOC-FA1154, fetch the catalogue document it identifies and "
+        'extract the total value of every record (field path "*.total"). '
+        "Tell me their smallest value. Also tell me the title of the schema "
+        '"bank-transaction/v1".',
+        "facts": [
+            {"kind": "number", "value": -6, "label": "minimum", "source": "${s1.minimum}"},
+            {
+                "kind": "text",
+                "value": "Booked bank transaction",
+                "label": "title",
+                "source": "${s2.title}",
+            },
+        ],
+        "templates": [
+            {"document_id": "DOC-FA1154"},
+            {"data_format": "${s0.format}", "field_path": "*.total", "text": "${s0.content}"},
+            {"schema_id": "bank-transaction/v1"},
+        ],
+        "responses": [
+            {
+                "content": "<records>\n"
+                "  <record>\n"
+                "    <order_id>ORD-88006</order_id>\n"
+                "    <customer>Diego Ramirez</customer>\n"
+                "    <total>344.87</total>\n"
+                "    <status>cancelled</status>\n"
+                "    <placed_on>2025-05-05</placed_on>\n"
+                "  </record>\n"
+                "  <record>\n"
+                "    <order_id>ORD-88018</order_id>\n"
+                "    <customer>Diego Ramirez</customer>\n"
+                "    <total>-6</total>\n"
+                "    <status>pending</status>\n"
+                "    <placed_on>2025-05-27</placed_on>\n"
+                "  </record>\n"
+                "  <record>\n"
+                "    <order_id>ORD-88033</order_id>\n"
+                "    <customer>Diego Ramirez</customer>\n"
+                "    <total>615.8</total>\n"
+                "    <status>cancelled</status>\n"
+                "    <placed_on>2025-05-25</placed_on>\n"
+                "  </record>\n"
+                "  <record>\n"
+                "    <order_id>ORD-88041</order_id>\n"
+                "    <customer>Hana Sato</customer>\n"
+                "    <total>637.66</total>\n"
+                "    <status>pending</status>\n"
+                "    <placed_on>2025-05-12</placed_on>\n"
+                "  </record>\n"
+                "  <record>\n"
+                "    <order_id>ORD-88052</order_id>\n"
+                "    <customer>Liam O'Brien</customer>\n"
+                "    <total>493.92</total>\n"
+                "    <status>pending</status>\n"
+                "    <placed_on>2025-05-15</placed_on>\n"
+                "  </record>\n"
+                "</records>\n",
+                "document_id": "DOC-FA1154",
+                "format": "xml",
+                "name": "orders_osaka.xml",
+                "records": 5,
+                "schema_id": "order-summary/v3",
+                "size_bytes": 965,
+            },
+            {
+                "count": 5,
+                "field_path": "*.total",
+                "maximum": 637.66,
+                "minimum": -6,
+                "total": 2086.25,
+                "values": [344.87, -6, 615.8, 637.66, 493.92],
+            },
+            {
+                "fields": [
+                    {"path": "txn_id", "required": True, "type": "string"},
+                    {"path": "account", "required": True, "type": "string"},
+                    {"path": "amount", "required": True, "type": "number"},
+                    {
+                        "path": "currency",
+                        "required": True,
+                        "type": "string",
+                        "values": ["USD", "EUR", "GBP"],
+                    },
+                    {"path": "booked_on", "required": True, "type": "date"},
+                ],
+                "root": "list of records",
+                "schema_id": "bank-transaction/v1",
+                "title": "Booked bank transaction",
+            },
+        ],
+    },
+    "670/T2": {
+        "task_id": "data_format/validate_document/3332c14c9d76",
+        "instruction": "Fetch the document service_config_staging.yaml from the data "
+        "catalogue and validate it against service-config/v2. Tell me the "
+        'result ("valid" or "invalid") and the number of errors.',
+        "facts": [
+            {"kind": "text", "value": "invalid", "label": "status", "source": "${s2.status}"},
+            {"kind": "number", "value": 1, "label": "error count", "source": "${s2.error_count}"},
+        ],
+        "templates": [
+            {"name": "service_config_staging"},
+            {"document_id": "${s0.document_id}"},
+            {
+                "data_format": "${s1.format}",
+                "schema_id": "service-config/v2",
+                "text": "${s1.content}",
+            },
+        ],
+        "responses": [
+            {
+                "document_id": "DOC-0FF165",
+                "format": "yaml",
+                "name": "service_config_staging.yaml",
+                "records": 1,
+                "schema_id": "service-config/v2",
+                "size_bytes": 166,
+            },
+            {
+                "content": "service:\n"
+                "  name: auth\n"
+                "  port: 70000\n"
+                "  replicas: 2\n"
+                "  debug: true\n"
+                "database:\n"
+                "  host: auth-db.internal\n"
+                "  port: 5432\n"
+                "  pool_size: 6\n"
+                "features:\n"
+                "  - dark-mode\n"
+                "  - export-csv\n",
+                "document_id": "DOC-0FF165",
+                "format": "yaml",
+                "name": "service_config_staging.yaml",
+                "records": 1,
+                "schema_id": "service-config/v2",
+                "size_bytes": 166,
+            },
+            {
+                "checked": 1,
+                "error_count": 1,
+                "errors": ["service.port must be <= 65535, got 70000"],
+                "schema_id": "service-config/v2",
+                "status": "invalid",
+            },
+        ],
+    },
+    "271/T2": {
+        "task_id": "trading/sell_largest_position/06d9b15ada07",
+        "instruction": "In my Family Trust account, sell the whole position with the "
+        "second-largest market value at the current quote, and tell me the "
+        "order id. Also tell me the current ask price of WMT.",
+        "facts": [
+            {
+                "kind": "id",
+                "value": "TRD-74H02VR25",
+                "label": "order id",
+                "source": "${s3.order_id}",
+            },
+            {
+                "kind": "number",
+                "value": 68.58,
+                "label": "ask",
+                "source": "${s4.ask}",
+                "abs_tol": 0.005,
+            },
+        ],
+        "templates": [
+            {"account_type": "Family Trust"},
+            {"account_id": "${s0.account_id}"},
+            {"symbol": "${s1.positions.1.symbol}"},
+            {
+                "account_id": "${s1.account_id}",
+                "quantity": "${s1.positions.1.quantity}",
+                "quote_id": "${s2.quote_id}",
+                "side": "sell",
+            },
+            {"symbol": "WMT"},
+        ],
+        "responses": [
+            {
+                "account_id": "ACCT-35947920",
+                "account_type": "Family Trust",
+                "buying_power": 16469.67,
+                "cash_balance": 16469.67,
+                "currency": "USD",
+                "owner": "Kwame Mensah",
+                "status": "active",
+            },
+            {
+                "account_id": "ACCT-35947920",
+                "account_type": "Family Trust",
+                "cash_balance": 16469.67,
+                "currency": "USD",
+                "positions": [
+                    {
+                        "avg_cost": 661.05,
+                        "company": "Netflix Inc.",
+                        "last_price": 673.87,
+                        "market_value": 175206.2,
+                        "quantity": 260,
+                        "symbol": "NFLX",
+                        "unrealized_pl": 3333.2,
+                    },
+                    {
+                        "avg_cost": 133.55,
+                        "company": "Apple Inc.",
+                        "last_price": 165.84,
+                        "market_value": 14925.6,
+                        "quantity": 90,
+                        "symbol": "AAPL",
+                        "unrealized_pl": 2906.1,
+                    },
+                    {
+                        "avg_cost": 85.57,
+                        "company": "NVIDIA Corp.",
+                        "last_price": 133.01,
+                        "market_value": 14631.1,
+                        "quantity": 110,
+                        "symbol": "NVDA",
+                        "unrealized_pl": 5218.4,
+                    },
+                ],
+                "positions_value": 204762.9,
+                "total_value": 221232.57,
+            },
+            {
+                "ask": 165.88,
+                "bid": 165.81,
+                "company": "Apple Inc.",
+                "currency": "USD",
+                "last": 165.84,
+                "quote_id": "QT-1CAABVV1",
+                "quoted_at": "2025-07-01T15:25",
+                "symbol": "AAPL",
+            },
+            {
+                "account_id": "ACCT-35947920",
+                "currency": "USD",
+                "estimated_total": 14922.9,
+                "order_id": "TRD-74H02VR25",
+                "quantity": 90,
+                "quote_price": 165.81,
+                "side": "sell",
+                "status": "accepted",
+                "symbol": "AAPL",
+            },
+            {
+                "ask": 68.58,
+                "bid": 68.57,
+                "company": "Walmart Inc.",
+                "currency": "USD",
+                "last": 68.57,
+                "quote_id": "QT-1W88HP2J",
+                "quoted_at": "2025-07-01T15:25",
+                "symbol": "WMT",
+            },
+        ],
+    },
+    "68/T2": {
+        "task_id": "travel/trip/4b69c9857e82",
+        "instruction": "Plan Edsger Dijkstra's trip from Berlin to Madrid on 2025-07-21: "
+        "book the cheapest flight that day, book the cheapest hotel in "
+        "Madrid for 2 nights from 2025-07-21, and check the weather in "
+        'Madrid on 2025-07-21. Then create an itinerary titled "Edsger in '
+        'Madrid" with two items, "Flight <booking id>" and "Hotel '
+        '<reservation id>". Tell me the itinerary id and the forecast '
+        "condition.",
+        "facts": [
+            {
+                "kind": "id",
+                "value": "IT-E6EB6A",
+                "label": "itinerary id",
+                "source": "${s5.itinerary_id}",
+            },
+            {"kind": "text", "value": "cloudy", "label": "condition", "source": "${s2.condition}"},
+        ],
+        "templates": [
+            {"date": "2025-07-21", "destination": "Madrid", "origin": "Berlin"},
+            {"check_in": "2025-07-21", "city": "Madrid", "nights": 2},
+            {"city": "Madrid", "date": "2025-07-21"},
+            {"flight_id": "${s0.flights.0.flight_id}", "passenger": "Edsger Dijkstra"},
+            {
+                "check_in": "2025-07-21",
+                "guest": "Edsger Dijkstra",
+                "hotel_id": "${s1.hotels.0.hotel_id}",
+                "nights": 2,
+            },
+            {
+                "items": ["Flight ${s3.booking_id}", "Hotel ${s4.reservation_id}"],
+                "title": "Edsger in Madrid",
+            },
+        ],
+        "responses": [
+            {
+                "date": "2025-07-21",
+                "destination": "Madrid",
+                "flights": [
+                    {
+                        "airline": "Japan Airlines",
+                        "arrive": "10:45",
+                        "currency": "USD",
+                        "date": "2025-07-21",
+                        "depart": "07:45",
+                        "destination": "Madrid",
+                        "duration_min": 180,
+                        "flight_id": "JL878-0721",
+                        "origin": "Berlin",
+                        "price": 172,
+                    },
+                    {
+                        "airline": "Air France",
+                        "arrive": "22:30",
+                        "currency": "USD",
+                        "date": "2025-07-21",
+                        "depart": "19:30",
+                        "destination": "Madrid",
+                        "duration_min": 180,
+                        "flight_id": "AF880-0721",
+                        "origin": "Berlin",
+                        "price": 214,
+                    },
+                    {
+                        "airline": "American Airlines",
+                        "arrive": "21:15",
+                        "currency": "USD",
+                        "date": "2025-07-21",
+                        "depart": "18:15",
+                        "destination": "Madrid",
+                        "duration_min": 180,
+                        "flight_id": "AA879-0721",
+                        "origin": "Berlin",
+                        "price": 317,
+                    },
+                ],
+                "origin": "Berlin",
+            },
+            {
+                "check_in": "2025-07-21",
+                "check_out": "2025-07-23",
+                "city": "Madrid",
+                "hotels": [
+                    {
+                        "currency": "EUR",
+                        "hotel_id": "HTL-MAD092E",
+                        "name": "Riverside Inn",
+                        "nightly_price": 183,
+                        "stars": 3,
+                        "total_price": 366,
+                    },
+                    {
+                        "currency": "EUR",
+                        "hotel_id": "HTL-MAD2B04",
+                        "name": "Hotel Central",
+                        "nightly_price": 186,
+                        "stars": 3,
+                        "total_price": 372,
+                    },
+                    {
+                        "currency": "EUR",
+                        "hotel_id": "HTL-MAD350A",
+                        "name": "The Station Hotel",
+                        "nightly_price": 188,
+                        "stars": 4,
+                        "total_price": 376,
+                    },
+                    {
+                        "currency": "EUR",
+                        "hotel_id": "HTL-MAD1820",
+                        "name": "Budget Stay Madrid",
+                        "nightly_price": 216,
+                        "stars": 4,
+                        "total_price": 432,
+                    },
+                ],
+                "nights": 2,
+            },
+            {
+                "city": "Madrid",
+                "condition": "cloudy",
+                "date": "2025-07-21",
+                "high_c": 28,
+                "low_c": 23,
+                "precipitation_chance": 25,
+            },
+            {
+                "arrive": "10:45",
+                "booking_id": "BK-C18E14",
+                "currency": "USD",
+                "date": "2025-07-21",
+                "depart": "07:45",
+                "destination": "Madrid",
+                "flight_id": "JL878-0721",
+                "origin": "Berlin",
+                "passenger": "Edsger Dijkstra",
+                "price": 172,
+                "status": "confirmed",
+            },
+            {
+                "check_in": "2025-07-21",
+                "check_out": "2025-07-23",
+                "city": "Madrid",
+                "currency": "EUR",
+                "guest": "Edsger Dijkstra",
+                "hotel_id": "HTL-MAD092E",
+                "hotel_name": "Riverside Inn",
+                "nightly_price": 183,
+                "nights": 2,
+                "reservation_id": "HR-66E8FB",
+                "status": "confirmed",
+                "total_price": 366,
+            },
+            {
+                "items": ["Flight BK-C18E14", "Hotel HR-66E8FB"],
+                "itinerary_id": "IT-E6EB6A",
+                "n_items": 2,
+                "title": "Edsger in Madrid",
+            },
+        ],
+    },
+    "356/T1": {
+        "task_id": "data_generation/policy_password/6aea68b7e69b",
+        "instruction": 'Generate a password for the account "mpatel" that satisfies the '
+        '"guest-wifi" password policy, using seed 17281. Tell me the '
+        'password. Also generate one UUID in the namespace "devices" with '
+        "seed 39234 and tell me it.",
+        "facts": [
+            {
+                "kind": "id",
+                "value": "epPBgK2keF7Xu6u",
+                "label": "password",
+                "source": "${s1.password}",
+            },
+            {
+                "kind": "id",
+                "value": "1b8f3673-94e3-46fe-979c-dc365fd869c0",
+                "label": "uuids",
+                "source": "${s2.uuids.0}",
+            },
+        ],
+        "templates": [
+            {"name": "guest-wifi"},
+            {"policy_id": "${s0.policy_id}", "seed": 17281, "username": "mpatel"},
+            {"namespace": "devices", "seed": 39234},
+        ],
+        "responses": [
+            {
+                "allowed_symbols": "",
+                "forbid_username": True,
+                "max_length": 32,
+                "min_digits": 1,
+                "min_length": 12,
+                "min_symbols": 0,
+                "name": "guest-wifi",
+                "policy_id": "POL-E3BC98",
+                "require_lowercase": True,
+                "require_uppercase": True,
+            },
+            {
+                "entropy_bits": 87.5,
+                "length": 15,
+                "password": "epPBgK2keF7Xu6u",
+                "policy_id": "POL-E3BC98",
+                "policy_name": "guest-wifi",
+                "satisfies_policy": True,
+                "username": "mpatel",
+            },
+            {
+                "count": 1,
+                "namespace": "devices",
+                "seed": 39234,
+                "uuids": ["1b8f3673-94e3-46fe-979c-dc365fd869c0"],
+            },
+        ],
+    },
+    "356/T2": {
+        "task_id": "filesystem/backup_and_verify/6188304ad4ab",
+        "instruction": "Compute the md5 checksum of /home/liam/downloads/song_demo.mp3 and "
+        "copy that file into /home/liam/backups. Tell me the path of the "
+        "copy and the md5 checksum.",
+        "facts": [
+            {
+                "kind": "text",
+                "value": "/home/liam/backups/song_demo.mp3",
+                "label": "path",
+                "source": "${s1.path}",
+            },
+            {
+                "kind": "id",
+                "value": "4f157e6259988017d40e1bd625a47496",
+                "label": "checksum",
+                "source": "${s0.checksum}",
+            },
+        ],
+        "templates": [
+            {"algorithm": "md5", "path": "/home/liam/downloads/song_demo.mp3"},
+            {
+                "destination_directory": "/home/liam/backups",
+                "source": "/home/liam/downloads/song_demo.mp3",
+            },
+        ],
+        "responses": [
+            {
+                "algorithm": "md5",
+                "checksum": "4f157e6259988017d40e1bd625a47496",
+                "path": "/home/liam/downloads/song_demo.mp3",
+                "size_bytes": 3140273,
+            },
+            {
+                "operation_id": "OP-D7F4A6",
+                "path": "/home/liam/backups/song_demo.mp3",
+                "sha256": "1599a3098a18b50d4f8e4487aa64d281adb78f6cf7cd4fbf7c32b4f3a59b3bbe",
+                "size_bytes": 3140273,
+                "source": "/home/liam/downloads/song_demo.mp3",
+            },
+        ],
+    },
+    "418/T1": {
+        "task_id": "string_manipulation/headline_case/fd558f516fa6",
+        "instruction": 'Fetch the catalogue snippet titled "Product listing: Ember '
+        'cast-iron skillet" and rewrite its headline in camel case. Tell me '
+        "the result.",
+        "facts": [
+            {
+                "kind": "id",
+                "value": "emberCastIronSkilletByHearthwareNow26630",
+                "label": "text",
+                "source": "${s2.text}",
+            }
+        ],
+        "templates": [
+            {"query": "Product listing: Ember cast-iron skillet"},
+            {"snippet_id": "${s0.results.0.snippet_id}"},
+            {"style": "camel", "text": "${s1.headline}"},
+        ],
+        "responses": [
+            {
+                "count": 1,
+                "query": "Product listing: Ember cast-iron skillet",
+                "results": [
+                    {
+                        "kind": "Product listing",
+                        "snippet_id": "TXT-55E0D7",
+                        "title": "Product listing: Ember cast-iron skillet",
+                    }
+                ],
+            },
+            {
+                "headline": "Ember cast-iron skillet by Hearthware, now $266.30",
+                "kind": "Product listing",
+                "snippet_id": "TXT-55E0D7",
+                "text": "Ember cast-iron skillet by Hearthware, now $266.30\n"
+                "\n"
+                "The Ember cast-iron skillet by Hearthware comes with a "
+                "pre-seasoned 12-inch pan that lasts for decades. Price: "
+                "$266.30 (was $331.30). In stock from June 27, 2025. "
+                "Questions? Write to omar.haddad@shop.example.com or visit "
+                "https://shop.example.com/p/HEA-41738. SKU HEA-41738. "
+                "#newarrival #hearthware",
+                "title": "Product listing: Ember cast-iron skillet",
+            },
+            {"length": 40, "style": "camel", "text": "emberCastIronSkilletByHearthwareNow26630"},
+        ],
+    },
+    "418/T2": {
+        "task_id": "trading/sell_largest_position/958d862d848b",
+        "instruction": "In ACCT-58948537, sell the whole position with the second-largest "
+        "market value at the current quote, and tell me the order id. Then "
+        "check the status of the sell order and tell me its average fill "
+        "price.",
+        "facts": [
+            {
+                "kind": "id",
+                "value": "TRD-BHQTNSRVB",
+                "label": "order id",
+                "source": "${s2.order_id}",
+            },
+            {
+                "kind": "number",
+                "value": 132.23,
+                "label": "avg fill price",
+                "source": "${s3.avg_fill_price}",
+                "abs_tol": 0.005,
+            },
+        ],
+        "templates": [
+            {"account_id": "ACCT-58948537"},
+            {"symbol": "${s0.positions.1.symbol}"},
+            {
+                "account_id": "${s0.account_id}",
+                "quantity": "${s0.positions.1.quantity}",
+                "quote_id": "${s1.quote_id}",
+                "side": "sell",
+            },
+            {"order_id": "${s2.order_id}"},
+        ],
+        "responses": [
+            {
+                "account_id": "ACCT-58948537",
+                "account_type": "Roth IRA",
+                "cash_balance": 18098.59,
+                "currency": "USD",
+                "positions": [
+                    {
+                        "avg_cost": 88.19,
+                        "company": "NVIDIA Corp.",
+                        "last_price": 129.36,
+                        "market_value": 24578.4,
+                        "quantity": 190,
+                        "symbol": "NVDA",
+                        "unrealized_pl": 7822.3,
+                    },
+                    {
+                        "avg_cost": 142.07,
+                        "company": "Johnson & Johnson",
+                        "last_price": 132.24,
+                        "market_value": 19836.0,
+                        "quantity": 150,
+                        "symbol": "JNJ",
+                        "unrealized_pl": -1474.5,
+                    },
+                    {
+                        "avg_cost": 134.11,
+                        "company": "Apple Inc.",
+                        "last_price": 215.83,
+                        "market_value": 10791.5,
+                        "quantity": 50,
+                        "symbol": "AAPL",
+                        "unrealized_pl": 4086.0,
+                    },
+                    {
+                        "avg_cost": 202.65,
+                        "company": "JPMorgan Chase & Co.",
+                        "last_price": 223.46,
+                        "market_value": 8938.4,
+                        "quantity": 40,
+                        "symbol": "JPM",
+                        "unrealized_pl": 832.4,
+                    },
+                ],
+                "positions_value": 64144.3,
+                "total_value": 82242.89,
+            },
+            {
+                "ask": 132.26,
+                "bid": 132.22,
+                "company": "Johnson & Johnson",
+                "currency": "USD",
+                "last": 132.24,
+                "quote_id": "QT-Z7T09APX",
+                "quoted_at": "2025-07-03T09:50",
+                "symbol": "JNJ",
+            },
+            {
+                "account_id": "ACCT-58948537",
+                "currency": "USD",
+                "estimated_total": 19833.0,
+                "order_id": "TRD-BHQTNSRVB",
+                "quantity": 150,
+                "quote_price": 132.22,
+                "side": "sell",
+                "status": "accepted",
+                "symbol": "JNJ",
+            },
+            {
+                "account_id": "ACCT-58948537",
+                "avg_fill_price": 132.23,
+                "fees": 0.55,
+                "filled_at": "2025-07-03T09:50:02",
+                "filled_quantity": 150,
+                "gross_amount": 19834.5,
+                "net_amount": 19833.95,
+                "order_id": "TRD-BHQTNSRVB",
+                "quantity": 150,
+                "settlement_date": "2025-07-04",
+                "side": "sell",
+                "status": "filled",
+                "symbol": "JNJ",
+            },
+        ],
+    },
+}

@@ -3,9 +3,9 @@
 A task that asks for something ("tell me the booking id and the forecast condition") has a
 list of :class:`Fact` objects: each required value, with its kind and tolerance. Models are
 trained by RL on this grade, so **a correct answer must be credited, and an answer that
-guesses, hedges or pastes must earn nothing.** An answer (a text, or an object keyed by
-what the task asks for) passes when it states every fact, **exactly one candidate per
-fact**, and is not a copy of the responses.
+guesses, hedges, swaps or pastes must earn nothing.** An answer (a text, or an object keyed
+by what the task asks for) passes when it states every fact, tied to what it is of,
+**exactly one candidate per fact**, and is not a copy of the responses.
 
 What states a fact
 ------------------
@@ -13,7 +13,11 @@ What states a fact
 ============ ======================================================================
 kind          a stated value counts when
 ============ ======================================================================
-``id``        the id appears as a whole token, letter case ignored (``bk-1a2b3c``)
+``id``        the id appears as a whole token, letter case ignored (``bk-1a2b3c``),
+              except a value that mixes lower- and upper-case letters (a password
+              ``epPBgK2keF7Xu6u``, a camelCase ``emberCastIron...``): that one only
+              in its own case (all-upper or all-lower ids, digests and UUIDs, and a
+              capitalised word, stay case-free)
 ``number``    a number in the answer is within the tolerance (``abs_tol``, by default
               half a cent for non-integers: ``-3.63%`` states ``-3.6254``); thousands
               separators, currency signs, units and ``%`` are read (``$1,234.50 USD``,
@@ -21,7 +25,9 @@ kind          a stated value counts when
               less", "a decrease of 5.06%", "down 5.06%", "fell by 5.06%"; "up", "rose",
               "an increase of" are positive; an explicit sign wins)
 ``text``      the text appears, with case, spacing and quotes ignored (punctuation too
-              for wordy texts: "Order 80587 - Late Delivery"); a prime factorisation
+              for wordy texts: "Order 80587 - Late Delivery"), and not as part of a
+              rival text ("partly cloudy" does not state "cloudy"); a one-word text that
+              mixes cases keeps its case, as an id does; a prime factorisation
               (``2^3 * 3 * 5233``) is graded as the multiset of its factors, in any usual
               notation: ``2³ × 3 × 5233``, ``2*2*2*3*5233``, ``2·2·2·3·5233``,
               ``2**3 * 3 * 5233``, ``2, 2, 2, 3, 5233``
@@ -43,18 +49,115 @@ conversion was asked into), is not a required fact either; formatting words arou
 facts (``bytes``, ``USD``) are free, and so is naming a few other things for context
 ("Mia Larsen (CUS-06A1A1) is now silver; version VER-83138A; export EXP-INV-CSV-D72A").
 
+Labels: what names a fact
+-------------------------
+
+A value's *label* is the words right before it (back to the value before it, or an
+opening parenthesis; in a structured answer, its key) and, for a number, its unit or noun
+right after it ("41 rows", "8 shared words"). A label names a fact by
+
+* the fact's ``label`` or the last key of its ``source`` path, closest words first, case,
+  spaces and underscores ignored, with simple variants: singular/plural, ``avg``/
+  ``average``, ``max``/``maximum``/``largest``, ``min``/``minimum``/``smallest``/
+  ``lowest``, ``%``/``percent``, ``no.``/``#``/``number``, ``e-mail``/``email``,
+  ``sha-256``/``sha256``, and ``id``/``number``/``count`` optional ("version VER-1" names
+  the version id, "41 rows" the row count); "price", "value", "amount" may stand around
+  it ("ask price" names the ``ask``);
+* the instruction's own words for it: what the instruction asks to be told ("tell me the
+  result ... and the number of errors", "tell me their smallest value") is matched to
+  the facts by their labels, in order (:func:`_instruction_words`), so "the result",
+  "number of errors", "smallest total", "entries in logs" name their facts (the words of
+  the call's own inputs aside: "WMT" in "the ask price of WMT" names nothing).
+
+A label names the *response field* that holds a value when one of its closest words is
+one of the key's telling words (``low_c`` is "low", ``quote_price`` "quote",
+``previous_version_id`` "previous version", ``sha256`` "SHA-256") and that field holds
+that very value. When a label names both, the one whose word stands closer wins, and the
+one with more words on a tie ("the copy's SHA-256" is the ``sha256`` field's; "previous
+version VER-B2DDB9" is ``previous_version_id``'s, not the version id's); otherwise the
+fact wins. The most specific fact label wins ("line count" over "count"); a label of
+another kind binds only written ``label: value``, ``label = value`` or ``label is value``.
+
+* A value labelled as another fact's does not count for its own fact: "email: 41, row
+  count: isla.sato@outlook.com" states neither.
+* A label that names a fact next to a wrong value fails the fact, even if the right value
+  stands elsewhere: "row count: 40. The table has 41 rows.", "41 rows (42 with the
+  header)", "email: unknown; isla.sato@outlook.com", ``{"smallest total": 344.87,
+  "minimum": -6}``, ``{"result": "valid", "status": "invalid"}``, "max lifetime_value:
+  2025-12-29".
+
+Facts that share a label: subjects
+----------------------------------
+
+Two facts of one label (the ``status`` of two documents, the ``uuids`` of two generator
+calls, the ``condition`` of two cities) carry a ``subject``: what the instruction names
+each by (:func:`fact_subjects`; ``transactions_q4``, ``sessions``, ``Zurich``). Besides
+it, a fact is named by the fields of its own response that the instruction states and its
+siblings' responses do not share (the ``md5`` of a checksum, a path's file name). When the
+facts of a label do not all have one value, **a value counts for a fact only where the
+answer ties it to that fact**, and tied to another one's subject it is that fact's
+candidate (for the others it is another fact's value):
+
+1. in a structured answer, the enclosing key that names a subject
+   (``{"transactions_q4.yaml": {"result": "valid", "errors": 0}}``);
+2. its own label naming a subject, or the instruction's word for only one of them
+   ("the sessions UUID is ...", "the first UUID is ...");
+3. the subject right after it with "for", "in", "of", "at", "on" or "from" ("valid for
+   transactions_q4.yaml", "sunny in Zurich"), or right after it with nothing between
+   ("658.12 USD") when no subject stands before it in its clause;
+4. the nearest subject before it in its clause ("Zurich: light rain; New York: sunny",
+   "transactions_q4.yaml is valid (0 errors)"), one said of the value before it aside
+   ("0 errors for X and 2 for Y").
+
+A value tied to no subject goes, in order, to the facts of the label no value is tied to:
+"valid (0 errors), invalid (1 errors)" is read in the order the task asks (the gold
+templates' style), and so is an answer that names no subject at all. When the untied
+values and those facts do not pair up one by one, each untied value is a candidate for
+each of them. A single fact of its label needs no subject, nor do facts of one label that
+all have one value ("both are valid").
+
 Exactly one candidate per fact
 ------------------------------
 
 The answer is read once: every number, id-like token (ids, emails, URLs, paths, digests,
 phone numbers), fact text and rival text is located, with the words around it. A fact's
-*candidates* are the values of its kind the answer offers: numbers for a number; tokens of
-the same shape for an id (``DOC-…`` and ``DOC-…``, two digests, two emails, two UUIDs);
-for a text, its ``alternatives`` (the other items of the list it was read from) and the
-values of the same response field elsewhere in the responses, plus tokens of its shape.
-These are **not** candidates: another fact's value, a value the instruction states, the
-other side of a comparison ("2952 vs 704"; if a response gave it), and anything labelled
-as another fact's value. A second candidate fails the fact when it is
+*candidates* are every value of its kind the answer offers: numbers for a number; tokens
+of its shape for an id (``DOC-…`` and ``DOC-…``, two digests, two emails, two UUIDs); for a
+text, its *rival texts* (its ``alternatives``, the other items of the list it was read
+from; the values of the same field in the responses; and the other members of its closed
+set: the options the instruction quotes ("valid" or "invalid"), the lists the tools' JSON
+schemas state, and a few built-in ones: valid/invalid, yes/no, true/false, weather
+conditions, correlation strengths...) and tokens of its shape. Not candidates at all:
+
+* another fact's value (for a fact of a shared label: one tied to another subject), or a
+  value labelled as another fact's;
+* the other side of a comparison ("2952 vs 704", "8 shared words out of 82"), as a
+  response gave it;
+* a value the instruction states ("250 EUR is 279.67 USD"), unless it is a member of the
+  fact's closed set ("valid" for "invalid" stays a candidate though the instruction says
+  ("valid" or "invalid")).
+
+Every other candidate **fails the fact**, whatever key or word stands next to it
+(``{"x": 344.87}``, ``{"p": "valid", "q": "invalid"}``, "Forecast: sunny, rainy,
+cloudy", "the ask price is 68.57 and the bid is 68.58" when 68.58 is the ask), unless it
+is context, said as what it is:
+
+* its label names the response field that holds that very value ("low 22" next to "high
+  31" where the response has ``"low_c": 22``; "bid 68.57" when the bid is 68.57, so not
+  "the bid is 68.58" when the bid is 68.57; "6 columns"; "quote 132.22"; "25.34 in fees";
+  "the copy's SHA-256 is 1599…");
+* it is quoted with the words a response text puts before it ("record 3: missing
+  required field", "got 70000"), or under a label the instruction writes ("Test files: 1"
+  for a file line "Test files: <count>");
+* it is an end of "from A to B" where one response holds A and B as a change's old and new
+  values;
+* for a text: it is a value of the same field read from another call (not the fact's own
+  list or response, not its closed set) and a word of its label says what it is ("tickets
+  on Northeast Regional 152" next to the concert "Echo Harbor");
+* no response is given to tell what a field is called (only the context): then any value
+  a response gave with a label of its own ("high 31") is context.
+
+Context or not, a candidate fails the fact when it is
 
 * one of the fact's ``alternatives`` (``AF891, or maybe IB905``; ``63 seats (First Class
   26)``);
@@ -64,48 +167,26 @@ as another fact's value. A second candidate fails the fact when it is
   to anything by "or", "maybe", "/" or "one of" ("windy or sunny");
 * **listed** with the value (only commas, slashes or "and" between, no label of its own:
   "41, 42", "one of 38, 39, 40, 41", "VER-2ECCE1, VER-B2DDB9");
+* the value **written another way**: rounded or unrounded to other decimals ("20.5" asked,
+  "20.4918" also given, under any label);
 * **unlabelled** (no word says what it is: "41 rows. 40.", "dc7c… 7d9e…");
 * **made up**: a number, or an id/email/path of the fact's shape, that no response, the
   context or the instruction holds ("0.0976 (Dice 0.25)"); a number as written may be a
-  response's rounded ("12.21" for 12.2057);
-* for an id: another id of its shape, when the answer does not say which one is the asked
-  one ("VER-2ECCE1 (previous: VER-B2DDB9)" fails, "the new version id is VER-2ECCE1 (it
-  replaced VER-B2DDB9)" passes).
+  response's rounded ("12.21" for 12.2057).
 
 Two writings of one value within its tolerance offered as alternatives ("0.0976 or 0.1")
-are two candidates too; a range whose end is the value is a hedge ("40-42 rows"). A
-number with a label of its own that names no fact, and that a response gave ("high 31",
-"record 3", "6 columns"), is context, not a candidate.
+are two candidates too; a range whose end is the value is a hedge ("40-42 rows").
 
-Labels bind
------------
-
-A value's *label* is the words right before it (back to the value before it, or an
-opening parenthesis) and, for a number, its unit or noun right after it ("41 rows",
-"8 shared words"). A label names a fact when its closest words are the fact's ``label``
-or the last key of its ``source`` path, case, spaces and underscores ignored, with simple
-variants: singular/plural, ``avg``/``average``, ``max``/``maximum``, ``%``/``percent``,
-``no.``/``#``/``number``, ``e-mail``/``email``, and ``id``/``number``/``count`` optional
-("version VER-1" names the version id, "41 rows" the row count). The most specific label
-wins ("line count" over "count"); a label of another kind binds only written
-``label: value``, ``label = value`` or ``label is value`` (so "the order id for the 80 KO
-shares is TRD-…" does not bind 80 to the order id).
-
-* A value labelled as another fact's does not count for its own fact: "email: 41, row
-  count: isla.sato@outlook.com" states neither.
-* A label that names a fact next to a wrong value fails the fact, even if the right value
-  stands elsewhere: "row count: 40. The table has 41 rows.", "41 rows (42 with the
-  header)", "email: unknown; isla.sato@outlook.com".
-* Facts may come in any order when each is bound to its own label or unambiguous by kind:
-  "41; isla.sato@outlook.com" passes.
+Facts may come in any order when each is bound to its own label or unambiguous by kind:
+"41; isla.sato@outlook.com" passes.
 
 A **structured answer** is read the same way: a JSON object (or Python dict, or an object
 passed as the answer) keyed by labels, ``{"email": "...", "row count": 41}``, is read as
-``email: ... ; row count: 41``: a key that names a fact binds its value (one value: a list
-of several under it is a list of candidates), keys are matched case-, space- and
-underscore-insensitively (``Row_Count``, ``rows``), and a key that names no fact is a
-neutral label (``{"percentage change": 59.43}`` for a fact labelled ``text`` passes).
-Extra keys holding other responses' values count as context, for the copying rules.
+``email: ... ; row count: 41`` (:func:`answer_text`), each value under its key and the
+keys enclosing it: a key that names a fact binds its value (one value: a list of several
+under it is a list of candidates), keys are matched case-, space- and underscore-
+insensitively (``Row_Count``, ``rows``), a key that names a subject ties the values under
+it, and a key that names nothing is a neutral label that excuses nothing.
 
 Pastes and copies
 -----------------
@@ -113,19 +194,24 @@ Pastes and copies
 * **Paste**: an answer that reproduces a response as ``key: value`` pairs (JSON anywhere
   in the text, a Python dict, ``key: value`` / ``key = value`` lines), at least 3 of its
   pairs and 3/4 of them, not all of them facts, is a paste, whatever surrounds it and
-  whatever keys it adds or drops; so is one that restates 3/4 of a response's telling
-  values in any form, more than ``max(2, facts)`` of them not facts.
+  whatever keys it adds or drops; so is one that writes a response's fields by their own
+  keys ("count 5, maximum 637.66", ``{"extract": {"count": 5, "maximum": ...}}``), at
+  least 3 fields, 2 or more of them neither facts nor the instruction's values and more
+  than half of those; so is one that restates 3/4 of a response's telling values in any
+  form, more than ``max(2, facts)`` of them not facts.
 * **Copying**: an answer that restates more than ``max(2, facts)`` of the other values the
   task's responses held, and at least half of them, is a copy of the responses
   (:func:`context_values`).
 * **Length**: an answer longer than :func:`answer_length_limit` characters fails before it
   is read (a few hundred characters more than the facts need).
 
-Reasons name the fact's label and what to change, never the expected value.
+Reasons name the fact's label (and subject) and what to change, never the expected value.
 
 :func:`facts_from_answer` derives the facts of a task from its answer template (each
 ``${sN.path}`` is one fact; an answer with no reference is a computed ``choice``), so v1
-tasks get facts too; v2 dataset files store them.
+tasks get facts too; v2 dataset files store them, and :func:`fact_subjects` gives facts
+that share a label their subject (dataset files store it too; files without it get it at
+load).
 """
 
 from __future__ import annotations
@@ -135,11 +221,11 @@ import bisect
 import json
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from asynctool_env.core.references import _REFERENCE, resolve
+from asynctool_env.core.references import _REFERENCE, referenced_steps, resolve
 
 FACT_KINDS = ("id", "number", "text", "choice", "boolean", "list")
 
@@ -160,6 +246,11 @@ class Fact:
         alternatives: Values that would contradict this one if also named (the other
             candidates of a list, the other option of a choice).
         label: A few words naming the fact in reports ("amount", "booking id").
+        subject: For facts that share a label with another fact of the task (two
+            documents' ``status``, two generator calls' ``uuids``): what the instruction
+            names this one by (``"transactions_q4"``, ``"sessions"``, ``"Zurich"``), so
+            that an answer must tie each value to it (see :func:`fact_subjects`); empty
+            for a fact with no same-label sibling, or none that tells it apart.
     """
 
     kind: str
@@ -168,6 +259,7 @@ class Fact:
     abs_tol: float = 0.0
     alternatives: tuple[Any, ...] = ()
     label: str = ""
+    subject: str = ""
 
     def __post_init__(self) -> None:
         if self.kind not in FACT_KINDS:
@@ -181,6 +273,8 @@ class Fact:
             data["abs_tol"] = self.abs_tol
         if self.alternatives:
             data["alternatives"] = list(self.alternatives)
+        if self.subject:
+            data["subject"] = self.subject
         return data
 
     @classmethod
@@ -192,6 +286,7 @@ class Fact:
             abs_tol=float(data.get("abs_tol", 0.0)),
             alternatives=tuple(data.get("alternatives", ())),
             label=str(data.get("label", "")),
+            subject=str(data.get("subject", "") or ""),
         )
 
 
@@ -263,6 +358,7 @@ def facts_from_answer(
     *,
     alternatives: Sequence[Any] = (),
     arguments: Sequence[Mapping[str, Any]] = (),
+    templates: Sequence[Mapping[str, Any]] = (),
 ) -> tuple[Fact, ...]:
     """The facts an answer template asks for (see the module docstring).
 
@@ -275,6 +371,8 @@ def facts_from_answer(
         arguments: The gold arguments of the task's steps. A value a response only echoes
             from its own call's arguments, when the instruction states it (the currency a
             conversion was asked into), is not required: stating it shows nothing.
+        templates: The steps' argument templates (``${sN...}`` references unresolved):
+            facts that share a label get a ``subject`` from them (:func:`fact_subjects`).
     """
     if answer is None:
         return ()
@@ -318,7 +416,151 @@ def facts_from_answer(
                 label=_label(path),
             )
         )
+    return fact_subjects(facts, instruction, templates or arguments)
+
+
+#: Argument keys whose value is how an instruction names a thing, best first.
+_NAMING_KEYS = (
+    "name",
+    "title",
+    "query",
+    "city",
+    "namespace",
+    "username",
+    "user",
+    "guest",
+    "passenger",
+    "symbol",
+    "path",
+    "source",
+    "directory",
+    "pattern",
+    "to_currency",
+    "to_unit",
+    "target_format",
+    "style",
+    "algorithm",
+)
+
+
+def fact_subjects(
+    facts: Sequence[Fact], instruction: str, templates: Sequence[Mapping[str, Any]]
+) -> tuple[Fact, ...]:
+    """``facts`` with a ``subject`` for each fact that shares its label with another one.
+
+    A fact's subject is what the instruction names it by: a constant argument value of its
+    source step or of the steps that step depends on (``templates[i]`` are the steps'
+    argument templates; a ``${sN...}`` reference makes step ``i`` depend on step ``N``),
+    that the instruction states and that the steps of the other facts of its label do not
+    have (the document ``transactions_q4`` of one ``status``, the namespace ``sessions`` of
+    one ``uuids``, the city ``Zurich`` of one ``condition``). A name is preferred to a
+    number or a date, the fact's own step to its ancestors. Facts that already have a
+    subject, and facts with no same-label sibling, are left as they are.
+    """
+    facts = list(facts)
+    groups: dict[str, list[int]] = {}
+    for index, fact in enumerate(facts):
+        if fact.source and fact.kind != "choice":
+            groups.setdefault(fact.label, []).append(index)
+    said = normalize_text(instruction or "")
+    for members in groups.values():
+        if len(members) < 2 or all(facts[i].subject for i in members):
+            continue
+        constants = {i: _step_constants(facts[i], templates) for i in members}
+        for index in members:
+            if facts[index].subject:
+                continue
+            others = {
+                _constant_key(value)
+                for other in members
+                if other != index
+                for _, value, _ in constants[other]
+            }
+            best: tuple[Any, ...] | None = None
+            for own, value, key in constants[index]:
+                if _constant_key(value) in others or not _names_a_subject(value, said):
+                    continue
+                text = str(value)
+                rank = (
+                    isinstance(value, (int, float)) or bool(_DATE_LIKE.fullmatch(text)),
+                    not own,
+                    _NAMING_KEYS.index(key) if key in _NAMING_KEYS else len(_NAMING_KEYS),
+                    -len(text),
+                )
+                if best is None or rank < best[0]:
+                    best = (rank, text)
+            if best is not None:
+                facts[index] = Fact(
+                    facts[index].kind,
+                    facts[index].value,
+                    facts[index].source,
+                    facts[index].abs_tol,
+                    facts[index].alternatives,
+                    facts[index].label,
+                    best[1],
+                )
     return tuple(facts)
+
+
+_DATE_LIKE = re.compile(r"\d{4}-\d{2}-\d{2}(?:[T ][\d:]+)?")
+
+
+def _step_constants(
+    fact: Fact, templates: Sequence[Mapping[str, Any]]
+) -> list[tuple[bool, Any, str]]:
+    """``(own step?, value, argument key)`` for every constant argument value of the
+    fact's source step and of the steps it depends on (references left out)."""
+    match = _REFERENCE.search(fact.source or "")
+    if match is None:
+        return []
+    step = int(match.group(1))
+    seen: set[int] = set()
+    order = [step]
+    found: list[tuple[bool, Any, str]] = []
+    while order:
+        current = order.pop(0)
+        if current in seen or not 0 <= current < len(templates):
+            continue
+        seen.add(current)
+        template = templates[current]
+
+        def visit(value: Any, key: str, current: int = current) -> None:
+            if isinstance(value, Mapping):
+                for name, item in value.items():
+                    visit(item, str(name))
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    visit(item, key)
+            elif isinstance(value, bool) or value is None:
+                return
+            elif isinstance(value, str):
+                if "${" not in value:
+                    found.append((current == step, value, key))
+            elif isinstance(value, (int, float)):
+                found.append((current == step, value, key))
+
+        visit(template, "")
+        order.extend(sorted(referenced_steps(template)))
+    return found
+
+
+def _constant_key(value: Any) -> str:
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return repr(float(value))
+    return normalize_text(str(value))
+
+
+def _names_a_subject(value: Any, said: str) -> bool:
+    """Whether an argument value can name a fact: a word of 3+ characters, or a number of
+    3+ digits, that the instruction states."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return (
+            float(value).is_integer() and abs(value) >= 100 and _stated_number(float(value), said)
+        )
+    text = normalize_text(str(value)).strip()
+    if len(text) < 3 or not any(char.isalpha() for char in text) or text in _STOP:
+        return False
+    return _contains_words(said, text)
 
 
 def _echoes(value: Any, arguments: Mapping[str, Any]) -> bool:
@@ -384,6 +626,49 @@ def answer_text(answer: Any) -> str:
     if answer is None:
         return ""
     return json.dumps(answer) if isinstance(answer, bool) else str(answer)
+
+
+def _flatten(
+    answer: Any, keys: tuple[str, ...] = ()
+) -> tuple[str, list[tuple[int, int, tuple[str, ...]]]]:
+    """:func:`answer_text`, with where each key's value stands in it: ``(start, end, keys)``
+    for every value of a structured answer (``keys`` are the keys enclosing it, outermost
+    first), so that a value is read under the key that names its subject."""
+    if isinstance(answer, str):
+        stripped = answer.strip()
+        if stripped[:1] in "[{":
+            try:
+                return _flatten(json.loads(stripped), keys)
+            except ValueError:
+                pass
+            try:
+                parsed = ast.literal_eval(stripped)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                return answer, []
+            if isinstance(parsed, (dict, list, tuple)):
+                return _flatten(parsed, keys)
+        return answer, []
+    if isinstance(answer, (Mapping, list, tuple)):
+        items = (
+            [(str(key), item) for key, item in answer.items()]
+            if isinstance(answer, Mapping)
+            else [(None, item) for item in answer]
+        )
+        parts: list[str] = []
+        spans: list[tuple[int, int, tuple[str, ...]]] = []
+        position = 0
+        for key, item in items:
+            prefix = f"{key}: " if key is not None else ""
+            inner_keys = (*keys, key) if key is not None else keys
+            inner, inner_spans = _flatten(item, inner_keys)
+            start = position + len(prefix)
+            if key is not None:
+                spans.append((start, start + len(inner), inner_keys))
+            spans.extend((a + start, b + start, k) for a, b, k in inner_spans)
+            parts.append(prefix + inner)
+            position += len(prefix) + len(inner) + 3
+        return " ; ".join(parts), spans
+    return answer_text(answer), []
 
 
 def extract_numbers(text: str) -> list[float]:
@@ -557,7 +842,7 @@ def grade_answer(
             (the 80 % a charge was asked to reach). When it is not given, the values the
             responses hold but ``context`` leaves out are taken as the instruction's.
     """
-    text = answer_text(answer)
+    text, paths = _flatten(answer)
     limit = answer_length_limit(facts)
     if len(text) > limit:
         reason = (
@@ -565,7 +850,7 @@ def grade_answer(
             "only the facts the task asks for"
         )
         return AnswerGrade(False, (), (reason,))
-    reading = _Reading(text, facts, context, responses, instruction)
+    reading = _Reading(text, facts, context, responses, instruction, paths)
     checks = tuple(reading.check(index) for index in range(len(facts)))
     reasons: list[str] = []
     normalized = normalize_text(text)
@@ -573,6 +858,7 @@ def grade_answer(
     tokens = set(re.findall(r"[\w.#:/-]+", normalized)) | set(re.findall(r"\w+", normalized))
     pasted = _pasted(responses, facts, reading.said, normalized, numbers, tokens)
     pasted += _reproduced(answer, text, responses, facts)
+    pasted += _fields_reproduced(reading.low, responses, facts, reading.said)
     if pasted:
         reasons.append(
             f"the answer restates most of {pasted} response(s) (as JSON, key: value pairs or "
@@ -719,6 +1005,87 @@ def _reproduced(
     return count
 
 
+def _fields_reproduced(
+    low: str,
+    responses: Sequence[Mapping[str, Any] | None],
+    facts: Sequence[Fact],
+    said: _Said,
+) -> int:
+    """How many responses the answer reproduces field by field: each field written as its
+    own key and value ("count 5", ``"maximum": 637.66``, ``error_count: 1``), nested
+    under added keys or not, with fields dropped: at least 3 fields, and more than half of
+    the fields that are neither facts nor values the instruction states, 2 or more."""
+    own, own_text, own_numbers = _own(facts)
+    count = 0
+    for step, response in enumerate(responses):
+        if not isinstance(response, Mapping):
+            continue
+        read = {
+            _source_key(fact)
+            for fact in facts
+            if (match := _REFERENCE.search(fact.source or "")) and int(match.group(1)) == step
+        }
+        fields = _response_fields(response)
+        others = written = copied = 0
+        for key, value in fields:
+            scalars = value if isinstance(value, list) else [value]
+            if not scalars:
+                continue
+            fact = key in read or any(
+                isinstance(item, str) and _part_of_facts(item, own, own_text, own_numbers)
+                for item in scalars
+            )
+            if not fact and all(said.holds(item) for item in scalars):
+                continue  # an input the instruction gave, echoed back
+            found = _field_written(low, key, scalars[0])
+            written += found
+            if not fact:
+                others += 1
+                copied += found
+        if written >= 3 and copied >= 2 and 2 * copied > others:
+            count += 1
+    return count
+
+
+def _response_fields(value: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """A response's fields: each scalar, or list of scalars, under its own key (nested
+    objects opened; lists of objects, the rows of a result, left to the other rules)."""
+    found: list[tuple[str, Any]] = []
+    for key, item in value.items():
+        if isinstance(item, Mapping):
+            found.extend(_response_fields(item))
+        elif isinstance(item, (list, tuple)):
+            if item and all(not isinstance(x, (Mapping, list, tuple)) for x in item):
+                found.append((str(key), list(item)))
+        elif item is not None:
+            found.append((str(key), item))
+    return found
+
+
+def _field_written(low: str, key: str, value: Any) -> bool:
+    """Whether ``key`` stands in the folded answer right before ``value`` ("count 5",
+    "field_path: *.total", ``"maximum": 637.66``)."""
+    name = r"[_ -]?".join(re.escape(part) for part in re.split(r"[_\s-]+", _fold(key)) if part)
+    if not name:
+        return False
+    if isinstance(value, bool):
+        wanted = r"(?:true|false|yes|no)"
+    elif isinstance(value, (int, float)):
+        if not math.isfinite(value):
+            return False
+        number = float(value)
+        body = str(int(abs(number))) if number.is_integer() else repr(abs(number))
+        sign = "[-−]" if number < 0 else ""
+        wanted = rf"{sign}[$€£¥]?{re.escape(body)}(?:\.0+)?(?![\d])"
+    else:
+        text = _squeeze(str(value))[:40].strip()
+        if not text:
+            return False
+        wanted = r"\s*".join(re.escape(part) for part in text.split())
+    pattern = rf"(?<![a-z0-9]){name}[\s\"':=\[]*(?:\b(?:is|was)\b[\s\"'\[]*)?{wanted}"
+    return re.search(pattern, low) is not None
+
+
 def _fact_values(fact: Fact) -> list[Any]:
     return list(fact.value) if isinstance(fact.value, (list, tuple)) else [fact.value]
 
@@ -855,7 +1222,7 @@ def _fold(text: str) -> str:
 _STOP_WORDS = (
     "the a an is are was were be been being of to for its it their his her my your our this "
     "that these those which who whose has have had now currently exactly only just then so "
-    "there here and also as will would can should shall do does did am answer result"
+    "there here and also as will would can should shall do does did am answer"
 )
 _HEDGE_WORDS = (
     "or either nor maybe perhaps possibly possible probably likely alternatively alternative "
@@ -884,7 +1251,22 @@ _SYNONYMS = {
     "identifier": "id",
     "e-mail": "email",
     "sha-256": "sha256",
+    "sha-1": "sha1",
+    "sha-512": "sha512",
     "md5sum": "md5",
+    "smallest": "minimum",
+    "lowest": "minimum",
+    "least": "minimum",
+    "largest": "maximum",
+    "highest": "maximum",
+    "biggest": "maximum",
+    "greatest": "maximum",
+    "share": "quantity",
+    "shares": "quantity",
+    "replaced": "previous",
+    "prior": "previous",
+    "former": "previous",
+    "old": "previous",
 }
 #: Label words a writer may leave out ("version VER-1" names the version id).
 _OPTIONAL = frozenset({"id", "number", "count"})
@@ -918,7 +1300,7 @@ def _word(word: str) -> str:
 def _label_words(text: str) -> list[str]:
     words = []
     for raw in _WORDS.findall(text):
-        for part in raw.replace("_", "-").split("-") if raw not in ("e-mail",) else [raw]:
+        for part in raw.replace("_", "-").split("-") if raw not in _SYNONYMS else [raw]:
             if part:
                 words.append(_word(part))
     return words
@@ -951,6 +1333,66 @@ def _labels_match(window: Sequence[str], required: frozenset[str], full: frozens
         if len(window) >= length and required <= words <= full:
             return True
     return False
+
+
+#: Key words of the two ends of a change ("from 15943 to 19210").
+_STARTS = frozenset({"previous", "from", "start", "original", "first", "before", "initial"})
+_ENDS = frozenset({"new", "to", "end", "latest", "last", "after", "final", "current"})
+#: What stands between a value and the subject it is said of: "valid for X", "2 in Y".
+_TRAILING = re.compile(
+    r"[ \t]*\(?[ \t]*(?:[a-z]+[ \t]+)?(?:for|in|of|at|on|from)\s+(?:the\s+)?"
+    r"(?:(?:file|document|city|namespace|account|user|dataset|path)\s+)?"
+)
+#: Words a label may carry around its name ("ask price", "the current value").
+_LABEL_FILLER = frozenset({"price", "value", "amount", "current"})
+_PREPOSITIONS = frozenset({"in", "of", "for", "on", "at", "to", "by", "from", "with"})
+
+
+#: Label words that say nothing about what a value is: ``{"x": ..., "alt": ...}``.
+_NONSENSE = frozenset(
+    {
+        "alt",
+        "alternative",
+        "other",
+        "another",
+        "option",
+        "candidate",
+        "guess",
+        "value",
+        "item",
+        "answer",
+    }
+)
+
+
+def _meaningful(occurrence: _Occurrence) -> bool:
+    """Whether the words before a value (back to the value before it) or its own label
+    say what it is: "tickets on X", not "x", "p", "t2", "alt"."""
+    return any(
+        len(word) >= 3
+        and word.isalpha()
+        and word not in _NONSENSE
+        and word not in _HEDGES
+        and word not in _STOP
+        for word in [*occurrence.pre, *occurrence.post, *_label_words(occurrence.gap)]
+    )
+
+
+def _first(window: Sequence[str], words: Collection[str]) -> int:
+    """Where the first word of ``words`` stands in ``window`` (closest first)."""
+    return next((position for position, word in enumerate(window) if word in words), 99)
+
+
+def _match_size(window: Sequence[str], required: frozenset[str], full: frozenset[str]) -> int:
+    """How many of the words next to a value (closest first) name a fact, as
+    :func:`_labels_match` reads them ("ask price" names "ask"); 0 when they do not."""
+    words = [word for word in window if word in full or word not in _LABEL_FILLER]
+    best = 0
+    for length in range(max(1, len(required)), len(full) + 1):
+        head = set(words[:length])
+        if len(words) >= length and required <= head <= full:
+            best = length
+    return best
 
 
 # Values that are not statements of a count: dates, times, versions, ranges' ends.
@@ -1047,9 +1489,13 @@ _PHONE_AT = re.compile(r"(?<![\w.+-])(?:\+\d{1,3}(?:[-.]\d{2,5}){2,4}|\d{3}-\d{3
 _UNIT_TOKEN = re.compile(r"[-−+]?[$€£¥]?\d[\d,.]*(?:°)?([a-z%°]*)")
 
 
+#: Tokens shaped like ids that name a kind of thing: "SHA-256", "UTF-8".
+_NAME_TOKENS = re.compile(r"(?i)(?:sha-?\d{1,3}|md5|crc-?32|utf-?(?:8|16|32)|iso-?8859-?\d+)")
+
+
 def _shape(token: str) -> tuple[Any, ...] | None:
     """The shape of an id-like token (as written, case kept), or ``None`` for a word."""
-    if not token or any(char.isspace() for char in token):
+    if not token or any(char.isspace() for char in token) or _NAME_TOKENS.fullmatch(token):
         return None
     folded = token.casefold()
     if _EMAIL.fullmatch(folded):
@@ -1111,6 +1557,8 @@ class _Occurrence:
     hedged: bool = False  # "or 42", "maybe 42"
     compared: bool = False  # "vs 704"
     named: set[int] = field(default_factory=set)  # the facts its label names
+    own_start: int = 0  # where its own label starts
+    field: bool = False  # its label names the response field that holds it ("bid 68.57")
 
 
 class _Said:
@@ -1164,15 +1612,21 @@ class _Reading:
         context: Sequence[Any],
         responses: Sequence[Mapping[str, Any] | None],
         instruction: str | None,
+        paths: Sequence[tuple[int, int, tuple[str, ...]]] = (),
     ) -> None:
         self.text = text
         self.low = _fold(text)
         self.facts = list(facts)
+        self.instruction = instruction
+        self.responses = list(responses)
+        self.paths = list(paths)
         self.said = _Said(instruction, context, responses)
         # Without responses nothing tells a made-up number from one a response gave.
         self.informed = any(response is not None for response in responses) or bool(context)
         self.names = [_names_of(fact) if fact.kind != "choice" else [] for fact in facts]
         self._known(context, responses)
+        self._subjects()
+        self.asked = self._asked_words()
         self.clause_starts = [0] + [m.end() for m in _CLAUSE_END.finditer(text)]
         self.occurrences: list[_Occurrence] = []
         self.masked = list(self.low)
@@ -1183,6 +1637,7 @@ class _Reading:
         self._surroundings()
         for occurrence in self.occurrences:
             occurrence.named = self._named(occurrence)
+        self._tie_groups()
 
     # -- what the responses hold ----------------------------------------------------------
 
@@ -1192,17 +1647,22 @@ class _Reading:
         self.known_texts: set[str] = set()
         self.known_numbers: set[float] = {abs(number) for number in self.said.numbers}
         self.field_values: dict[str, set[str]] = {}
+        # (the words of the key holding it, the value): what a response calls each value
+        self.keyed: list[tuple[frozenset[str], frozenset[str], Any]] = []
+        self.response_texts: list[str] = []
 
-        def visit(value: Any, key: str) -> None:
+        def visit(value: Any, key: str, record: bool) -> None:
             if isinstance(value, Mapping):
                 for name, item in value.items():
-                    visit(item, str(name))
+                    visit(item, str(name), record)
             elif isinstance(value, (list, tuple)):
                 for item in value:
-                    visit(item, key)
+                    visit(item, key, record)
             elif isinstance(value, (int, float)) and not isinstance(value, bool):
                 if math.isfinite(value):
                     self.known_numbers.add(abs(float(value)))
+                    if record and key:
+                        self.keyed.append((*_key_names(key), float(value)))
             elif isinstance(value, str):
                 self.known_numbers.update(abs(number) for number in extract_numbers(value))
                 folded = _squeeze(value)
@@ -1210,12 +1670,16 @@ class _Reading:
                 self.known_texts.update(_fold(token) for token in _id_tokens(value))
                 if 0 < len(folded) <= 200:
                     self.field_values.setdefault(key, set()).add(folded)
+                    if record and key:
+                        self.keyed.append((*_key_names(key), folded.strip(" .")))
+                if record:
+                    self.response_texts.append(folded)
 
         for response in responses:
             if response is not None:
-                visit(response, "")
+                visit(response, "", True)
         for value in context:
-            visit(value, "")
+            visit(value, "", False)
         if self.said.blob:
             self.known_texts.update(_fold(token) for token in _id_tokens(self.said.blob))
         self.known_texts.update(self.said.texts)
@@ -1249,19 +1713,59 @@ class _Reading:
     def _find_facts_and_rivals(self, responses: Sequence[Mapping[str, Any] | None]) -> None:
         spans: dict[tuple[int, int], set[int]] = {}
         self.factor_gold: dict[int, tuple[int, ...]] = {}
+        # Rival texts: the other candidates of a text fact (its alternatives, the same
+        # field's values in the responses, the other members of its closed set).
+        self.rival_texts: dict[int, set[str]] = {}
+        # the ones it was chosen among: its list's other items, its own response's values
+        # of its field, its closed set (the others are values of other things)
+        self.strict_rivals: dict[int, set[str]] = {}
+        self.closed: dict[int, set[str]] = {}
         for index, fact in enumerate(self.facts):
             if _is_factorization(fact):
                 self.factor_gold[index] = _factor_multiset(str(fact.value)) or ()
                 continue
+            if fact.kind == "text":
+                gold = _squeeze(str(fact.value)).strip(" .")
+                strict = {_squeeze(str(item)).strip(" .") for item in fact.alternatives}
+                key = _source_key(fact)
+                rivals: set[str] = set()
+                if key:
+                    rivals |= {item.strip(" .") for item in self.field_values.get(key, ())}
+                    own = self._source_response(index)
+                    strict |= {
+                        _squeeze(str(value)).strip(" .")
+                        for name, value in _pairs(own or {})
+                        if name == key and isinstance(value, str)
+                    }
+                self.closed[index] = _closed_set(fact.value, self.instruction)
+                strict |= self.closed[index]
+                self.strict_rivals[index] = {r for r in strict - {gold, ""} if len(r) >= 2}
+                rivals |= strict
+                self.rival_texts[index] = {r for r in rivals - {gold, ""} if len(r) >= 2}
+            exact = _case_matters(fact.value) and fact.kind in ("id", "text")
+            found: list[tuple[int, int]] = []
             if fact.kind in ("text", "choice"):
-                for span in _text_spans(fact.value, self.low):
-                    spans.setdefault(span, set()).add(index)
+                found = _text_spans(fact.value, self.low)
             elif fact.kind == "id":
                 wanted = _squeeze(str(fact.value))
                 if wanted:
                     pattern = r"(?<![\w-])" + re.escape(wanted) + r"(?![\w-])"
-                    for match in re.finditer(pattern, self.low):
-                        spans.setdefault(match.span(), set()).add(index)
+                    found = [match.span() for match in re.finditer(pattern, self.low)]
+            # A value whose letter case carries information (a password, a camelCase
+            # text) is stated only in its own case.
+            if exact:
+                wanted = " ".join(str(fact.value).split())
+                found = [(a, b) for a, b in found if " ".join(self.text[a:b].split()) == wanted]
+            # "partly cloudy" is not "cloudy": a rival text containing the value wins.
+            longer = [
+                span
+                for rival in self.rival_texts.get(index, ())
+                if len(rival) > len(_squeeze(str(fact.value)))
+                for span in _text_spans(rival, self.low)
+            ]
+            for a, b in found:
+                if not any(x <= a and b <= y and (x, y) != (a, b) for x, y in longer):
+                    spans.setdefault((a, b), set()).add(index)
         # Factorisations first: their numbers are factors, not counts.
         if self.factor_gold:
             taken: list[tuple[int, int]] = []
@@ -1302,27 +1806,31 @@ class _Reading:
             placed.append(occurrence)
             self._add(occurrence)
             self._mask(start, end)
-        # Rival texts: the other candidates of a text fact (its alternatives, and the same
-        # field's values in the responses), where the answer names them.
-        for index, fact in enumerate(self.facts):
-            if fact.kind != "text" or index in self.factor_gold:
-                continue
-            gold = _squeeze(str(fact.value)).strip(" .")
-            rivals = {_squeeze(str(item)).strip(" .") for item in fact.alternatives}
-            key = _source_key(fact)
-            if key:
-                rivals |= {item.strip(" .") for item in self.field_values.get(key, ())}
-            for rival in sorted(rivals - {gold, ""}, key=len, reverse=True):
-                if len(rival) < 2:
+        # Rival texts, where the answer names them (longest first).
+        wanted: dict[str, set[int]] = {}
+        for index, rivals in self.rival_texts.items():
+            for rival in rivals:
+                wanted.setdefault(rival, set()).add(index)
+        for rival in sorted(wanted, key=lambda text: (-len(text), text)):
+            for start, end in _text_spans(rival, self.low):
+                same = next(
+                    (
+                        o
+                        for o in self.occurrences
+                        if (o.start, o.end) == (start, end) and o.rival_of
+                    ),
+                    None,
+                )
+                if same is not None:
+                    same.rival_of |= wanted[rival]
                     continue
-                for start, end in _text_spans(rival, self.low):
-                    if any(o.start < end and start < o.end for o in self.occurrences):
-                        continue
-                    occurrence = _Occurrence(start, end, "text", rival)
-                    occurrence.rival_of = {index}
-                    occurrence.shape = _shape(self.text[start:end])
-                    self._add(occurrence)
-                    self._mask(start, end)
+                if any(o.start < end and start < o.end for o in self.occurrences):
+                    continue
+                occurrence = _Occurrence(start, end, "text", rival)
+                occurrence.rival_of = set(wanted[rival])
+                occurrence.shape = _shape(self.text[start:end])
+                self._add(occurrence)
+                self._mask(start, end)
 
     def _find_tokens(self) -> None:
         masked = "".join(self.masked)
@@ -1429,7 +1937,11 @@ class _Reading:
             occurrence.gap = gap
             words = _label_words(gap)
             occurrence.hedged = bool(set(words) & _HEDGES) or bool(re.search(r"[/?~]", gap))
-            occurrence.compared = occurrence.compared or bool(set(words) & _COMPARED)
+            occurrence.compared = (
+                occurrence.compared
+                or bool(set(words) & _COMPARED)
+                or bool(re.search(r"\bout\s+of\s*$", gap))  # "8 shared words out of 82"
+            )
             # Its label: the words before it, back to the value before it or an opening
             # parenthesis ("1 error (record 3 ...": "record" labels 3, "error" does not).
             labelled = (
@@ -1438,6 +1950,7 @@ class _Reading:
             own = re.split(r"[()\[\]]", labelled)[-1]
             if not _label_words(own):
                 own = labelled  # "more impressions (2952 vs 704)": the words before label it
+            occurrence.own_start = occurrence.start - len(own)
             occurrence.pre = [
                 word for word in reversed(_label_words(own)) if word not in _STOP | _HEDGES
             ]
@@ -1461,19 +1974,409 @@ class _Reading:
     def _named(self, occurrence: _Occurrence) -> set[int]:
         """The facts the label next to ``occurrence`` names, most specific first: a label
         of its own kind right before or after it ("41 rows", "row count 41"), or any
-        label written "label: value" / "label is value" / "label = value"."""
-        best: list[tuple[int, int]] = []
+        label written "label: value" / "label is value" / "label = value". A label names a
+        fact by the fact's label, its source key, or the instruction's words for it
+        ("smallest total", "the result", "number of errors"). A label that names the
+        response field holding the value more closely than any fact ("previous version
+        VER-B2DDB9", "bid 68.57") names no fact: the value is context (``field``)."""
+        pre = [word for word in occurrence.pre if word not in self.subject_words]
+        post = [word for word in occurrence.post if word not in self.subject_words]
+        best: list[tuple[int, int, int]] = []  # (size, position of its closest word, fact)
         for index, names in enumerate(self.names):
             same_kind = occurrence.kind in self._class(index)
-            for required, full, size in names:
-                before = _labels_match(occurrence.pre, required, full)
-                after = _labels_match(occurrence.post, required, full)
-                if (before and (same_kind or occurrence.connector)) or (same_kind and after):
-                    best.append((size, index))
-        if not best:
+            found: list[tuple[int, int]] = []
+            for required, full, _ in names:
+                if same_kind or occurrence.connector:
+                    size = _match_size(pre, required, full)
+                    if size:
+                        found.append((size, _first(pre, full)))
+                if same_kind:
+                    size = _match_size(post, required, full)
+                    if size:
+                        found.append((size, 0))
+            asked = self.asked[index]
+            if asked and (same_kind or occurrence.connector) and set(pre[:3]) & asked:
+                found.append((len(set(pre[:3]) & asked), _first(pre, asked)))
+            if asked and same_kind and set(post[:2]) & asked:
+                found.append((len(set(post[:2]) & asked), 0))
+            if found:
+                size, position = max(found, key=lambda item: (item[0], -item[1]))
+                best.append((size, position, index))
+        top = max((size for size, _, _ in best), default=0)
+        closest = min((position for size, position, _ in best if size == top), default=99)
+        held, held_at = self._field_size(occurrence, pre)
+        # the field wins when its word stands closer ("the copy's SHA-256": the sha256), or
+        # as close and with more words ("previous version": previous_version_id)
+        occurrence.field = held > 0 and (held_at < closest or (held_at == closest and held > top))
+        if not best or occurrence.field:
             return set()
-        top = max(size for size, _ in best)
-        return {index for size, index in best if size == top}
+        return {index for size, _, index in best if size == top}
+
+    def _field_size(self, occurrence: _Occurrence, pre: Sequence[str]) -> tuple[int, int]:
+        """How many words of the value's label (before it, or its noun after it: "450.00
+        subtotal", "25.34 in fees") name a response field that holds that very value."""
+        if occurrence.kind == "number":
+            written = self.text[occurrence.start : occurrence.end]
+            decimals = len(written.split(".")[1]) if "." in written else 0
+            tolerance = 0.5 * 10 ** (-decimals) + 1e-9
+            holders = [
+                (full, telling)
+                for full, telling, value in self.keyed
+                if isinstance(value, float)
+                and min(abs(value - occurrence.value), abs(abs(value) - abs(occurrence.value)))
+                <= tolerance
+            ]
+        elif occurrence.kind in ("text", "token"):
+            wanted = _squeeze(self.text[occurrence.start : occurrence.end]).strip(" .")
+            holders = [
+                (full, telling)
+                for full, telling, value in self.keyed
+                if isinstance(value, str) and value == wanted
+            ]
+        else:
+            return 0, 99
+        if not holders:
+            return 0, 99
+        nouns = [word for word in occurrence.post if word not in self.subject_words]
+        if occurrence.kind == "number" and not nouns:
+            # "25.34 in fees": the noun after a preposition
+            following = re.match(
+                r"\s*(?:in|of|for)\s+(?:the\s+)?([^\W\d_][\w-]*)", self.low[occurrence.end :]
+            )
+            if following:
+                nouns = [_word(following.group(1))]
+        best, at = 0, 99
+        for full, telling in holders:
+            for window, offset in ((list(pre[:3]), True), (nouns, False)):
+                matched = set(window) & full
+                if matched & telling:
+                    position = _first(window, full) if offset else 0
+                    if (len(matched), -position) > (best, -at):
+                        best, at = len(matched), position
+        return best, at
+
+    def _from_to(self, occurrence: _Occurrence) -> bool:
+        """Whether a number is an end of "from A to B" where one response holds A under a
+        key that says start (``old_value``, ``from``...) and B under one that says end."""
+        if occurrence.kind != "number":
+            return False
+        position = self.occurrences.index(occurrence)
+        pairs = []
+        if position + 1 < len(self.occurrences):
+            pairs.append((occurrence, self.occurrences[position + 1]))
+        if position:
+            pairs.append((self.occurrences[position - 1], occurrence))
+        for first, second in pairs:
+            if first.kind != "number" or second.kind != "number":
+                continue
+            if not re.search(r"\bfrom\s*$", self.low[max(0, first.start - 12) : first.start]):
+                continue
+            if not re.fullmatch(r"\s*(?:to|->|→)\s*", self.low[first.end : second.start]):
+                continue
+            for response in self.responses:
+                if not isinstance(response, Mapping):
+                    continue
+                starts = ends = False
+                for key, value in _pairs(response):
+                    if isinstance(value, bool) or not isinstance(value, (int, float)):
+                        continue
+                    words = set(_key_names(key)[0])
+                    if abs(value - first.value) < 1e-6 and words & _STARTS:
+                        starts = True
+                    if abs(value - second.value) < 1e-6 and words & _ENDS:
+                        ends = True
+                if starts and ends:
+                    return True
+        return False
+
+    def _instruction_label(self, occurrence: _Occurrence) -> bool:
+        """Whether a value stands under a label the instruction writes as one ("Test files:
+        1" for 'a line "Test files: <count>"'), naming what the instruction says it is."""
+        if not self.said.blob:
+            return False
+        label = self.low[occurrence.own_start : occurrence.start]
+        label = re.sub(r"^[\W_]+|[\s:=]+$", "", label)
+        if len(label) < 4 or not re.search(r"[a-z]{3}", label):
+            return False
+        return re.search(re.escape(label) + r"\s*[:=]\s*\S", self.said.blob) is not None
+
+    def _quoted(self, occurrence: _Occurrence) -> bool:
+        """Whether a number is quoted with the words a response text puts before it
+        ("record 3: missing required field", "got 70000")."""
+        if occurrence.kind != "number":
+            return False
+        start = self.clause_starts[occurrence.clause]
+        tokens = self.low[start : occurrence.start].split()
+        written = self.low[occurrence.start : occurrence.end]
+        for count in range(1, min(3, len(tokens)) + 1):
+            lead = " ".join(tokens[-count:]).lstrip("([{\"'`")
+            if not re.search(r"[a-z]", lead):
+                continue
+            snippet = _squeeze(f"{lead} {written}")
+            if any(snippet in text for text in self.response_texts):
+                return True
+        return False
+
+    # -- facts that share a label: which subject each value is said of --------------------
+
+    def _subjects(self) -> None:
+        """Group the facts that share a label (and do not all have one value) and gather
+        the names each is told apart by: its ``subject``, and the fields of its response
+        that the instruction states and its siblings' responses do not share (the
+        algorithm of a checksum, the city of a forecast)."""
+        self.group_of: dict[int, tuple[int, ...]] = {}
+        self.subject_names: dict[int, list[str]] = {}
+        groups: dict[str, list[int]] = {}
+        for index, fact in enumerate(self.facts):
+            if fact.kind not in ("choice", "boolean") and fact.label:
+                groups.setdefault(fact.label, []).append(index)
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            if (
+                len({json.dumps(self.facts[i].value, sort_keys=True, default=str) for i in members})
+                < 2
+            ):
+                continue  # one value for all: no value can be said of the wrong one
+            group = tuple(members)
+            found = {index: self._names_for(index, group) for index in group}
+            shared = {
+                name
+                for index in group
+                for name in found[index]
+                if any(name in found[other] for other in group if other != index)
+            }
+            for index in group:
+                self.group_of[index] = group
+                self.subject_names[index] = [name for name in found[index] if name not in shared]
+        named = [name for names in self.subject_names.values() for name in names]
+        named += [_squeeze(fact.subject) for fact in self.facts if fact.subject]
+        self.subject_words = {word for name in named for word in _label_words(name)}
+
+    def _source_response(self, index: int) -> Mapping[str, Any] | None:
+        match = _REFERENCE.search(self.facts[index].source or "")
+        if match is None:
+            return None
+        step = int(match.group(1))
+        response = self.responses[step] if step < len(self.responses) else None
+        return response if isinstance(response, Mapping) else None
+
+    def _names_for(self, index: int, group: tuple[int, ...]) -> list[str]:
+        names: list[str] = []
+
+        def add(value: Any) -> None:
+            text = _squeeze(str(value)).strip(" .")
+            if len(text) < 3 or not re.search(r"[a-z]|\d{3}", text) or text in _STOP:
+                return
+            for name in (text, text.rsplit("/", 1)[-1] if "/" in text else ""):
+                if len(name) >= 3 and name not in names:
+                    names.append(name)
+
+        if self.facts[index].subject:
+            add(self.facts[index].subject)
+        response = self._source_response(index)
+        if response is None or not self.said.blob:
+            return names
+        match = _REFERENCE.search(self.facts[index].source or "")
+        step = match.group(1) if match else ""
+        read = {  # the fields facts are read from are values, not names
+            parts[1]
+            for fact in self.facts
+            if (parts := (fact.source or "").strip("${}").split("."))[0] == f"s{step}"
+            and len(parts) > 1
+        }
+        values = {normalize_text(str(fact.value)) for fact in self.facts}
+        for key, value in response.items():
+            if key in read or isinstance(value, (bool, Mapping, list)) or value is None:
+                continue
+            if normalize_text(str(value)) in values:
+                continue
+            if isinstance(value, (int, float)) and (
+                not float(value).is_integer() or abs(value) < 100
+            ):
+                continue
+            siblings = [self._source_response(other) for other in group if other != index]
+            if any(other is not None and other.get(key) == value for other in siblings):
+                continue
+            if isinstance(value, (int, float)):
+                stated = _stated_number(float(value), self.instruction or "")
+            else:
+                stated = self.said.holds(value)
+            if stated:
+                add(value)
+        return names
+
+    def _asked_words(self) -> list[set[str]]:
+        """The instruction's words for each fact (:func:`_instruction_words`), without the
+        words of the values its own call was made with ("the current ask price of WMT":
+        "ask", not "wmt")."""
+        found = [
+            {word for word in words if len(word) > 1}
+            for words in _instruction_words(self.instruction, self.facts)
+        ]
+        for index, words in enumerate(found):
+            response = self._source_response(index)
+            echoed = set(self.subject_words) | _PREPOSITIONS
+            if index in self.group_of:  # the label names them all; its words tell none apart
+                echoed |= {word for _, full, _ in self.names[index] for word in full}
+            if response is not None:
+                for value in response.values():
+                    if isinstance(value, str) and len(value) <= 60:
+                        echoed.update(_label_words(_fold(value)))
+            found[index] = words - echoed
+        self.distinct: dict[int, set[str]] = {}
+        for index, group in self.group_of.items():
+            others = set().union(*(found[other] for other in group if other != index))
+            self.distinct[index] = found[index] - others - {self.facts[index].label}
+        return found
+
+    def _mentions(self, group: tuple[int, ...]) -> list[tuple[int, int, int]]:
+        """Where the answer names each fact of ``group`` by its subject: (start, end, fact)."""
+        found = []
+        for index in group:
+            for name in self.subject_names.get(index, ()):
+                body = r"\s+".join(re.escape(part) for part in name.split())
+                for match in re.finditer(r"(?<![\w])" + body + r"(?![\w])", self.low):
+                    found.append((match.start(), match.end(), index))
+        # a name inside a longer one ("/home/maya" in "/home/maya/photos/...") is not one
+        return sorted(
+            m
+            for m in found
+            if not any(o[0] <= m[0] and m[1] <= o[1] and o[1] - o[0] > m[1] - m[0] for o in found)
+        )
+
+    def _group_candidate(self, occurrence: _Occurrence, group: tuple[int, ...]) -> bool:
+        """Whether ``occurrence`` is a value offered for one of ``group``'s facts."""
+        if any(self._states(occurrence, member) for member in group):
+            return True
+        if not any(self._kind_rival(occurrence, member) for member in group):
+            return False
+        others = [i for i in range(len(self.facts)) if i not in group]
+        if any(self._states(occurrence, other) for other in others):
+            return False
+        if occurrence.named and not occurrence.named & set(group):
+            return False
+        if occurrence.field and not occurrence.hedged:
+            return False
+        if occurrence.kind == "number" and occurrence.compared and self._known_number(occurrence):
+            return False
+        closed = any(self._closed_member(occurrence, member) for member in group)
+        return not ((self._said(occurrence) and not closed) or self._quoted(occurrence))
+
+    def _tie(
+        self, occurrence: _Occurrence, group: tuple[int, ...], mentions: list[tuple[int, int, int]]
+    ) -> int | None:
+        """The fact of ``group`` a value is said of: the subject (or the instruction's own
+        word for one of them, "the first UUID") in the key enclosing it, in its own label,
+        right after it ("valid for X", "658.12 USD"), or nearest before it in its clause."""
+
+        def named_in(text: str) -> int | None:
+            spots = [
+                (match.start(), index)
+                for index in group
+                for name in self.subject_names.get(index, ())
+                for match in re.finditer(
+                    r"(?<![\w])" + r"\s+".join(map(re.escape, name.split())) + r"(?![\w])", text
+                )
+            ]
+            if spots:
+                return max(spots)[1]
+            words = set(_label_words(text))
+            owners = [index for index in group if self.distinct.get(index, set()) & words]
+            return owners[0] if len(owners) == 1 else None
+
+        enclosing = [
+            keys
+            for start, end, keys in self.paths
+            if start <= occurrence.start and occurrence.end <= end
+        ]
+        if enclosing:
+            keys = max(enclosing, key=len)
+            for key in reversed(keys):
+                found = named_in(_fold(key))
+                if found is not None:
+                    return found
+        # "valid for X and invalid for Y": "for X" is said of the value before it
+        mentions = [m for m in mentions if not self._trailing(m, occurrence)]
+        own = [m for m in mentions if occurrence.own_start <= m[0] and m[1] <= occurrence.start]
+        if own:
+            return own[-1][2]
+        own_words = set(occurrence.pre)
+        owners = [index for index in group if self.distinct.get(index, set()) & own_words]
+        if len(owners) == 1:
+            return owners[0]
+        clause_start = self.clause_starts[occurrence.clause]
+        clause_end = (
+            self.clause_starts[occurrence.clause + 1]
+            if occurrence.clause + 1 < len(self.clause_starts)
+            else len(self.low)
+        )
+        before = [m for m in mentions if clause_start <= m[0] and m[1] <= occurrence.start]
+        after = re.split(r"[;\n]|[.!?](?=\s|$)", self.low[occurrence.end : clause_end])[0]
+        lead = re.match(
+            r"[ \t]*\(?[ \t]*(?:(for|in|of|at|on|from)\s+(?:the\s+)?"
+            r"(?:(?:file|document|city|namespace|account|user|dataset|path)\s+)?)?",
+            after,
+        )
+        at = occurrence.end + (lead.end() if lead else 0)
+        following = [m for m in mentions if m[0] == at]
+        if following and lead is not None and (lead.group(1) or not before):
+            return following[0][2]
+        if before:
+            return before[-1][2]
+        return None
+
+    def _trailing(self, mention: tuple[int, int, int], occurrence: _Occurrence) -> bool:
+        """Whether a subject named before ``occurrence`` follows another value with "for",
+        "in", "of"... ("0 errors for X"): it is that value's."""
+        earlier = [
+            o
+            for o in self.occurrences
+            if o is not occurrence and o.end <= mention[0] and o.clause == occurrence.clause
+        ]
+        if not earlier:
+            return False
+        gap = self.low[earlier[-1].end : mention[0]]
+        return _TRAILING.fullmatch(gap) is not None
+
+    def _tie_groups(self) -> None:
+        """Which fact of its group each value is offered for (see :meth:`_tie`): a value
+        tied to no subject goes, in order, to the facts no value is tied to ("valid (0
+        errors), invalid (1 errors)" is read in the order the task asks); when they do not
+        pair up one by one, it is a candidate for each of them."""
+        self.owners: dict[tuple[tuple[int, ...], int], set[int]] = {}
+        for group in sorted(set(self.group_of.values())):
+            mentions = self._mentions(group)
+            candidates = [
+                o for o in self.occurrences if o.kind != "range" and self._group_candidate(o, group)
+            ]
+            tied = {id(o): self._tie(o, group, mentions) for o in candidates}
+            taken = {index for index in tied.values() if index is not None}
+            free = [index for index in group if index not in taken]
+            untied = [o for o in candidates if tied[id(o)] is None]
+            for o in candidates:
+                if tied[id(o)] is not None:
+                    self.owners[(group, id(o))] = {tied[id(o)]}
+            if untied and len(untied) == len(free):
+                for o, index in zip(untied, free, strict=True):
+                    self.owners[(group, id(o))] = {index}
+            else:
+                for o in untied:
+                    self.owners[(group, id(o))] = set(free or group)
+
+    def _owned(self, occurrence: _Occurrence, index: int) -> bool:
+        """Whether ``occurrence`` is offered for fact ``index`` (always, for a fact with no
+        same-label sibling)."""
+        group = self.group_of.get(index)
+        if group is None:
+            return True
+        owners = self.owners.get((group, id(occurrence)))
+        return owners is None or index in owners
+
+    def _closed_member(self, occurrence: _Occurrence, index: int) -> bool:
+        return occurrence.kind == "text" and (
+            _squeeze(str(occurrence.value)).strip(" .") in self.closed.get(index, set())
+        )
 
     # -- judging one fact -----------------------------------------------------------------
 
@@ -1501,9 +2404,16 @@ class _Reading:
         )
 
     def _others_value(self, occurrence: _Occurrence, index: int) -> bool:
-        """Whether ``occurrence`` is the value of another fact of the task."""
+        """Whether ``occurrence`` is the value of another fact of the task (a same-label
+        fact's value counts only where the answer ties it to that fact)."""
+        group = self.group_of.get(index, ())
         for other, fact in enumerate(self.facts):
             if other == index:
+                continue
+            if other in group and (group, id(occurrence)) in self.owners:
+                owners = self.owners[(group, id(occurrence))]
+                if other in owners and index not in owners:
+                    return True
                 continue
             if self._states(occurrence, other):
                 return True
@@ -1522,35 +2432,48 @@ class _Reading:
             return self.said.holds(self.text[occurrence.start : occurrence.end])
         return False
 
+    def _kind_rival(self, occurrence: _Occurrence, index: int) -> bool:
+        """Whether ``occurrence`` is a value of fact ``index``'s kind that is not its value:
+        a number for a number; a token of its shape for an id; for a text, one of its rival
+        texts or a token of its shape; a factorisation for a factorisation."""
+        fact = self.facts[index]
+        if self._states(occurrence, index) or occurrence.kind == "range":
+            return False
+        if index in self.factor_gold:
+            return occurrence.kind == "factors"
+        if fact.kind == "number":
+            return occurrence.kind == "number"
+        gold_shape = _shape(str(fact.value)) if fact.kind in ("id", "text") else None
+        if fact.kind == "id":
+            return occurrence.kind == "token" and _same_shape(occurrence.shape, gold_shape)
+        if fact.kind == "text":
+            same_shape = occurrence.kind in ("token", "text") and _same_shape(
+                occurrence.shape, gold_shape
+            )
+            named_rival = occurrence.kind == "text" and (
+                _squeeze(str(occurrence.value)).strip(" .") in self.rival_texts.get(index, ())
+            )
+            return index in occurrence.rival_of or same_shape or named_rival
+        return False
+
     def _rivals(self, index: int) -> list[_Occurrence]:
         """The other candidates the answer offers for fact ``index``: values of its kind
-        that are not its value, not another fact's, not the instruction's, not labelled
-        as something else's and not the other side of a comparison."""
-        fact = self.facts[index]
+        that are not its value, not another fact's, not the instruction's (unless one of
+        its closed set: "valid" for "invalid"), not labelled as something else's and not
+        the other side of a comparison (see :meth:`check` for what else excuses one)."""
         found = []
-        gold_shape = _shape(str(fact.value)) if fact.kind in ("id", "text") else None
         for occurrence in self.occurrences:
-            if self._states(occurrence, index) or occurrence.kind == "range":
+            if not self._owned(occurrence, index) or not self._kind_rival(occurrence, index):
                 continue
-            if fact.kind == "number":
-                if occurrence.kind != "number":
-                    continue
-                if occurrence.compared and (not self.informed or self._known_number(occurrence)):
-                    continue  # "(2952 vs 704 for Nora's)": the other side, as a response gave it
-            elif index in self.factor_gold:
-                if occurrence.kind != "factors":
-                    continue
-            elif fact.kind == "id":
-                if occurrence.kind != "token" or not _same_shape(occurrence.shape, gold_shape):
-                    continue
-            elif fact.kind == "text":
-                rival_text = index in occurrence.rival_of
-                same_shape = occurrence.kind in ("token", "text") and _same_shape(
-                    occurrence.shape, gold_shape
-                )
-                if not (rival_text or same_shape):
-                    continue
-            if self._others_value(occurrence, index) or self._said(occurrence):
+            if (
+                occurrence.kind == "number"
+                and occurrence.compared
+                and (not self.informed or self._known_number(occurrence))
+            ):
+                continue  # "(2952 vs 704 for Nora's)": the other side, as a response gave it
+            if self._others_value(occurrence, index):
+                continue
+            if self._said(occurrence) and not self._closed_member(occurrence, index):
                 continue
             if self._bound_elsewhere(occurrence, index) and not self._alternative(
                 occurrence, index
@@ -1623,9 +2546,12 @@ class _Reading:
             return FactCheck(fact, False, f"the answer does not state the {name}")
         if fact.kind == "choice":
             return self._check_choice(index)
-        hits = [o for o in self.occurrences if o.kind != "range" and self._states(o, index)]
+        if index in self.group_of and fact.subject:
+            name = f"{name} of {fact.subject}"
+        stated = [o for o in self.occurrences if o.kind != "range" and self._states(o, index)]
         if index in self.factor_gold:
-            hits = [o for o in self.occurrences if o.kind == "factors" and index in o.hits]
+            stated = [o for o in self.occurrences if o.kind == "factors" and index in o.hits]
+        hits = [o for o in stated if self._owned(o, index)]
         credited = [o for o in hits if not self._bound_elsewhere(o, index)]
         if not credited:
             if hits:
@@ -1635,13 +2561,25 @@ class _Reading:
                     f"the answer does not state the {name} (a value labelled as another "
                     "fact's does not count for it)",
                 )
+            if stated:
+                return FactCheck(
+                    fact,
+                    False,
+                    f"the answer does not state the {name} (a value said of another "
+                    f"{fact.label} does not count for it: tie each value to what it is of)",
+                )
             return FactCheck(fact, False, f"the answer does not state the {name}")
         for occurrence in self.occurrences:
             if index not in occurrence.named or occurrence.kind == "range":
                 continue
-            if any(self._states(occurrence, other) for other in occurrence.named):
+            if not self._owned(occurrence, index):
                 continue
-            if self._said(occurrence):
+            if any(
+                self._states(occurrence, other) and self._owned(occurrence, other)
+                for other in occurrence.named
+            ):
+                continue
+            if self._said(occurrence) and not self._closed_member(occurrence, index):
                 continue  # the instruction's own value ("amount 50 USD" converted)
             return FactCheck(
                 fact,
@@ -1663,7 +2601,6 @@ class _Reading:
                         f"the answer is ambiguous: it gives a range for the {name}; state "
                         "exactly one value",
                     )
-        named_hit = any(index in o.named for o in credited)
         if fact.kind in ("id", "text") and any(self._joined(o) for o in credited):
             return FactCheck(
                 fact,
@@ -1684,6 +2621,9 @@ class _Reading:
                         f"the answer is ambiguous about the {name}: it offers two values "
                         "for it; state exactly one",
                     )
+        # Every other value of its kind is a candidate, unless it is another fact's, the
+        # instruction's, the other side of a comparison, or labelled as what the responses
+        # call it ("bid 68.57", "previous version VER-B2DDB9", "6 columns").
         for rival in self._rivals(index):
             why = ""
             if self._alternative(rival, index):
@@ -1692,6 +2632,10 @@ class _Reading:
                 why = "it offers a second candidate (or, maybe, about, /)"
             elif self._listed(rival, credited):
                 why = "it lists several candidates"
+            elif self._rewritten(rival, index):
+                why = "it also gives it written another way (rounded or not); state it once"
+            elif self._from_to(rival):
+                continue  # "(from 15943 to 19210)": the change's ends, as a response gave them
             elif not rival.pre and not rival.post:
                 why = "it gives another value of the same kind without saying what it is"
             elif (
@@ -1702,22 +2646,56 @@ class _Reading:
                 why = "it names a value of the same kind that no response gave"
             elif rival.kind == "number" and self.informed and not self._known_number(rival):
                 why = "it names another number that no response gave"
-            elif rival.kind == "token" and fact.kind == "id" and not named_hit:
-                why = (
-                    "it names two values of the same kind: say which one is the "
-                    f'{name} ("{name}: ...")'
-                )
+            elif index in rival.named:
+                why = f"it labels another value as the {name}"
+            elif rival.field or self._quoted(rival):
+                continue  # context, said as what the responses call it
+            elif not any(response is not None for response in self.responses):
+                continue  # no responses to tell what a field is called: a labelled value
+            elif (
+                rival.kind == "text"
+                and rival.shape is None
+                and _squeeze(str(rival.value)).strip(" .") not in self.strict_rivals.get(index, ())
+                and _meaningful(rival)
+            ):
+                continue  # another thing's name, said with words of its own ("tickets on X")
+            elif self._instruction_label(rival) and _meaningful(rival):
+                continue  # "Test files: 1", as the instruction has the file say it
             elif index in self.factor_gold:
                 why = "it gives more than one factorisation"
-            if why:
-                return FactCheck(fact, False, f"the answer is ambiguous about the {name}: {why}")
+            else:
+                why = (
+                    "it offers another value of the same kind, under a label that names "
+                    f"neither the {name} nor the response field that holds it"
+                )
+            return FactCheck(fact, False, f"the answer is ambiguous about the {name}: {why}")
         return FactCheck(fact, True)
+
+    def _rewritten(self, rival: _Occurrence, index: int) -> bool:
+        """Whether a number is the fact's value written to other decimals: the unrounded
+        percentage next to the rounded one asked for ("20.4918" for 20.5)."""
+        fact = self.facts[index]
+        if fact.kind != "number" or rival.kind != "number":
+            return False
+        gold = float(fact.value)
+        written = self.text[rival.start : rival.end]
+        mine = len(written.split(".")[1]) if "." in written else 0
+        shown = repr(gold)
+        theirs = 0 if gold.is_integer() else len(shown.split(".")[1]) if "." in shown else 0
+        if mine > theirs:
+            return abs(round(rival.value, theirs) - gold) <= 1e-9 * max(1.0, abs(gold))
+        if mine < theirs:
+            return abs(round(gold, mine) - rival.value) <= 1e-9 * max(1.0, abs(gold))
+        return False
 
     def _bound_text(self, index: int) -> str:
         """For a text fact: a ``label: value`` whose label names it and whose value is not
-        it ("status: valid" when it is invalid)."""
+        it ("status: valid" when it is invalid); for a number, one whose value is a date or
+        a time ("max lifetime_value: 2025-12-29")."""
         fact = self.facts[index]
-        if fact.kind != "text" or index in self.factor_gold or not self.names[index]:
+        if fact.kind not in ("text", "number") or index in self.factor_gold:
+            return ""
+        if not self.names[index] and not self.asked[index]:
             return ""
         name = fact.label or "value"
         for match in re.finditer(r":(?=\s)|=|\b(?:is|was|are|were)\b", self.low):
@@ -1729,27 +2707,44 @@ class _Reading:
             key = [
                 w
                 for w in reversed(_label_words(self.low[start : match.start()]))
-                if w not in _STOP and w not in _HEDGES
+                if w not in _STOP and w not in _HEDGES and w not in self.subject_words
             ]
             named = set()
             best = 0
             for other, names in enumerate(self.names):
-                for required, full, size in names:
-                    if _labels_match(key, required, full) and size >= best:
-                        named = ({other} | named) if size == best else {other}
-                        best = size
+                sizes = [_match_size(key, required, full) for required, full, _ in names]
+                loose = len(set(key[:3]) & self.asked[other])
+                if loose >= (2 if self.facts[other].kind == "number" else 1):
+                    sizes.append(loose)  # a number's label before a date: two of its words
+                size = max(sizes, default=0)
+                if size and size >= best:
+                    named = ({other} | named) if size == best else {other}
+                    best = size
             if index not in named:
                 continue
             rest = self.low[match.end() :]
-            skip = re.match(r"(?:[\s:=\-–—(]|\b(?:now|currently|the|a|an|still)\b)*", rest)
+            skip = re.match(
+                r"(?:[\s:=\-–—(]|\b(?:now|currently|the|a|an|still|at|in|on|of|for|to)\b)*",
+                rest,
+            )
             at = match.end() + (skip.end() if skip else 0)
             if at >= len(self.low) or self._clause(at) != clause:
                 continue
             value = next((o for o in self.occurrences if o.start <= at < o.end), None)
-            if value is not None and any(self._states(value, other) for other in named):
+            if value is not None and not self._owned(value, index):
+                continue
+            if value is not None and value.field:
+                continue
+            if value is not None and any(
+                self._states(value, other) and self._owned(value, other) for other in named
+            ):
                 continue
             if value is None and re.match(r"\s*[,;.]|\s*$", self.low[at:]):
                 continue
+            if fact.kind == "number" and not (
+                value is None and _NOT_NUMBERS.match(self.low, at) is not None
+            ):
+                continue  # a number's label before another kind of value: the named check's
             return (
                 f"the answer labels as the {name} a value that is not it: state the {name} "
                 "under its own label"
@@ -1801,6 +2796,297 @@ class _Reading:
                             "after it)",
                         )
         return FactCheck(fact, True)
+
+
+# -- closed sets: the other members of a small vocabulary are a text fact's rivals -----------
+
+#: Small vocabularies a text answer is one of: antonyms, and the words a forecast, a check
+#: or a correlation is said in. A member named besides the fact's value is a rival of it.
+_VOCABULARIES: tuple[frozenset[str], ...] = tuple(
+    frozenset(words.split("|"))
+    for words in (
+        "valid|invalid",
+        "yes|no",
+        "true|false",
+        "pass|fail",
+        "passed|failed",
+        "success|failure",
+        "succeeded|failed",
+        "open|closed",
+        "active|inactive",
+        "enabled|disabled",
+        "locked|unlocked",
+        "online|offline",
+        "available|unavailable",
+        "approved|rejected",
+        "increase|decrease",
+        "positive|negative",
+        "sunny|partly cloudy|cloudy|overcast|light rain|heavy rain|rainy|showers|drizzle"
+        "|thunderstorms|thunderstorm|stormy|windy|snow|snowy|foggy|fog|hail|sleet",
+        "strong positive|moderate positive|weak positive|very weak|weak negative"
+        "|moderate negative|strong negative|no correlation",
+    )
+)
+_SCHEMA_VOCABULARIES: list[frozenset[str]] | None = None
+
+
+def _schema_vocabularies() -> list[frozenset[str]]:
+    """The closed lists the tools' JSON schemas state: ``enum`` values, and "One of a, b,
+    c" / "a, b or c" lists in descriptions (read once)."""
+    global _SCHEMA_VOCABULARIES
+    if _SCHEMA_VOCABULARIES is not None:
+        return _SCHEMA_VOCABULARIES
+    found: list[frozenset[str]] = []
+    try:
+        from asynctool_env import scenarios
+    except Exception:  # the grader must work without the scenarios
+        tools: Mapping[str, Any] = {}
+    else:
+        tools = scenarios.TOOLS
+
+    def visit(value: Any) -> None:
+        if isinstance(value, Mapping):
+            enum = value.get("enum")
+            if isinstance(enum, list) and len(enum) >= 2:
+                found.append(frozenset(normalize_text(str(item)) for item in enum))
+            description = value.get("description")
+            if isinstance(description, str):
+                found.extend(_listed_words(description))
+            for item in value.values():
+                visit(item)
+        elif isinstance(value, list):
+            for item in value:
+                visit(item)
+
+    for tool in tools.values():
+        try:
+            visit(tool.openai_schema())
+        except Exception:  # a schema that cannot be read states no list
+            continue
+    _SCHEMA_VOCABULARIES = found
+    return found
+
+
+def _listed_words(text: str) -> list[frozenset[str]]:
+    """The word lists a description states: "One of count, sum, avg, min, max", "upper,
+    lower, title or camel (camelCase)"."""
+    found = []
+    for match in re.finditer(
+        r"(?:\b(?:one of|either)\s+)?((?:[a-z][\w -]{0,20}(?:\s*\([^)]*\))?,\s*){1,}"
+        r"(?:or\s+)?[a-z][\w -]{0,20})",
+        text.casefold(),
+    ):
+        items = re.split(r",\s*(?:or\s+)?|\s+or\s+", re.sub(r"\([^)]*\)", "", match.group(1)))
+        words = {item.strip() for item in items if item.strip()}
+        if len(words) >= 2 and all(len(item.split()) <= 2 for item in words):
+            found.append(frozenset(words))
+    return found
+
+
+def _instruction_options(instruction: str) -> list[frozenset[str]]:
+    """The options an instruction offers in quotes: ``the result ("valid" or "invalid")``."""
+    found = []
+    quoted = r"[\"“”']([^\"“”']{1,40})[\"“”']"
+    for match in re.finditer(
+        rf"{quoted}(?:\s*,\s*{quoted})*\s*(?:,\s*)?or\s+{quoted}", instruction
+    ):
+        options = re.findall(quoted, match.group(0))
+        if len(options) >= 2:
+            found.append(frozenset(normalize_text(option) for option in options))
+    return found
+
+
+def _closed_set(value: Any, instruction: str | None) -> set[str]:
+    """The other members of the small vocabularies ``value`` belongs to: the built-in ones,
+    the options the instruction offers, and the lists the tools' schemas state."""
+    wanted = normalize_text(str(value)).strip(" .")
+    if not wanted or len(wanted) > 40:
+        return set()
+    others: set[str] = set()
+    sets = list(_VOCABULARIES) + _instruction_options(instruction or "") + _schema_vocabularies()
+    for vocabulary in sets:
+        if wanted in vocabulary:
+            others |= vocabulary
+    others.discard(wanted)
+    return others
+
+
+# -- the instruction's own words for each fact ------------------------------------------------
+
+#: Words that say nothing about which value is meant.
+_GENERIC = frozenset(
+    [
+        "value",
+        "values",
+        "number",
+        "numbers",
+        "amount",
+        "price",
+        "prices",
+        "current",
+        "new",
+        "latest",
+        "me",
+        "tell",
+        "which",
+        "what",
+        "how",
+        "many",
+        "much",
+        "it",
+        "that",
+        "its",
+        "their",
+        "them",
+        "one",
+        "ones",
+        "each",
+        "all",
+        "also",
+        "then",
+        "you",
+        "your",
+        "we",
+        "us",
+        "our",
+        "my",
+    ]
+)
+_ASK = re.compile(r"\b(?:tell|give|send|show)\s+me\b|\blet\s+me\s+know\b|\breport\b", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"[.?!](?=\s+[A-Z\"“(]|\s*$)")
+
+
+def _asked_items(instruction: str) -> list[list[str]]:
+    """The things an instruction asks to be told, in order, each as its label words:
+    "Tell me the result ("valid" or "invalid") and the number of errors" gives
+    ``[["result"], ["number", "error"]]``."""
+    items: list[list[str]] = []
+    for match in _ASK.finditer(instruction):
+        end = _SENTENCE_END.search(instruction, match.end())
+        asked = instruction[match.end() : end.start() if end else len(instruction)]
+        asked = re.sub(r"\([^)]*\)|[\"“][^\"”]*[\"”]", " ", asked)
+        pieces = [
+            [w for w in _label_words(_fold(piece)) if w not in _STOP and w not in _HEDGES]
+            for piece in re.split(r",|;|\band\b", asked)
+        ]
+        # "... and tell me it": a thing asked without a name still takes its place
+        items.extend([words for words in pieces if words] or [[]])
+    return items
+
+
+def _instruction_words(instruction: str | None, facts: Sequence[Fact]) -> list[set[str]]:
+    """For each fact, the words the instruction asks for it with (see :func:`_asked_items`):
+    an item whose words meet the fact's label or source key is that fact's; the others are
+    the remaining facts', in order. Facts that share a label take distinct items when there
+    are enough ("the checksum and the first UUID ... and tell me it")."""
+    words: list[set[str]] = [set() for _ in facts]
+    if not instruction:
+        return words
+    items = _asked_items(instruction)
+    if not items:
+        return words
+    names = []
+    for fact in facts:
+        own: set[str] = set()
+        for _, full, _ in _names_of(fact):
+            own |= full
+        names.append(own)
+
+    def score(item: list[str], index: int) -> float:
+        return sum(
+            0.5 if word in _GENERIC or word in _OPTIONAL else 1.0
+            for word in set(item) & names[index]
+        )
+
+    claimed = {
+        position
+        for position, item in enumerate(items)
+        if any(score(item, index) > 0 for index in range(len(facts)))
+    }
+    used: set[int] = set()
+    pointer = 0
+    for index, fact in enumerate(facts):
+        if fact.kind == "choice":
+            continue
+        scored = [(score(item, index), position) for position, item in enumerate(items)]
+        best = max(value for value, _ in scored)
+        chosen = None
+        if best > 0:
+            tops = [position for value, position in scored if value == best]
+            fresh = [position for position in tops if position not in used]
+            chosen = (fresh or tops)[0]
+            if not fresh:
+                # a same-label fact asked again without its label ("... and tell me it")
+                spare = [
+                    position
+                    for position in range(pointer, len(items))
+                    if position not in claimed and position not in used
+                ]
+                if spare:
+                    chosen = spare[0]
+        else:
+            spare = [
+                position
+                for position in range(pointer, len(items))
+                if position not in claimed and position not in used
+            ]
+            if spare:
+                chosen = spare[0]
+        if chosen is None:
+            # more facts of one label than things asked ("for each the result"): the
+            # words its sibling was asked with
+            siblings = [words[other] for other in range(index) if facts[other].label == fact.label]
+            words[index] = set(siblings[0]) if siblings else set()
+            continue
+        used.add(chosen)
+        pointer = max(pointer, chosen)
+        words[index] = {word for word in items[chosen] if word not in _GENERIC}
+    return words
+
+
+def _case_matters(value: Any) -> bool:
+    """Whether a value's letter case carries information: one token with lower- and
+    upper-case letters that is not just a capitalised word ("epPBgK2keF7Xu6u",
+    "emberCastIron"; not "Madrid", "CUS-07A4F2", a digest or an email)."""
+    if not isinstance(value, str):
+        return False
+    text = value.strip()
+    if not text or any(char.isspace() for char in text) or _EMAIL.fullmatch(text.casefold()):
+        return False
+    if _URL.fullmatch(text.casefold()):
+        return False
+    lower = any(char.islower() for char in text)
+    upper = [position for position, char in enumerate(text) if char.isupper()]
+    return lower and bool(upper) and upper != [0]
+
+
+#: Key words that say little about what a response field holds ("total_price" is "total").
+_KEY_GENERIC = frozenset(
+    {
+        "id",
+        "number",
+        "count",
+        "value",
+        "amount",
+        "total",
+        "price",
+        "c",
+        "f",
+        "name",
+        "type",
+        "at",
+        "percent",
+        "s",
+        "is",
+    }
+)
+
+
+def _key_names(key: str) -> tuple[frozenset[str], frozenset[str]]:
+    """A response key's words, and its telling ones: ``low_c`` is "low", ``quote_price``
+    "quote", ``previous_version_id`` "previous version"."""
+    words = frozenset(word for word in _label_words(_fold(key)) if word not in _STOP)
+    return words, (words - _KEY_GENERIC) or words
 
 
 def _source_key(fact: Fact) -> str:

@@ -1020,17 +1020,20 @@ def _describe_mismatch(key: Key, live: Any, gold: Any) -> str:
 
 def task_facts(task: Task) -> tuple[Fact, ...]:
     """The facts ``task``'s answer must state: stored on the task (v2 files), or derived
-    from its answer template (v1)."""
-    if task.facts is not None:
-        return task.facts
-    from asynctool_env.core.facts import facts_from_answer
+    from its answer template (v1). Facts that share a label get their subject (what the
+    instruction names each by) when the file has none."""
+    from asynctool_env.core.facts import fact_subjects, facts_from_answer
 
+    templates = [step.arguments for step in task.steps]
+    if task.facts is not None:
+        return fact_subjects(task.facts, task.instruction, templates)
     responses = [step.expected_response for step in task.steps]
     return facts_from_answer(
         task.answer,
         responses,
         task.instruction,
         arguments=[step.expected_arguments for step in task.steps],
+        templates=templates,
     )
 
 

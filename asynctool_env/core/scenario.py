@@ -301,6 +301,7 @@ def build_task_from_spec(
                 spec.instruction,
                 alternatives=spec.options,
                 arguments=[step.expected_arguments for step in steps],
+                templates=[step.arguments for step in steps],
             )
         except LookupError as error:
             raise TemplateError(f"{label} answer: {error}") from error
