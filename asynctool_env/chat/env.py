@@ -95,8 +95,9 @@ How time works:
 - Calls take effect when you make them. Make each write the task asks for exactly once:
   a repeated, extra or undone write (also after you answer) fails the task.
 - When a task's work is done and its responses have arrived, call `submit_answer` with the task
-  id and the answer it asks for: state each value asked for once, as the responses gave it (or
-  "done" if it asks for none), in a sentence or as an object keyed by what the task asks for.
+  id and the answer it asks for: state each value asked for once, as the responses gave it,
+  saying which is which (or "done" if it asks for none), in a sentence or as an object keyed
+  by what the task asks for.
   Do not offer alternatives or rival candidates for a value ("X or Y", ranges, lists), and do
   not paste whole responses. Each task can be answered once.
 Answer with tool calls only."""
