@@ -101,7 +101,7 @@ from asynctool_env.core.facts import (
     grade_answer,
     normalize_text,
 )
-from asynctool_env.core.references import referenced_steps, resolved_references
+from asynctool_env.core.references import _REFERENCE, referenced_steps, resolved_references
 from asynctool_env.core.simulator import (
     CallEvent,
     CallKind,
@@ -274,6 +274,12 @@ class Knowledge:
         self._values: set[str] = set()
         self._numbers: set[float] = set()
         self._blob: list[str] = []
+        # Learnt texts unmasked, with the words their echo masked: a part of one is known
+        # when it holds a word that was not an echo (a substring of a received translation).
+        self._texts: list[tuple[str, frozenset[str]]] = []
+        # Runs of letters and digits holding a digit, from learnt texts less echoes: a token
+        # built only of them (stripped XML, an id joined to a word) is known.
+        self._runs: set[str] = set()
         for text in texts:
             self.add(text)
 
@@ -304,6 +310,8 @@ class Knowledge:
             self._values.add(text)
             self._values.update(canonical for _, canonical in _moments(masked))
             self._blob.append(masked)
+            self._texts.append((text, echo.words if echo is not None else frozenset()))
+            self._runs.update(run for run in _WORD.findall(masked) if _has_digit(run))
             for number in extract_numbers(masked):  # read as answers are (facts.py)
                 number = round(number, 9)
                 if echo is None or number not in echo.numbers:
@@ -323,7 +331,23 @@ class Knowledge:
             return True
         if re.fullmatch(r"-?\d+(\.\d+)?", text):
             return round(float(text), 9) in self._numbers
-        return len(text) >= 4 and any(text in blob for blob in self._blob)
+        if len(text) < 4:
+            return False
+        if any(text in blob for blob in self._blob):
+            return True
+        words = _words(text)
+        return any(
+            text in full and any(word not in echoed for word in words)
+            for full, echoed in self._texts
+        )
+
+    def _known_token(self, token: str) -> bool:
+        """An id-like token is known whole, or when every run of letters and digits in it
+        that holds a digit was learnt (``<sku>wh-1085</sku>`` of a received document)."""
+        if self.knows(token):
+            return True
+        runs = [run for run in _WORD.findall(token) if _has_digit(run)]
+        return bool(runs) and all(run in self._runs for run in runs)
 
     def unknown(self, value: Any, secrets: Secrets | None = None) -> list[str]:
         """The parts of an argument value the agent was not told (empty when it may use it):
@@ -343,15 +367,24 @@ class Knowledge:
             for (start, end), canonical in reversed(_moments(text)):
                 if canonical in self._values:  # a date the agent was told, in any ISO form
                     text = text[:start] + " " + text[end:]
-            found += [token for token in _identifying_tokens(text) if not self.knows(token)]
-            if secrets is not None:
-                found += [part for part in secrets.texts_in(text) if not self.knows(part)]
-                found += [
-                    _shown_number(number)
-                    for number in extract_numbers(text)
-                    if secrets.holds_number(number) and not self.knows(number)
-                ]
+            tokens = [token for token in _identifying_tokens(text) if not self._known_token(token)]
+            found += tokens
+            if secrets is None:
+                continue
+            if not tokens and any(not self.knows(part) for part in secrets.texts_in(text)):
+                # never quote the secret it matched: a near guess must not be answered with
+                # the hidden value
+                found.append("a name or text that only a response can give")
+            found += [
+                _shown_number(number)
+                for number in extract_numbers(text)
+                if secrets.holds_number(number) and not self.knows(number)
+            ]
         return list(dict.fromkeys(found))
+
+
+def _has_digit(text: str) -> bool:
+    return any(char.isdigit() for char in text)
 
 
 def _shown_number(number: float) -> str:
@@ -477,7 +510,7 @@ class _GoldStep:
     task: int
     step: int
     key: str  # canonical arguments
-    needed: tuple[tuple[int, Any], ...]  # (parent step, value) the gold takes from responses
+    needed: tuple[tuple[int, Any, bool], ...]  # (parent, value, picked from a list)
     order_parents: tuple[int, ...]  # explicit "after" parents (no value flows)
     provides: tuple[Any, ...]  # what the task uses of this step's response (later steps, facts)
 
@@ -594,6 +627,9 @@ class CallResolver:
         self.tools = tools
         self.world_of = world_of
         self.knowledge = Knowledge(texts)
+        #: What the tasks' instructions and the responses told the agent (not the tool
+        #: schemas, whose examples and lists name values no task has given yet).
+        self.learnt = Knowledge(task.instruction for task in simulator.tasks)
         for task in simulator.tasks:
             self.knowledge.add(task.instruction)
         self._trace_seen = 0
@@ -634,6 +670,7 @@ class CallResolver:
         if event.call_id not in self._violation_calls:
             echo = Echo.of(self._arguments.get(event.call_id, {}))
             self.knowledge.add(event.response, echo)
+            self.learnt.add(event.response, echo)
 
     def read(self) -> list[DeliveryEvent]:
         """Hand over the held deliveries (``hold_deliveries``), oldest first, and learn them.
@@ -708,6 +745,10 @@ class CallResolver:
                 not tool.writes
                 and not guessed
                 and status in (StepStatus.READY, StepStatus.PENDING, StepStatus.DONE)
+                # it does the step's work only on the step's input: every value the step
+                # takes from a response is in it (not a made-up or partial document that
+                # happens to get the gold's answer)
+                and all(_uses(leaves, value) for _, value, _ in gold.needed)
                 and _informs(read_on(gold.task), arguments, step, gold.provides)
             )
             if not serves:
@@ -730,7 +771,7 @@ class CallResolver:
         if guessed:
             reason = (
                 "it uses "
-                + ", ".join(repr(part) for part in guessed[:3])
+                + ", ".join(part if " " in part else repr(part) for part in guessed[:3])
                 + (" ..." if len(guessed) > 3 else "")
                 + ", which no response has given you and the task does not state"
             )
@@ -797,13 +838,15 @@ class CallResolver:
         simulator = self.simulator
         reasons = []
         arrived = self._arrived(gold.task)
-        for parent, value in gold.needed:
+        for parent, value, picked in gold.needed:
             if not _uses(leaves, value):
                 continue
-            # A value that could be guessed (a small count, a word) is learnt only from the
-            # response it comes from; an id or a precise amount from any response.
-            learnt = arrived[parent] if not _telling(value) else self.knowledge.knows(value)
-            if not learnt:
+            # A value that could be guessed (a small count, a word), or that the task picks
+            # out of a list (the cheapest flight, the largest file: knowing the value is not
+            # knowing it is the one), is learnt only from the response it comes from; an id
+            # or a precise amount a response names directly, from any response.
+            strict = picked or not _telling(value)
+            if not (arrived[parent] if strict else self.learnt.knows(value)):
                 reasons.append("a value it uses had not reached you in a response")
                 break
         task = simulator.tasks[gold.task]
@@ -827,8 +870,15 @@ class CallResolver:
         score: dict[int, int] = {}
         for task_index in candidates:
             task = simulator.tasks[task_index]
+            # its calls' arguments, and the ids and long texts its responses name (a message
+            # to the contact the task looks up, a like of the post it lists)
             gold_values = {
                 normalize_text(v) for step in task.steps for v in _leaves(step.expected_arguments)
+            } | {
+                normalize_text(v)
+                for step in task.steps
+                for v in _leaves(step.expected_response)
+                if isinstance(v, str) and _weight(normalize_text(v)) > 1
             }
             same_tool = any(step.tool == name for step in task.steps)
             touches = self.gold is not None and bool(
@@ -1075,16 +1125,23 @@ def _used_values(task: Task) -> list[list[Any]]:
     return used
 
 
-def _needed_values(arguments: Any, responses: Sequence[Mapping[str, Any]]) -> list[tuple[int, Any]]:
-    """``(parent step, value)`` for each value a gold call takes from a response."""
-    found = [
-        (step, leaf)
-        for step, value in resolved_references(arguments, responses)
-        for leaf in _leaves(value)
-    ]
+def _needed_values(
+    arguments: Any, responses: Sequence[Mapping[str, Any]]
+) -> list[tuple[int, Any, bool]]:
+    """``(parent step, value, picked)`` for each value a gold call takes from a response;
+    ``picked`` when the reference reads an element of a list (``${s0.flights.0.flight_id}``:
+    the cheapest flight, the largest file), a choice that only that response makes."""
+    found = []
+    for template in _leaves(arguments):
+        if not isinstance(template, str) or "${" not in template:
+            continue
+        for match in _REFERENCE.finditer(template):
+            picked = any(part.isdigit() for part in match.group(2).split(".") if part)
+            for step, value in resolved_references(match.group(0), responses):
+                found += [(step, leaf, picked) for leaf in _leaves(value)]
     return [
-        (step, value)
-        for step, value in found
+        (step, value, picked)
+        for step, value, picked in found
         if value not in (None, "") and not isinstance(value, bool)
     ]
 
