@@ -950,11 +950,13 @@ class CallResolver:
                 for step, done in zip(task.steps, self._arrived(task_index), strict=True)
                 if step.tool in self.tools
             )
+        charged: dict[int, tuple[str, list[Key]]] = {}  # by call: what it changed
         for write, key in self._collateral():
             if task_index in write.owners:
-                reasons.append(
-                    f"{write.label} changed {_readable(key)}, which the task does not ask for"
-                )
+                charged.setdefault(write.call_id, (write.label, []))[1].append(key)
+        for label, keys in charged.values():
+            objects = [_readable(key) for key in keys if key[0] != CREATED] or ["the world"]
+            reasons.append(f"{label} changed {', '.join(objects)}, which the task does not ask for")
         return list(dict.fromkeys(reasons)), premature
 
     # -- answers -------------------------------------------------------------------------
