@@ -86,9 +86,10 @@ def test_in_pull_mode_a_value_is_known_only_once_read():
     """A call using an id from a delivered but unread response is a dependency violation;
     once read, the same call is correct."""
     env, _ = _first_call_delivered("pull")
-    fetch = env.gold_call(1, 1)  # fetch_data_document(document_id=<from the first response>)
+    fetch = env.gold_call(1, 1)  # it takes a value from the first (unread) response
     new, *_ = env.step(_reply((fetch["name"], fetch["arguments"])))
-    assert "has not reached you yet" in new[0]["content"]
+    warning = json.loads(new[0]["content"])["warning"]
+    assert warning.startswith("not made:") and "response" in warning
     assert env.simulator.violations == 1
     env.step(_reply(("check_notifications", {})))
     new, *_ = env.step(_reply((fetch["name"], fetch["arguments"])))

@@ -521,7 +521,7 @@ class ChatEnv:
             self._refuse("over_call_limit", message, turn)
             return {"error": message}
         assert self.resolver is not None
-        pending, _ = self.resolver.issue(call.name, call.arguments)
+        pending, resolution = self.resolver.issue(call.name, call.arguments)
         self._text_call_counter += 1
         chat_id = call.call_id or f"call_{self._text_call_counter}"
         self._calls[pending.call_id] = _Call(chat_id, call.name, simulator.round)
@@ -533,9 +533,8 @@ class ChatEnv:
             delay = pending.queued_rounds + 1 + pending.expected_latency
             payload["expected_delay_rounds"] = round(delay, 1)
         if pending.kind is CallKind.VIOLATION:
-            payload["warning"] = (
-                "a value it uses has not reached you yet; the response will be an error"
-            )
+            why = "; ".join(resolution.missing) or "a value it uses has not reached you"
+            payload["warning"] = f"not made: {why}; the response will be an error"
         return payload
 
     def _world_of(self, task: int) -> Any:
