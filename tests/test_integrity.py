@@ -271,3 +271,42 @@ def test_the_numeric_env_fails_a_task_whose_write_step_is_called_twice():
     assert metrics["tasks_succeeded"] == 1 and metrics["redundant_calls"] == 1
     assert np.isclose(total, batch_total)
     assert info["metrics"]["task_completion_rounds"][0] is not None  # answered, and failed
+
+
+# -- doing a step's work ------------------------------------------------------------------
+
+
+def test_a_check_run_on_other_input_does_not_do_the_steps_work():
+    """The document is fetched honestly, then "validated" as a one-record excerpt: even if
+    that answers as the gold validation does, it is not the validation of the document, so
+    the step stays undone and the answer read from it is refused."""
+    task = _task("data_format", "validate_document")
+    instance = Instance("validate", (task, MESSAGE))
+    env = _env(instance)
+    _reply(env, _gold(task, 0))
+    _reply(env, _gold(task, 1))
+    name, arguments = _gold(task, 2)
+    excerpt = arguments["text"].split("\n- ")[0]  # the first record only
+    _reply(env, (name, {**arguments, "text": excerpt}))
+    assert _kinds(env)[-1] is CallKind.UNMATCHED
+    _reply(env, _answer("T1", task.expected_answer))
+    result = env.chat.task_results()[0]
+    assert not result["success"] and any("reached you" in r for r in result["reasons"])
+
+
+def test_a_value_picked_from_a_list_needs_that_list():
+    """The restocked product is the one with the lowest stock of a query's list. Its record
+    id, known from elsewhere (here: handed to the agent directly), is not enough: knowing the
+    id is not knowing it is the one, so the update is a violation until the query arrived."""
+    env = _env(TWO)
+    record_id = RESTOCK.steps[1].expected_arguments["record_id"]
+    env.chat.resolver.knowledge.add({"record_id": record_id})
+    env.chat.resolver.learnt.add({"record_id": record_id})
+    resolution = env.chat.resolver.resolve(*_gold(RESTOCK, 1))
+    assert resolution.kind is CallKind.VIOLATION
+    _reply(env, _gold(RESTOCK, 0))  # the query that lists the candidates
+    assert env.chat.resolver.resolve("get_table_record", {"record_id": record_id}).kind in (
+        CallKind.UNMATCHED,
+        CallKind.CORRECT,
+    )
+    assert env.chat.resolver.resolve(*_gold(RESTOCK, 1)).kind is CallKind.CORRECT
