@@ -22,8 +22,11 @@ A call that **uses a value the agent was not told** is a *guess*, and a dependen
 violation: an id-like token (letters and digits, an email, a long code or date) that no
 delivered text holds, a value that only the episode's responses hold (a name, a title, an
 amount from a response) used before any response delivered it, or a value a gold step takes
-from a response used before it arrived. A guessed call is not run: it changes nothing, and
-its response is an error that teaches nothing.
+from a response used before it arrived: an id or a precise amount before a response (or the
+instruction, not a tool schema) gave it; a guessable value (a small count, a word) or one the
+task picks out of a list (the cheapest flight, the largest file) before the very step it comes
+from delivered its response. A guessed call is not run: it changes nothing, and its response
+is an error that teaches nothing (it never quotes a hidden value).
 
 What a call is
 --------------
@@ -31,10 +34,12 @@ A written call (tool name and schema-validated arguments) is resolved against th
 steps of every task:
 
 1. **Match.** The call *serves* a gold step of the same tool when its canonical arguments
-   equal the step's (:mod:`asynctool_env.core.canonical`), or, for a **read**, when the
+   equal the step's (:mod:`asynctool_env.core.canonical`), or, for a **read** whose step's
+   inputs have arrived and that uses every value the step takes from a response, when the
    backend answers it with the step's gold response (fields that only echo an argument
    aside) or with a response that holds everything the task uses of the gold response
-   (``get_user_posts(limit=1)`` for the newest post).
+   (``get_user_posts(limit=1)`` for the newest post). A check run on other input (validating
+   ``"hello"`` or one record of the document) does not do the step's work.
 2. **Violation.** The call is a guess (above), or it comes before a write the task orders
    first (``"Then ..."``). It is not run.
 3. Among several steps a call serves, the most useful wins: an open task's step not called
