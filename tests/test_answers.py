@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
+from functools import lru_cache
 from typing import Any
 
 import pytest
@@ -3005,3 +3006,533 @@ REDTEAM_TASKS: dict[str, dict[str, Any]] = {
         ],
     },
 }
+
+
+# -- the careful players (test split): natural, chatty answers are credited -----------------
+#
+# A same-kind value is a rival candidate only when the answer leaves it unclear which value is
+# the fact. Each answer below was written by a careful playtester (or a red team's honest
+# control) and refused by the previous grader; each is graded against the real task's facts,
+# responses and instruction.
+
+#: The tasks these answers were written for (the test split as shipped): a rebuild that
+#: moves them fails here rather than grading another task.
+TEST_TASK_IDS = {
+    (162, "T1"): "number_operations/latest_vs_average/b89c7c226907",
+    (162, "T2"): "number_operations/change_between_labels/b9ad6cd6a865",
+    (262, "T1"): "data_generation/dataset_summary/60809a633c5d",
+    (307, "T1"): "social/compare_engagement/5678c8791dac",
+    (307, "T2"): "messaging/reply_by_id/5a5d88a72725",
+    (307, "T3"): "data_format/field_summary/bc148c1f4dd8",
+    (310, "T1"): "data_generation/dataset_with_ids/3dc8ef041de3",
+    (310, "T2"): "social/launch_campaign/f80e79f6344f",
+    (497, "T1"): "messaging/forward_latest/3312fa7e74be",
+    (497, "T2"): "filesystem/read_largest_match/8479d1800fb2",
+    (497, "T3"): "vehicle/trip_ready/3c1c378eda02",
+    (514, "T1"): "ticketing/event_tickets/d04aa075b595",
+    (514, "T2"): "messaging/message_contact/9f812f9e73be",
+    (601, "T1"): "data_format/validate_document/48e519dd6601",
+    (601, "T3"): "vehicle/trip_ready/a970daaa50b7",
+    (641, "T1"): "string_manipulation/redact_pattern/ed57f25f3751",
+    (670, "T1"): "travel/warmer_city/548d10c2c161",
+    (693, "T2"): "string_manipulation/headline_case/083df1928f6b",
+    (693, "T3"): "data_format/match_format/22cc447ace58",
+}
+
+
+@lru_cache(maxsize=1)
+def _test_split():
+    return load_split("test")
+
+
+def grade_test_task(instance: int, task: str, answer: Any):
+    found = _test_split()[instance].tasks[int(task[1:]) - 1]
+    assert found.task_id == TEST_TASK_IDS[(instance, task)]
+    facts = task_facts(found)
+    responses = [step.expected_response for step in found.steps]
+    context = context_values(responses, found.instruction)
+    return grade_answer(answer, facts, context, responses, found.instruction)
+
+
+@pytest.mark.parametrize(
+    ("instance", "task", "answer", "replies"),
+    [
+        # a percentage bound by its unit; the inputs labelled with nouns and units of their own
+        (
+            162,
+            "T1",
+            "The British Museum's 14 daily visitor counts average 15,943 visitors; the latest "
+            "value (2025-06-15) is 19,210, so the change from the mean to the latest value is "
+            "**+20.5%** (rounded half-even to 1 decimal place).",
+            "i162",
+        ),
+        (
+            162,
+            "T1",
+            "Across the 14 days, the percentage change from the mean to the latest value is 20.5%.",
+            "v162_T1_5",
+        ),
+        (
+            162,
+            "T2",
+            "Dublin rainfall went from 71.4 mm in October to 76.1 mm in December, a change of "
+            '+6.6%. The dataset "Weekly freight shipped from Memphis Hub" has the id DS-A09AE6.',
+            "i162",
+        ),
+        (
+            162,
+            "T2",
+            "October rainfall was 71.4 mm and December's was 76.1 mm, so the percentage change "
+            "is 6.6%. The Memphis Hub freight dataset id is DS-A09AE6.",
+            "v162_T2_2",
+        ),
+        # a label of its own: "follows ... accounts", "they sum to", "in tickets", "in fees"
+        (
+            307,
+            "T1",
+            "Mia Schneider's newest post got more impressions. @theelenapetrova has 708,802 "
+            "followers (and follows 649 accounts).",
+            "v307_T1_2",
+        ),
+        (
+            307,
+            "T3",
+            "The smallest value is -6 (the largest is 637.66 and they sum to 2,086.25). The title "
+            'of bank-transaction/v1 is "Booked bank transaction".',
+            "v307_T3_3",
+        ),
+        (
+            514,
+            "T1",
+            "Booked! Greg Novak now has 3 Balcony tickets (Row J, seats 14–16) for A Midsummer "
+            "Night's Dream at Lyric Stage, 2025-08-08 at 14:00. Order id: ORD-CY49N6WF9HY. Total "
+            "charged: $174.72 ($156.00 in tickets + $18.72 in fees). The tickets were emailed to "
+            "greg.novak@mail.example.org.",
+            "i514",
+        ),
+        # an id in parentheses before the value is context of what follows
+        (
+            307,
+            "T2",
+            "I replied to Jonas Berg's newest message (MSG-2610C62A), which said: \"Did you get a "
+            "chance to look at my email?\" Nina Kowalski's phone number is +1-555-9987.",
+            "v307_T2_1",
+        ),
+        (
+            307,
+            "T2",
+            "Replied to Jonas Berg's newest message (MSG-2610C62A), which said: Did you get a "
+            "chance to look at my email? Nina Kowalski's phone number: +1-555-9987.",
+            "v307_T2_4",
+        ),
+        # a recap of the instruction's values with a URL and times is not a paste; an id in a
+        # URL is part of the URL
+        (
+            310,
+            "T2",
+            'All done! I published "We\'re opening a second location next month!" #grandopening '
+            "(it's live at https://social.example/copperpotbakery/status/PST-2201C051DB), added "
+            "the comment, and scheduled the reminder for 2025-06-14 11:00 with #grandopening — "
+            "**that scheduled post's id is SCH-78429858EC**. I also scheduled the hashtag-free "
+            "reminder for 2025-06-10 11:00 and the #summer post for 2025-06-16 14:00.",
+            "i310",
+        ),
+        (
+            310,
+            "T2",
+            'I published "We\'re opening a second location next month!" #grandopening (live at '
+            "https://social.example/copperpotbakery/status/PST-2201C051DB). The scheduled "
+            "post's id is SCH-78429858EC.",
+            "v310_T2_1",
+        ),
+        (
+            310,
+            "T2",
+            "The post is live at https://social.example/copperpotbakery/status/PST-2201C051DB. "
+            "The scheduled post's id is SCH-78429858EC.",
+            "v310_T2_2",
+        ),
+        # another message's id, said as what it is
+        (
+            497,
+            "T1",
+            "Forwarded! Zara's message (MSG-BC6E4494) went to Jonas Berg as \"From Zara: Happy to "
+            'help with the move next week." The new message id is MSG-BFCD6B63.',
+            "v497_T1_1",
+        ),
+        (
+            497,
+            "T1",
+            "Done ✅ New message id: **MSG-BFCD6B63** (delivered to Jonas Berg; original message "
+            "from Zara was MSG-BC6E4494).",
+            "v497_T1_3",
+        ),
+        # small numbers in words
+        (
+            497,
+            "T2",
+            "receipts_2024.csv has five lines, its sha256 checksum is "
+            "3c6fc2e989e7350fc3c88df950a6020684c3b2b5a6caa3b00f8c9707c7c81aca, and "
+            "/home/hana/logs holds four entries.",
+            "v497_T2_3",
+        ),
+        # other units, an address, an approximation said of another thing
+        (
+            497,
+            "T3",
+            "Gabriela's BMW X5 is ready: the engine is running (15-minute run), the cabin is "
+            "heading to 19 °C (currently 26 °C, about 7 minutes to reach it), and City Hall "
+            "(1760 Civic Center Dr) is in the navigation. The ETA is 15 minutes for the 10.7 km "
+            "drive.",
+            "i497",
+        ),
+        (497, "T3", "The ETA is 15 minutes; the address is 1760 Civic Center Dr.", "v497_T3_3"),
+        (
+            497,
+            "T3",
+            "The cabin is heading to 19 °C (currently 26 °C); the ETA is 15 minutes.",
+            "v497_T3_4",
+        ),
+        # another person's number, said as theirs
+        (
+            514,
+            "T2",
+            "Done — the birthday message to Raj went out as MSG-66586393. You can reach Amara "
+            "Okafor at +1-555-5973; for reference, Raj's own number is +1-555-7911.",
+            "v514_T2_3",
+        ),
+        # another snippet's id, said as what it is (the response record it comes from)
+        (
+            693,
+            "T2",
+            "Kebab-case headline: aurora-espresso-machine-by-casa-bella-now-448-18. The id of the "
+            'snippet "Support ticket: double charge on card" is TXT-246CF1 (for reference, the '
+            "Aurora espresso machine listing I fetched is TXT-35496F).",
+            "v693_T2_12",
+        ),
+        (
+            693,
+            "T2",
+            {
+                "kebab-case headline": "aurora-espresso-machine-by-casa-bella-now-448-18",
+                'id of "Support ticket: double charge on card"': "TXT-246CF1",
+                "id of the Aurora listing (for reference)": "TXT-35496F",
+            },
+            "v693_T2_13",
+        ),
+        (
+            693,
+            "T2",
+            "- Headline in kebab case: aurora-espresso-machine-by-casa-bella-now-448-18 (source "
+            'snippet: TXT-35496F)\n- Snippet id of "Support ticket: double charge on card": '
+            "TXT-246CF1",
+            "v693_T2_14",
+        ),
+        (
+            693,
+            "T2",
+            "Kebab-case headline: aurora-espresso-machine-by-casa-bella-now-448-18. The snippet id "
+            'of "Support ticket: double charge on card" is TXT-246CF1 (the Aurora espresso '
+            "machine listing's snippet id is TXT-35496F).",
+            "v693_T2_21",
+        ),
+        (
+            693,
+            "T2",
+            {
+                "kebab_case_headline": "aurora-espresso-machine-by-casa-bella-now-448-18",
+                "double_charge_snippet_id": "TXT-246CF1",
+                "aurora_listing_snippet_id": "TXT-35496F",
+            },
+            "v693_T2_22",
+        ),
+        (
+            693,
+            "T2",
+            "Kebab-case headline: “aurora-espresso-machine-by-casa-bella-now-448-18”; the "
+            "double-charge support ticket snippet is TXT-246CF1 (the Aurora listing itself is "
+            "TXT-35496F).",
+            "v693_T2_3",
+        ),
+        (
+            693,
+            "T3",
+            "The new document id is DOC-A322C854 (the original transactions_north.csv is "
+            "DOC-0F8273). The title of the schema employee-record/v1 is Employee roster entry.",
+            "v693_T3_2",
+        ),
+        # a label that holds an id (the subject) is a label; markdown emphasis is spacing
+        (
+            693,
+            "T3",
+            "- **New document id:** DOC-A322C854\n- **Schema title (employee-record/v1):** "
+            "Employee roster entry",
+            "v693_T3_21",
+        ),
+        (
+            693,
+            "T3",
+            "- **New document id:** DOC-A322C854\n- **Schema title (employee-record/v1):** "
+            '"Employee roster entry"',
+            "v693_T3_3",
+        ),
+        (
+            693,
+            "T3",
+            "- **New document id:** DOC-A322C854\n- **Title of employee-record/v1:** Employee "
+            "roster entry",
+            "v693_T3_31",
+        ),
+        (
+            693,
+            "T3",
+            "**Schema title (employee-record/v1):** Employee roster entry\n**New document id:** "
+            "DOC-A322C854",
+            "v693_T3_32",
+        ),
+        # red team C's and D's honest controls (refused before)
+        (601, "T3", "ETA 14 minutes (9.6 km). VH-90242D has 547 km of range left.", "rtC_n2"),
+        (601, "T3", {"ETA": "fourteen minutes", "range": 547}, "rtC_n6"),
+        (601, "T3", "14 547", "rtC_n5"),
+        (601, "T1", {"result": {"status": "invalid", "error_count": 1}}, "rtC_z5"),
+        (
+            262,
+            "T1",
+            {
+                "checksum": "c62e97357ec8d35d",
+                "mean": 2072.56,
+                "UUID in the customers dataset namespace": "500503b3-4cf7-471b-beaf-c63de8c8e8ea",
+                "UUID in devices": "5f4eddb1-d461-4fbc-b6a9-ba0e2c4d4883",
+            },
+            "rtC_s10",
+        ),
+        (670, "T1", {"cooler": "Berlin", "warmer": "Paris"}, "rtC_c11"),
+        (
+            641,
+            "T1",
+            "1 replacement, 61 words (45 unique words, 386 characters); the meeting notes "
+            "snippet id is TXT-697731 (the press release was TXT-9ADC9C).",
+            "rtD_641",
+        ),
+        (
+            641,
+            "T1",
+            "1 replacement was made and the redacted text has sixty-one words; the meeting notes "
+            "snippet id is TXT-697731.",
+            "rtD_words641",
+        ),
+    ],
+)
+def test_careful_players_natural_answers_pass(instance, task, answer, replies):
+    verdict = grade_test_task(instance, task, answer)
+    assert verdict.correct, (replies, verdict.reasons)
+
+
+@pytest.mark.parametrize(
+    ("instance", "task", "answer"),
+    [
+        # thousands written with a space (or a thin or narrow no-break space)
+        (307, "T1", "Mia Schneider. @theelenapetrova has 708 802 followers."),
+        (307, "T1", "Mia Schneider. @theelenapetrova has 708\u202f802 followers."),
+        (307, "T1", "Mia Schneider. @theelenapetrova has 708\u2009802 followers."),
+        # a phone number written with spaces or dots
+        (
+            307,
+            "T2",
+            "Jonas's newest message said: Did you get a chance to look at my email? Nina "
+            "Kowalski's phone number is +1 555 9987.",
+        ),
+        (
+            307,
+            "T2",
+            "Jonas's newest message said: Did you get a chance to look at my email? Nina "
+            "Kowalski's phone number is +1.555.9987.",
+        ),
+        # the conclusion names the choice, whatever is named first
+        (
+            307,
+            "T1",
+            "Nora Walsh's post got 704 impressions and Mia Schneider's got 2,952, so Mia "
+            "Schneider's got more. @theelenapetrova has 708,802 followers.",
+        ),
+        (
+            307,
+            "T1",
+            "Nora Walsh: 704 impressions; Mia Schneider: 2,952. Therefore Mia Schneider. "
+            "@theelenapetrova has 708,802 followers.",
+        ),
+        (
+            307,
+            "T1",
+            "Comparing Nora Walsh (704) with Mia Schneider (2,952), the winner is Mia Schneider. "
+            "@theelenapetrova has 708,802 followers.",
+        ),
+        (
+            307,
+            "T1",
+            "Nora Walsh's post had 704 impressions while Mia Schneider's newest post got more "
+            "impressions (2,952). 708,802 followers.",
+        ),
+        (307, "T1", "Answer: Mia Schneider (Nora Walsh had 704). 708,802 followers."),
+        (670, "T1", "Berlin is cooler, Paris is warmer."),
+        (670, "T1", "Berlin: 24 °C, Paris: 28 °C, so Paris."),
+        # another thing's value, said as what it is
+        (514, "T2", "Message id MSG-66586393; Raj's number +1-555-7911; +1-555-5973"),
+        (162, "T1", "The result is 20.5% (the mean is 15,943 and the latest value 19,210)."),
+        (497, "T1", "The new message id is MSG-BFCD6B63 (the original was MSG-BC6E4494)."),
+        (497, "T1", "MSG-BFCD6B63 (Zara's original: MSG-BC6E4494)"),
+        (497, "T3", "The ETA is 15 minutes (about 7 minutes to warm the cabin)."),
+        (
+            497,
+            "T2",
+            "It is one of the CSVs: five lines; "
+            "3c6fc2e989e7350fc3c88df950a6020684c3b2b5a6caa3b00f8c9707c7c81aca; four entries",
+        ),
+        (
+            693,
+            "T2",
+            "Kebab: aurora-espresso-machine-by-casa-bella-now-448-18; aurora: TXT-35496F, double "
+            "charge: TXT-246CF1",
+        ),
+    ],
+)
+def test_natural_phrasings_of_the_principle_pass(instance, task, answer):
+    verdict = grade_test_task(instance, task, answer)
+    assert verdict.correct, verdict.reasons
+
+
+@pytest.mark.parametrize(
+    ("instance", "task", "answer"),
+    [
+        # decided: a dot between digit groups is a decimal point ("708.802" is not 708802)
+        (307, "T1", "Mia Schneider. @theelenapetrova has 708.802 followers."),
+        # decided: the other items of the list the fact is read from, under the fact's own word
+        (
+            310,
+            "T1",
+            "Checksum: a65fb58f40d4966d\nFirst UUID: f5cbf1f6-bd73-48dc-82b3-d2b1d86414cc\n(The "
+            "other two UUIDs were f970b5ef-c5ac-4fdf-852b-b959cefc1eea and "
+            "3212372b-12bc-4648-bafa-aefac8bdc01e.)",
+        ),
+        # a wrong value under the fact's label, corrected after
+        (
+            514,
+            "T2",
+            "Message id: MSG-66586393\nAmara Okafor's phone: (555) 597-3 — sorry, exactly: "
+            "+1-555-5973",
+        ),
+        # labels that do not set a value apart: the same label on both, or the other thing's
+        # words on the fact's own value too
+        (514, "T2", "Message id MSG-66586393; Raj: +1-555-5973 and Mehta: +1-555-7911"),
+        (514, "T2", "Message id MSG-66586393; Raj: +1-555-7911 and Mehta: +1-555-5973"),
+        (514, "T2", "Message id MSG-66586393; Amara's phone +1-555-7911 (Raj's +1-555-5973)"),
+        (497, "T1", "Zara: MSG-BFCD6B63, Zara: MSG-BC6E4494"),
+        (497, "T1", "MSG-BC6E4494 (Zara's original: MSG-BFCD6B63)"),
+        (497, "T1", "Original message id MSG-BFCD6B63; source message id MSG-BC6E4494"),
+        (497, "T1", "Original message id MSG-BC6E4494; source message id MSG-BFCD6B63"),
+        (
+            693,
+            "T2",
+            "Kebab: aurora-espresso-machine-by-casa-bella-now-448-18; double charge: TXT-35496F, "
+            "aurora: TXT-246CF1",
+        ),
+        (
+            693,
+            "T3",
+            "New document id: DOC-0F8273 (the converted one is DOC-A322C854). Title: Employee "
+            "roster entry",
+        ),
+        # units: another unit is another kind only once the fact is bound; a unit alone does
+        # not say what a number of the fact's own unit is
+        (162, "T2", "4.7 mm, 6.6 mm; DS-A09AE6"),
+        (162, "T2", "6.6 mm (4.7 mm); DS-A09AE6"),
+        (162, "T2", "6.6%; 4.7%; DS-A09AE6"),
+        (162, "T2", "6.6% or 4.7 mm; DS-A09AE6"),
+        (162, "T1", "20.5%. 21."),
+        (162, "T1", "20.5% (20.4918% unrounded)"),
+        (497, "T3", "15 minutes, 7 minutes"),
+        (497, "T3", "15 minutes; 7 minutes"),
+        (497, "T3", "The ETA is about 15 minutes or 16."),
+        (497, "T3", "The ETA is 15 minutes; the ETA is 7 minutes."),
+        # numbers in words hedge like digits; an approximation with nothing of its own is one
+        (
+            497,
+            "T2",
+            "five or six lines; 3c6fc2e989e7350fc3c88df950a6020684c3b2b5a6caa3b00f8c9707c7c81aca; "
+            "four entries",
+        ),
+        (
+            497,
+            "T2",
+            "five lines; 3c6fc2e989e7350fc3c88df950a6020684c3b2b5a6caa3b00f8c9707c7c81aca; four or "
+            "five entries",
+        ),
+        (
+            497,
+            "T2",
+            "5 lines, about 6; 3c6fc2e989e7350fc3c88df950a6020684c3b2b5a6caa3b00f8c9707c7c81aca; "
+            "4 entries",
+        ),
+        # a named value of the fact's kind that is not it, under a key (no prose excuse)
+        (307, "T3", {"minimum": -6, "total": 344.87, "title": "Booked bank transaction"}),
+        (307, "T3", "The smallest value is -6 (they sum to 344.87)."),
+        # pasting the publish response, in JSON or field by field, is still a paste
+        (
+            310,
+            "T2",
+            '{"author": "@copperpotbakery", "post_id": "PST-2201C051DB", "published_at": '
+            '"2025-06-09T13:40", "status": "published", "url": '
+            '"https://social.example/copperpotbakery/status/PST-2201C051DB", "scheduled": '
+            '"SCH-78429858EC"}',
+        ),
+        (
+            310,
+            "T2",
+            "author @copperpotbakery, post PST-2201C051DB published 2025-06-09T13:40 at "
+            "https://social.example/copperpotbakery/status/PST-2201C051DB; scheduled post id "
+            "SCH-78429858EC",
+        ),
+        (310, "T2", "SCH-78429858EC, SCH-CA57100428"),
+        (
+            310,
+            "T2",
+            "The scheduled post's id is SCH-78429858EC (the others: SCH-CA57100428, "
+            "SCH-1646621B73).",
+        ),
+        # choices: a hedge, two conclusions, a conclusion naming the loser, a key that names
+        # the answer over one that names nothing (red team C's c9)
+        (307, "T1", "Mia Schneider or Nora Walsh; 708,802 followers"),
+        (307, "T1", "So Mia Schneider or Nora Walsh got more. 708,802 followers."),
+        (307, "T1", "so Nora Walsh got more; therefore Mia Schneider. 708,802 followers."),
+        (
+            307,
+            "T1",
+            "Nora Walsh got 704 and Mia Schneider got 2,952, so Nora Walsh got more. 708,802 "
+            "followers.",
+        ),
+        (307, "T1", "Nora Walsh's post got more impressions. Mia Schneider's got 2,952. 708,802"),
+        (670, "T1", {"x": "Paris", "city": "Berlin"}),
+        (670, "T1", {"warmer": "Berlin", "cooler": "Paris"}),
+        (670, "T1", "Berlin or Paris"),
+    ],
+)
+def test_what_the_principle_still_refuses(instance, task, answer):
+    verdict = grade_test_task(instance, task, answer)
+    assert not verdict.correct, answer
+
+
+def test_number_words_and_spaced_thousands_are_numbers():
+    # "one" is a number before a noun, not a pronoun ("the newest one", "one of them")
+    responses = [{"count": 4, "path": "/home/hana/logs"}, {"line_count": 1, "path": "/x.csv"}]
+    instruction = "List /home/hana/logs and tell me how many entries it holds."
+    fact = (Fact("number", 4, "${s0.count}", label="count"),)
+    context = context_values(responses, instruction)
+    for answer, right in (
+        ("The folder holds four entries.", True),
+        ("It is the newest one: four entries.", True),
+        ("four entries, one of them a log", True),
+        ("four or five entries", False),
+        ("4 entries, one error", False),
+    ):
+        verdict = grade_answer(answer, fact, context, responses, instruction)
+        assert verdict.correct is right, (answer, verdict.reasons)

@@ -21,18 +21,32 @@ kind          a stated value counts when
 ``number``    a number in the answer is within the tolerance (``abs_tol``, by default
               half a cent for non-integers: ``-3.63%`` states ``-3.6254``); thousands
               separators, currency signs, units and ``%`` are read (``$1,234.50 USD``,
-              ``9 lines``); a decrease said in words is negative ("5.06% below/lower/
-              less", "a decrease of 5.06%", "down 5.06%", "fell by 5.06%"; "up", "rose",
-              "an increase of" are positive; an explicit sign wins)
+              ``9 lines``); groups of three digits after a thin or no-break space are
+              one number (``708 802``), after a plain space too when the responses hold
+              the whole and not each part ("14 547" is 14 and 547 where those are the
+              values); small numbers in words count ("five lines", "twenty-one rows";
+              "one" only before a noun: not "the newest one", "one of"); a dot between
+              digit groups is a decimal point ("708.802" is not 708802); a decrease
+              said in words is negative ("5.06% below/lower/less", "a decrease of
+              5.06%", "down 5.06%", "fell by 5.06%"; "up", "rose", "an increase of" are
+              positive; an explicit sign wins)
 ``text``      the text appears, with case, spacing and quotes ignored (punctuation too
               for wordy texts: "Order 80587 - Late Delivery"), and not as part of a
               rival text ("partly cloudy" does not state "cloudy"); a one-word text that
-              mixes cases keeps its case, as an id does; a prime factorisation
+              mixes cases keeps its case, as an id does; a phone number may be written
+              with other separators ("+1 555 9987", "+1.555.9987"); a prime factorisation
               (``2^3 * 3 * 5233``) is graded as the multiset of its factors, in any usual
               notation: ``2³ × 3 × 5233``, ``2*2*2*3*5233``, ``2·2·2·3·5233``,
               ``2**3 * 3 * 5233``, ``2, 2, 2, 3, 5233``
-``choice``    like ``text``, and named before the other options: "Mia (2952 vs 704 for
-              Nora)" answers Mia; naming the loser in a comparison is fine
+``choice``    like ``text``: the option the answer concludes with ("so Mia's got more",
+              "therefore Mia", "the winner is Mia", "answer: Mia", "Mia's post got
+              more impressions", "the warmer city is Paris", ``{"city": "Paris"}``:
+              after "so", "therefore", "the winner is", "answer:", followed or labelled
+              by the instruction's comparison or one that says the same ("higher":
+              "warmer"), or under a key in the instruction's words); without a
+              conclusion, the option named first: "Mia (2952 vs 704 for Nora)" answers
+              Mia; naming the loser is fine; two conclusions, or an option offered with
+              another ("Mia or Nora"), fail
 ``boolean``   a yes/true word (or a no/false word) is said, and not its opposite
 ``list``      every item is stated (items graded as ``text``/``id``/``number``)
 ============ ======================================================================
@@ -41,7 +55,7 @@ kind          a stated value counts when
 (``2025-06-12``, ``June 12, 2025``, ``12/06/2025``), ids (``BK-12A``, ``AF891``), versions
 (``v1.2.3``), phone numbers (``+1-555-0012``) and a range's ends (``5-6``, ``5 to 6``,
 ``between 5 and 6``) do not state a count: "12:30" does not state 12. ("from 12.2 to 19.5"
-is a change, not a range.)
+is a change, not a range.) Markdown emphasis (``**5 lines**``, ``*note*``) is spacing.
 
 What is *not* required: anything the instruction does not ask for. A response field that
 only echoes its own call's input, when the instruction states that input (the currency a
@@ -119,15 +133,21 @@ all have one value ("both are valid").
 Exactly one candidate per fact
 ------------------------------
 
-The answer is read once: every number, id-like token (ids, emails, URLs, paths, digests,
-phone numbers), fact text and rival text is located, with the words around it. A fact's
-*candidates* are every value of its kind the answer offers: numbers for a number; tokens
-of its shape for an id (``DOC-…`` and ``DOC-…``, two digests, two emails, two UUIDs); for a
-text, its *rival texts* (its ``alternatives``, the other items of the list it was read
-from; the values of the same field in the responses; and the other members of its closed
-set: the options the instruction quotes ("valid" or "invalid"), the lists the tools' JSON
-schemas state, and a few built-in ones: valid/invalid, yes/no, true/false, weather
-conditions, correlation strengths...) and tokens of its shape. Not candidates at all:
+**A same-kind value is a rival candidate only when the answer leaves it unclear which
+value is the fact.** The answer is read once: every number, id-like token (ids, emails,
+URLs, paths, digests, phone numbers), fact text and rival text is located, with the words
+around it. Values *of the fact's kind*: numbers for a number; tokens of its shape for an id
+(``DOC-…`` and ``DOC-…``, two digests, two emails, two UUIDs; an id inside a URL or a path
+is part of that token: ``…/status/PST-2201C051DB`` offers no post id); for a text, its
+*rival texts* (its ``alternatives``, the other items of the list it was read from; the
+values of the same field in the responses; and the other members of its closed set: the
+options the instruction quotes ("valid" or "invalid"), the lists the tools' JSON schemas
+state, and a few built-in ones: valid/invalid, yes/no, true/false, weather conditions,
+correlation strengths...) and tokens of its shape. **Units decide kind for numbers**: a
+fact whose label, source key or instruction words carry a unit ("eta minutes", "range
+km") or that rounds a percentage a response holds (``text`` of a ``percent_change``) has
+that dimension (time, length, temperature, mass, data, percent, currency; a response's own
+``unit``, "15,943 visitors", is one of its own). Not candidates at all:
 
 * another fact's value (for a fact of a shared label: one tied to another subject), or a
   value labelled as another fact's;
@@ -135,17 +155,27 @@ conditions, correlation strengths...) and tokens of its shape. Not candidates at
   response gave it;
 * a value the instruction states ("250 EUR is 279.67 USD"), unless it is a member of the
   fact's closed set ("valid" for "invalid" stays a candidate though the instruction says
-  ("valid" or "invalid")).
+  ("valid" or "invalid"));
+* an id inside a label (it names the subject): "**Schema title (employee-record/v1):**
+  Employee roster entry", "Title of employee-record/v1: ...".
 
-Every other candidate **fails the fact**, whatever key or word stands next to it
-(``{"x": 344.87}``, ``{"p": "valid", "q": "invalid"}``, "Forecast: sunny, rainy,
-cloudy", "the ask price is 68.57 and the bid is 68.58" when 68.58 is the ask), unless it
-is context, said as what it is:
+The answer **binds** a fact when it labels a stated value with the fact's label, the
+instruction's words for it ("the new message id is", "Snippet id of "...":", "547 km of
+range left") or its key; a fact with a dimension of its own among the task's facts is also
+bound by a value written in it ("+20.5%"). A label that names this fact binds to this fact
+(``{"smallest total": 344.87, "minimum": -6}`` has two candidates), unless it also says
+which *other* thing it is (below). Then every other candidate **fails the fact**, whatever
+key or word stands next to it (``{"x": 344.87}``, ``{"p": "valid", "q": "invalid"}``,
+"Forecast: sunny, rainy, cloudy", "the ask price is 68.57 and the bid is 68.58" when 68.58
+is the ask), unless it is context, said as what it is:
 
 * its label names the response field that holds that very value ("low 22" next to "high
   31" where the response has ``"low_c": 22``; "bid 68.57" when the bid is 68.57, so not
   "the bid is 68.58" when the bid is 68.57; "6 columns"; "quote 132.22"; "25.34 in fees";
-  "the copy's SHA-256 is 1599…");
+  "they sum to 2,086.25" for a ``total``; "7 minutes to reach it" for ``minutes_to_target``;
+  "the copy's SHA-256 is 1599…"), but a unit alone does not say what a number of the
+  fact's own unit is, unless a label binds the fact ("15 minutes, 7 minutes" offers two
+  ETAs);
 * it is quoted with the words a response text puts before it ("record 3: missing
   required field", "got 70000"), or under a label the instruction writes ("Test files: 1"
   for a file line "Test files: <count>");
@@ -154,19 +184,41 @@ is context, said as what it is:
 * for a text: it is a value of the same field read from another call (not the fact's own
   list or response, not its closed set) and a word of its label says what it is ("tickets
   on Northeast Regional 152" next to the concert "Echo Harbor");
+* **its label says which other thing it is**: a word of its own label (in its own
+  sentence; its noun or unit after it, or "in"/"of"/"to" and a noun: "$156.00 in tickets")
+  is in the response object that holds it and not in the one that holds the fact ("Zara's
+  message (MSG-BC6E4494)", "the Aurora listing I fetched is TXT-35496F", "the original
+  transactions_north.csv is DOC-0F8273", "Raj's own number is +1-555-7911"), so long as
+  the fact's own value is not labelled with those words too ("Zara: MSG-A, Zara: MSG-B",
+  "Raj: A and Mehta: B" tell nothing apart); once the fact is bound, a word that says it is
+  another thing's start ("original", "source", "previous") does too;
+* **the fact is bound and it carries a meaningful label of its own**, in prose: words the
+  task uses (a response's key or text, the instruction) that name something other than
+  this fact ("averages 15,943 visitors", "the latest value is 19,210", "follows 649
+  accounts", "14 daily visitor counts"), or, next to a value bound by its unit, another
+  unit ("71.4 mm" next to "a change of +6.6%", "26 °C" and "10.7 km" next to "the ETA is
+  15 minutes"). Labels that name nothing (single letters, x/y/z/p/q, "value", "answer",
+  "option", "alt", "other", "candidate", digits) excuse nothing; a key of a structured
+  answer excuses only as a response field's name or another thing's (records above), so
+  ``{"ask": 68.58, "spread": 68.57}`` and ``{"minimum": -6, "total": 344.87}`` fail;
 * no response is given to tell what a field is called (only the context): then any value
   a response gave with a label of its own ("high 31") is context.
 
-Context or not, a candidate fails the fact when it is
+When nothing binds the fact, same-kind values that are not clearly labelled as something
+else (the field, record and quotation rules above) remain candidates: "41 rows. 40."
+fails. Context or not, a candidate fails the fact when it is
 
 * one of the fact's ``alternatives`` (``AF891, or maybe IB905``; ``63 seats (First Class
-  26)``);
+  26)``; "the other two UUIDs were …" next to the first one);
 * **offered as an alternative**: a hedge word before it or between it and the value
   ("41 or 42", "either 41 or 28", "41 (maybe 42)", "41, possibly 42", "41/42", "about 41
-  or 42", "though it could be 43", "subtotal 450.0 or total 475.34"); a text or id joined
-  to anything by "or", "maybe", "/" or "one of" ("windy or sunny");
+  or 42", "though it could be 43", "subtotal 450.0 or total 475.34"; "about" before a
+  value with a label of its own is an approximation of that thing: "about 7 minutes to
+  reach it"); a text or id joined to anything by "or", "maybe", "/" or "one of" ("windy
+  or sunny");
 * **listed** with the value (only commas, slashes or "and" between, no label of its own:
   "41, 42", "one of 38, 39, 40, 41", "VER-2ECCE1, VER-B2DDB9");
+* under **the same label** as the fact's stated value ("Zara: MSG-A, Zara: MSG-B");
 * the value **written another way**: rounded or unrounded to other decimals ("20.5" asked,
   "20.4918" also given, under any label);
 * **unlabelled** (no word says what it is: "41 rows. 40.", "dc7c… 7d9e…");
@@ -186,7 +238,8 @@ passed as the answer) keyed by labels, ``{"email": "...", "row count": 41}``, is
 keys enclosing it: a key that names a fact binds its value (one value: a list of several
 under it is a list of candidates), keys are matched case-, space- and underscore-
 insensitively (``Row_Count``, ``rows``), a key that names a subject ties the values under
-it, and a key that names nothing is a neutral label that excuses nothing.
+it, a nested key is a key (``{"result": {"status": "invalid"}}``), and a key that names
+nothing is a neutral label that excuses nothing.
 
 Pastes and copies
 -----------------
@@ -202,6 +255,12 @@ Pastes and copies
 * **Copying**: an answer that restates more than ``max(2, facts)`` of the other values the
   task's responses held, and at least half of them, is a copy of the responses
   (:func:`context_values`).
+* These rules count only values that are neither facts nor the instruction's values nor
+  made of them, once: a response text made of the instruction's words (the post text and
+  the hashtag it gave) is the instruction's, and a value stated only inside another one
+  counts as that one (the post id and the author inside the post's URL); a recap of what
+  was done ("I published "…" #grandopening (live at https://…), scheduled the reminder for
+  2025-06-14 11:00 …") is not a paste.
 * **Length**: an answer longer than :func:`answer_length_limit` characters fails before it
   is read (a few hundred characters more than the facts need).
 
@@ -223,6 +282,7 @@ import math
 import re
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from asynctool_env.core.references import _REFERENCE, referenced_steps, resolve
@@ -598,9 +658,14 @@ _NO = {"no", "false", "invalid", "incorrect", "n", "not"}
 
 def normalize_text(value: Any) -> str:
     """Case folded, spacing collapsed, quotes dropped: how text facts are compared."""
-    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
-    text = text.translate({ord(quote): " " for quote in _QUOTES})
-    return " ".join(text.split()).casefold()
+    if isinstance(value, str):
+        return _normalized(value)
+    return _normalized(json.dumps(value, ensure_ascii=False))
+
+
+@lru_cache(maxsize=8192)
+def _normalized(text: str) -> str:
+    return " ".join(text.translate(_QUOTE_SPACES).split()).casefold()
 
 
 def answer_text(answer: Any) -> str:
@@ -865,7 +930,7 @@ def grade_answer(
             "a list of their values): that is a copy of the responses, not an answer; state "
             "the facts the task asks for"
         )
-    extra = _restated(context, facts, normalized, numbers, tokens)
+    extra = _restated(context, facts, normalized, numbers, tokens, reading.said)
     if len(extra) > max(2, len(facts)) and 2 * len(extra) >= len(context):
         shown = ", ".join(repr(value) for value in extra[:4])
         more = ", ..." if len(extra) > 4 else ""
@@ -895,7 +960,7 @@ def _pasted(
             continue
         leaves: dict[str, Any] = {}
         for value in _leaves(response):
-            if _telling(value) and not said.holds(value):
+            if _telling(value) and not said.holds(value) and not said.composed(value):
                 leaves.setdefault(_leaf_key(value), value)
         if len(leaves) < 3:
             continue
@@ -904,12 +969,41 @@ def _pasted(
             for key, value in leaves.items()
             if states(value, fact_kind(value), normalized, numbers, tokens)
         ]
+        stated = _outermost(stated, leaves, normalized)
         others = [
             key for key in stated if not _part_of_facts(leaves[key], own, own_text, own_numbers)
         ]
         if len(others) > max(2, len(facts)) and 4 * len(stated) >= 3 * len(leaves):
             count += 1
     return count
+
+
+def _outermost(stated: list[str], values: Mapping[str, Any], normalized: str) -> list[str]:
+    """The stated values that are not only stated inside another stated value: the post
+    id and the author inside a post's URL count once, as the URL."""
+    cores = {
+        key: _NOT_WORD.sub("", normalize_text(str(values[key])))
+        for key in stated
+        if isinstance(values[key], str)
+    }
+    if len(cores) < 2:
+        return stated
+    answer = _NOT_WORD.sub("", normalized)
+    kept = []
+    for key in stated:
+        core = cores.get(key)
+        if core:
+            inside = [
+                other
+                for other, outer in cores.items()
+                if other != key and len(outer) > len(core) and core in outer
+            ]
+            if inside and answer.count(core) <= sum(
+                cores[other].count(core) * answer.count(cores[other]) for other in inside
+            ):
+                continue
+        kept.append(key)
+    return kept
 
 
 def _pairs(value: Any, key: str = "") -> list[tuple[str, Any]]:
@@ -1035,7 +1129,7 @@ def _fields_reproduced(
                 isinstance(item, str) and _part_of_facts(item, own, own_text, own_numbers)
                 for item in scalars
             )
-            if not fact and all(said.holds(item) for item in scalars):
+            if not fact and all(said.holds(item) or said.composed(item) for item in scalars):
                 continue  # an input the instruction gave, echoed back
             found = _field_written(low, key, scalars[0])
             written += found
@@ -1065,9 +1159,10 @@ def _response_fields(value: Mapping[str, Any]) -> list[tuple[str, Any]]:
 def _field_written(low: str, key: str, value: Any) -> bool:
     """Whether ``key`` stands in the folded answer right before ``value`` ("count 5",
     "field_path: *.total", ``"maximum": 637.66``)."""
-    name = r"[_ -]?".join(re.escape(part) for part in re.split(r"[_\s-]+", _fold(key)) if part)
-    if not name:
-        return False
+    parts = [part for part in re.split(r"[_\s-]+", _fold(key)) if part]
+    if not parts or parts[0] not in low:
+        return False  # the key is not written (most are not): no pattern to build
+    name = r"[_ -]?".join(re.escape(part) for part in parts)
     if isinstance(value, bool):
         wanted = r"(?:true|false|yes|no)"
     elif isinstance(value, (int, float)):
@@ -1075,15 +1170,24 @@ def _field_written(low: str, key: str, value: Any) -> bool:
             return False
         number = float(value)
         body = str(int(abs(number))) if number.is_integer() else repr(abs(number))
+        if body not in low:
+            return False
         sign = "[-−]" if number < 0 else ""
         wanted = rf"{sign}[$€£¥]?{re.escape(body)}(?:\.0+)?(?![\d])"
     else:
         text = _squeeze(str(value))[:40].strip()
-        if not text:
+        if not text or text.split()[0] not in low:
             return False
         wanted = r"\s*".join(re.escape(part) for part in text.split())
     pattern = rf"(?<![a-z0-9]){name}[\s\"':=\[]*(?:\b(?:is|was)\b[\s\"'\[]*)?{wanted}"
-    return re.search(pattern, low) is not None
+    return _compiled(pattern).search(low) is not None
+
+
+@lru_cache(maxsize=4096)
+def _compiled(pattern: str) -> re.Pattern[str]:
+    """A pattern built from a task's values, compiled once (the ``re`` module keeps only
+    a few hundred): the same task is graded again and again."""
+    return re.compile(pattern)
 
 
 def _fact_values(fact: Fact) -> list[Any]:
@@ -1119,19 +1223,24 @@ def _restated(
     normalized: str,
     numbers: Sequence[float],
     tokens: set[str],
+    said: _Said | None = None,
 ) -> list[Any]:
-    """The context values an answer states, other than the facts' own values."""
+    """The context values an answer states, other than the facts' own values, the
+    instruction's words put together, and values stated only inside another (the post id
+    in the post's URL)."""
     own, own_text, own_numbers = _own(facts)
-    stated = []
+    stated: dict[str, Any] = {}
     for value in context:
         if _part_of_facts(value, own, own_text, own_numbers):
+            continue
+        if said is not None and said.composed(value):
             continue
         kind = fact_kind(value)
         if kind == "list":
             continue
         if states(value, kind, normalized, numbers, tokens):
-            stated.append(value)
-    return stated
+            stated.setdefault(_leaf_key(value), value)
+    return [stated[key] for key in _outermost(list(stated), stated, normalized)]
 
 
 def states(
@@ -1169,10 +1278,13 @@ def states(
         return True
     if _contains_words(normalized, wanted):
         return True
+    squeezed = _NOT_WORD.sub("", wanted)
+    if len(squeezed) > len(normalized):
+        return False  # longer than the whole answer (a response's document content)
     # Punctuation may differ ("Order #80587: Late Delivery" vs "Order 80587 - Late
     # Delivery") only for wordy texts: "10:20" must not match "1020" inside an id.
     letters = sum(char.isalpha() for char in wanted)
-    return letters >= 4 and _NOT_WORD.sub("", wanted) in _NOT_WORD.sub("", normalized)
+    return letters >= 4 and squeezed in _NOT_WORD.sub("", normalized)
 
 
 def _first_named(options: Sequence[Any], normalized: str) -> Any:
@@ -1204,14 +1316,23 @@ _QUOTE_SPACES = {ord(quote): " " for quote in _QUOTES}
 def _squeeze(value: Any) -> str:
     """Like :func:`normalize_text`, but folded as :func:`_fold` folds (positions kept)."""
     text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+    return _squeezed(text)
+
+
+@lru_cache(maxsize=8192)
+def _squeezed(text: str) -> str:
     return " ".join(_fold(text).split())
 
 
 def _fold(text: str) -> str:
     """Quotes to spaces and letters case folded, every character kept in its place (one
     whose folding is longer, such as "ß", is only lower-cased)."""
+    spaced = text.translate(_QUOTE_SPACES)
+    folded = spaced.casefold()
+    if len(folded) == len(spaced):  # no character folds to more than one (casefold is
+        return folded  # character by character and never shortens)
     out = []
-    for char in text.translate(_QUOTE_SPACES):
+    for char in spaced:
         folded = char.casefold()
         if len(folded) != 1:
             folded = char.lower() if len(char.lower()) == 1 else char
@@ -1255,6 +1376,7 @@ _SYNONYMS = {
     "sha-512": "sha512",
     "md5sum": "md5",
     "smallest": "minimum",
+    "sum": "total",
     "lowest": "minimum",
     "least": "minimum",
     "largest": "maximum",
@@ -1294,6 +1416,15 @@ def _word(word: str) -> str:
         return word[:-2]
     if len(word) > 3 and word.endswith("s") and not word.endswith(("ss", "us")):
         return word[:-1]
+    return word
+
+
+def _stem(word: str) -> str:
+    """A label word's stem, for telling whether the task uses it ("follows" and
+    "following", "tickets" and "ticket")."""
+    for suffix in ("ings", "ing", "ed", "es", "s"):
+        if len(word) > len(suffix) + 2 and word.endswith(suffix):
+            return word[: -len(suffix)]
     return word
 
 
@@ -1347,6 +1478,46 @@ _TRAILING = re.compile(
 _LABEL_FILLER = frozenset({"price", "value", "amount", "current"})
 _PREPOSITIONS = frozenset({"in", "of", "for", "on", "at", "to", "by", "from", "with"})
 
+
+#: Hedge words that only say a value is approximate: "about 7 minutes to reach it".
+_APPROX = frozenset({"about", "approximately", "approx", "around", "roughly", "circa", "nearly"})
+#: Words that say a value is another thing's start: "the original file is DOC-0F8273".
+_ORIGIN = frozenset({"original", "source", "previous", "initial", "input", "parent"})
+_ORIGIN_STEMS = frozenset(_stem(word) for word in _ORIGIN)
+#: Units and the dimension each says: a number in another dimension than a fact's is
+#: not one of its candidates ("71.4 mm" next to a percentage, "26 °C" next to an ETA).
+_DIMENSION_OF = {
+    word: dimension
+    for dimension, words in (
+        (
+            "time",
+            "s sec secs second seconds ms min mins minute minutes h hr hrs hour hours "
+            "day days week weeks",
+        ),
+        (
+            "length",
+            "mm cm m km mi mile miles meter meters metre metres kilometer kilometers "
+            "kilometre kilometres",
+        ),
+        ("temperature", "°c °f degree degrees celsius fahrenheit temperature"),
+        ("mass", "kg g lb lbs gram grams kilogram kilograms"),
+        (
+            "data",
+            "b kb mb gb tb byte bytes kilobyte kilobytes megabyte megabytes gigabyte gigabytes",
+        ),
+        ("percent", "% percent pct percentage"),
+        ("currency", "$ € £ ¥ usd eur gbp jpy dollar dollars euro euros"),
+    )
+    for word in words.split()
+}
+_UNIT_AFTER = re.compile(
+    r"\s*(?:(?P<percent>%|percent\b|per\s+cent\b|pct\b)|(?P<degree>°\s*[cf]?\b|degrees?\b)"
+    r"|-?(?P<word>[a-z]+)\b)"
+)
+_AFTER_NOUN = re.compile(
+    r"\s*(?:in|of|for|to|on)\s+(?:the\s+|a\s+|an\s+|its\s+|their\s+)?([^\W\d_][\w-]*)"
+    r"(?:\s+([^\W\d_][\w-]*))?"
+)
 
 #: Label words that say nothing about what a value is: ``{"x": ..., "alt": ...}``.
 _NONSENSE = frozenset(
@@ -1415,8 +1586,32 @@ _NOT_NUMBERS = re.compile(
         ]
     )
 )
-_NUM = r"[-−+]?[$€£¥]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-−+]?[$€£¥]?\.\d+"
+_NUM = (
+    r"[-−+]?[$€£¥]?(?:\d{1,3}(?:,\d{3})+|\d{1,3}(?:[ \u00a0\u2009\u202f]\d{3})+(?![\d,])|\d+)"
+    r"(?:\.\d+)?|[-−+]?[$€£¥]?\.\d+"
+)
 _NUMBER_AT = re.compile(_NUM)
+_PLAIN_NUMBER = re.compile(r"[-−+]?[$€£¥]?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?|[-−+]?[$€£¥]?\.\d+")
+#: Numbers written in words (zero to ninety-nine): "five lines", "four entries".
+_SMALL_NUMBERS = (
+    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
+    "fifteen sixteen seventeen eighteen nineteen twenty"
+)
+_TENS = "thirty forty fifty sixty seventy eighty ninety"
+_NUMBER_WORDS = {word: value for value, word in enumerate(_SMALL_NUMBERS.split())} | {
+    word: 10 * value for value, word in enumerate(_TENS.split(), 3)
+}
+_NUMBER_WORD = re.compile(
+    r"(?<![\w-])(?P<tens>"
+    + "|".join(sorted(_NUMBER_WORDS, key=len, reverse=True))
+    + r")(?:-(?P<units>one|two|three|four|five|six|seven|eight|nine))?(?![\w-])"
+)
+#: Words before "one" that make it a pronoun: "the one", "no one", "which one".
+_PRONOUN_LEAD_WORDS = (
+    "the a an no any some every each which this that another only same newest latest "
+    "largest smallest first last other"
+)
+_PRONOUN_LEADS = frozenset(_PRONOUN_LEAD_WORDS.split())
 _RANGE = re.compile(
     rf"(?<![\w.])(?P<a>{_NUM})\s*%?\s*(?:-|–|—|\.\.|to|through|thru)\s*(?P<b>{_NUM})(?![\w.]\d|\d)"
     rf"|\bbetween\s+(?P<c>{_NUM})\s*%?\s*(?:and|&|-)\s*(?P<d>{_NUM})"
@@ -1485,7 +1680,10 @@ _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12
 _HEX = re.compile(r"(?=[0-9a-f]*\d)(?=[0-9a-f]*[a-f])[0-9a-f]{12,}")
 _PATH = re.compile(r"~?/[\w.@+-]+(?:/[\w.@+-]*)+|~?/[\w.@+-]*\.[\w]+")
 _PHONE = re.compile(r"\+\d{1,3}(?:[-. ]\d{2,5}){1,4}|\d{3}-\d{3}-\d{4}")
-_PHONE_AT = re.compile(r"(?<![\w.+-])(?:\+\d{1,3}(?:[-.]\d{2,5}){2,4}|\d{3}-\d{3}-\d{4})(?![\w-])")
+_PHONE_AT = re.compile(
+    r"(?<![\w.+-])(?:\+\d{1,3}(?:[-.]\d{2,5}){2,4}|\+\d{1,3}(?: \d{2,5}){2,4}|\d{3}-\d{3}-\d{4})"
+    r"(?![\w-])"
+)
 _UNIT_TOKEN = re.compile(r"[-−+]?[$€£¥]?\d[\d,.]*(?:°)?([a-z%°]*)")
 
 
@@ -1493,6 +1691,7 @@ _UNIT_TOKEN = re.compile(r"[-−+]?[$€£¥]?\d[\d,.]*(?:°)?([a-z%°]*)")
 _NAME_TOKENS = re.compile(r"(?i)(?:sha-?\d{1,3}|md5|crc-?32|utf-?(?:8|16|32)|iso-?8859-?\d+)")
 
 
+@lru_cache(maxsize=16384)
 def _shape(token: str) -> tuple[Any, ...] | None:
     """The shape of an id-like token (as written, case kept), or ``None`` for a word."""
     if not token or any(char.isspace() for char in token) or _NAME_TOKENS.fullmatch(token):
@@ -1558,6 +1757,11 @@ class _Occurrence:
     compared: bool = False  # "vs 704"
     named: set[int] = field(default_factory=set)  # the facts its label names
     own_start: int = 0  # where its own label starts
+    near: list[str] = field(default_factory=list)  # its label words in its own sentence
+    after: list[str] = field(default_factory=list)  # a number's noun after "in"/"to"...
+    head: list[str] = field(default_factory=list)  # "title of X: ...": "title"
+    unit: str = ""  # the dimension its unit says ("time", "percent", "length", ...)
+    approx: bool = False  # "about 7 minutes": an approximation, not a second candidate
     field: bool = False  # its label names the response field that holds it ("bid 68.57")
 
 
@@ -1573,6 +1777,9 @@ class _Said:
         self.numbers: set[float] = set()
         self.texts: set[str] = set()
         self.blob = ""
+        self._words: frozenset[str] | None = None
+        self._held: dict[str, bool] = {}
+        self._composed: dict[str, bool] = {}
         if instruction is not None:
             self.blob = _squeeze(instruction)
             self.numbers = {round(number, 6) for number in extract_numbers(instruction)}
@@ -1592,6 +1799,14 @@ class _Said:
                     self.texts.add(_squeeze(str(value)))
 
     def holds(self, value: Any) -> bool:
+        if isinstance(value, str):
+            found = self._held.get(value)
+            if found is None:
+                found = self._held[value] = self._holds(value)
+            return found
+        return self._holds(value)
+
+    def _holds(self, value: Any) -> bool:
         if isinstance(value, bool) or value is None:
             return False
         if isinstance(value, (int, float)):
@@ -1600,6 +1815,57 @@ class _Said:
         if text in self.texts:
             return True
         return bool(self.blob) and _contains_words(self.blob, text)
+
+    def composed(self, value: Any) -> bool:
+        """Whether a text is made of the instruction's words only, though not written in it
+        as one piece: the post text and the hashtag it gave ("We're opening a second
+        location next month! #grandopening")."""
+        if not self.blob or not isinstance(value, str):
+            return False
+        found = self._composed.get(value)
+        if found is not None:
+            return found
+        if self._words is None:
+            self._words = frozenset(_WORD_CHARS.findall(self.blob))
+        count = 0
+        found = True
+        for match in _WORD_CHARS.finditer(value.casefold()):
+            if match.group(0) not in self._words:
+                found = False  # the first word the instruction lacks ends it (long texts)
+                break
+            count += 1
+        found = found and count >= 2
+        self._composed[value] = found
+        return found
+
+
+_WORD_CHARS = re.compile(r"\w+")
+_MARKUP = re.compile(
+    r"(?<![^\s(\[{\"'`])\*{1,3}(?=[^\s*\d])"  # opening: "**5 lines", "*note"
+    r"|(?<=[^\s*])\*{1,3}(?=[\s.,;:!?)\]}\"'`]|$)"  # closing: "lines**", "id:**"
+    r"|(?<![^\s(\[{\"'`])\*{2,3}(?=[-−+$€£¥]?\d)"  # "**5 lines**", "**+20.5%**"
+)
+
+
+def _demark(text: str, facts: Sequence[Fact]) -> str:
+    """``text`` with markdown emphasis ("**5 lines**", "*note*") turned to spaces (a power
+    "2**3", a product "2 * 3" and a fact's own stars, a password's, kept)."""
+    if "*" not in text:
+        return text
+    kept = [
+        (match.start(), match.end())
+        for fact in facts
+        if isinstance(fact.value, str) and "*" in fact.value
+        for match in re.finditer(re.escape(fact.value), text)
+    ]
+    return _MARKUP.sub(
+        lambda match: (
+            match.group(0)
+            if any(a < match.end() and match.start() < b for a, b in kept)
+            else " " * len(match.group(0))
+        ),
+        text,
+    )
 
 
 class _Reading:
@@ -1614,6 +1880,9 @@ class _Reading:
         instruction: str | None,
         paths: Sequence[tuple[int, int, tuple[str, ...]]] = (),
     ) -> None:
+        # Markdown emphasis ("**5 lines**", "*note*") is spacing, not a word or a value
+        # (a power "2**3" and a product "2*3" keep their stars)
+        text = _demark(text, facts)
         self.text = text
         self.low = _fold(text)
         self.facts = list(facts)
@@ -1624,6 +1893,12 @@ class _Reading:
         # Without responses nothing tells a made-up number from one a response gave.
         self.informed = any(response is not None for response in responses) or bool(context)
         self.names = [_names_of(fact) if fact.kind != "choice" else [] for fact in facts]
+        self._dims: dict[int, str] = {}
+        self._records: list[tuple[tuple[float, ...], frozenset[str], frozenset[str]]] | None = None
+        self._global_words: frozenset[str] = frozenset()
+        self.gold_shapes = [
+            _shape(str(fact.value)) if fact.kind in ("id", "text") else None for fact in facts
+        ]
         self._known(context, responses)
         self._subjects()
         self.asked = self._asked_words()
@@ -1634,6 +1909,7 @@ class _Reading:
         self._find_tokens()
         self._find_numbers()
         self.occurrences.sort(key=lambda occurrence: (occurrence.start, occurrence.end))
+        self._label_parts()
         self._surroundings()
         for occurrence in self.occurrences:
             occurrence.named = self._named(occurrence)
@@ -1650,6 +1926,11 @@ class _Reading:
         # (the words of the key holding it, the value): what a response calls each value
         self.keyed: list[tuple[frozenset[str], frozenset[str], Any]] = []
         self.response_texts: list[str] = []
+        self.unit_words: set[str] = set()  # what a response says its values count ("visitors")
+        # the numbers and id-like tokens inside the texts are read on first use
+        self._texts: list[str] = []
+        self._expanded = False
+        seen: set[str] = set()
 
         def visit(value: Any, key: str, record: bool) -> None:
             if isinstance(value, Mapping):
@@ -1664,10 +1945,14 @@ class _Reading:
                     if record and key:
                         self.keyed.append((*_key_names(key), float(value)))
             elif isinstance(value, str):
-                self.known_numbers.update(abs(number) for number in extract_numbers(value))
+                if not record and value in seen:
+                    return  # a context value a response already gave
+                seen.add(value)
+                self._texts.append(value)
                 folded = _squeeze(value)
                 self.known_texts.add(folded)
-                self.known_texts.update(_fold(token) for token in _id_tokens(value))
+                if key in ("unit", "units") and 0 < len(folded) <= 20 and " " not in folded:
+                    self.unit_words.update((folded, _word(folded)))
                 if 0 < len(folded) <= 200:
                     self.field_values.setdefault(key, set()).add(folded)
                     if record and key:
@@ -1681,11 +1966,23 @@ class _Reading:
         for value in context:
             visit(value, "", False)
         if self.said.blob:
-            self.known_texts.update(_fold(token) for token in _id_tokens(self.said.blob))
+            self._texts.append(self.said.blob)
         self.known_texts.update(self.said.texts)
 
+    def _expand_known(self) -> bool:
+        """Read the numbers and id-like tokens inside the texts (once); whether it did."""
+        if self._expanded:
+            return False
+        self._expanded = True
+        for value in self._texts:
+            self.known_numbers.update(abs(number) for number in extract_numbers(value))
+            self.known_texts.update(_fold(token) for token in _id_tokens(value))
+        return True
+
     def _is_known(self, token: str) -> bool:
-        return token in self.known_texts or self.said.holds(token)
+        if token in self.known_texts or self.said.holds(token):
+            return True
+        return self._expand_known() and token in self.known_texts
 
     def _known_number(self, occurrence: _Occurrence) -> bool:
         """Whether a response, the context or the instruction holds the number, as
@@ -1694,7 +1991,12 @@ class _Reading:
         decimals = len(written.split(".")[1]) if "." in written else 0
         tolerance = 0.5 * 10 ** (-decimals) + 1e-9
         magnitude = abs(occurrence.value)
-        return any(abs(number - magnitude) <= tolerance for number in self.known_numbers)
+        for _ in range(2):
+            if any(abs(number - magnitude) <= tolerance for number in self.known_numbers):
+                return True
+            if not self._expand_known():
+                return False
+        return False
 
     # -- locating values ------------------------------------------------------------------
 
@@ -1750,7 +2052,13 @@ class _Reading:
                 wanted = _squeeze(str(fact.value))
                 if wanted:
                     pattern = r"(?<![\w-])" + re.escape(wanted) + r"(?![\w-])"
-                    found = [match.span() for match in re.finditer(pattern, self.low)]
+                    found = (
+                        [match.span() for match in _compiled(pattern).finditer(self.low)]
+                        if wanted in self.low
+                        else []
+                    )
+            if not found and fact.kind in ("text", "id") and _PHONE.fullmatch(str(fact.value)):
+                found = _phone_spans(str(fact.value), self.low)  # "+1 555 9987"
             # A value whose letter case carries information (a password, a camelCase
             # text) is stated only in its own case.
             if exact:
@@ -1871,7 +2179,7 @@ class _Reading:
             self._add(_Occurrence(*match.span(), "range", ends))
             self._mask(*match.span())
         masked = "".join(self.masked)
-        for match in _NUMBER_AT.finditer(masked):
+        for match in self._number_matches(masked):
             start, end = match.span()
             before = masked[start - 1] if start else " "
             if before.isalnum() or before in "_.":
@@ -1890,8 +2198,119 @@ class _Reading:
                 if down and not re.search(r"\bdown\s+(?:to|from)\s*$", ahead):
                     value = -value  # "5.06% below", "a decrease of 5.06%", "fell by 5.06%"
             self._add(_Occurrence(start, end, "number", value))
+        # Small numbers in words: "five lines", "four entries", "twenty-one rows".
+        for match in _NUMBER_WORD.finditer(masked):
+            start, end = match.span()
+            tens, units = match.group("tens"), match.group("units")
+            if units and _NUMBER_WORDS[tens] < 20:
+                continue  # "five-one" is no number
+            value = _NUMBER_WORDS[tens] + (_NUMBER_WORDS[units] if units else 0)
+            following = masked[end : end + 30]
+            if tens == "one" and not units:
+                # "one" is a number before a noun ("one error"), not a pronoun ("the newest
+                # one", "one of them", "no one")
+                lead = re.search(r"(?:^|\s)([a-z]+)\s*$", masked[max(0, start - 20) : start])
+                noun = re.match(r"\s+([a-z][a-z-]*)", following)
+                pronoun = (
+                    noun is None
+                    or noun.group(1) in _STOP
+                    or noun.group(1) in _PREPOSITIONS
+                    or noun.group(1) in ("another", "other", "more")
+                    or (lead is not None and lead.group(1) in _PRONOUN_LEADS)
+                )
+                if pronoun and not re.match(r"\s*(?:or|to|-|–)\s*(?:\d|[a-z]+\b)", following):
+                    continue
+            self._add(_Occurrence(start, end, "number", float(value)))
+
+    def _number_matches(self, masked: str) -> list[re.Match[str]]:
+        """The numbers written in ``masked``. Digit groups of three after a space are one
+        number ("708 802", "708\u202f802") when a no-break or thin space joins them, or a
+        plain space and the responses hold the whole and not each part ("14 547" is the
+        ETA 14 and the range 547 when those are what the responses hold)."""
+        found: list[re.Match[str]] = []
+        for match in _NUMBER_AT.finditer(masked):
+            written = match.group(0)
+            if " " in written:
+                whole = _parse_number(written)
+                parts = [float(part) for part in re.findall(r"\d+(?:\.\d+)?", written)]
+                if not (
+                    whole is not None
+                    and self._known_value(abs(whole))
+                    and not all(self._known_value(part) for part in parts)
+                ):
+                    found.extend(_PLAIN_NUMBER.finditer(masked, match.start(), match.end()))
+                    continue
+            found.append(match)
+        return found
+
+    def _known_value(self, value: float) -> bool:
+        for _ in range(2):
+            if any(abs(number - value) <= 1e-9 * max(1.0, value) for number in self.known_numbers):
+                return True
+            if not self._expand_known():
+                return False
+        return False
 
     # -- what stands around each value ----------------------------------------------------
+
+    def _label_parts(self) -> None:
+        """An id inside a label names what the value after it is of ("Schema title
+        (employee-record/v1): Employee roster entry", "Title of employee-record/v1: ..."):
+        it is part of that label, not a value (unless it is shaped like a fact's value)."""
+        self.label_low = self.low
+        kept: list[_Occurrence] = []
+        blanked: list[str] | None = None
+        for occurrence in self.occurrences:
+            if occurrence.kind == "token" and not occurrence.hits and self._in_label(occurrence):
+                blanked = blanked or list(self.low)
+                blanked[occurrence.start : occurrence.end] = " " * (
+                    occurrence.end - occurrence.start
+                )
+                continue
+            kept.append(occurrence)
+        if blanked is not None:
+            self.occurrences = kept
+            self.label_low = "".join(blanked)
+
+    def _in_label(self, occurrence: _Occurrence) -> bool:
+        line_end = self.low.find("\n", occurrence.end)
+        rest = self.low[occurrence.end : line_end if line_end >= 0 else len(self.low)]
+        if not re.match(r"[ \t]*[)\]]?[ \t]*[:=][ \t]*\S", rest):
+            return False
+        line_start = self.low.rfind("\n", 0, occurrence.start) + 1
+        before = self.low[line_start : occurrence.start]
+        if not re.search(r"[a-z]{3}.*(?:\(|\b(?:of|for)\s+(?:the\s+)?(?:[a-z]+\s+)?)$", before):
+            return False
+        return not any(
+            fact.kind in ("id", "text") and _same_shape(occurrence.shape, _shape(str(fact.value)))
+            for fact in self.facts
+        )
+
+    def _unit(self, occurrence: _Occurrence) -> str:
+        """The dimension a number's unit says: "%" percent, "71.4 mm" length, "26 °C"
+        temperature, "15-minute" time, "$156.00" currency; a response's own unit ("15,943
+        visitors") is a dimension of its own; "" when it has none."""
+        written = self.text[occurrence.start : occurrence.end]
+        if any(sign in written for sign in "$€£¥"):
+            return "currency"
+        match = _UNIT_AFTER.match(self.low, occurrence.end)
+        if match is not None:
+            if match.group("percent"):
+                return "percent"
+            if match.group("degree"):
+                return "temperature"
+            word = match.group("word")
+            if word:
+                dimension = _DIMENSION_OF.get(word) or _DIMENSION_OF.get(_word(word))
+                if dimension:
+                    return dimension
+                if word in self.unit_words or _word(word) in self.unit_words:
+                    return f"unit {_word(word)}"
+        if re.search(
+            r"\b(?:usd|eur|gbp)\s*$", self.low[max(0, occurrence.start - 5) : occurrence.start]
+        ):
+            return "currency"
+        return ""
 
     def _surroundings(self) -> None:
         occurrences = self.occurrences
@@ -1913,7 +2332,17 @@ class _Reading:
             window = self.low[occurrence.end : end]
             if set(_label_words(window)) & _COMPARED:
                 occurrence.compared = True  # "2952 vs 704": both sides of a comparison
+            occurrence.unit = self._unit(occurrence)
             cut = _POST_CUT.search(window)
+            if cut is not None and cut.group(0) in ("in", "of", "for", "to", "on"):
+                # "$156.00 in tickets", "7 minutes to reach it": what the number is of
+                noun = _AFTER_NOUN.match(window, cut.start())
+                if noun is not None:
+                    occurrence.after = [
+                        _word(word)
+                        for word in noun.groups()
+                        if word and _word(word) not in _STOP | _HEDGES
+                    ]
             if cut is None and end != next_clause:
                 continue  # "41 rows 42": "rows" is as much 42's as 41's
             window = window[: cut.start()] if cut else window
@@ -1924,6 +2353,7 @@ class _Reading:
             ][:2]
             occurrence.post = [_word(match.group(0)) for match in taken]
             post_end[position] = occurrence.end + (taken[-1].end() if taken else 0)
+        low = self.label_low
         for position, occurrence in enumerate(occurrences):
             clause_start = self.clause_starts[occurrence.clause]
             previous = occurrences[position - 1] if position else None
@@ -1933,10 +2363,19 @@ class _Reading:
                 gap_start = max(gap_start, previous.end)
                 # "46 words (38 unique)": "words" is 46's, not 38's
                 label_start = max(gap_start, post_end.get(position - 1, gap_start))
-            gap = self.low[gap_start : occurrence.start] if gap_start < occurrence.start else ""
+            gap = low[gap_start : occurrence.start] if gap_start < occurrence.start else ""
             occurrence.gap = gap
             words = _label_words(gap)
-            occurrence.hedged = bool(set(words) & _HEDGES) or bool(re.search(r"[/?~]", gap))
+            hedges = set(words) & _HEDGES
+            occurrence.hedged = bool(hedges) or bool(re.search(r"[/?~]", gap))
+            # "about 7 minutes": an approximation, not another candidate, when nothing else
+            # in the gap offers it as one
+            occurrence.approx = (
+                occurrence.hedged
+                and hedges <= _APPROX
+                and not re.search(r"[/?]", gap)
+                and re.search(r"(?:\b(?:" + "|".join(_APPROX) + r")|~)\W*$", gap) is not None
+            )
             occurrence.compared = (
                 occurrence.compared
                 or bool(set(words) & _COMPARED)
@@ -1944,32 +2383,72 @@ class _Reading:
             )
             # Its label: the words before it, back to the value before it or an opening
             # parenthesis ("1 error (record 3 ...": "record" labels 3, "error" does not).
-            labelled = (
-                self.low[label_start : occurrence.start] if label_start < occurrence.start else ""
-            )
+            labelled = low[label_start : occurrence.start] if label_start < occurrence.start else ""
             own = re.split(r"[()\[\]]", labelled)[-1]
-            if not _label_words(own):
-                own = labelled  # "more impressions (2952 vs 704)": the words before label it
+            if not [word for word in _label_words(own) if word not in _STOP]:
+                # "more impressions (2952 vs 704)", "the latest value (2025-06-15) is 19,210":
+                # the words before the parenthesis label it
+                own = labelled
             occurrence.own_start = occurrence.start - len(own)
             occurrence.pre = [
                 word for word in reversed(_label_words(own)) if word not in _STOP | _HEDGES
             ]
+            occurrence.near = [
+                word
+                for word in reversed(_label_words(re.split(r"[.!?]\s", own)[-1]))
+                if word not in _STOP | _HEDGES and len(word) >= 3
+            ][:5]
+            if (
+                not occurrence.pre
+                and previous is not None
+                and previous.clause == occurrence.clause
+                and any(self.facts[i].kind == "choice" for i in previous.hits)
+                and re.fullmatch(
+                    r"\s*(?:['’]s)?\s*[:(=—–-]?\s*", low[previous.end : occurrence.start]
+                )
+            ):
+                # "Mia Schneider (2,952)", "Mia Schneider: 2,952": the option's own number
+                occurrence.pre = [
+                    word
+                    for word in reversed(_label_words(low[previous.start : previous.end]))
+                    if word not in _STOP
+                ]
+                occurrence.near = [word for word in occurrence.pre if len(word) >= 3]
             last_word = None
             for match in _WORDS.finditer(own):
                 if _word(match.group(0)) not in _STOP:
                     last_word = match
             after = own[last_word.end() :] if last_word else own
             occurrence.connector = bool(after.strip()) and bool(_CONNECTOR.search(after.rstrip()))
+            if occurrence.connector:
+                # "Title of employee-record/v1: ...", "the id of the snippet "..." is ...":
+                # the words before "of" say what the value is
+                raw = [match.group(0) for match in _WORDS.finditer(own)]
+                cut = next((i for i, word in enumerate(raw) if word in ("of", "for")), None)
+                if cut:
+                    occurrence.head = [
+                        _word(word) for word in reversed(raw[:cut]) if _word(word) not in _STOP
+                    ]
 
-    def _class(self, index: int) -> set[str]:
+    def _same_kind(self, occurrence: _Occurrence, index: int) -> bool:
+        """Whether ``occurrence`` is a value of fact ``index``'s kind: a number for a
+        number; for an id, a token of its shape (a URL or a path is not an id, nor is an
+        id inside one); for a text, a text, a factorisation, or a token of its shape."""
         fact = self.facts[index]
         if fact.kind == "number":
-            return {"number"}
+            return occurrence.kind == "number"
+        if fact.kind not in ("id", "text"):
+            return False
+        if occurrence.kind == "text":
+            return fact.kind == "text"
+        if occurrence.kind == "factors":
+            return fact.kind == "text"
+        if occurrence.kind != "token":
+            return False
+        gold = self.gold_shapes[index]
         if fact.kind == "id":
-            return {"token"}
-        if fact.kind == "text":
-            return {"text", "token", "factors"}
-        return set()
+            return gold is None or occurrence.shape is None or _same_shape(occurrence.shape, gold)
+        return gold is not None and _same_shape(occurrence.shape, gold)
 
     def _named(self, occurrence: _Occurrence) -> set[int]:
         """The facts the label next to ``occurrence`` names, most specific first: a label
@@ -1981,24 +2460,42 @@ class _Reading:
         VER-B2DDB9", "bid 68.57") names no fact: the value is context (``field``)."""
         pre = [word for word in occurrence.pre if word not in self.subject_words]
         post = [word for word in occurrence.post if word not in self.subject_words]
+        # a unit says what kind of value a number is, not which one: "7 minutes" does not
+        # name the ETA in minutes (a fact named only by units is, though)
+        bare = [word for word in post if word not in _DIMENSION_OF]
+        if post and not bare:
+            # "547 km of range left": what follows the unit says what the number is
+            bare = [word for word in occurrence.after if word not in self.subject_words]
+        head = [word for word in occurrence.head if word not in self.subject_words]
         best: list[tuple[int, int, int]] = []  # (size, position of its closest word, fact)
         for index, names in enumerate(self.names):
-            same_kind = occurrence.kind in self._class(index)
+            same_kind = self._same_kind(occurrence, index)
             found: list[tuple[int, int]] = []
             for required, full, _ in names:
+                after = post if required <= _DIMENSION_OF.keys() else bare
                 if same_kind or occurrence.connector:
                     size = _match_size(pre, required, full)
                     if size:
                         found.append((size, _first(pre, full)))
+                    size = _match_size(head, required, full)
+                    if size:
+                        found.append((size, _first(pre, full)))
                 if same_kind:
-                    size = _match_size(post, required, full)
+                    size = _match_size(after, required, full)
                     if size:
                         found.append((size, 0))
             asked = self.asked[index]
-            if asked and (same_kind or occurrence.connector) and set(pre[:3]) & asked:
+            units_only = asked <= _DIMENSION_OF.keys()
+            after = post if units_only else bare
+            # a value of another kind is named only by its closest word ("email: 41"), not
+            # by any word of a long key ("UUID in the customers dataset namespace")
+            loose = same_kind or (occurrence.connector and bool(pre) and pre[0] in asked)
+            if asked and loose and set(pre[:3]) & asked:
                 found.append((len(set(pre[:3]) & asked), _first(pre, asked)))
-            if asked and same_kind and set(post[:2]) & asked:
-                found.append((len(set(post[:2]) & asked), 0))
+            if asked and (same_kind or occurrence.connector) and set(head[:3]) & asked:
+                found.append((len(set(head[:3]) & asked), _first(pre, asked)))
+            if asked and same_kind and set(after[:2]) & asked:
+                found.append((len(set(after[:2]) & asked), 0))
             if found:
                 size, position = max(found, key=lambda item: (item[0], -item[1]))
                 best.append((size, position, index))
@@ -2098,7 +2595,9 @@ class _Reading:
         label = re.sub(r"^[\W_]+|[\s:=]+$", "", label)
         if len(label) < 4 or not re.search(r"[a-z]{3}", label):
             return False
-        return re.search(re.escape(label) + r"\s*[:=]\s*\S", self.said.blob) is not None
+        if label not in self.said.blob:
+            return False
+        return _compiled(re.escape(label) + r"\s*[:=]\s*\S").search(self.said.blob) is not None
 
     def _quoted(self, occurrence: _Occurrence) -> bool:
         """Whether a number is quoted with the words a response text puts before it
@@ -2235,8 +2734,10 @@ class _Reading:
         found = []
         for index in group:
             for name in self.subject_names.get(index, ()):
+                if name.split()[0] not in self.low:
+                    continue
                 body = r"\s+".join(re.escape(part) for part in name.split())
-                for match in re.finditer(r"(?<![\w])" + body + r"(?![\w])", self.low):
+                for match in _compiled(r"(?<![\w])" + body + r"(?![\w])").finditer(self.low):
                     found.append((match.start(), match.end(), index))
         # a name inside a longer one ("/home/maya" in "/home/maya/photos/...") is not one
         return sorted(
@@ -2275,9 +2776,9 @@ class _Reading:
                 (match.start(), index)
                 for index in group
                 for name in self.subject_names.get(index, ())
-                for match in re.finditer(
-                    r"(?<![\w])" + r"\s+".join(map(re.escape, name.split())) + r"(?![\w])", text
-                )
+                for match in _compiled(
+                    r"(?<![\w])" + r"\s+".join(map(re.escape, name.split())) + r"(?![\w])"
+                ).finditer(text)
             ]
             if spots:
                 return max(spots)[1]
@@ -2569,11 +3070,17 @@ class _Reading:
                     f"{fact.label} does not count for it: tie each value to what it is of)",
                 )
             return FactCheck(fact, False, f"the answer does not state the {name}")
+        # Bound: the answer says which value is the fact (its label, the instruction's
+        # words for it, its key; for a fact in a unit of its own, that unit: "20.5%").
+        named = any(index in o.named for o in credited)
+        by_unit = not named and self._unit_bound(index, credited)
         for occurrence in self.occurrences:
             if index not in occurrence.named or occurrence.kind == "range":
                 continue
             if not self._owned(occurrence, index):
                 continue
+            if self._elsewhere(occurrence, index, named, credited):
+                continue  # "Zara's message (MSG-BC6E4494)": another message's id
             if any(
                 self._states(occurrence, other) and self._owned(occurrence, other)
                 for other in occurrence.named
@@ -2628,7 +3135,9 @@ class _Reading:
             why = ""
             if self._alternative(rival, index):
                 why = "it also names another candidate of the same list"
-            elif rival.hedged or self._hedged_before(rival, credited):
+            elif (
+                rival.hedged and not (rival.approx and (rival.pre or rival.post or rival.after))
+            ) or self._hedged_before(rival, credited):
                 why = "it offers a second candidate (or, maybe, about, /)"
             elif self._listed(rival, credited):
                 why = "it lists several candidates"
@@ -2636,8 +3145,6 @@ class _Reading:
                 why = "it also gives it written another way (rounded or not); state it once"
             elif self._from_to(rival):
                 continue  # "(from 15943 to 19210)": the change's ends, as a response gave them
-            elif not rival.pre and not rival.post:
-                why = "it gives another value of the same kind without saying what it is"
             elif (
                 rival.kind in ("token", "text")
                 and rival.shape is not None
@@ -2646,9 +3153,17 @@ class _Reading:
                 why = "it names a value of the same kind that no response gave"
             elif rival.kind == "number" and self.informed and not self._known_number(rival):
                 why = "it names another number that no response gave"
-            elif index in rival.named:
+            elif (named or by_unit) and self._other_unit(rival, index):
+                continue  # "71.4 mm" next to "a change of 6.6%": another kind of value
+            elif not (rival.pre or rival.post or rival.after or rival.head):
+                why = "it gives another value of the same kind without saying what it is"
+            elif index in rival.named and not self._elsewhere(rival, index, named, credited):
                 why = f"it labels another value as the {name}"
-            elif rival.field or self._quoted(rival):
+            elif self._same_label(rival, index, credited):
+                why = "it gives another value under the same label as the one it states"
+            elif (rival.field and (named or not self._unit_only(rival, index))) or self._quoted(
+                rival
+            ):
                 continue  # context, said as what the responses call it
             elif not any(response is not None for response in self.responses):
                 continue  # no responses to tell what a field is called: a labelled value
@@ -2661,6 +3176,19 @@ class _Reading:
                 continue  # another thing's name, said with words of its own ("tickets on X")
             elif self._instruction_label(rival) and _meaningful(rival):
                 continue  # "Test files: 1", as the instruction has the file say it
+            elif self._strict_text(rival, index):
+                why = (
+                    "it offers another value of the same kind, under a label that names "
+                    f"neither the {name} nor the response field that holds it"
+                )
+            elif self._elsewhere(rival, index, named, credited):
+                continue  # "Raj's own number is ...": said of another thing the responses name
+            elif (
+                (named or (by_unit and rival.unit != self._fact_dim(index)))
+                and not self._structured(rival)
+                and self._grounded(rival, index)
+            ):
+                continue  # the fact bound to its value, this one named as something else
             elif index in self.factor_gold:
                 why = "it gives more than one factorisation"
             else:
@@ -2670,6 +3198,230 @@ class _Reading:
                 )
             return FactCheck(fact, False, f"the answer is ambiguous about the {name}: {why}")
         return FactCheck(fact, True)
+
+    # -- what a value's label says it is ------------------------------------------------
+
+    def _fact_dim(self, index: int) -> str:
+        """The dimension of a number fact's unit: what its label, source key or the
+        instruction's words for it say ("eta minutes": time), or percent for a rounding
+        of a percentage a response holds ("20.5" of ``percent_change`` 20.4918)."""
+        if index in self._dims:
+            return self._dims[index]
+        fact = self.facts[index]
+        found = ""
+        if fact.kind == "number":
+            words = set(self.asked[index])
+            for _, full, _ in self.names[index]:
+                words |= full
+            dimensions = {_DIMENSION_OF[word] for word in words if word in _DIMENSION_OF}
+            if len(dimensions) == 1:
+                found = dimensions.pop()
+            elif _is_number(fact.value) and not float(fact.value).is_integer():
+                gold = float(fact.value)
+                shown = repr(gold)
+                decimals = len(shown.split(".")[1]) if "." in shown else 0
+                if any(
+                    "percent" in full
+                    and isinstance(value, float)
+                    and abs(round(value, decimals) - gold) <= 1e-9 * max(1.0, abs(gold))
+                    for full, _, value in self.keyed
+                ):
+                    found = "percent"
+        self._dims[index] = found
+        return found
+
+    def _unit_bound(self, index: int, credited: Sequence[_Occurrence]) -> bool:
+        """Whether a stated value is bound to a fact by its unit: the fact's dimension is
+        its own among the task's facts, and the value is written in it ("20.5%")."""
+        dimension = self._fact_dim(index)
+        if not dimension or not any(o.unit == dimension for o in credited):
+            return False
+        return not any(
+            other != index and self._fact_dim(other) == dimension
+            for other in range(len(self.facts))
+        )
+
+    def _other_unit(self, rival: _Occurrence, index: int) -> bool:
+        """Whether a number is written in another dimension than the fact's."""
+        dimension = self._fact_dim(index) if rival.kind == "number" else ""
+        return bool(dimension and rival.unit and rival.unit != dimension)
+
+    def _unit_only(self, rival: _Occurrence, index: int) -> bool:
+        """Whether a number says nothing of itself but its unit, the fact's own ("7
+        minutes" next to an ETA of 15 minutes): the unit says its kind, not what it is."""
+        dimension = self._fact_dim(index)
+        return (
+            bool(dimension)
+            and rival.unit == dimension
+            and not rival.pre
+            and not rival.after
+            and all(word in _DIMENSION_OF for word in rival.post)
+        )
+
+    def _same_label(self, rival: _Occurrence, index: int, stated: Sequence[_Occurrence]) -> bool:
+        """Whether a value stands under the very label of a value the answer states for the
+        fact ("Zara: MSG-A, Zara: MSG-B"): that label tells neither apart."""
+        label = self._label_stems(rival, index)
+        return bool(label) and any(self._label_stems(hit, index) == label for hit in stated)
+
+    def _structured(self, occurrence: _Occurrence) -> bool:
+        """Whether a value stands under a key of a structured answer."""
+        return any(a <= occurrence.start and occurrence.end <= b for a, b, _ in self.paths)
+
+    def _strict_text(self, rival: _Occurrence, index: int) -> bool:
+        """A text fact's rival text (a closed set's member, a same-field value): only its
+        field, or words of its own for another call's value, say it is something else."""
+        return self.facts[index].kind == "text" and rival.kind == "text" and rival.shape is None
+
+    def _own_stems(self, index: int) -> set[str]:
+        words = set(self.asked[index])
+        for _, full, _ in self.names[index]:
+            words |= full
+        return {_stem(word) for word in words}
+
+    def _label_stems(self, occurrence: _Occurrence, index: int) -> set[str]:
+        """The words of a value's own label that say what it is, other than the fact's own
+        words: "zara" in "Zara's message", "tickets" in "$156.00 in tickets"."""
+        words = {
+            _stem(word)
+            for word in (*occurrence.near, *occurrence.post, *occurrence.after, *occurrence.head)
+            if len(word) >= 3
+            and word.isalpha()
+            and word not in _NONSENSE
+            and word not in _HEDGES
+            and word not in _STOP
+            and word not in self.subject_words
+        }
+        return words - self._own_stems(index)
+
+    def _elsewhere(
+        self,
+        occurrence: _Occurrence,
+        index: int,
+        bound: bool,
+        stated: Sequence[_Occurrence] = (),
+    ) -> bool:
+        """Whether a value's label says it is another thing's (not fact ``index``'s): a
+        word of it is in the responses' record that holds the value and not in the one that
+        holds the fact ("Zara's message" for Zara's message's id, "the Aurora listing" for
+        its snippet id, "Raj's own number"), or, once the answer binds the fact to its
+        value, a word that says it is another thing's start ("the original
+        transactions_north.csv is ...", "source snippet"); so long as the answer does not
+        label the fact's own value with those words too."""
+        if occurrence.kind not in ("number", "token") and occurrence.shape is None:
+            return False
+        if self._states(occurrence, index):
+            return False
+        words = self._label_stems(occurrence, index)
+        if not words:
+            return False
+        if bound and words & _ORIGIN_STEMS and not self._own_stems(index) & _ORIGIN_STEMS:
+            return not any(self._label_stems(hit, index) & _ORIGIN_STEMS for hit in stated)
+        theirs = self._record_words(self._holding(occurrence))
+        if not theirs or not words & theirs:
+            return False
+        apart = theirs - self._record_words(self._fact_records(index))
+        if not words & apart:
+            return False
+        # ... and the fact's own value is not said of that thing too ("Ethan: A, Nakamura:
+        # B" says both are Ethan Nakamura's)
+        return not any(self._label_stems(hit, index) & apart for hit in stated)
+
+    def _grounded(self, occurrence: _Occurrence, index: int) -> bool:
+        """Whether a value's own label says what it is in words the task uses: a response
+        key or text, the instruction ("15,943 visitors", "$156.00 in tickets", "the latest
+        value 19,210", "follows 649 accounts"), or another thing's start ("original")."""
+        words = self._label_stems(occurrence, index)
+        if not words:
+            return False
+        self._grounding()
+        return bool(words & self._global_words) or bool(words & _ORIGIN_STEMS)
+
+    def _grounding(self) -> None:
+        """Built on first use: each response object (its scalar values, and the words of
+        its texts), and every word the task uses (response keys and texts, instruction)."""
+        if self._records is not None:
+            return
+        records: list[tuple[tuple[float, ...], frozenset[str], frozenset[str]]] = []
+        everything: set[str] = set()
+
+        def visit(value: Any) -> None:
+            if isinstance(value, Mapping):
+                numbers: list[float] = []
+                texts: set[str] = set()
+                words: set[str] = set()
+                for key, item in value.items():
+                    everything.update(_stem(word) for word in _label_words(_fold(str(key))))
+                    if isinstance(item, (Mapping, list, tuple)):
+                        visit(item)
+                    scalars = item if isinstance(item, (list, tuple)) else [item]
+                    for scalar in scalars:
+                        if isinstance(scalar, bool) or scalar is None:
+                            continue
+                        if isinstance(scalar, (int, float)):
+                            if math.isfinite(scalar):
+                                numbers.append(float(scalar))
+                        elif isinstance(scalar, str):
+                            folded = _squeeze(scalar).strip(" .")
+                            texts.add(folded)
+                            if len(folded) <= 200:
+                                words.update(
+                                    _stem(word)
+                                    for word in _label_words(folded)
+                                    if len(word) >= 3 and word not in _STOP
+                                )
+                records.append((tuple(numbers), frozenset(texts), frozenset(words)))
+                everything.update(words)
+            elif isinstance(value, (list, tuple)):
+                for item in value:
+                    visit(item)
+
+        for response in self.responses:
+            if response is not None:
+                visit(response)
+        if self.said.blob:
+            everything.update(
+                _stem(word) for word in _label_words(self.said.blob) if len(word) >= 3
+            )
+        self._records = records
+        self._global_words = frozenset(everything)
+
+    def _holding(self, occurrence: _Occurrence) -> list[frozenset[str]]:
+        """The words of the response objects that hold the value ``occurrence`` writes."""
+        self._grounding()
+        if occurrence.kind == "number":
+            written = self.text[occurrence.start : occurrence.end]
+            decimals = len(written.split(".")[1]) if "." in written and written[-1].isdigit() else 0
+            tolerance = 0.5 * 10 ** (-decimals) + 1e-9
+            value = abs(occurrence.value)
+            return [
+                words
+                for numbers, _, words in self._records or ()
+                if any(abs(abs(number) - value) <= tolerance for number in numbers)
+            ]
+        wanted = _squeeze(self.text[occurrence.start : occurrence.end]).strip(" .")
+        return [words for _, texts, words in self._records or () if wanted in texts]
+
+    def _fact_records(self, index: int) -> list[frozenset[str]]:
+        self._grounding()
+        fact = self.facts[index]
+        if fact.kind == "number" and _is_number(fact.value):
+            gold = abs(float(fact.value))
+            tolerance = max(fact.abs_tol, 1e-9 * max(1.0, gold))
+            return [
+                words
+                for numbers, _, words in self._records or ()
+                if any(abs(abs(number) - gold) <= tolerance for number in numbers)
+            ]
+        wanted = _squeeze(str(fact.value)).strip(" .")
+        return [words for _, texts, words in self._records or () if wanted in texts]
+
+    @staticmethod
+    def _record_words(records: Sequence[frozenset[str]]) -> set[str]:
+        found: set[str] = set()
+        for words in records:
+            found |= words
+        return found
 
     def _rewritten(self, rival: _Occurrence, index: int) -> bool:
         """Whether a number is the fact's value written to other decimals: the unrounded
@@ -2730,6 +3482,8 @@ class _Reading:
             at = match.end() + (skip.end() if skip else 0)
             if at >= len(self.low) or self._clause(at) != clause:
                 continue
+            if re.match(r"[a-z][\w .-]{0,40}:\s", self.low[at : at + 45]):
+                continue  # a nested key: {"result": {"status": "invalid"}}
             value = next((o for o in self.occurrences if o.start <= at < o.end), None)
             if value is not None and not self._owned(value, index):
                 continue
@@ -2751,6 +3505,61 @@ class _Reading:
             )
         return ""
 
+    def _concluded(self, options: Sequence[Any]) -> list[Any]:
+        """The options the answer's conclusion names: after "so", "therefore", "the winner
+        is", "answer:" ..., or followed by the instruction's own comparison ("Mia
+        Schneider's newest post got more impressions")."""
+        said = self.said.blob
+        asked = set(_COMPARATIVE.findall(said))
+        for family in _COMPARATIVE_FAMILIES:
+            if family & asked:
+                asked |= family  # "higher daytime temperature": "warmer" says it too
+        comparatives = sorted(asked)
+        after = (
+            _compiled(
+                r"(?:['’]s)?(?:\s+[a-z]+){0,3}?\s+(?:is|was|are|were|got|gets|has|had|have|"
+                r"received|receives|drew|draws|will\s+be)\s+(?:the\s+)?(?:"
+                + "|".join(comparatives)
+                + r")\b"
+            )
+            if comparatives
+            else None
+        )
+        # "warmer: Paris", "the warmer city is Paris"
+        labelled = (
+            _compiled(
+                r"\b(?:"
+                + "|".join(comparatives)
+                + r")\b(?:\s+[a-z]+)?\s*(?::|=|\bis\b|\bwas\b)\W*$"
+            )
+            if comparatives
+            else None
+        )
+        # in a structured answer, a key in the instruction's words ({"city": "Paris"})
+        question = {
+            word for word in _label_words(said) if len(word) >= 4 and word not in _GENERIC
+        } | {"answer", "winner", "result", "choice"}
+        keyed = {
+            (start, end): keys for start, end, keys in self.paths if keys and keys[-1] is not None
+        }
+        found: list[Any] = []
+        for option in options:
+            for start, end in _text_spans(option, self.low):
+                before = self.low[max(self.clause_starts[self._clause(start)], start - 40) : start]
+                keys = keyed.get((start, end))
+                if (
+                    _CONCLUSION.search(before)
+                    or (labelled is not None and labelled.search(before))
+                    or (after is not None and after.match(self.low, end) is not None)
+                    or (keys is not None and set(_label_words(_fold(keys[-1]))) & question)
+                ):
+                    if not any(
+                        normalize_text(str(o)) == normalize_text(str(option)) for o in found
+                    ):
+                        found.append(option)
+                    break
+        return found
+
     def _check_choice(self, index: int) -> FactCheck:
         fact = self.facts[index]
         name = fact.label or "answer"
@@ -2760,9 +3569,29 @@ class _Reading:
         if normalize_text(str(fact.value)) == "same":
             return FactCheck(fact, True)  # "A and B got the same" names both
         # A choice between named options ("whose post got more, A's or B's?") is answered by
-        # the option named first: "B's (2952 vs 704 for A's)" is B, "A's or B's" is A.
-        first = _first_named([fact.value, *fact.alternatives], normalized)
-        if normalize_text(str(first)) != normalize_text(str(fact.value)):
+        # the option its conclusion names ("so B's got more", "the winner is B", "answer:
+        # B"); without one, by the option named first: "B's (2952 vs 704 for A's)" is B,
+        # "A's or B's" is A.
+        options = [fact.value, *fact.alternatives]
+        concluded = self._concluded(options)
+        if len(concluded) > 1:
+            return FactCheck(
+                fact,
+                False,
+                f"the answer is ambiguous about the {name}: its conclusion names more than one "
+                "option; name the one chosen",
+            )
+        if concluded:
+            if normalize_text(str(concluded[0])) != normalize_text(str(fact.value)):
+                return FactCheck(
+                    fact,
+                    False,
+                    f"the answer concludes with another option: the option it concludes with is "
+                    f"the {name}",
+                )
+        elif normalize_text(str(_first_named(options, normalized))) != normalize_text(
+            str(fact.value)
+        ):
             return FactCheck(
                 fact,
                 False,
@@ -2796,6 +3625,64 @@ class _Reading:
                             "after it)",
                         )
         return FactCheck(fact, True)
+
+
+#: What introduces a choice's conclusion: "so X", "therefore X", "the winner is X", "answer: X".
+_CONCLUSION = re.compile(
+    r"(?:\b(?:so|therefore|thus|hence|which\s+means|meaning|winner\s+is|winner|answer\s+is|"
+    r"answer|conclusion)\b)[\s:,\-—–]*(?:(?:it\s+is|it['’]s|that\s+is|that['’]s|the\s+answer"
+    r"\s+is)\s+)?$"
+)
+#: The comparisons a choice is asked with ("whose post got more impressions").
+_COMPARATIVES = (
+    "more",
+    "most",
+    "higher",
+    "highest",
+    "larger",
+    "largest",
+    "bigger",
+    "biggest",
+    "greater",
+    "warmer",
+    "warmest",
+    "colder",
+    "coldest",
+    "hotter",
+    "cheaper",
+    "cheapest",
+    "faster",
+    "fastest",
+    "longer",
+    "longest",
+    "shorter",
+    "shortest",
+    "fewer",
+    "less",
+    "smaller",
+    "smallest",
+    "cooler",
+    "coolest",
+    "hottest",
+    "lower",
+    "lowest",
+    "earlier",
+    "earliest",
+    "later",
+    "latest",
+)
+
+_COMPARATIVE = re.compile(r"\b(" + "|".join(_COMPARATIVES) + r")\b")
+#: Comparisons that say the same: a question asked with "higher" is answered by "warmer".
+_UP = (
+    "more most higher highest larger largest bigger biggest greater warmer warmest hotter "
+    "hottest longer longest later latest"
+)
+_DOWN = (
+    "fewer less lower lowest colder coldest cooler coolest cheaper cheapest shorter shortest "
+    "earlier earliest smaller smallest"
+)
+_COMPARATIVE_FAMILIES = (frozenset(_UP.split()), frozenset(_DOWN.split()))
 
 
 # -- closed sets: the other members of a small vocabulary are a text fact's rivals -----------
@@ -3082,6 +3969,7 @@ _KEY_GENERIC = frozenset(
 )
 
 
+@lru_cache(maxsize=4096)
 def _key_names(key: str) -> tuple[frozenset[str], frozenset[str]]:
     """A response key's words, and its telling ones: ``low_c`` is "low", ``quote_price``
     "quote", ``previous_version_id`` "previous version"."""
@@ -3111,23 +3999,36 @@ def _text_spans(value: Any, low: str) -> list[tuple[int, int]]:
     wanted = _squeeze(str(value)).strip(" .")
     if not wanted:
         return []
+    parts = [part for part in _NOT_WORD.split(wanted) if part]
+    if parts and parts[0] not in low:
+        return []  # its first word is not there (most texts looked for are not)
     body = r"\s+".join(re.escape(part) for part in wanted.split())
-    found = [m.span() for m in re.finditer(r"(?<!\w)" + body + r"(?!\w)", low)]
+    found = [m.span() for m in _compiled(r"(?<!\w)" + body + r"(?!\w)").finditer(low)]
     if found:
         return found
     letters = sum(char.isalpha() for char in wanted)
-    parts = [part for part in _NOT_WORD.split(wanted) if part]
     if letters < 4 or not parts:
         return []
     loose = r"[\W_]*".join(re.escape(part) for part in parts)
-    return [m.span() for m in re.finditer(r"(?<![^\W_])" + loose + r"(?![^\W_])", low)]
+    return [m.span() for m in _compiled(r"(?<![^\W_])" + loose + r"(?![^\W_])").finditer(low)]
 
 
-def _id_tokens(text: str) -> list[str]:
+def _phone_spans(value: str, low: str) -> list[tuple[int, int]]:
+    """Where ``low`` writes the phone number ``value`` with other separators: "+1 555
+    9987", "+1.555.9987", "+1 (555) 9987"."""
+    groups = re.findall(r"\d+", value)
+    lead = r"\+\s*" if value.strip().startswith("+") else ""
+    body = lead + r"[\s.\-–()]*".join(groups)
+    pattern = r"(?<![\w+])" + body + r"(?![\w-])"
+    return [match.span() for match in _compiled(pattern).finditer(low)] if groups[-1] in low else []
+
+
+@lru_cache(maxsize=8192)
+def _id_tokens(text: str) -> tuple[str, ...]:
     """The id-like tokens of a text (``BK-1A2B3C``, emails, paths, digests)."""
     found = []
     for match in re.finditer(r"\S+", text):
         token = match.group(0).strip("([{<\"'`").rstrip(")]}>,;:.!?\"'`")
         if len(token) >= 3 and _shape(token) is not None:
             found.append(token)
-    return found
+    return tuple(found)
