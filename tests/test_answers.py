@@ -3475,7 +3475,18 @@ def test_natural_phrasings_of_the_principle_pass(instance, task, answer):
         ),
         # a named value of the fact's kind that is not it, under a key (no prose excuse)
         (307, "T3", {"minimum": -6, "total": 344.87, "title": "Booked bank transaction"}),
-        (307, "T3", "The smallest value is -6 (they sum to 344.87)."),
+        (
+            307,
+            "T3",
+            "The smallest value is -6 (the second smallest is 344.87). The title of "
+            'bank-transaction/v1 is "Booked bank transaction".',
+        ),
+        (
+            307,
+            "T3",
+            'The smallest value is -6 (maybe 344.87). The title of bank-transaction/v1 is "Booked '
+            'bank transaction".',
+        ),
         # pasting the publish response, in JSON or field by field, is still a paste
         (
             310,

@@ -1760,6 +1760,7 @@ class _Occurrence:
     near: list[str] = field(default_factory=list)  # its label words in its own sentence
     after: list[str] = field(default_factory=list)  # a number's noun after "in"/"to"...
     head: list[str] = field(default_factory=list)  # "title of X: ...": "title"
+    labels: set[int] = field(default_factory=set)  # the facts its label names, field aside
     unit: str = ""  # the dimension its unit says ("time", "percent", "length", ...)
     approx: bool = False  # "about 7 minutes": an approximation, not a second candidate
     field: bool = False  # its label names the response field that holds it ("bid 68.57")
@@ -2505,9 +2506,10 @@ class _Reading:
         # the field wins when its word stands closer ("the copy's SHA-256": the sha256), or
         # as close and with more words ("previous version": previous_version_id)
         occurrence.field = held > 0 and (held_at < closest or (held_at == closest and held > top))
+        occurrence.labels = {index for size, _, index in best if size == top}
         if not best or occurrence.field:
             return set()
-        return {index for size, _, index in best if size == top}
+        return occurrence.labels
 
     def _field_size(self, occurrence: _Occurrence, pre: Sequence[str]) -> tuple[int, int]:
         """How many words of the value's label (before it, or its noun after it: "450.00
@@ -3072,7 +3074,8 @@ class _Reading:
             return FactCheck(fact, False, f"the answer does not state the {name}")
         # Bound: the answer says which value is the fact (its label, the instruction's
         # words for it, its key; for a fact in a unit of its own, that unit: "20.5%").
-        named = any(index in o.named for o in credited)
+        # (a value labelled with the fact's own field, "the minimum is -6", binds it too)
+        named = any(index in o.named or (o.field and index in o.labels) for o in credited)
         by_unit = not named and self._unit_bound(index, credited)
         for occurrence in self.occurrences:
             if index not in occurrence.named or occurrence.kind == "range":
