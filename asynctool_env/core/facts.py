@@ -285,7 +285,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from asynctool_env.core.references import _REFERENCE, referenced_steps, resolve
+from asynctool_env.core.references import _REFERENCE, leaves, referenced_steps, resolve
 
 FACT_KINDS = ("id", "number", "text", "choice", "boolean", "list")
 
@@ -844,14 +844,6 @@ def _telling(value: Any) -> bool:
     return 3 <= len(normalize_text(str(value))) <= 200
 
 
-def _leaves(value: Any) -> list[Any]:
-    if isinstance(value, Mapping):
-        return [leaf for item in value.values() for leaf in _leaves(item)]
-    if isinstance(value, (list, tuple)):
-        return [leaf for item in value for leaf in _leaves(item)]
-    return [value]
-
-
 def _leaf_key(value: Any) -> str:
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return repr(float(value))
@@ -870,7 +862,7 @@ def context_values(
     for response in responses:
         if response is None:
             continue
-        for value in _leaves(response):
+        for value in leaves(response):
             if not _telling(value):
                 continue
             if isinstance(value, (int, float)):
@@ -958,22 +950,22 @@ def _pasted(
     for response in responses:
         if not isinstance(response, Mapping):
             continue
-        leaves: dict[str, Any] = {}
-        for value in _leaves(response):
+        telling: dict[str, Any] = {}
+        for value in leaves(response):
             if _telling(value) and not said.holds(value) and not said.composed(value):
-                leaves.setdefault(_leaf_key(value), value)
-        if len(leaves) < 3:
+                telling.setdefault(_leaf_key(value), value)
+        if len(telling) < 3:
             continue
         stated = [
             key
-            for key, value in leaves.items()
+            for key, value in telling.items()
             if states(value, fact_kind(value), normalized, numbers, tokens)
         ]
-        stated = _outermost(stated, leaves, normalized)
+        stated = _outermost(stated, telling, normalized)
         others = [
-            key for key in stated if not _part_of_facts(leaves[key], own, own_text, own_numbers)
+            key for key in stated if not _part_of_facts(telling[key], own, own_text, own_numbers)
         ]
-        if len(others) > max(2, len(facts)) and 4 * len(stated) >= 3 * len(leaves):
+        if len(others) > max(2, len(facts)) and 4 * len(stated) >= 3 * len(telling):
             count += 1
     return count
 
@@ -1791,7 +1783,7 @@ class _Said:
         # telling leaves it leaves out are the instruction's.
         kept = {_leaf_key(value) for value in context}
         for response in responses:
-            for value in _leaves(response) if response is not None else []:
+            for value in leaves(response) if response is not None else []:
                 if not _telling(value) or _leaf_key(value) in kept:
                     continue
                 if isinstance(value, (int, float)):

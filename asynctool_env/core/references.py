@@ -23,6 +23,20 @@ from typing import Any
 _REFERENCE = re.compile(r"\$\{s(\d+)((?:\.[A-Za-z0-9_]+)*)\}")
 
 
+def leaves(value: Any) -> list[Any]:
+    """The scalar values inside a JSON value, in order (dict values and list items, at any
+    depth): what the resolver and the answer grader compare value by value.
+
+    >>> leaves({"a": [1, {"b": "x"}], "c": None})
+    [1, 'x', None]
+    """
+    if isinstance(value, Mapping):
+        return [leaf for item in value.values() for leaf in leaves(item)]
+    if isinstance(value, (list, tuple)):
+        return [leaf for item in value for leaf in leaves(item)]
+    return [value]
+
+
 class UnresolvedReferenceError(LookupError):
     """An argument references a response that has not been delivered (or lacks the field)."""
 

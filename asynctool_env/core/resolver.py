@@ -106,7 +106,12 @@ from asynctool_env.core.facts import (
     grade_answer,
     normalize_text,
 )
-from asynctool_env.core.references import _REFERENCE, referenced_steps, resolved_references
+from asynctool_env.core.references import (
+    _REFERENCE,
+    leaves,
+    referenced_steps,
+    resolved_references,
+)
 from asynctool_env.core.simulator import (
     CallEvent,
     CallKind,
@@ -178,7 +183,7 @@ def _words(text: str) -> set[str]:
 
 def _numbers_in(value: Any) -> set[float]:
     numbers: set[float] = set()
-    for leaf in _leaves(value):
+    for leaf in leaves(value):
         if isinstance(leaf, bool) or leaf is None:
             continue
         if isinstance(leaf, (int, float)):
@@ -202,7 +207,7 @@ class Echo:
 
     @classmethod
     def of(cls, arguments: Mapping[str, Any]) -> Echo:
-        texts = [normalize_text(leaf) for leaf in _leaves(arguments) if isinstance(leaf, str)]
+        texts = [normalize_text(leaf) for leaf in leaves(arguments) if isinstance(leaf, str)]
         words: set[str] = set()
         for text in texts:
             words |= {word for word in _words(text) if len(word) >= 2}
@@ -359,7 +364,7 @@ class Knowledge:
         unknown id-like tokens, and values only the episode's responses hold (``secrets``)
         that no delivered response gave yet."""
         found: list[str] = []
-        for leaf in _leaves(value):
+        for leaf in leaves(value):
             if isinstance(leaf, bool) or leaf is None:
                 continue
             if isinstance(leaf, (int, float)):
@@ -410,7 +415,7 @@ class Secrets:
         numbers: set[float] = set()
         for response, arguments in answered:
             echo = Echo.of(arguments)
-            for leaf in _leaves(response):
+            for leaf in leaves(response):
                 if isinstance(leaf, bool) or leaf is None:
                     continue
                 if isinstance(leaf, (int, float)):
@@ -739,7 +744,7 @@ class CallResolver:
 
         guessed = tuple(self.knowledge.unknown(arguments, self.secrets))
         best: tuple[int, _GoldStep, tuple[str, ...]] | None = None
-        leaves = _leaves(arguments)
+        call_values = leaves(arguments)
         for gold in self._gold.get(name, ()):
             step = simulator.tasks[gold.task].steps[gold.step]
             status = simulator.step_status[gold.task][gold.step]
@@ -753,7 +758,7 @@ class CallResolver:
                 # it does the step's work only on the step's input: every value the step
                 # takes from a response is in it (not a made-up or partial document that
                 # happens to get the gold's answer)
-                and all(_uses(leaves, value) for _, value, _ in gold.needed)
+                and all(_uses(call_values, value) for _, value, _ in gold.needed)
                 and _informs(read_on(gold.task), arguments, step, gold.provides)
             )
             if not serves:
@@ -764,7 +769,7 @@ class CallResolver:
             elif status in (StepStatus.PENDING, StepStatus.DONE):
                 rank = 3
             else:
-                missing = self._missing(gold, leaves)
+                missing = self._missing(gold, call_values)
                 rank = 1 if missing else 0
             # The call's own step (equal canonical arguments) before a step it only informs
             # (two validations that both answer "valid"), at the same rank.
@@ -837,14 +842,14 @@ class CallResolver:
             )
         return pending, resolution
 
-    def _missing(self, gold: _GoldStep, leaves: Sequence[Any]) -> tuple[str, ...]:
+    def _missing(self, gold: _GoldStep, call_values: Sequence[Any]) -> tuple[str, ...]:
         """Why the call would be early: values it uses that the agent was not given, and
         writes the task orders before it that are not done."""
         simulator = self.simulator
         reasons = []
         arrived = self._arrived(gold.task)
         for parent, value, picked in gold.needed:
-            if not _uses(leaves, value):
+            if not _uses(call_values, value):
                 continue
             # A value that could be guessed (a small count, a word), or that the task picks
             # out of a list (the cheapest flight, the largest file: knowing the value is not
@@ -871,18 +876,18 @@ class CallResolver:
         same tool counting a little); none when no task stands out."""
         simulator = self.simulator
         candidates = [t for t, task in enumerate(simulator.tasks) if world_key(task) == world]
-        values = {normalize_text(v) for v in _leaves(arguments) if v not in (None, "")}
+        values = {normalize_text(v) for v in leaves(arguments) if v not in (None, "")}
         score: dict[int, int] = {}
         for task_index in candidates:
             task = simulator.tasks[task_index]
             # its calls' arguments, and the ids and long texts its responses name (a message
             # to the contact the task looks up, a like of the post it lists)
             gold_values = {
-                normalize_text(v) for step in task.steps for v in _leaves(step.expected_arguments)
+                normalize_text(v) for step in task.steps for v in leaves(step.expected_arguments)
             } | {
                 normalize_text(v)
                 for step in task.steps
-                for v in _leaves(step.expected_response)
+                for v in leaves(step.expected_response)
                 if isinstance(v, str) and _weight(normalize_text(v)) > 1
             }
             same_tool = any(step.tool == name for step in task.steps)
@@ -1128,7 +1133,7 @@ def _used_values(task: Task) -> list[list[Any]]:
     templates = [step.arguments for step in task.steps]
     templates += [fact.source for fact in task_facts(task) if fact.source is not None]
     for step, value in resolved_references(templates, responses):
-        used[step].extend(leaf for leaf in _leaves(value) if not isinstance(leaf, bool))
+        used[step].extend(leaf for leaf in leaves(value) if not isinstance(leaf, bool))
     return used
 
 
@@ -1139,13 +1144,13 @@ def _needed_values(
     ``picked`` when the reference reads an element of a list (``${s0.flights.0.flight_id}``:
     the cheapest flight, the largest file), a choice that only that response makes."""
     found = []
-    for template in _leaves(arguments):
+    for template in leaves(arguments):
         if not isinstance(template, str) or "${" not in template:
             continue
         for match in _REFERENCE.finditer(template):
             picked = any(part.isdigit() for part in match.group(2).split(".") if part)
             for step, value in resolved_references(match.group(0), responses):
-                found += [(step, leaf, picked) for leaf in _leaves(value)]
+                found += [(step, leaf, picked) for leaf in leaves(value)]
     return [
         (step, value, picked)
         for step, value, picked in found
@@ -1153,18 +1158,10 @@ def _needed_values(
     ]
 
 
-def _leaves(value: Any) -> list[Any]:
-    if isinstance(value, Mapping):
-        return [leaf for item in value.values() for leaf in _leaves(item)]
-    if isinstance(value, (list, tuple)):
-        return [leaf for item in value for leaf in _leaves(item)]
-    return [value]
-
-
-def _uses(leaves: Sequence[Any], value: Any) -> bool:
-    """Whether a call whose argument leaves are ``leaves`` uses ``value``."""
+def _uses(call_values: Sequence[Any], value: Any) -> bool:
+    """Whether a call whose argument values are ``call_values`` uses ``value``."""
     if isinstance(value, (int, float)):
-        for leaf in leaves:
+        for leaf in call_values:
             if isinstance(leaf, (int, float)) and not isinstance(leaf, bool):
                 if math.isclose(float(leaf), float(value), abs_tol=1e-9):
                     return True
@@ -1172,7 +1169,7 @@ def _uses(leaves: Sequence[Any], value: Any) -> bool:
                 return True
         return False
     wanted = normalize_text(str(value))
-    return any(isinstance(leaf, str) and wanted in normalize_text(leaf) for leaf in leaves)
+    return any(isinstance(leaf, str) and wanted in normalize_text(leaf) for leaf in call_values)
 
 
 def _short(arguments: Mapping[str, Any], limit: int = 120) -> str:

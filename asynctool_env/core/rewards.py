@@ -80,8 +80,8 @@ class RewardMeter:
     episode is charged exactly ``rounds`` times), ``idle`` per idle round, ``invalid`` per
     refused action, ``dependency_violation`` and ``redundant_call`` per such call,
     ``collateral_write`` per write that changed the world where no gold call does and that no
-    task owns (written calls only; found when the episode ends, so the last reward pays it). (``slip``
-    shaping is the numeric env's own: it depends on when decisions are taken.)
+    task owns (written calls only; found when the episode ends, so the last reward pays it).
+    (``slip`` shaping is the numeric env's own: it depends on when decisions are taken.)
     """
 
     __slots__ = ("_last", "_weights", "simulator", "weights")
