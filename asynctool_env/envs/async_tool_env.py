@@ -154,8 +154,9 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     [-0.5] per occurrence; ``collateral_write`` [-1.0] per write no task owns that changed
     the world where no gold call does (written calls only: never in this env). A task whose
     credit is revoked when the episode ends (its work spoiled after the answer: written
-    calls) pays its ``task_success`` back in the last reward. With equal successes and no mistakes the return falls strictly
-    with ``rounds``: returns rank schedules as the ``rounds`` metric does.
+    calls) pays its ``task_success`` back in the last reward. With equal successes and no
+    mistakes the return falls strictly with ``rounds``: returns rank schedules as the
+    ``rounds`` metric does.
 
     ``slip`` [0.0] is potential-based shaping for training: ``slip`` times the change of
     :meth:`~asynctool_env.core.simulator.Simulator.finish_lower_bound` (the earliest round the
