@@ -24,6 +24,8 @@ kind            canonical form                                                  
 ``list``        an ordered list of canonical items (``None``, an omitted optional list, ``list``
                 is the empty list)
 ``set``         a list whose order and repeats do not matter (sorted canonical items)
+``tag``         ``name`` less a leading ``#`` or ``@`` (hashtags, handles: ``#sale``,
+                ``sale``)
 ``exact``       the value as the schema coerced it
 ============== ===================================================================== =========
 
@@ -47,7 +49,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-KINDS = ("text", "name", "keyword", "symbol", "date", "datetime", "number", "list", "set", "exact")
+KINDS = (
+    "text",
+    "name",
+    "keyword",
+    "symbol",
+    "tag",
+    "date",
+    "datetime",
+    "number",
+    "list",
+    "set",
+    "exact",
+)
 
 
 @dataclass(frozen=True)
@@ -157,6 +171,8 @@ def _apply(spec: Canon, value: Any) -> Any:
         return text.casefold()
     if kind == "symbol":
         return text.upper()
+    if kind == "tag":
+        return text.lstrip("#@").strip()
     if kind == "date":
         return _date(text)
     return _datetime(text)

@@ -44,6 +44,8 @@ def _string_forms(value: str, spec: Canon | None) -> list[str]:
         forms += [value.lower(), value.upper()]
     if kind == "keyword":
         forms.append(value.title())
+    if kind == "tag":
+        forms.append(value.lstrip("#@") if value[:1] in "#@" else f"#{value}")
     if kind == "date":
         forms += _date_forms(value)
     if kind == "datetime":

@@ -573,7 +573,7 @@ def get_user_posts(world: SocialWorld, user_id: str, limit: int = 5) -> dict[str
     }
 
 
-@tool(latency=3, writes=True, canonical={"mention_user_ids": "list:symbol"})
+@tool(latency=3, writes=True, canonical={"mention_user_ids": "list:symbol", "hashtags": "list:tag"})
 def publish_social_post(
     world: SocialWorld,
     text: str,
@@ -659,7 +659,7 @@ def like_post(world: SocialWorld, post_id: str) -> dict[str, Any]:
     }
 
 
-@tool(latency=2, writes=True, canonical={"publish_at": "datetime"})
+@tool(latency=2, writes=True, canonical={"publish_at": "datetime", "hashtags": "list:tag"})
 def schedule_social_post(
     world: SocialWorld, text: str, publish_at: str, hashtags: list[str] | None = None
 ) -> dict[str, Any]:
