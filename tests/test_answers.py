@@ -3547,3 +3547,126 @@ def test_number_words_and_spaced_thousands_are_numbers():
     ):
         verdict = grade_answer(answer, fact, context, responses, instruction)
         assert verdict.correct is right, (answer, verdict.reasons)
+
+
+# -- red team E: labels that say the value is another field, value-first sentences --------
+
+COST_RESPONSES = [
+    {
+        "account_id": "ACCT-59303172",
+        "estimated_total": 5300.0,
+        "order_id": "TRD-N8H08MZHK",
+        "quantity": 80,
+        "quote_price": 66.25,
+        "side": "buy",
+        "status": "accepted",
+        "symbol": "KO",
+    },
+    {
+        "ask": 766.79,
+        "bid": 766.48,
+        "company": "Costco Wholesale Corp.",
+        "currency": "USD",
+        "last": 766.63,
+        "quote_id": "QT-1X2J18XD",
+        "symbol": "COST",
+    },
+]
+COST_INSTRUCTION = (
+    "Buy 80 shares of KO in my brokerage account and tell me the order id. Also tell me the "
+    "current ask price of COST."
+)
+COST_FACTS = (
+    Fact("id", "TRD-N8H08MZHK", "${s0.order_id}", label="order id"),
+    Fact("number", 766.79, "${s1.ask}", label="ask"),
+)
+TICKET_RESPONSES = [
+    {
+        "record": {
+            "customer_id": "CUS-100188",
+            "priority": "normal",
+            "record_id": "TCK-CB5CE91D",
+            "status": "open",
+            "subject": "Refund not received",
+            "ticket_number": "TCK-888989",
+        },
+        "record_id": "TCK-CB5CE91D",
+        "status": "inserted",
+        "table": "support_tickets",
+    }
+]
+TICKET_INSTRUCTION = (
+    'Open a support ticket for Raj Moreau with the subject "Refund not received" and tell me '
+    "the ticket number."
+)
+TICKET_FACTS = (Fact("id", "TCK-888989", "${s0.record.ticket_number}", label="ticket number"),)
+
+
+def grade_cost(answer: Any):
+    context = context_values(COST_RESPONSES, COST_INSTRUCTION)
+    return grade_answer(answer, COST_FACTS, context, COST_RESPONSES, COST_INSTRUCTION)
+
+
+def grade_ticket(answer: Any):
+    context = context_values(TICKET_RESPONSES, TICKET_INSTRUCTION)
+    return grade_answer(answer, TICKET_FACTS, context, TICKET_RESPONSES, TICKET_INSTRUCTION)
+
+
+@pytest.mark.parametrize(
+    ("answer", "right"),
+    [
+        ("Order TRD-N8H08MZHK; the current ask price of COST is 766.79.", True),
+        ("Order TRD-N8H08MZHK. COST: ask 766.79, bid 766.48, last 766.63.", True),
+        ({"order id": "TRD-N8H08MZHK", "COST ask": 766.79}, True),
+        # the fact's value under another field's name, or said to be an earlier value
+        ("Order TRD-N8H08MZHK; COST's bid is 766.79.", False),
+        ("Order TRD-N8H08MZHK; COST's last price is 766.79.", False),
+        ("Order TRD-N8H08MZHK; COST's previous ask was 766.79.", False),
+        ("Order TRD-N8H08MZHK; COST's bid is 766.48 and its previous ask was 766.79.", False),
+        ({"order id": "TRD-N8H08MZHK", "COST bid": 766.79}, False),
+        # value first: the label after "is" is the value's
+        ("Order TRD-N8H08MZHK; 766.79 is COST's ask and 766.48 is its bid.", True),
+        ("Order TRD-N8H08MZHK; 766.48 is COST's bid and 766.79 is its ask.", True),
+        ("Order TRD-N8H08MZHK; 766.79 is COST's bid.", False),
+        ("Order TRD-N8H08MZHK; 766.79 is the bid of COST.", False),
+        ("Order TRD-N8H08MZHK; 766.79 is COST's last price.", False),
+        ("Order TRD-N8H08MZHK; 766.79 is COST's bid and 766.48 is its ask.", False),
+        ("Order TRD-N8H08MZHK; COST's ask price: 766.79 is its bid, 766.48 is its ask.", False),
+        ("Order TRD-N8H08MZHK; COST bid 766.79, bid 766.48, last 766.63.", False),
+        ("Order TRD-N8H08MZHK; COST last 766.63, last 766.79.", False),
+        ("Order TRD-N8H08MZHK; Costco's bid is 766.48 and its bid is 766.79.", False),
+        ("Order TRD-N8H08MZHK; COST's bid price is 766.79 and its bid price is 766.48.", False),
+        ({"order id": "TRD-N8H08MZHK", "COST bid": [766.48, 766.79]}, False),
+        ({"order id": "TRD-N8H08MZHK", "COST bid": 766.79, "bid": 766.48}, False),
+        (
+            {
+                "order id": "TRD-N8H08MZHK",
+                "Costco": {"bid": 766.48, "last": 766.63},
+                "COST": {"bid": 766.79},
+            },
+            False,
+        ),
+    ],
+)
+def test_a_value_labelled_as_another_field_does_not_state_the_fact(answer, right):
+    verdict = grade_cost(answer)
+    assert verdict.correct is right, verdict.reasons
+
+
+@pytest.mark.parametrize(
+    ("answer", "right"),
+    [
+        ("The ticket number is TCK-888989.", True),
+        ("The ticket's record id is TCK-CB5CE91D and its ticket number is TCK-888989.", True),
+        ("Raj Moreau's ticket record id is TCK-888989.", False),
+        ("TCK-CB5CE91D is the ticket's record id and TCK-888989 is its ticket number.", True),
+        ("TCK-888989 is the ticket's record id and TCK-CB5CE91D is its ticket number.", False),
+        ("Raj Moreau's ticket record id is TCK-888989 and its record id is TCK-CB5CE91D.", False),
+        ("Refund not received: record id TCK-CB5CE91D, record id TCK-888989.", False),
+        ({"Raj Moreau record id": "TCK-CB5CE91D", "record id": "TCK-888989"}, False),
+        ({"Raj Moreau": {"record id": ["TCK-CB5CE91D", "TCK-888989"]}}, False),
+    ],
+)
+def test_an_id_labelled_as_another_field_does_not_state_the_fact(answer, right):
+    verdict = grade_ticket(answer)
+    assert verdict.correct is right, verdict.reasons

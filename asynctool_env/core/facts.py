@@ -1476,6 +1476,22 @@ _APPROX = frozenset({"about", "approximately", "approx", "around", "roughly", "c
 #: Words that say a value is another thing's start: "the original file is DOC-0F8273".
 _ORIGIN = frozenset({"original", "source", "previous", "initial", "input", "parent"})
 _ORIGIN_STEMS = frozenset(_stem(word) for word in _ORIGIN)
+#: Words right before a value's name that say it is not the current one: "the previous ask".
+_NOT_CURRENT = frozenset(
+    _stem(word)
+    for word in (
+        "original",
+        "originally",
+        "source",
+        "previous",
+        "previously",
+        "initial",
+        "initially",
+        "earlier",
+        "before",
+        "formerly",
+    )
+)
 #: Units and the dimension each says: a number in another dimension than a fact's is
 #: not one of its candidates ("71.4 mm" next to a percentage, "26 °C" next to an ETA).
 _DIMENSION_OF = {
@@ -1887,6 +1903,7 @@ class _Reading:
         self.informed = any(response is not None for response in responses) or bool(context)
         self.names = [_names_of(fact) if fact.kind != "choice" else [] for fact in facts]
         self._dims: dict[int, str] = {}
+        self._siblings: dict[int, list[tuple[frozenset[str], frozenset[str], Any]]] = {}
         self._records: list[tuple[tuple[float, ...], frozenset[str], frozenset[str]]] | None = None
         self._global_words: frozenset[str] = frozenset()
         self.gold_shapes = [
@@ -2347,6 +2364,7 @@ class _Reading:
             occurrence.post = [_word(match.group(0)) for match in taken]
             post_end[position] = occurrence.end + (taken[-1].end() if taken else 0)
         low = self.label_low
+        trailing = self._trailing_labels()
         for position, occurrence in enumerate(occurrences):
             clause_start = self.clause_starts[occurrence.clause]
             previous = occurrences[position - 1] if position else None
@@ -2407,6 +2425,33 @@ class _Reading:
                     if word not in _STOP
                 ]
                 occurrence.near = [word for word in occurrence.pre if len(word) >= 3]
+            if not occurrence.pre and self.paths:
+                # a list's later items under a key: {"bid": [766.48, 766.79]} labels both
+                spans = [
+                    (start, keys)
+                    for start, end, keys in self.paths
+                    if start < occurrence.start and occurrence.end <= end and keys
+                ]
+                if spans:
+                    key = max(spans, key=lambda span: span[0])[1][-1]
+                    occurrence.pre = [
+                        word for word in reversed(_label_words(_fold(key))) if word not in _STOP
+                    ]
+                    occurrence.near = [word for word in occurrence.pre if len(word) >= 3][:5]
+                    occurrence.connector = True
+                    continue
+            if position in trailing:
+                # "766.79 is COST's bid", "TCK-1 is the ticket's record id": the label after
+                # "is" is the value's (before its own, if it has one, when it names a fact or
+                # a response field: "ask price: 766.79 is its bid")
+                words, head, end, names = trailing[position]
+                if not occurrence.pre or names:
+                    occurrence.pre = words + occurrence.pre
+                    occurrence.near = [word for word in occurrence.pre if len(word) >= 3][:5]
+                    occurrence.head = head
+                    occurrence.connector = True
+                    post_end[position] = end
+                    continue
             last_word = None
             for match in _WORDS.finditer(own):
                 if _word(match.group(0)) not in _STOP:
@@ -2422,6 +2467,54 @@ class _Reading:
                     occurrence.head = [
                         _word(word) for word in reversed(raw[:cut]) if _word(word) not in _STOP
                     ]
+
+    def _trailing_labels(self) -> dict[int, tuple[list[str], list[str], int, bool]]:
+        """Values written first and labelled after "is" ("766.79 is COST's bid and 766.48
+        is its ask", "2790 bytes is its original size"): for each, its label words (closest
+        first, as if written before it), the words before "of" in them ("the bid of COST":
+        "bid"), where the label ends, and whether it names a fact or a response field."""
+        found: dict[int, tuple[list[str], list[str], int, bool]] = {}
+        occurrences = self.occurrences
+        telling = {word for _, words, _ in self.keyed for word in words}
+        for _, full, _ in (name for names in self.names for name in names):
+            telling |= full
+        for position, occurrence in enumerate(occurrences):
+            if occurrence.kind not in ("number", "token"):
+                continue
+            end = (
+                self.clause_starts[occurrence.clause + 1]
+                if occurrence.clause + 1 < len(self.clause_starts)
+                else len(self.low)
+            )
+            if position + 1 < len(occurrences):
+                end = min(end, occurrences[position + 1].start)
+            window = self.low[occurrence.end : end]
+            unit = r"(?:\s*(?:%|°\w?|[^\W\d_][\w-]*))?" if occurrence.kind == "number" else ""
+            lead = re.match(unit + r"[\s)]*\b(?:is|was|are|were)\s+(?!not\b)", window)
+            if lead is None:
+                continue
+            rest = window[lead.end() :]
+            stop = re.search(
+                r"[,;:()\[\]]|\.(?:\s|$)|\b(?:and|but|while|whereas|than|which|that|so)\b", rest
+            )
+            label = rest[: stop.start()] if stop else rest
+            raw = [word for word in _label_words(label) if word not in _STOP | _HEDGES]
+            if not raw:
+                continue
+            cut = re.split(r"\b(?:of|for)\b", label, maxsplit=1)
+            head = (
+                [w for w in reversed(_label_words(cut[0])) if w not in _STOP | _HEDGES]
+                if len(cut) > 1
+                else []
+            )
+            names = bool(set(raw) & telling)
+            found[position] = (
+                list(reversed(raw)),
+                head,
+                occurrence.end + lead.end() + len(label),
+                names,
+            )
+        return found
 
     def _same_kind(self, occurrence: _Occurrence, index: int) -> bool:
         """Whether ``occurrence`` is a value of fact ``index``'s kind: a number for a
@@ -3047,14 +3140,18 @@ class _Reading:
         if index in self.factor_gold:
             stated = [o for o in self.occurrences if o.kind == "factors" and index in o.hits]
         hits = [o for o in stated if self._owned(o, index)]
-        credited = [o for o in hits if not self._bound_elsewhere(o, index)]
+        credited = [
+            o
+            for o in hits
+            if not self._bound_elsewhere(o, index) and not self._mislabelled(o, index)
+        ]
         if not credited:
             if hits:
                 return FactCheck(
                     fact,
                     False,
                     f"the answer does not state the {name} (a value labelled as another "
-                    "fact's does not count for it)",
+                    "fact's, another field's or an earlier one does not count for it)",
                 )
             if stated:
                 return FactCheck(
@@ -3258,6 +3355,109 @@ class _Reading:
         fact ("Zara: MSG-A, Zara: MSG-B"): that label tells neither apart."""
         label = self._label_stems(rival, index)
         return bool(label) and any(self._label_stems(hit, index) == label for hit in stated)
+
+    def _sibling_fields(self, index: int) -> list[tuple[frozenset[str], frozenset[str], Any]]:
+        """The other fields of the response object that holds fact ``index`` (the ``bid``
+        and ``last`` next to an ``ask``, the ``record_id`` next to a ``ticket_number``):
+        (the key's words, its telling words, its value)."""
+        found = self._siblings.get(index)
+        if found is not None:
+            return found
+        found = []
+        match = _REFERENCE.search(self.facts[index].source or "")
+        response = self._source_response(index)
+        if match is not None and response is not None:
+            keys = [key for key in match.group(2).split(".") if key]
+            holder: Any = response
+            for key in keys[:-1]:
+                if isinstance(holder, Mapping):
+                    holder = holder.get(key)
+                elif isinstance(holder, (list, tuple)) and key.isdigit():
+                    holder = holder[int(key)] if int(key) < len(holder) else None
+                else:
+                    holder = None
+            if isinstance(holder, Mapping) and keys:
+                for key, value in holder.items():
+                    if key != keys[-1] and self._kind_of(index, value):
+                        found.append((*_key_names(str(key)), value))
+        self._siblings[index] = found
+        return found
+
+    def _mislabelled(self, occurrence: _Occurrence, index: int) -> bool:
+        """Whether a value that is the fact's is said to be something else: its label names
+        another field of the response object that holds the fact ("COST's bid is 766.79"
+        when 766.79 is the ask, "the ticket's record id is TCK-888989" for the ticket
+        number, "original bytes 1454" for the compressed size), more closely than the
+        fact's own words, or another response's field by its whole key ("her booking id is
+        IT-5B3EA2"); or a word right before its name says it is not the current one ("the
+        previous ask was 766.79")."""
+        window = occurrence.head or occurrence.pre
+        if not window:
+            return False
+        own = self._own_stems(index)
+        telling_own = {stem for stem in own if stem not in _LABEL_FILLER} or own
+        stems = [_stem(word) for word in window]
+        own_at = next((i for i, stem in enumerate(stems) if stem in telling_own), 99)
+        if any(_stem(word) in telling_own for word in occurrence.post[:2]):
+            own_at = 0 if own_at == 99 else own_at
+        own_size = len({stem for stem in stems[:3] if stem in own})
+        # "the previous ask", "COST's original price": not the current value
+        qualifier = stems[: own_at + 2] if own_at < 99 else stems[:2]
+        if set(qualifier) & _NOT_CURRENT and not own & _NOT_CURRENT:
+            return True
+        for full, telling, value in self._sibling_fields(index):
+            if self._value_is(occurrence, value):
+                continue
+            distinct = {_stem(word) for word in telling} - own
+            if not distinct:
+                continue
+            at = next((i for i, stem in enumerate(stems[:3]) if stem in distinct), 99)
+            if at == 99:
+                continue
+            spelled = {_stem(word) for word in full} <= set(stems[: len(full)])
+            if own_at == 99 or (spelled and len(full) > max(1, own_size)):
+                return True
+        # another response's field, its whole key the label ("booking id" for an itinerary)
+        if occurrence.kind == "number":
+            return False
+        for full, telling, value in self.keyed:
+            if len(full) < 2 or not self._kind_of(index, value):
+                continue
+            if self._value_is(occurrence, value):
+                continue
+            distinct = {_stem(word) for word in telling} - own
+            if distinct and {_stem(word) for word in full} == set(stems[: len(full)]):
+                return True
+        return False
+
+    def _kind_of(self, index: int, value: Any) -> bool:
+        """Whether a response value is of fact ``index``'s kind: a number for a number, an
+        id-like token (of any prefix) for an id or an id-like text."""
+        fact = self.facts[index]
+        if isinstance(value, bool) or value is None or isinstance(value, (Mapping, list, tuple)):
+            return False
+        if fact.kind == "number":
+            return isinstance(value, (int, float))
+        if fact.kind in ("id", "text") and isinstance(value, str):
+            gold, shape = self.gold_shapes[index], _shape(value)
+            if gold is None or shape is None:
+                return False
+            return _same_shape(shape, gold) or gold[0] == shape[0] == "prefix"
+        return False
+
+    def _value_is(self, occurrence: _Occurrence, value: Any) -> bool:
+        """Whether a response value is the one ``occurrence`` writes."""
+        if isinstance(value, bool) or value is None:
+            return False
+        if occurrence.kind == "number":
+            if not isinstance(value, (int, float)):
+                return False
+            written = self.text[occurrence.start : occurrence.end]
+            decimals = len(written.split(".")[1]) if "." in written else 0
+            tolerance = 0.5 * 10 ** (-decimals) + 1e-9
+            return abs(abs(float(value)) - abs(occurrence.value)) <= tolerance
+        wanted = _squeeze(self.text[occurrence.start : occurrence.end]).strip(" .")
+        return _squeeze(str(value)).strip(" .") == wanted
 
     def _structured(self, occurrence: _Occurrence) -> bool:
         """Whether a value stands under a key of a structured answer."""
