@@ -837,16 +837,29 @@ def cluster_up(
     except (RuntimeError, ImportError) as error:
         raise typer.BadParameter(str(error)) from error
     _console().print(f"Ray head node at {address} ({num_cpus} CPUs); stop it with "
-                     "'asynctool cluster down'")  # fmt: skip
+                     f"'asynctool cluster down --port {port}'")  # fmt: skip
 
 
 @cluster_app.command("down")
-def cluster_down() -> None:
-    """Stop the Ray processes 'asynctool cluster up' (or 'ray start') left on this machine."""
+def cluster_down(
+    port: Annotated[
+        int | None,
+        typer.Option(min=1, max=65535, help="Stop only the cluster on this port."),
+    ] = None,
+) -> None:
+    """Stop the head nodes 'asynctool cluster up' started on this machine (other Ray
+    clusters and processes keep running)."""
     from asynctool_env.distributed import cluster_down as stop
 
-    stop()
-    _console().print("Ray stopped")
+    try:
+        stopped = stop(port)
+    except ImportError as error:
+        raise typer.BadParameter(str(error)) from error
+    if not stopped:
+        where = "" if port is None else f" on port {port}"
+        _console().print(f"no cluster started by 'asynctool cluster up' runs here{where}")
+    for address in stopped:
+        _console().print(f"stopped the Ray head node at {address}")
 
 
 @app.command("serve-local")

@@ -24,6 +24,7 @@ chunks to Ray tasks, and each chunk's records come back exactly as the local run
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -52,12 +53,22 @@ def _ray() -> Any:
 
 
 def connect(address: str | None = None, *, num_cpus: int | None = None) -> Any:
-    """Connect to the cluster at ``address`` (``"auto"``: the one ``ray start`` left
-    running on this machine; ``None`` or ``"local"``: start a Ray instance in this process
-    with ``num_cpus``). Returns the ``ray`` module."""
+    """Connect to the cluster at ``address`` (``"auto"``: the one ``asynctool cluster up``
+    started on this machine, else the one ``ray start`` left running; ``None`` or
+    ``"local"``: start a Ray instance in this process with ``num_cpus``). Returns the
+    ``ray`` module."""
     ray = _ray()
     if ray.is_initialized():
         return ray
+    if address == "auto":
+        ours = running_clusters()
+        if len(ours) > 1:
+            listed = ", ".join(cluster.address for cluster in ours)
+            raise RuntimeError(f"several clusters run here ({listed}): pass one's address")
+        if ours:
+            address = ours[0].address
+    if address not in (None, "local"):
+        _keep_loopback(ray, address)
     runtime = {"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}}
     if address in (None, "local"):
         ray.init(
@@ -69,6 +80,18 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Any:
     else:
         ray.init(address=address, log_to_driver=False, runtime_env=runtime)
     return ray
+
+
+def _keep_loopback(ray: Any, address: str) -> None:
+    """Let this process reach a head node bound to loopback: Ray's driver, like ``ray
+    start``, replaces a loopback address by the machine's external one unless it believes
+    clusters are off (its switch for Windows and macOS, read once at import)."""
+    host = address.rsplit(":", 1)[0].strip("[]")
+    if host in LOOPBACK:
+        from ray._private import ray_constants
+
+        os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+        ray_constants.ENABLE_RAY_CLUSTER = False
 
 
 def _key(record: dict[str, Any]) -> tuple[str, int, int] | None:
@@ -332,23 +355,134 @@ def _ray_command(*arguments: str) -> list[str]:
     return [sys.executable, "-m", "ray.scripts.scripts", *arguments]
 
 
+#: Loopback names: a head node bound to one of these is reachable from this machine only.
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """A head node ``asynctool cluster up`` started: its address and the folder that holds
+    its Ray files (``--temp-dir``) and its record. The folder names the cluster: every
+    process of it carries the folder in its command line, which is how ``cluster down``
+    finds this cluster's processes and no one else's."""
+
+    address: str
+    port: int
+    num_cpus: int
+    folder: Path
+
+    def processes(self) -> list[Any]:
+        """This cluster's live processes (``psutil.Process``): those whose command line
+        names its folder, and their descendants (Ray's agents and workers rename
+        themselves)."""
+        import psutil
+
+        mark = str(self.folder)
+        found: dict[int, Any] = {}
+        for process in psutil.process_iter(["cmdline"]):
+            try:
+                if any(mark in part for part in process.info["cmdline"] or ()):
+                    found[process.pid] = process
+                    found.update((child.pid, child) for child in process.children(True))
+            except (psutil.NoSuchProcess, psutil.AccessDenied):  # pragma: no cover - racy
+                continue
+        return list(found.values())
+
+
+def _cluster_prefix() -> Path:
+    """The folders of this user's clusters, less the port: ``/tmp/asynctool-ray-UID-``."""
+    import getpass
+    import tempfile
+
+    user = os.getuid() if hasattr(os, "getuid") else getpass.getuser()
+    return Path(tempfile.gettempdir()) / f"asynctool-ray-{user}-"
+
+
+def cluster_folder(port: int) -> Path:
+    """Where ``cluster up --port PORT`` keeps its Ray files and its record."""
+    prefix = _cluster_prefix()
+    return prefix.parent / f"{prefix.name}{port}"
+
+
+def running_clusters(port: int | None = None) -> list[Cluster]:
+    """The clusters ``cluster up`` started on this machine (for this user) that still run;
+    records of clusters that died are removed."""
+    prefix = _cluster_prefix()
+    pattern = f"{prefix.name}{'*' if port is None else port}/cluster.json"
+    clusters = []
+    for record in sorted(prefix.parent.glob(pattern)):
+        try:
+            data = json.loads(record.read_text())
+            cluster = Cluster(data["address"], data["port"], data["num_cpus"], record.parent)
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+        if cluster.processes():
+            clusters.append(cluster)
+        else:
+            record.unlink(missing_ok=True)
+    return clusters
+
+
 def cluster_up(*, port: int = 6379, num_cpus: int = 2, host: str = "127.0.0.1") -> str:
-    """Start a Ray head node on ``host:port`` with ``num_cpus`` CPUs; returns its address."""
+    """Start a Ray head node on ``host:port`` with ``num_cpus`` CPUs; returns its address.
+
+    On loopback (the default) every port the cluster opens is bound to the loopback
+    address: Ray, left alone, replaces a loopback ``--node-ip-address`` by the machine's
+    external address and binds its GCS and raylet to all interfaces, which would leave an
+    unauthenticated cluster open to the network. Its files live in :func:`cluster_folder`,
+    which :func:`cluster_down` uses to stop this cluster's processes only."""
+    from asynctool_env.chat.local import free_port
+
+    if running_clusters(port):
+        raise RuntimeError(
+            f"a cluster started by 'asynctool cluster up' already runs on port {port}; "
+            f"stop it first with 'asynctool cluster down --port {port}'"
+        )
+    folder = cluster_folder(port)
+    folder.mkdir(parents=True, exist_ok=True)
+    environment = dict(os.environ)
+    if host in LOOPBACK:
+        # Ray keeps a loopback node address only where it believes clusters are off
+        # (its switch for Windows and macOS); the head node then binds to loopback.
+        environment["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
     command = _ray_command(
         "start",
         "--head",
         f"--node-ip-address={host}",
         f"--port={port}",
         f"--num-cpus={num_cpus}",
+        f"--temp-dir={folder}",
+        f"--ray-client-server-port={free_port()}",
+        f"--dashboard-agent-listen-port={free_port()}",
         "--include-dashboard=false",
         "--disable-usage-stats",
     )
-    result = subprocess.run(command, capture_output=True, text=True)
+    result = subprocess.run(command, capture_output=True, text=True, env=environment)
     if result.returncode != 0:
         raise RuntimeError(f"ray start failed:\n{(result.stdout + result.stderr)[-2000:]}")
-    return f"{host}:{port}"
+    address = f"{host}:{port}"
+    record = {"address": address, "port": port, "num_cpus": num_cpus, "host": host}
+    (folder / "cluster.json").write_text(json.dumps(record) + "\n")
+    return address
 
 
-def cluster_down() -> None:
-    """Stop every Ray process this machine's ``ray start`` left running."""
-    subprocess.run(_ray_command("stop", "--force"), capture_output=True, text=True, check=False)
+def cluster_down(port: int | None = None, *, timeout: float = 30.0) -> list[str]:
+    """Stop the clusters :func:`cluster_up` started on this machine (only the one on
+    ``port`` when given), and nothing else: other Ray clusters, and Ray instances inside
+    other processes, keep running. Returns the addresses stopped."""
+    import psutil
+
+    stopped = []
+    for cluster in running_clusters(port):
+        processes = cluster.processes()
+        for process in processes:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.terminate()
+        _, alive = psutil.wait_procs(processes, timeout=timeout)
+        for process in alive:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
+        psutil.wait_procs(alive, timeout=timeout)
+        (cluster.folder / "cluster.json").unlink(missing_ok=True)
+        stopped.append(cluster.address)
+    return stopped

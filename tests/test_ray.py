@@ -379,3 +379,96 @@ def test_an_endpoint_actor_killed_mid_run_loses_no_episode(cluster, tmp_path):
     }
     lines = [json.loads(line) for line in (tmp_path / "ray" / "episodes.jsonl").open()]
     assert sorted(line["instance_index"] for line in lines) == indexes  # once each
+
+
+LOOPBACK_IPS = {"127.0.0.1", "::1", "::ffff:127.0.0.1"}
+
+
+def _bound_addresses(processes) -> list[tuple[str, int, str]]:
+    """(ip, port, process name) of every socket the processes listen on or bound alone."""
+    import psutil
+
+    bound = []
+    for process in processes:
+        try:
+            connections = process.net_connections(kind="inet")
+            name = process.name()
+        except psutil.NoSuchProcess:  # pragma: no cover - a worker that just left
+            continue
+        for connection in connections:
+            if connection.status in (psutil.CONN_LISTEN, psutil.CONN_NONE):
+                bound.append((connection.laddr.ip, connection.laddr.port, name))
+    return bound
+
+
+def test_every_port_the_cluster_opens_is_bound_to_loopback(cluster):
+    """The head node, its agents and the workers a job starts listen on loopback only
+    (Ray alone rewrites a loopback node address to the external one and binds its GCS and
+    raylet to all interfaces)."""
+    from asynctool_env.distributed import running_clusters
+
+    evaluate_ray("critical_path", EvalConfig(split="dev", episodes=4), address=cluster)
+    port = int(cluster.rsplit(":", 1)[1])
+    (ours,) = running_clusters(port)
+    bound = _bound_addresses(ours.processes())
+    assert port in {entry[1] for entry in bound}  # the GCS is among them
+    assert len({entry[2] for entry in bound}) >= 3  # gcs, raylet, agents, workers
+    assert [entry for entry in bound if entry[0] not in LOOPBACK_IPS] == []
+
+
+def test_eval_ray_auto_joins_the_cluster_cluster_up_started(cluster):
+    from asynctool_env.distributed import connect
+
+    ray = connect("auto")
+    assert ray.is_initialized()
+    assert ray.cluster_resources().get("CPU") == 2
+
+
+def test_cluster_down_stops_only_the_cluster_it_started():
+    """Another Ray cluster on the machine (a plain ``ray start``) keeps running when
+    ``asynctool cluster down`` stops ours; ``ray stop`` would have ended both."""
+    import psutil
+
+    from asynctool_env.distributed import Cluster, _ray_command, running_clusters
+
+    foreign_port, our_port = free_port(), free_port()
+    import shutil
+    import tempfile
+
+    foreign_dir = Path(tempfile.mkdtemp(prefix="ray-"))  # short: Ray's sockets live there
+    started = subprocess.run(
+        _ray_command(
+            "start", "--head", "--node-ip-address=127.0.0.1", f"--port={foreign_port}",
+            "--num-cpus=1", f"--temp-dir={foreign_dir}", "--include-dashboard=false",
+            f"--ray-client-server-port={free_port()}",
+            f"--dashboard-agent-listen-port={free_port()}", "--disable-usage-stats",
+        ),
+        capture_output=True, text=True, timeout=180,
+        env={**os.environ, "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER": "0"},
+    )  # fmt: skip
+    assert started.returncode == 0, started.stdout + started.stderr
+    foreign = Cluster(f"127.0.0.1:{foreign_port}", foreign_port, 1, foreign_dir)
+    run = [sys.executable, "-c", "from asynctool_env.cli import app; app()"]
+    try:
+        up = subprocess.run(
+            [*run, "cluster", "up", "--port", str(our_port), "--num-cpus", "1"],
+            capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert up.returncode == 0, up.stdout + up.stderr
+        (ours,) = running_clusters(our_port)
+        our_processes = ours.processes()
+        foreign_processes = foreign.processes()
+        assert our_processes and foreign_processes
+        down = subprocess.run([*run, "cluster", "down"], capture_output=True, text=True)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert f"127.0.0.1:{our_port}" in down.stdout
+        assert not any(process.is_running() for process in our_processes)
+        assert all(process.is_running() for process in foreign_processes)
+        assert running_clusters(our_port) == []
+        again = subprocess.run([*run, "cluster", "down"], capture_output=True, text=True)
+        assert again.returncode == 0 and "no cluster" in again.stdout
+    finally:
+        for process in foreign.processes():
+            process.kill()
+        psutil.wait_procs(foreign.processes(), timeout=30)
+        shutil.rmtree(foreign_dir, ignore_errors=True)
