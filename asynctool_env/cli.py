@@ -1055,19 +1055,28 @@ def report(
         "results/report"
     ),
 ) -> None:
-    """Leaderboard markdown and plots (timeline, efficiency vs latency, success vs tasks)."""
-    from asynctool_env.benchmark import grouped_summaries, leaderboard_markdown, read_records
+    """Leaderboard markdown and plots (timeline, efficiency vs latency, success vs tasks).
+
+    Each result folder is a run: an agent name found in several runs is shown once per run
+    ("ppo (my_run)"), and a warning says when the rows come from different splits, played
+    different numbers of episodes or were scored by different versions."""
+    from asynctool_env.benchmark import grouped_summaries, leaderboard_markdown
+    from asynctool_env.results import label_runs, read_runs
 
     try:
-        records = read_records(results)
+        runs = read_runs(results)
     except (FileNotFoundError, ValueError) as error:
         raise typer.BadParameter(str(error), param_hint="RESULTS") from error
+    records, cautions = label_runs(runs)
     if not records:
         raise typer.BadParameter("the results hold no episodes", param_hint="RESULTS")
     output.mkdir(parents=True, exist_ok=True)
     summaries = list(grouped_summaries(records, lambda r: r.agent).values())
-    lines = [leaderboard_markdown(summaries, "Leaderboard")]
-    lines += ["### Efficiency by latency profile", ""]
+    splits = {summary.get("split") for summary in summaries}
+    title = "Leaderboard" + (f" ({splits.pop()} split)" if len(splits) == 1 else "")
+    lines = [leaderboard_markdown(summaries, title)]
+    lines += [f"> **Caution:** {caution}." for caution in cautions]
+    lines += ["", "### Efficiency by latency profile", ""]
     lines += ["| agent | latency | episodes | efficiency |", "|---|---|---:|---:|"]
     for (agent, latency), summary in grouped_summaries(
         records, lambda r: (r.agent, r.latency)
@@ -1077,7 +1086,9 @@ def report(
         lines.append(f"| {agent} | {latency} | {summary['episodes']} | {shown} |")
     (output / "leaderboard.md").write_text("\n".join(lines) + "\n")
     console = _console()
-    console.print(_leaderboard_table(summaries, "Leaderboard"))
+    console.print(_leaderboard_table(summaries, title))
+    for caution in cautions:
+        console.print(f"[yellow]caution:[/yellow] {caution}")
     _draw_plots(records, output)
     console.print(f"report written to {output}/")
 

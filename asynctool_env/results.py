@@ -207,6 +207,7 @@ def summarize(records: Sequence[EpisodeRecord]) -> dict[str, Any]:
     agent = records[0].agent
     records = [r for r in records if not r.details.get("failed")]
     summary: dict[str, Any] = {"agent": agent, "episodes": len(records)}
+    summary["split"] = "+".join(sorted({record_split(r) for r in records})) or None
     for name in SUMMARY_METRICS:
         values = [r.metrics.get(name) for r in records if r.metrics.get(name) is not None]
         summary[name] = float(np.mean([float(v) for v in values])) if values else None
@@ -235,6 +236,7 @@ def grouped_summaries(
 
 LEADERBOARD_COLUMNS = (
     ("agent", "agent", ""),
+    ("episodes", "episodes", "count"),
     ("overall", "instance_success", "pct"),
     ("task", "task_success_rate", "pct"),
     ("step F1", "step_f1", "pct"),
@@ -256,10 +258,14 @@ TRIAL_COLUMNS = (
 
 
 def leaderboard_columns(summaries: Sequence[Mapping[str, Any]]) -> tuple[tuple[str, str, str], ...]:
-    """The leaderboard's columns for these summaries (pass^k and pass@k when trials ran)."""
+    """The leaderboard's columns for these summaries (the split when the rows come from
+    different ones; pass^k and pass@k when trials ran)."""
+    columns = LEADERBOARD_COLUMNS
+    if len({summary.get("split") for summary in summaries}) > 1:
+        columns = (*columns[:1], ("split", "split", ""), *columns[1:])
     if any(summary.get("trials") for summary in summaries):
-        return LEADERBOARD_COLUMNS + TRIAL_COLUMNS
-    return LEADERBOARD_COLUMNS
+        columns += TRIAL_COLUMNS
+    return columns
 
 
 def format_value(value: Any, kind: str) -> str:
@@ -297,24 +303,128 @@ def read_records(paths: Iterable[str | os.PathLike[str]]) -> list[EpisodeRecord]
         FileNotFoundError: A path has no ``episodes.jsonl``.
         ValueError: A line is not a valid record (the message names file and line).
     """
-    records: list[EpisodeRecord] = []
-    for path in paths:
-        file = Path(path)
-        if file.is_dir():
-            file = file / "episodes.jsonl"
-        if not file.is_file():
-            raise FileNotFoundError(f"no episodes.jsonl at {path}")
-        text = file.read_text(encoding="utf-8")
-        lines = text.splitlines()
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
+    return [record for run in read_runs(paths) for record in run.records]
+
+
+@dataclass(frozen=True)
+class Run:
+    """The episodes of one result folder (or ``episodes.jsonl`` file), named by ``label``:
+    the folder's name, with as many parent folders as it takes to tell it from the others
+    read with it."""
+
+    label: str
+    path: Path
+    records: list[EpisodeRecord]
+
+
+def _read_episodes(path: str | os.PathLike[str]) -> tuple[Path, list[EpisodeRecord]]:
+    file = Path(path)
+    if file.is_dir():
+        file = file / "episodes.jsonl"
+    if not file.is_file():
+        raise FileNotFoundError(f"no episodes.jsonl at {path}")
+    text = file.read_text(encoding="utf-8")
+    lines = text.splitlines()
+    records = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        try:
+            records.append(EpisodeRecord(**json.loads(line)))
+        except (json.JSONDecodeError, TypeError) as error:
+            if number == len(lines) and not text.endswith("\n"):
+                # A run killed mid-write: resuming it replays that episode.
+                warnings.warn(f"{file}:{number}: torn last line skipped", stacklevel=3)
                 continue
-            try:
-                records.append(EpisodeRecord(**json.loads(line)))
-            except (json.JSONDecodeError, TypeError) as error:
-                if number == len(lines) and not text.endswith("\n"):
-                    # A run killed mid-write: resuming it replays that episode.
-                    warnings.warn(f"{file}:{number}: torn last line skipped", stacklevel=2)
-                    continue
-                raise ValueError(f"{file}:{number}: not an episode record: {error}") from None
-    return records
+            raise ValueError(f"{file}:{number}: not an episode record: {error}") from None
+    return file, records
+
+
+def read_runs(paths: Iterable[str | os.PathLike[str]]) -> list[Run]:
+    """One :class:`Run` per path (a result folder or an ``episodes.jsonl`` file), labelled
+    by its folder's name; same-named folders get their parents' names too
+    (``a/ppo``, ``b/ppo``).
+
+    Raises:
+        FileNotFoundError: A path has no ``episodes.jsonl``.
+        ValueError: A line is not a valid record, or a path was given twice.
+    """
+    read = [_read_episodes(path) for path in paths]
+    folders = [file.resolve().parent for file, _ in read]
+    if len(set(folders)) < len(folders):
+        twice = sorted({str(f) for f in folders if folders.count(f) > 1})
+        raise ValueError(f"results given twice: {', '.join(twice)}")
+
+    def label(folder: Path) -> str:
+        # The shortest tail of the folder's path that no other folder's path ends with.
+        for depth in range(1, len(folder.parts) + 1):
+            tail = folder.parts[-depth:]
+            if not any(other.parts[-depth:] == tail for other in folders if other != folder):
+                break
+        return "/".join(tail)
+
+    labels = [label(folder) for folder in folders]
+    return [Run(label, file, records) for label, (file, records) in zip(labels, read, strict=True)]
+
+
+def record_split(record: EpisodeRecord) -> str:
+    """The split an episode's instance came from (``dev-0003`` -> ``dev``; instances of the
+    procedural stream carry no split: ``procedural``)."""
+    head, _, tail = record.instance_id.rpartition("-")
+    return head if head and tail.isdigit() else "procedural"
+
+
+def label_runs(runs: Sequence[Run]) -> tuple[list[EpisodeRecord], list[str]]:
+    """The records of several runs with one agent label per row of a report, and warnings
+    about rows that are not comparable.
+
+    An agent name found in several runs becomes ``name (run label)``, so the shipped
+    ``ppo`` and a user's own ``ppo`` stay two rows instead of one mean of both; a label whose
+    episodes come from several splits is cut by split (``name [dev]``). The warnings say
+    when the rows come from different splits, played different numbers of episodes or were
+    scored by different dataset or grader versions."""
+    from dataclasses import replace
+
+    runs_of: dict[str, set[str]] = {}
+    for run in runs:
+        for record in run.records:
+            runs_of.setdefault(record.agent, set()).add(run.label)
+    named: list[EpisodeRecord] = []
+    for run in runs:
+        for record in run.records:
+            shared = len(runs_of[record.agent]) > 1
+            label = f"{record.agent} ({run.label})" if shared else record.agent
+            named.append(replace(record, agent=label))
+    splits_of: dict[str, set[str]] = {}
+    for record in named:
+        splits_of.setdefault(record.agent, set()).add(record_split(record))
+    labelled = [
+        replace(record, agent=f"{record.agent} [{record_split(record)}]")
+        if len(splits_of[record.agent]) > 1
+        else record
+        for record in named
+    ]
+    warnings_: list[str] = []
+    splits = sorted({record_split(record) for record in labelled})
+    if len(splits) > 1:
+        warnings_.append(
+            f"the rows come from different splits ({', '.join(splits)}): "
+            "compare rows of one split only"
+        )
+    counts: dict[str, int] = {}
+    for record in labelled:
+        counts[record.agent] = counts.get(record.agent, 0) + 1
+    if len(set(counts.values())) > 1:
+        low, high = min(counts.values()), max(counts.values())
+        warnings_.append(
+            f"the rows played different numbers of episodes ({low} to {high}; see the "
+            "episodes column): a mean over few episodes is noisy"
+        )
+    versions = {json.dumps(dict(record.versions), sort_keys=True) for record in labelled}
+    if len(versions) > 1:
+        shown = "; ".join(
+            ", ".join(f"{k} {v}" for k, v in json.loads(v).items()) or "unrecorded (v1)"
+            for v in sorted(versions)
+        )
+        warnings_.append(f"the rows were scored by different versions ({shown})")
+    return labelled, warnings_
