@@ -24,9 +24,11 @@ def _main() -> None:
 
 
 def _console() -> Console:
-    """A console; wide when writing to a file or pipe, so tables keep every column."""
-    console = Console()
-    return console if console.is_terminal else Console(width=160)
+    """A console; wide when writing to a file or pipe, so tables keep every column. Lines
+    of text are never broken by the console (soft wrap): a path or a command printed
+    stays one line to copy."""
+    console = Console(soft_wrap=True)
+    return console if console.is_terminal else Console(width=160, soft_wrap=True)
 
 
 #: The largest finite --calls-per-turn (more is 'unlimited' in practice).
@@ -446,6 +448,10 @@ def _ppo_policy_file(policy: Path | None, needed: bool) -> str | None:
     return str(policy.resolve())
 
 
+#: Env steps RLlib's PPO samples per training iteration (``ppo_config``'s batch).
+RLLIB_STEPS_PER_ITERATION = 2000
+
+
 def _train_rllib(
     regime: str | None,
     timesteps: int | None,
@@ -458,6 +464,8 @@ def _train_rllib(
     agents: int | None = None,
     env_extra: dict | None = None,
     eval_episodes: int | None = None,
+    show_config: bool = False,
+    quiet: bool = False,
 ) -> None:
     """``asynctool train --backend rllib``: PPO with masking on RLlib, scored on dev."""
     import math
@@ -474,6 +482,37 @@ def _train_rllib(
         )
     if export is not None and export.suffix != ".pt":
         raise typer.BadParameter(f"policy files end in .pt, got {export}", param_hint="--export")
+    if timesteps is not None and timesteps < 1:
+        raise typer.BadParameter("give at least 1 step", param_hint="--timesteps")
+    if agents is not None:
+        env_kwargs = {"n_agents": agents, **dict(env_extra or {})}
+        label = f"multi{agents}"
+    else:
+        env_kwargs = {**REGIMES[name], **dict(env_extra or {})}
+        label = name
+    budget = timesteps or 20_000
+    iterations = max(1, math.ceil(budget / RLLIB_STEPS_PER_ITERATION))
+    planned = iterations * RLLIB_STEPS_PER_ITERATION
+    folder = output or Path("runs") / f"rllib-{label}-seed{seed or 0}"
+    resolved = {
+        "backend": "rllib",
+        "regime": None if agents is not None else name,
+        "agents": agents,
+        "env_kwargs": env_kwargs,
+        "timesteps": budget,
+        "iterations": iterations,
+        "steps_per_iteration": RLLIB_STEPS_PER_ITERATION,
+        "seed": seed or 0,
+        "output": str(folder),
+        "export": None if export is None else str(export),
+        "address": address,
+        "num_env_runners": num_env_runners,
+        "eval_episodes": eval_episodes or 24,
+    }
+    console = _console()
+    if show_config:
+        console.print_json(json.dumps(resolved))
+        return
     try:
         from asynctool_env.rl.rllib import train_rllib
     except ImportError as error:
@@ -481,16 +520,30 @@ def _train_rllib(
             f"--backend rllib needs the ray extra: pip install 'asynctool-env[ray]' ({error})",
             param_hint="--backend",
         ) from error
-    if agents is not None:
-        env_kwargs = {"n_agents": agents, **dict(env_extra or {})}
-        label = f"multi{agents}"
-    else:
-        env_kwargs = {**REGIMES[name], **dict(env_extra or {})}
-        label = name
-    folder = output or Path("runs") / f"rllib-{label}-seed{seed or 0}"
+    if not quiet:
+        rounded = (
+            f" (rounded up from {budget} to whole iterations of {RLLIB_STEPS_PER_ITERATION})"
+            if planned != budget
+            else ""
+        )
+        where = address or "Ray in this process"
+        console.print(
+            f"training RLlib PPO ({label}, env {env_kwargs}) for {planned} steps"
+            f"{rounded}: {iterations} iterations on {where}, seed {seed or 0} -> {folder}/",
+            markup=False,
+        )
+
+    def progress(done: int, steps: int, mean_return: float) -> None:
+        if not quiet:
+            console.print(
+                f"iteration {done}/{iterations}: {steps} env steps, "
+                f"mean training return {mean_return:.3f}",
+                markup=False,
+            )
+
     try:
         run = train_rllib(
-            iterations=max(1, math.ceil((timesteps or 20_000) / 2000)),
+            iterations=iterations,
             env_kwargs=env_kwargs,
             multi_agent=agents is not None,
             address=address,
@@ -499,10 +552,10 @@ def _train_rllib(
             checkpoint_dir=str(Path(folder).resolve() / "checkpoint"),
             export=export,
             seed=seed or 0,
+            progress=progress,
         )
     except (TypeError, ValueError) as error:
         raise typer.BadParameter(str(error), param_hint="--env-kwarg") from error
-    console = _console()
     before, after = run.dev_before, run.dev_after
     score = (
         f"dev success {before['success']:.3f} -> {after['success']:.3f}, rounds "
@@ -650,6 +703,8 @@ def train(
             agents=agents,
             env_extra=extra_env,
             eval_episodes=eval_episodes,
+            show_config=show_config,
+            quiet=quiet,
         )
         return
     if agents is not None:

@@ -67,10 +67,10 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Any:
             raise RuntimeError(f"several clusters run here ({listed}): pass one's address")
         if ours:
             address = ours[0].address
-    if address not in (None, "local"):
-        _keep_loopback(ray, address)
     runtime = {"env_vars": {"PYTHONPATH": os.pathsep.join(sys.path)}}
     if address in (None, "local"):
+        _keep_loopback(ray, "127.0.0.1")
+        _token_in_memory()
         ray.init(
             num_cpus=num_cpus,
             include_dashboard=False,
@@ -78,8 +78,24 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> Any:
             runtime_env=runtime,
         )
     else:
+        _keep_loopback(ray, address)
         ray.init(address=address, log_to_driver=False, runtime_env=runtime)
     return ray
+
+
+def _token_in_memory() -> None:
+    """Give a Ray started in this process a token of its own, in the environment its
+    processes inherit. Left alone, Ray 2.60 turns token authentication on for such an
+    instance and saves a new token to ``~/.ray/auth_token``, which every later ``ray start``
+    and connection on the machine then picks up (a cluster started without it refuses
+    them). A user's own setting (``RAY_AUTH_MODE``, ``RAY_AUTH_TOKEN``, a token file) wins."""
+    import secrets
+
+    if {"RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH"} & set(os.environ):
+        return
+    if (Path.home() / ".ray" / "auth_token").exists():
+        return
+    os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
 
 
 def _keep_loopback(ray: Any, address: str) -> None:

@@ -185,6 +185,7 @@ def test_the_train_command_runs_rllib_on_the_cluster(cluster, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "RLlib PPO (default): " in result.output and "dev efficiency" in result.output
+    assert "iteration 1/1: " in result.output  # progress, one line per iteration
     assert (tmp_path / "run" / "checkpoint").is_dir()
     bad = CliRunner().invoke(app, ["train", "--backend", "jax"])
     assert bad.exit_code == 2 and "choose sb3 or rllib" in bad.output
@@ -472,3 +473,35 @@ def test_cluster_down_stops_only_the_cluster_it_started():
             process.kill()
         psutil.wait_procs(foreign.processes(), timeout=30)
         shutil.rmtree(foreign_dir, ignore_errors=True)
+
+
+def test_train_rllib_show_config_prints_the_plan_and_starts_nothing(tmp_path):
+    """--show-config resolves the settings (whole iterations of 2000 steps) and stops: no
+    Ray, no training, no file under HOME."""
+    run = [sys.executable, "-c", "from asynctool_env.cli import app; app()"]
+    shown = subprocess.run(
+        [*run, "train", "--backend", "rllib", "--timesteps", "5000", "--show-config"],
+        capture_output=True, text=True, timeout=60, env={**os.environ, "HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    plan = json.loads(shown.stdout)
+    assert plan["iterations"] == 3 and plan["steps_per_iteration"] == 2000
+    assert plan["timesteps"] == 5000 and plan["backend"] == "rllib"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_train_rllib_in_process_is_quiet_on_loopback_and_writes_no_token(tmp_path):
+    """Ray started in the process (no --address): --quiet prints only the final line, every
+    port is on loopback, and no ~/.ray/auth_token is left to break later connections."""
+    pytest.importorskip("ray.rllib")
+    run = [sys.executable, "-c", "from asynctool_env.cli import app; app()"]
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("RAY_AUTH")}
+    trained = subprocess.run(
+        [*run, "train", "--backend", "rllib", "--timesteps", "1000", "--quiet",
+         "--eval-episodes", "2", "--output", str(tmp_path / "run")],
+        capture_output=True, text=True, timeout=600, env={**environment, "HOME": str(tmp_path)},
+    )  # fmt: skip
+    assert trained.returncode == 0, trained.stdout + trained.stderr
+    lines = trained.stdout.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("RLlib PPO (default): "), trained.stdout
+    assert not (tmp_path / ".ray").exists()

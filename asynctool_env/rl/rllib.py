@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -422,6 +422,7 @@ def train_rllib(
     checkpoint_dir: str | None = None,
     export: str | os.PathLike[str] | None = None,
     seed: int = 0,
+    progress: Callable[[int, int, float], None] | None = None,
     **config: Any,
 ) -> RLlibRun:
     """Train PPO with masking for ``iterations`` iterations (on the cluster at ``address``
@@ -435,6 +436,8 @@ def train_rllib(
             scores are :func:`evaluate_team`'s.
         checkpoint_dir: Save an RLlib checkpoint (the whole algorithm, resumable) here.
         export: Write the trained actor as a policy file (:func:`export_policy`) here.
+        progress: Called after each iteration with (iterations done, env steps so far,
+            mean training return).
         config: More :func:`ppo_config` arguments (batch sizes, learning rate, ...).
     """
     from asynctool_env.distributed import connect
@@ -469,6 +472,8 @@ def train_rllib(
                 "num_env_steps_sampled_lifetime"
             )
             steps = int(sampled or steps)
+            if progress is not None:
+                progress(len(returns), steps, returns[-1])
         seconds = time.perf_counter() - start
         after = evaluate(current(), env_kwargs, eval_episodes)
         saved = algo.save_to_path(checkpoint_dir) if checkpoint_dir else None
