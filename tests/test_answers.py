@@ -3670,3 +3670,61 @@ def test_a_value_labelled_as_another_field_does_not_state_the_fact(answer, right
 def test_an_id_labelled_as_another_field_does_not_state_the_fact(answer, right):
     verdict = grade_ticket(answer)
     assert verdict.correct is right, verdict.reasons
+
+
+MEDIAN_RESPONSES = [
+    {
+        "highest": {"title": "Monthly electricity use of Elm Street School", "value": 15749.5},
+        "lowest": {"title": "Monthly electricity use of City Hall Annex", "value": 12363.5},
+        "statistic": "median",
+    },
+    {"new_value": 12363.5, "old_value": 15749.5, "percent_change": -21.4991},
+]
+MEDIAN_INSTRUCTION = (
+    'Compare the median of "Monthly electricity use of Elm Street School" with that of '
+    '"Monthly electricity use of City Hall Annex" and compute the percentage change from the '
+    "first median to the second. Tell me which dataset has the higher value and the "
+    "percentage change."
+)
+MEDIAN_FACTS = (
+    Fact(
+        "choice",
+        "Monthly electricity use of Elm Street School",
+        alternatives=("Monthly electricity use of City Hall Annex",),
+        label="answer",
+    ),
+    Fact("number", -21.4991, "${s1.percent_change}", label="percent change"),
+)
+ELM = "Monthly electricity use of Elm Street School"
+HALL = "Monthly electricity use of City Hall Annex"
+
+
+@pytest.mark.parametrize(
+    ("answer", "right"),
+    [
+        (f"{ELM} has the higher median; the percentage change is -21.4991%.", True),
+        ("Elm Street School has the higher median; the change is -21.4991%.", True),
+        ("The Elm Street School dataset has the higher median; -21.4991%.", True),
+        (f"{HALL} has the lower median, so {ELM} wins; -21.4991%.", True),
+        ({"higher": ELM, "percentage change": -21.4991}, True),
+        # the right option said to be the lower one, or not the higher one
+        (f"{ELM} has the lower median; the percentage change is -21.4991%.", False),
+        (f"{ELM}'s median is less than {HALL}'s; the percentage change is -21.4991%.", False),
+        (f"{ELM} does not have the higher median; the percentage change is -21.4991%.", False),
+        (f"The higher is City Hall Annex, not {ELM}; the percentage change is -21.4991%.", False),
+        ({"lower": ELM, "percentage change": -21.4991}, False),
+        ({ELM: "lower", HALL: "higher", "percent change": -21.4991}, False),
+        # hedged, or not committed at all
+        (f"Higher: {ELM}? Percentage change -21.4991%.", False),
+        (f"Not sure which is higher, possibly {ELM}; the percentage change is -21.4991%.", False),
+        (f"{ELM} has the higher median, or maybe not; the percentage change is -21.4991%.", False),
+        (f"{ELM} is higher than {HALL}, or the other way round; -21.4991%.", False),
+        (f"Higher: {ELM} (if I read it right; otherwise City Hall Annex); -21.4991%.", False),
+        (f"{ELM} vs {HALL}: unclear which is higher; the percentage change is -21.4991%.", False),
+        (f"{ELM} compared with {HALL}; the percentage change is -21.4991%.", False),
+    ],
+)
+def test_a_choice_must_commit_to_the_right_option(answer, right):
+    context = context_values(MEDIAN_RESPONSES, MEDIAN_INSTRUCTION)
+    verdict = grade_answer(answer, MEDIAN_FACTS, context, MEDIAN_RESPONSES, MEDIAN_INSTRUCTION)
+    assert verdict.correct is right, verdict.reasons

@@ -277,6 +277,7 @@ from __future__ import annotations
 
 import ast
 import bisect
+import itertools
 import json
 import math
 import re
@@ -1279,19 +1280,6 @@ def states(
     return letters >= 4 and squeezed in _NOT_WORD.sub("", normalized)
 
 
-def _first_named(options: Sequence[Any], normalized: str) -> Any:
-    """The option whose first whole-word mention comes first in ``normalized``."""
-    positions = []
-    for option in options:
-        wanted = normalize_text(str(option)).strip(" .")
-        found = (
-            re.search(r"(?<!\w)" + re.escape(wanted) + r"(?!\w)", normalized) if wanted else None
-        )
-        if found:
-            positions.append((found.start(), -len(wanted), option))
-    return min(positions)[2] if positions else None
-
-
 def _is_number(value: Any) -> bool:
     try:
         float(value)
@@ -1555,6 +1543,16 @@ def _meaningful(occurrence: _Occurrence) -> bool:
         and word not in _STOP
         for word in [*occurrence.pre, *occurrence.post, *_label_words(occurrence.gap)]
     )
+
+
+def _other_thing(window: Sequence[str], asked: Collection[str]) -> bool:
+    """Whether the instruction's words meet a label only in a generic word that another
+    word names the thing of: "the itinerary id" does not name the order id."""
+    matched = set(window[:3]) & set(asked)
+    if not matched <= _OPTIONAL:
+        return False
+    at = _first(window, matched)
+    return at + 1 < len(window) and len(window[at + 1]) > 1 and window[at + 1] not in asked
 
 
 def _first(window: Sequence[str], words: Collection[str]) -> int:
@@ -2576,7 +2574,7 @@ class _Reading:
             # a value of another kind is named only by its closest word ("email: 41"), not
             # by any word of a long key ("UUID in the customers dataset namespace")
             loose = same_kind or (occurrence.connector and bool(pre) and pre[0] in asked)
-            if asked and loose and set(pre[:3]) & asked:
+            if asked and loose and set(pre[:3]) & asked and not _other_thing(pre, asked):
                 found.append((len(set(pre[:3]) & asked), _first(pre, asked)))
             if asked and (same_kind or occurrence.connector) and set(head[:3]) & asked:
                 found.append((len(set(head[:3]) & asked), _first(pre, asked)))
@@ -3700,22 +3698,67 @@ class _Reading:
             )
         return ""
 
-    def _concluded(self, options: Sequence[Any]) -> list[Any]:
+    def _option_spans(self, option: Any, options: Sequence[Any]) -> list[tuple[int, int]]:
+        """Where the answer names ``option``: in full, or by the part that sets it apart
+        from the other options, when that part is in no other ("Elm Street School" for
+        "Monthly electricity use of Elm Street School" against "... of City Hall Annex")."""
+        spans = _text_spans(option, self.low)
+        words = _squeeze(str(option)).strip(" .").split()
+        others = [_squeeze(str(other)).strip(" .").split() for other in options]
+        others = [other for other in others if other != words]
+        if not others or len(words) < 2:
+            return spans
+        lead = trail = len(words)
+        for other in others:
+            common = 0
+            while common < min(len(words), len(other)) and words[common] == other[common]:
+                common += 1
+            lead = min(lead, common)
+            common = 0
+            while common < min(len(words), len(other)) and words[-1 - common] == other[-1 - common]:
+                common += 1
+            trail = min(trail, common)
+        part = words[lead : len(words) - trail]
+        short = " ".join(part)
+        if (
+            not part
+            or part == words
+            or sum(char.isalpha() for char in short) < 4
+            or any(_contains_words(" ".join(other), short) for other in others)
+        ):
+            return spans
+        extra = [
+            (a, b)
+            for a, b in _text_spans(short, self.low)
+            if not any(c <= a and b <= d for c, d in spans)
+        ]
+        return sorted(spans + extra)
+
+    def _concluded(self, options: Sequence[Any]) -> tuple[list[Any], list[Any]]:
         """The options the answer's conclusion names: after "so", "therefore", "the winner
         is", "answer:" ..., or followed by the instruction's own comparison ("Mia
-        Schneider's newest post got more impressions")."""
+        Schneider's newest post got more impressions"); and those it says are *not* the
+        answer: said with the opposite comparison ("X has the lower median", {"lower": X},
+        {X: "lower"}) or with a negation ("X does not have the higher median", "the higher
+        is Y, not X")."""
         said = self.said.blob
         asked = set(_COMPARATIVE.findall(said))
         for family in _COMPARATIVE_FAMILIES:
             if family & asked:
                 asked |= family  # "higher daytime temperature": "warmer" says it too
         comparatives = sorted(asked)
+        opposite = sorted(
+            {word for family in _COMPARATIVE_FAMILIES if not family & asked for word in family}
+            if asked
+            else set()
+        )
+        everything = sorted(set(comparatives) | set(opposite))
         after = (
             _compiled(
-                r"(?:['’]s)?(?:\s+[a-z]+){0,3}?\s+(?:is|was|are|were|got|gets|has|had|have|"
-                r"received|receives|drew|draws|will\s+be)\s+(?:the\s+)?(?:"
-                + "|".join(comparatives)
-                + r")\b"
+                r"(?:['’]s)?(?:(?:\s+[a-z]+){0,3}?\s+(?P<neg>(?:does|did|do)\s+not\s+|"
+                r"doesn['’]t\s+|didn['’]t\s+)?(?:is|was|are|were|got|gets|has|had|have|"
+                r"received|receives|drew|draws|will\s+be)\s+(?P<not>not\s+)?|\s*[:=]\s*)"
+                r"(?:the\s+)?(?P<word>" + "|".join(everything) + r")\b"
             )
             if comparatives
             else None
@@ -3723,8 +3766,8 @@ class _Reading:
         # "warmer: Paris", "the warmer city is Paris"
         labelled = (
             _compiled(
-                r"\b(?:"
-                + "|".join(comparatives)
+                r"\b(?P<word>"
+                + "|".join(everything)
                 + r")\b(?:\s+[a-z]+)?\s*(?::|=|\bis\b|\bwas\b)\W*$"
             )
             if comparatives
@@ -3738,37 +3781,118 @@ class _Reading:
             (start, end): keys for start, end, keys in self.paths if keys and keys[-1] is not None
         }
         found: list[Any] = []
+        losers: list[Any] = []
+
+        def add(into: list[Any], option: Any) -> None:
+            if not any(normalize_text(str(o)) == normalize_text(str(option)) for o in into):
+                into.append(option)
+
         for option in options:
-            for start, end in _text_spans(option, self.low):
-                before = self.low[max(self.clause_starts[self._clause(start)], start - 40) : start]
+            for start, end in self._option_spans(option, options):
+                clause = self.low[self.clause_starts[self._clause(start)] : start]
+                before = clause[-40:]
                 keys = keyed.get((start, end))
+                label = labelled.search(before) if labelled is not None else None
+                following = after.match(self.low, end) if after is not None else None
+                if re.search(r"\bnot\W*$", before) and re.search(r"\b(?:is|was)\b", clause):
+                    add(losers, option)  # "the higher is Y, not X"
+                    break
+                if label is not None and label.group("word") in opposite:
+                    add(losers, option)
+                    break
+                if following is not None and (
+                    (following.group("word") in opposite)
+                    != bool(following.group("neg") or following.group("not"))
+                ):
+                    add(losers, option)
+                    break
                 if (
                     _CONCLUSION.search(before)
-                    or (labelled is not None and labelled.search(before))
-                    or (after is not None and after.match(self.low, end) is not None)
+                    or label is not None
+                    or following is not None
                     or (keys is not None and set(_label_words(_fold(keys[-1]))) & question)
                 ):
-                    if not any(
-                        normalize_text(str(o)) == normalize_text(str(option)) for o in found
-                    ):
-                        found.append(option)
+                    add(found, option)
                     break
-        return found
+        return found, losers
+
+    def _first_option(self, options: Sequence[Any]) -> Any:
+        """The option the answer names first (in full or by its own part)."""
+        found = []
+        for position, option in enumerate(options):
+            spans = self._option_spans(option, options)
+            if spans:
+                found.append((spans[0][0], -(spans[0][1] - spans[0][0]), position))
+        return options[min(found)[2]] if found else None
+
+    def _uncommitted(self, options: Sequence[Any], decided: bool) -> bool:
+        """Whether the answer hedges the choice ("not sure which is higher", "possibly X",
+        "X?", "or maybe not", "or the other way round", "otherwise Y", "if I read it
+        right") in a clause that names an option or the comparison, or only sets the
+        options side by side ("X compared with Y", "X vs Y") without concluding."""
+        spans = sorted(
+            (a, b, option) for option in options for a, b in self._option_spans(option, options)
+        )
+        clauses = {self._clause(a) for a, _, _ in spans}
+        for match in _COMPARATIVE.finditer(self.low):
+            clauses.add(self._clause(match.start()))
+        for clause in clauses:
+            begin = self.clause_starts[clause]
+            stop = (
+                self.clause_starts[clause + 1]
+                if clause + 1 < len(self.clause_starts)
+                else len(self.low)
+            )
+            if _CHOICE_HEDGE.search(self.low[begin:stop]):
+                return True
+        for a, b, _ in spans:
+            before = self.low[self.clause_starts[self._clause(a)] : a]
+            if re.search(
+                r"\b(?:probably|possibly|maybe|perhaps|likely|presumably|guess|think|believe)"
+                r"\W*$",
+                before,
+            ) or re.match(r"\s*\?", self.low[b:]):
+                return True
+        if decided:
+            return False
+        for (_, b, first), (c, _, second) in itertools.pairwise(spans):
+            if normalize_text(str(first)) != normalize_text(str(second)) and re.fullmatch(
+                r"[\s,(]*(?:compared\s+(?:with|to)|vs\.?|versus|against|with|and)[\s:,]*",
+                self.low[b:c],
+            ):
+                return True
+        return False
 
     def _check_choice(self, index: int) -> FactCheck:
         fact = self.facts[index]
         name = fact.label or "answer"
-        normalized = normalize_text(self.text)
-        if not states(fact.value, "text", normalized, [], set()):
+        options = [fact.value, *fact.alternatives]
+        chosen = self._option_spans(fact.value, options)
+        if not chosen:
             return FactCheck(fact, False, f"the answer does not state the {name}")
         if normalize_text(str(fact.value)) == "same":
             return FactCheck(fact, True)  # "A and B got the same" names both
         # A choice between named options ("whose post got more, A's or B's?") is answered by
         # the option its conclusion names ("so B's got more", "the winner is B", "answer:
         # B"); without one, by the option named first: "B's (2952 vs 704 for A's)" is B,
-        # "A's or B's" is A.
-        options = [fact.value, *fact.alternatives]
-        concluded = self._concluded(options)
+        # "A's or B's" is A. An option said to be the other way ("X has the lower median",
+        # "not X") is not chosen, and a hedged or open comparison chooses none.
+        concluded, losers = self._concluded(options)
+        if any(normalize_text(str(o)) == normalize_text(str(fact.value)) for o in losers):
+            return FactCheck(
+                fact,
+                False,
+                f"the answer says the {name} is not the option it is: name the option chosen",
+            )
+        if self._uncommitted(options, bool(concluded or losers)):
+            return FactCheck(
+                fact,
+                False,
+                f"the answer is ambiguous about the {name}: it does not commit to one option; "
+                "name the one chosen",
+            )
+        if not concluded and len(options) == 2 and len(losers) == 1:
+            concluded = [fact.value]  # "Y has the lower median": X is chosen
         if len(concluded) > 1:
             return FactCheck(
                 fact,
@@ -3784,19 +3908,16 @@ class _Reading:
                     f"the answer concludes with another option: the option it concludes with is "
                     f"the {name}",
                 )
-        elif normalize_text(str(_first_named(options, normalized))) != normalize_text(
-            str(fact.value)
-        ):
+        elif normalize_text(str(self._first_option(options))) != normalize_text(str(fact.value)):
             return FactCheck(
                 fact,
                 False,
                 f"the answer names another option first: the first option named is the {name}",
             )
-        chosen = _text_spans(fact.value, self.low)
         for other in fact.alternatives:
             if normalize_text(str(other)) in ("same", normalize_text(str(fact.value))):
                 continue
-            for start, end in _text_spans(other, self.low):
+            for start, end in self._option_spans(other, options):
                 lead = self.low[self.clause_starts[self._clause(start)] : start]
                 offered = bool(
                     re.search(r"(?:\b(?:or|either|maybe|perhaps|possibly)\b|/)\W*$", lead)
@@ -3822,6 +3943,14 @@ class _Reading:
         return FactCheck(fact, True)
 
 
+#: What says a choice is not made: "not sure which is higher", "or maybe not", "or the other
+#: way round", "otherwise City Hall Annex", "if I read the report right".
+_CHOICE_HEDGE = re.compile(
+    r"\b(?:not\s+(?:sure|certain|clear)|unsure|unclear|uncertain|can(?:no|['’])?t\s+(?:tell|say)"
+    r"|hard\s+to\s+(?:say|tell)|(?:don['’]t|do\s+not)\s+know|no\s+idea"
+    r"|or\s+(?:maybe|perhaps|possibly)\s+not|or\s+(?:the\s+)?other\s+way\s+a?round"
+    r"|or\s+vice\s+versa|otherwise|unless|if\s+i|i\s+(?:think|guess|believe))\b"
+)
 #: What introduces a choice's conclusion: "so X", "therefore X", "the winner is X", "answer: X".
 _CONCLUSION = re.compile(
     r"(?:\b(?:so|therefore|thus|hence|which\s+means|meaning|winner\s+is|winner|answer\s+is|"
