@@ -750,6 +750,7 @@ def train(
     except ConfigError as error:
         raise typer.BadParameter(str(error)) from error
     console = _console()
+    config, rounding = config.fitted_to_budget()
     if show_config:
         console.print_json(json.dumps(config.to_json()))
         return
@@ -766,10 +767,12 @@ def train(
         env = config.resolved_env_kwargs()
         console.print(
             f"training {config.algo} ({config.regime or 'custom'} regime, env {env}) for "
-            f"{config.total_timesteps} steps on {config.n_envs} {config.vec_env} envs, seed "
+            f"{config.planned_timesteps()} steps on {config.n_envs} {config.vec_env} envs, seed "
             f"{config.seed} -> {config.output_dir()}/",
             markup=False,
         )
+        if rounding:
+            console.print(f"note: {rounding}", markup=False)
     try:
         result = run_training(config)
     except (ValueError, TypeError, FileNotFoundError) as error:

@@ -519,3 +519,36 @@ def test_tool_codes_depend_only_on_the_tool_name():
     assert tool_code("a_tool_of_a_scenario_not_installed") == tool_code(
         "a_tool_of_a_scenario_not_installed"
     )
+
+
+def test_a_budget_below_one_rollout_shortens_the_rollout_and_says_so():
+    """256 native envs of 256 steps collect 65,536 steps per update: a 20,000-step budget
+    ran 65,536. The rollout now shrinks to cover the budget (79 x 256 = 20,224)."""
+    config = TrainConfig(total_timesteps=20_000, n_envs=256, vec_env="native")
+    assert config.rollout_steps() == 256 * 256
+    fitted, note = config.fitted_to_budget()
+    assert (fitted.n_steps, fitted.batch_size) == (79, 128)
+    assert fitted.planned_timesteps() == 20_224
+    assert "n_steps lowered to 79" in note and "20224 steps" in note
+    # A whole number of rollouts: nothing to say; otherwise the rounding is said.
+    whole = TrainConfig(total_timesteps=4096, n_envs=4, n_steps=256)
+    assert whole.fitted_to_budget() == (whole, None)
+    rounded, note = TrainConfig(total_timesteps=5000, n_envs=4, n_steps=256).fitted_to_budget()
+    assert rounded.n_steps == 256 and rounded.planned_timesteps() == 5120
+    assert note == "5120 steps: 5000 rounded up to whole rollouts of 256 x 4"
+    # A rollout shortened below the minibatch takes the minibatch down with it.
+    small, _ = TrainConfig(total_timesteps=40, n_envs=4, n_steps=256).fitted_to_budget()
+    assert (small.n_steps, small.batch_size, small.planned_timesteps()) == (10, 40, 40)
+
+
+@needs_rl
+def test_evaluations_fall_between_updates_never_twice_on_one_policy(tmp_path):
+    """eval_freq below the rollout (128 < 4 x 128): each evaluation comes after an update,
+    not four times on the same weights inside one rollout."""
+    from asynctool_env.rl.training import train
+
+    config = tiny_config(
+        tmp_path, total_timesteps=1536, eval_freq=128, test_episodes=0, checkpoint_freq=0
+    )
+    result = train(config)
+    assert [row["timesteps"] for row in result.evaluations] == [512, 1024, 1536]

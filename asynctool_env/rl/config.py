@@ -231,6 +231,42 @@ class TrainConfig(BaseModel):
             interface["reward_weights"] = {"slip": self.slip}
         return {**REGIMES.get(self.regime or "default", {}), **interface, **self.env_kwargs}
 
+    def rollout_steps(self) -> int:
+        """Env steps collected per update: ``n_steps`` from each of ``n_envs`` envs."""
+        return self.n_steps * self.n_envs
+
+    def planned_timesteps(self) -> int:
+        """The steps a run takes: SB3 collects whole rollouts, so ``total_timesteps`` is
+        rounded up to the next multiple of :meth:`rollout_steps`."""
+        rollout = self.rollout_steps()
+        return -(-self.total_timesteps // rollout) * rollout
+
+    def fitted_to_budget(self) -> tuple[TrainConfig, str | None]:
+        """This configuration, with the rollout shortened when ``total_timesteps`` is less
+        than one rollout (``n_steps`` lowered to the fewest steps per env that cover the
+        budget, ``batch_size`` to the rollout at most), and a note that says what was
+        rounded (``None`` when the budget is a whole number of rollouts).
+
+        With 256 envs of 256 steps, a budget of 20,000 steps would otherwise run 65,536."""
+        fitted, note = self, None
+        if self.total_timesteps < self.rollout_steps():
+            n_steps = max(1, -(-self.total_timesteps // self.n_envs))
+            batch = min(self.batch_size, max(2, n_steps * self.n_envs))
+            fitted = self.model_copy(update={"n_steps": n_steps, "batch_size": batch})
+            note = (
+                f"the budget of {self.total_timesteps} steps is less than one rollout "
+                f"({self.n_steps} steps x {self.n_envs} envs): n_steps lowered to {n_steps}"
+                + (f", batch_size to {batch}" if batch != self.batch_size else "")
+            )
+        planned = fitted.planned_timesteps()
+        if planned != self.total_timesteps:
+            rounded = (
+                f"{planned} steps: {self.total_timesteps} rounded up to whole rollouts of "
+                f"{fitted.n_steps} x {fitted.n_envs}"
+            )
+            note = f"{note}; {rounded}" if note else rounded
+        return fitted, note
+
     def output_dir(self) -> Path:
         return (
             self.output or Path("runs") / f"{self.algo}-{self.regime or 'custom'}-seed{self.seed}"

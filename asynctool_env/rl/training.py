@@ -183,9 +183,10 @@ def _short(summary: dict[str, Any]) -> dict[str, Any]:
 
 
 class ProjectEvalCallback(BaseCallback):
-    """Every ``eval_freq`` env steps (and at the end), play the policy on the evaluation
-    split, log the project's metrics (``eval/efficiency``, ``eval/success``...), append them
-    to ``evaluations.csv`` and keep the weights with the best mean efficiency."""
+    """Every ``eval_freq`` env steps (at the first update after; and at the end), play the
+    policy on the evaluation split, log the project's metrics (``eval/efficiency``,
+    ``eval/success``...), append them to ``evaluations.csv`` and keep the weights with the
+    best mean efficiency."""
 
     def __init__(
         self,
@@ -215,9 +216,13 @@ class ProjectEvalCallback(BaseCallback):
             self._evaluate()
 
     def _on_step(self) -> bool:
+        return True
+
+    def _on_rollout_start(self) -> None:
+        # The weights change only between rollouts: an evaluation inside one would score
+        # the same policy again, so evaluations fall due here, after each update.
         if self.eval_freq and self.num_timesteps - self._last >= self.eval_freq:
             self._evaluate()
-        return True
 
     def _on_training_end(self) -> None:
         if self._last != self.num_timesteps or not self.evaluations:
@@ -329,6 +334,7 @@ def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> Tra
     Returns:
         Paths of the saved policies, wall time, steps and evaluation results.
     """
+    config, _ = config.fitted_to_budget()
     out = config.output_dir()
     out.mkdir(parents=True, exist_ok=True)
     for stale in ("evaluations.csv", "progress.csv"):
