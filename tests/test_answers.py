@@ -3728,3 +3728,24 @@ def test_a_choice_must_commit_to_the_right_option(answer, right):
     context = context_values(MEDIAN_RESPONSES, MEDIAN_INSTRUCTION)
     verdict = grade_answer(answer, MEDIAN_FACTS, context, MEDIAN_RESPONSES, MEDIAN_INSTRUCTION)
     assert verdict.correct is right, verdict.reasons
+
+
+@pytest.mark.parametrize(
+    ("answer", "right"),
+    [
+        ("Order TRD-N8H08MZHK; the ask of COST is about 766.79.", True),
+        ("Order TRD-N8H08MZHK; the ask of COST is 766.79 (the bid is 766.48).", True),
+        ("Order TRD-N8H08MZHK; the ask of COST is probably 766.79.", False),
+        ("Order TRD-N8H08MZHK; the ask of COST is ~766.79.", False),
+        ("Order TRD-N8H08MZHK; the ask of COST is 766.79?", False),
+        ("Order TRD-N8H08MZHK; the ask of COST is at least 766.79.", False),
+        ("Order TRD-N8H08MZHK; the ask of COST is 766.79 — I'm not certain.", False),
+        ("Order TRD-N8H08MZHK; the ask of COST is either 766.79.", False),
+        ("Order TRD-N8H08MZHK; the ask of COST is 766.79 (vs 766.48).", False),
+        ("Order TRD-N8H08MZHK; the ask of COST is 766.79. Double-check against 766.48.", False),
+        ("Order TRD-N8H08MZHK; ask 766.79 (766.48 is the bid, unless I mixed them up).", False),
+    ],
+)
+def test_a_stated_value_said_with_doubt_is_a_hedge(answer, right):
+    verdict = grade_cost(answer)
+    assert verdict.correct is right, verdict.reasons

@@ -3055,6 +3055,7 @@ class _Reading:
                 occurrence.kind == "number"
                 and occurrence.compared
                 and (not self.informed or self._known_number(occurrence))
+                and not self._set_against(occurrence, index)
             ):
                 continue  # "(2952 vs 704 for Nora's)": the other side, as a response gave it
             if self._others_value(occurrence, index):
@@ -3067,6 +3068,18 @@ class _Reading:
                 continue
             found.append(occurrence)
         return found
+
+    def _set_against(self, occurrence: _Occurrence, index: int) -> bool:
+        """Whether a compared number is set against the fact's own value with no label of
+        its own ("766.79 (vs 766.48)"): another candidate, not the other side of a
+        comparison the task made."""
+        position = self.occurrences.index(occurrence)
+        if not position or occurrence.post or occurrence.after:
+            return False
+        if any(word not in _COMPARED for word in occurrence.pre):
+            return False
+        previous = self.occurrences[position - 1]
+        return previous.clause == occurrence.clause and self._states(previous, index)
 
     def _alternative(self, occurrence: _Occurrence, index: int) -> bool:
         fact = self.facts[index]
@@ -3091,6 +3104,33 @@ class _Reading:
             return True
         hedge = r"[\s.,(…]*(?:\b(?:or|maybe|perhaps|possibly|alternatively)\b|/)\s*\S"
         return re.match(hedge, after) is not None
+
+    def _doubted(self, hit: _Occurrence, index: int) -> bool:
+        """Whether the answer hedges a value it states: a word right before it that says it
+        may not be the value ("probably 766.79", "~766.79", "at least 766.79", "either
+        766.79"), a question mark right after it ("766.79?"), or doubt said in its clause
+        after it or in the clause of another value of its kind ("766.79 — I'm not
+        certain", "766.79. Double-check against 766.48."). ("about 284 minutes" is
+        rounding, not doubt.)"""
+        before = self.low[self.clause_starts[hit.clause] : hit.start]
+        if _DOUBT_BEFORE.search(before) or re.match(r"[ \t]*\?", self.low[hit.end :]):
+            return True
+        clauses = {hit.clause}
+        clauses.update(
+            o.clause
+            for o in self.occurrences
+            if o is not hit and self._owned(o, index) and self._kind_rival(o, index)
+        )
+        for clause in clauses:
+            begin = hit.end if clause == hit.clause else self.clause_starts[clause]
+            stop = (
+                self.clause_starts[clause + 1]
+                if clause + 1 < len(self.clause_starts)
+                else len(self.low)
+            )
+            if _DOUBT.search(self.low[begin:stop]):
+                return True
+        return False
 
     def _hedged_before(self, rival: _Occurrence, hits: Sequence[_Occurrence]) -> bool:
         """Whether a hit right after ``rival`` is offered as its alternative ("subtotal
@@ -3198,6 +3238,13 @@ class _Reading:
                         f"the answer is ambiguous: it gives a range for the {name}; state "
                         "exactly one value",
                     )
+        if any(self._doubted(o, index) for o in credited):
+            return FactCheck(
+                fact,
+                False,
+                f"the answer hedges the {name} (probably, ~, at least, ?, not certain, double-"
+                "check ...); state it as the value",
+            )
         if fact.kind in ("id", "text") and any(self._joined(o) for o in credited):
             return FactCheck(
                 fact,
@@ -3943,6 +3990,20 @@ class _Reading:
         return FactCheck(fact, True)
 
 
+#: Words right before a stated value that say it may not be the value ("probably 766.79",
+#: "~766.79", "at least 766.79", "either 766.79"); "about"/"around" are rounding.
+_DOUBT_BEFORE = re.compile(
+    r"(?:\b(?:probably|possibly|maybe|perhaps|likely|presumably|supposedly|either|guess)"
+    r"(?:\s+(?:it['’]s|it\s+is|is|was|be))?|~|≈|\bat\s+(?:least|most)|\b(?:more|less|fewer)\s+than"
+    r"|\bup\s+to|\bno\s+(?:more|less)\s+than|\bi\s+(?:think|guess|believe)(?:\s+(?:it['’]s|it\s+is"
+    r"|is|was))?)\W*$"
+)
+#: Doubt said after a stated value, in its clause: "— I'm not certain", "unless I mixed them up".
+_DOUBT = re.compile(
+    r"\b(?:not\s+(?:certain|sure|100%?)|unsure|uncertain|i\s+(?:think|guess|believe)"
+    r"|if\s+i\s+(?:read|recall|remember|understood|got|am)|unless\s+i|(?:may|might|could)\s+be"
+    r"\s+wrong|double[-\s]?check|don['’]t\s+quote\s+me)\b"
+)
 #: What says a choice is not made: "not sure which is higher", "or maybe not", "or the other
 #: way round", "otherwise City Hall Annex", "if I read the report right".
 _CHOICE_HEDGE = re.compile(
