@@ -941,6 +941,54 @@ def serve_local(
         console.print("stopped")
 
 
+@app.command("serve-scripted")
+def serve_scripted(
+    split: Annotated[str, typer.Option(help="test or dev: the instances it knows.")] = "dev",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: a free one).")] = 8011,
+    host: Annotated[str, typer.Option(help="Interface (default loopback).")] = "127.0.0.1",
+    seed: Annotated[int, typer.Option(min=0, help="The evaluation's --seed.")] = 0,
+    trials: Annotated[int, typer.Option(min=1, max=64, help="The evaluation's --trials.")] = 1,
+    latency: Annotated[
+        str | None, typer.Option(help="The evaluation's --latency (default: each instance's).")
+    ] = None,
+    tool_capacity: ToolCapacity = None,
+    max_rounds: Annotated[int, typer.Option(min=1, help="The evaluation's --max-rounds.")] = 40,
+    notifications: Annotated[
+        str,
+        typer.Option(help="The evaluation's --notifications.", callback=_notification_mode),
+    ] = "push",
+) -> None:
+    """Serve the scripted oracle as an OpenAI-compatible model until Ctrl-C: the exact
+    optimum of each episode, as tool calls. Stateless per conversation (the same
+    conversation always gets the same reply), so repeated evaluations and --trials score
+    as the oracle does. Give it the evaluation's settings; then, e.g.:
+    asynctool eval -a openai --base-url http://127.0.0.1:8011/v1 --model scripted --split dev"""
+    import time
+
+    from asynctool_env.chat.scripted import serve_scripted as serve
+
+    _check_latency(latency)
+    if split not in ("test", "dev"):
+        raise typer.BadParameter("choose test or dev", param_hint="--split")
+    console = _console()
+    console.print(f"playing the oracle on every {split} instance ({trials} trial(s) each)...")
+    settings = {"latency": latency, "tool_capacity": tool_capacity, "max_rounds": max_rounds}
+    try:
+        server, base_url = serve(
+            None, split, seed=seed, trials=trials, host=host, port=port,
+            notifications=notifications, **settings,
+        )  # fmt: skip
+    except OSError as error:
+        raise typer.BadParameter(f"cannot listen on {host}:{port}: {error}") from error
+    console.print(f"serving the scripted oracle at {base_url} (Ctrl-C stops it)")
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        server.shutdown()
+        console.print("stopped")
+
+
 @app.command("serve-openenv")
 def serve_openenv(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,

@@ -10,9 +10,11 @@ adapters) and check that each reaches the numeric oracle's rounds, return and me
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from asynctool_env.chat.env import ChatEnv
+from asynctool_env.core.simulator import TaskStatus
 
 Call = tuple[str, dict[str, Any]]
 
@@ -106,52 +108,128 @@ def native_reply(calls: list[Call], prefix: str = "c") -> dict[str, Any]:
 
 
 class ScriptedChatModel:
-    """A chat model that plays the scripted oracle from the messages it is sent, one call
-    per reply: for frameworks that call a model (an OpenAI-compatible endpoint, a client) and
-    run its tool calls themselves, one at a time (verifiers' harnesses, TRL, MCP clients).
+    """A chat model that plays the scripted oracle, its reply a function of the
+    conversation it is sent and nothing else: an OpenAI-compatible endpoint
+    (:func:`serve_scripted`, ``asynctool serve-scripted``) for recipes, adapters and tests
+    that need a model known to be optimal.
 
-    It knows each episode by its opening user message (the tasks of ``split`` instance
-    ``index`` played with seed ``index``, as every evaluation seeds them), keeps a mirror of
-    it (the same latencies), and plays each call it makes on the mirror as
-    :meth:`AsyncToolChatEnv.call_tool <asynctool_env.chat.gym_env.AsyncToolChatEnv.call_tool>`
-    will, to know what comes next.
+    It knows each episode by its opening user message. For each instance of ``split`` it
+    plays the oracle once per candidate seed (those ``asynctool eval --seed SEED --trials
+    TRIALS`` gives the instance, :func:`~asynctool_env.chat.runner.trial_seed`) on a mirror
+    env, keeping the whole transcript: the calls of each turn and what the env answered.
+    A conversation with ``k`` replies so far gets turn ``k + 1`` of the transcript whose
+    first ``k`` turns it repeats, preferring the one whose answers it repeats too (the
+    latencies tell the trials apart). So the same conversation always gets the same reply:
+    a second evaluation, several trials, and any number of conversations at once score as
+    the oracle does. A reply holds a whole turn (the answers due, then the round's calls);
+    frameworks that run a reply's calls one at a time
+    (:meth:`~asynctool_env.chat.gym_env.AsyncToolChatEnv.call_tool`) play it the same.
+
+    Args:
+        indexes: The instances it knows (``None``: every instance of ``split``).
+        seed, trials: The evaluation's ``--seed`` and ``--trials``.
+        env_kwargs: The evaluation's env settings (``latency``, ``tool_capacity``,
+            ``notifications``, ``max_rounds``...), which the oracle's plan depends on.
     """
 
-    def __init__(self, indexes: list[int], split: str = "dev", **env_kwargs: Any) -> None:
+    def __init__(
+        self,
+        indexes: Sequence[int] | None = None,
+        split: str = "dev",
+        *,
+        seed: int = 0,
+        trials: int = 1,
+        **env_kwargs: Any,
+    ) -> None:
         from asynctool_env.chat.gym_env import AsyncToolChatEnv
+        from asynctool_env.chat.runner import trial_seed
 
-        self.episodes: dict[str, dict[str, Any]] = {}
+        self.split, self.env_kwargs = split, dict(env_kwargs)
+        probe = AsyncToolChatEnv(split=split, **env_kwargs)
+        if indexes is None:
+            indexes = range(len(probe.chat.instances))
+        #: Opening user message -> the (instance index, seed) it may be played with.
+        self.episodes: dict[str, list[tuple[int, int]]] = {}
         for index in indexes:
-            mirror = AsyncToolChatEnv(split=split, **env_kwargs)
-            _, info = mirror.reset(seed=index, options={"instance_index": index})
-            self.episodes[info["messages"][1]["content"]] = {
-                "env": mirror,
-                "oracle": ScriptedOracle(mirror.chat),
-                "queue": [],
-            }
+            seeds = [trial_seed(seed, index, trial) for trial in range(trials)]
+            for one in seeds:
+                _, info = probe.reset(seed=one, options={"instance_index": index})
+                self.episodes.setdefault(info["messages"][1]["content"], []).append((index, one))
+        self._transcripts: dict[tuple[int, int], list[tuple[list[Call], str]]] = {}
         self.requests = 0
         self.tools_offered: dict[str, set[str]] = {}
 
-    def reply(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
-        """The next assistant message (one tool call) for the conversation ``messages``."""
-        import json
+    def transcript(self, index: int, seed: int) -> list[tuple[list[Call], str]]:
+        """The oracle's turns on instance ``index`` played with ``seed``: each turn's calls
+        and the text of what the env answered (kept: it depends on nothing else)."""
+        from asynctool_env.chat.gym_env import AsyncToolChatEnv
 
+        key = (index, seed)
+        if key not in self._transcripts:
+            mirror = AsyncToolChatEnv(split=self.split, **self.env_kwargs)
+            mirror.reset(seed=seed, options={"instance_index": index})
+            oracle = ScriptedOracle(mirror.chat)
+            turns: list[tuple[list[Call], str]] = []
+            done = False
+            while not done and len(turns) < 10 * mirror.chat.max_rounds:
+                calls = oracle.turn()
+                reply = native_reply(calls, prefix=f"t{len(turns)}_")
+                _, _, terminated, truncated, info = mirror.step(reply)
+                answered = "\n".join(str(m.get("content") or "") for m in info["messages"])
+                turns.append((calls, answered))
+                done = terminated or truncated
+            self._transcripts[key] = turns
+        return self._transcripts[key]
+
+    def reply(self, messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> dict[str, Any]:
+        """The next assistant message (one turn's tool calls) for the conversation."""
         self.requests += 1
-        user = next(str(m["content"]) for m in messages if m.get("role") == "user")
-        episode = self.episodes.get(user)
-        if episode is None:
+        user = next((str(m.get("content")) for m in messages if m.get("role") == "user"), "")
+        candidates = self.episodes.get(user)
+        if candidates is None:
             return {"role": "assistant", "content": "I do not know this episode."}
         self.tools_offered[user] = {tool["function"]["name"] for tool in tools}
-        if not episode["queue"]:
-            episode["queue"] = list(episode["oracle"].turn())
-        name, arguments = episode["queue"].pop(0)
-        episode["env"].call_tool(name, arguments)
-        call = {
-            "id": f"call_{self.requests}",
-            "type": "function",
-            "function": {"name": name, "arguments": json.dumps(arguments)},
+        played, answers = _turns_of(messages)
+        best, best_score = None, -1
+        for index, seed in candidates:
+            turns = self.transcript(index, seed)
+            if len(turns) <= len(played):
+                continue
+            if [calls for calls, _ in turns[: len(played)]] != played:
+                continue
+            score = sum(a == b for (_, a), b in zip(turns, answers, strict=False))
+            if score > best_score:
+                best, best_score = turns[len(played)][0], score
+        if best is not None and best_score == len(played):
+            return native_reply(best, prefix=f"t{len(played)}_")
+        # No transcript repeats both the calls and the answers: the trial's latencies differ
+        # from those the calls so far were planned for (the first turn cannot tell trials
+        # apart). Find the seed whose answers these are and go on from where it stands.
+        for index, seed in candidates:
+            mirror = self._replayed(index, seed, played, answers)
+            if mirror is not None:
+                return native_reply(_continuation(mirror), prefix=f"t{len(played)}_")
+        if best is not None:
+            return native_reply(best, prefix=f"t{len(played)}_")
+        return {
+            "role": "assistant",
+            "content": "This conversation left the optimal schedule; I have no reply.",
         }
-        return {"role": "assistant", "content": None, "tool_calls": [call]}
+
+    def _replayed(self, index: int, seed: int, played: list[list[Call]], answers: list[str]) -> Any:
+        """A mirror of the episode after the conversation's turns, if played with ``seed``
+        it answers them as the conversation says (else ``None``)."""
+        from asynctool_env.chat.gym_env import AsyncToolChatEnv
+
+        mirror = AsyncToolChatEnv(split=self.split, **self.env_kwargs)
+        mirror.reset(seed=seed, options={"instance_index": index})
+        for turn, (calls, answer) in enumerate(zip(played, answers, strict=True)):
+            reply = native_reply(calls, prefix=f"t{turn}_")
+            _, _, terminated, truncated, info = mirror.step(reply)
+            text = "\n".join(str(m.get("content") or "") for m in info["messages"])
+            if text != answer or terminated or truncated:
+                return None
+        return mirror
 
     def completion(self, body: dict[str, Any]) -> dict[str, Any]:
         """An OpenAI chat completion for the request ``body`` (what an endpoint returns)."""
@@ -174,18 +252,79 @@ class ScriptedChatModel:
         }
 
 
-def serve_scripted(indexes: list[int], split: str = "dev", **env_kwargs: Any) -> tuple[Any, str]:
-    """A :class:`ScriptedChatModel` behind ``POST /v1/chat/completions`` on a free loopback
-    port (streamed replies too, as verifiers asks for them): an OpenAI-compatible endpoint
-    that plays the oracle, for recipes and tests that need a real server. Returns the
-    ``http.server.ThreadingHTTPServer`` (``shutdown()`` it when done; its ``model`` is the
-    :class:`ScriptedChatModel`, its ``peak_in_flight`` the most requests it held at once)
-    and its base URL."""
+def _continuation(mirror: Any) -> list[Call]:
+    """A turn for an episode already under way: the answers due, then the ready steps with
+    the longest chain of latencies still ahead of them (the critical-path rule, on the
+    realized latencies), as many as a turn allows; a wait when none is ready."""
+    chat = mirror.chat
+    simulator, instance = chat.simulator, chat.instance
+    oracle = ScriptedOracle.__new__(ScriptedOracle)
+    oracle.chat, oracle.long_waits, oracle.plan = chat, False, []
+    oracle.answered = {
+        t for t, status in enumerate(simulator.task_status) if status != TaskStatus.OPEN
+    }
+    calls = oracle.answers()
+    ahead: dict[tuple[int, int], int] = {}
+    for task_index, task in enumerate(instance.tasks):
+        latency = simulator.step_latency[task_index]
+        for step in reversed(range(len(task.steps))):
+            children = [c for c, child in enumerate(task.steps) if step in child.depends_on]
+            longest = max((ahead[(task_index, c)] for c in children), default=0)
+            ahead[(task_index, step)] = latency[step] + longest
+    ready = sorted((key for key in ahead if simulator.step_is_ready(*key)), key=lambda k: -ahead[k])
+    cap = chat.max_calls_per_turn
+    chosen = [oracle._gold(task, step) for task, step in ready[: cap or len(ready)]]
+    wait = "wait_for_response" if chat.notifications == "pull" else "wait"
+    return calls + (chosen or [(wait, {})])
+
+
+def _turns_of(messages: Sequence[Mapping[str, Any]]) -> tuple[list[list[Call]], list[str]]:
+    """The calls of each assistant message of a conversation, and the text of what came
+    back after each (the messages up to the next assistant message, joined)."""
+    import json
+
+    played: list[list[Call]] = []
+    answers: list[str] = []
+    for message in messages:
+        if message.get("role") == "assistant":
+            calls: list[Call] = []
+            for call in message.get("tool_calls") or ():
+                function = call.get("function") or {}
+                arguments = function.get("arguments") or "{}"
+                try:
+                    parsed = json.loads(arguments) if isinstance(arguments, str) else arguments
+                except ValueError:
+                    parsed = arguments
+                calls.append((str(function.get("name")), parsed))
+            played.append(calls)
+            answers.append("")
+        elif played and message.get("role") in ("tool", "user"):
+            text = str(message.get("content") or "")
+            answers[-1] = f"{answers[-1]}\n{text}" if answers[-1] else text
+    return played, answers
+
+
+def serve_scripted(
+    indexes: Sequence[int] | None = None,
+    split: str = "dev",
+    *,
+    seed: int = 0,
+    trials: int = 1,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    **env_kwargs: Any,
+) -> tuple[Any, str]:
+    """A :class:`ScriptedChatModel` behind ``POST /v1/chat/completions`` on ``host:port``
+    (loopback; port 0: a free one), streamed replies too (verifiers asks for them): an
+    OpenAI-compatible endpoint that plays the oracle, stateless per conversation. Returns
+    the ``http.server.ThreadingHTTPServer`` (``shutdown()`` it when done; its ``model`` is
+    the :class:`ScriptedChatModel`, its ``peak_in_flight`` the most requests it held at
+    once) and its base URL. ``asynctool serve-scripted`` runs it until Ctrl-C."""
     import json
     import threading
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    model = ScriptedChatModel(indexes, split, **env_kwargs)
+    model = ScriptedChatModel(indexes, split, seed=seed, trials=trials, **env_kwargs)
     lock = threading.Lock()
     counts = {"in_flight": 0}
 
@@ -220,8 +359,9 @@ def serve_scripted(indexes: list[int], split: str = "dev", **env_kwargs: Any) ->
         def log_message(self, *args: object) -> None:
             pass
 
-    server: Any = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server: Any = ThreadingHTTPServer((host, port), Handler)
     server.daemon_threads = True
     server.model, server.peak_in_flight = model, 0
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/v1"
+    shown = f"[{host}]" if ":" in host else host
+    return server, f"http://{shown}:{server.server_address[1]}/v1"
