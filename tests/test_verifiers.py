@@ -144,8 +144,12 @@ def test_the_scripted_oracle_earns_the_env_return_and_metrics(tmp_path, monkeypa
             assert trace.metrics[name] == pytest.approx(numeric.metrics[name]), name
         assert trace.metrics["step_f1"] == 1.0 and trace.metrics["instance_success"] == 1.0
     # Each rollout was offered its instance's tools (and the meta-tools), nothing else.
+    from asynctool_env.chat.gym_env import AsyncToolChatEnv
+
     for user, offered in model.tools_offered.items():
-        mirror = model.episodes[user]["env"]
+        (index, seed), *_ = model.episodes[user]
+        mirror = AsyncToolChatEnv(split="dev")
+        mirror.reset(seed=seed, options={"instance_index": index})
         expected = {tool["function"]["name"] for tool in mirror.chat.tools}
         assert offered == expected
 
