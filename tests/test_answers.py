@@ -3749,3 +3749,35 @@ def test_a_choice_must_commit_to_the_right_option(answer, right):
 def test_a_stated_value_said_with_doubt_is_a_hedge(answer, right):
     verdict = grade_cost(answer)
     assert verdict.correct is right, verdict.reasons
+
+
+@pytest.mark.parametrize(
+    ("answer", "right"),
+    [
+        ("Order TRD-N8H08MZHK; COST's ask and bid are 766.79 and 766.48 respectively.", True),
+        ("Order TRD-N8H08MZHK; COST's quote: bid/ask 766.48/766.79.", True),
+        ("Order TRD-N8H08MZHK; the ask price of COST is not 766.48, it is 766.79.", True),
+        ("Order TRD-N8H08MZHK; COST's ask and bid are 766.48 and 766.79 respectively.", False),
+        ("Order TRD-N8H08MZHK; COST's quote: bid/ask 766.79/766.48.", False),
+        ("Order TRD-N8H08MZHK; the ask price of COST is not 766.79, it is 766.48.", False),
+        ("Order TRD-N8H08MZHK; the ask of COST is 766.79 and its offer price is 766.48.", False),
+        (
+            "Order TRD-N8H08MZHK; 766.63 is COST's bid, 766.79 is its ask, 766.48 is its last.",
+            False,
+        ),
+    ],
+)
+def test_paired_and_negated_labels(answer, right):
+    verdict = grade_cost(answer)
+    assert verdict.correct is right, verdict.reasons
+
+
+def test_an_earlier_id_said_as_such_and_a_sign_said_in_words():
+    assert grade_ticket("The ticket number is TCK-888989 (previously TCK-CB5CE91D).").correct
+    context = context_values(MEDIAN_RESPONSES, MEDIAN_INSTRUCTION)
+    for answer, right in (
+        (f"{ELM} has the higher median; the percentage change is 21.4991% (down).", True),
+        (f"{ELM} has the higher median; the percentage change is -21.4991% (an increase).", False),
+    ):
+        verdict = grade_answer(answer, MEDIAN_FACTS, context, MEDIAN_RESPONSES, MEDIAN_INSTRUCTION)
+        assert verdict.correct is right, (answer, verdict.reasons)

@@ -1369,6 +1369,7 @@ _SYNONYMS = {
     "prior": "previous",
     "former": "previous",
     "old": "previous",
+    "offer": "ask",
 }
 #: Label words a writer may leave out ("version VER-1" names the version id).
 _OPTIONAL = frozenset({"id", "number", "count"})
@@ -1462,7 +1463,20 @@ _PREPOSITIONS = frozenset({"in", "of", "for", "on", "at", "to", "by", "from", "w
 #: Hedge words that only say a value is approximate: "about 7 minutes to reach it".
 _APPROX = frozenset({"about", "approximately", "approx", "around", "roughly", "circa", "nearly"})
 #: Words that say a value is another thing's start: "the original file is DOC-0F8273".
-_ORIGIN = frozenset({"original", "source", "previous", "initial", "input", "parent"})
+_ORIGIN = frozenset(
+    {
+        "original",
+        "originally",
+        "source",
+        "previous",
+        "previously",
+        "formerly",
+        "earlier",
+        "initial",
+        "input",
+        "parent",
+    }
+)
 _ORIGIN_STEMS = frozenset(_stem(word) for word in _ORIGIN)
 #: Words right before a value's name that say it is not the current one: "the previous ask".
 _NOT_CURRENT = frozenset(
@@ -1628,8 +1642,13 @@ _DOWN_BEFORE = re.compile(
     r"(?:\s+(?:of|by))?\s*(?:about\s+)?$"
 )
 _DOWN_AFTER = re.compile(
-    r"^\s*(?:%|percent|per cent|percentage points?|pp|points?)?\s*"
+    r"^\s*(?:%|percent|per cent|percentage points?|pp|points?)?\s*(?:\(\s*(?:an?\s+)?)?"
     r"(?:\b(?:below|lower|less|smaller|under|down|decrease|decline|drop|fall|reduction|loss)\b)"
+)
+#: An increase said right after a number: "-21.4991% (an increase)" contradicts its sign.
+_UP_AFTER = re.compile(
+    r"^\s*(?:%|percent|per cent|percentage points?|pp|points?)?\s*(?:\(\s*(?:an?\s+)?)?"
+    r"(?:\b(?:above|higher|more|up|increase|increased|rise|rose|gain|growth)\b)(?!\s+(?:to|from)\b)"
 )
 _FACTOR = r"\d+(?:\s*(?:\^|\*\*)\s*\d+|[⁰¹²³⁴⁵⁶⁷⁸⁹]+)?"
 _FACTORS = re.compile(
@@ -2205,6 +2224,10 @@ class _Reading:
                 down = _DOWN_BEFORE.search(ahead) or _DOWN_AFTER.match(masked[end : end + 40])
                 if down and not re.search(r"\bdown\s+(?:to|from)\s*$", ahead):
                     value = -value  # "5.06% below", "a decrease of 5.06%", "fell by 5.06%"
+            elif value < 0 and _UP_AFTER.match(masked[end : end + 40]):
+                value = -value  # "-21.4991% (an increase)": the words contradict the sign
+            elif match.group(0)[0] == "+" and _DOWN_AFTER.match(masked[end : end + 40]):
+                value = -value  # "+5.06% (a decrease)"
             self._add(_Occurrence(start, end, "number", value))
         # Small numbers in words: "five lines", "four entries", "twenty-one rows".
         for match in _NUMBER_WORD.finditer(masked):
@@ -2465,6 +2488,52 @@ class _Reading:
                     occurrence.head = [
                         _word(word) for word in reversed(raw[:cut]) if _word(word) not in _STOP
                     ]
+        self._paired_labels()
+
+    def _paired_labels(self) -> None:
+        """Two labels written together before two values, one for each in order: "COST's
+        ask and bid are 766.79 and 766.48 respectively", "bid/ask 766.48/766.79"."""
+        occurrences = self.occurrences
+        for first, second in itertools.pairwise(occurrences):
+            if first.clause != second.clause or len(first.pre) < 2 or second.pre:
+                continue
+            between = self.low[first.end : second.start]
+            start = max(self.clause_starts[first.clause], first.own_start)
+            before = self.label_low[start : first.start]
+            word = r"([^\W\d_][\w-]*)"
+            if re.fullmatch(r"\s*/\s*", between):
+                pair = re.search(
+                    word + r"\s*/\s*" + word + r"\s*(?:[:=]|\b(?:is|are|was|were)\b)?\s*$",
+                    before,
+                )
+            elif re.fullmatch(r"\s*(?:,|and|&)\s*", between) and re.match(
+                r"\s*,?\s*\(?respectively\b", self.low[second.end :]
+            ):
+                pair = re.search(
+                    word
+                    + r"\s*(?:,|and|&)\s*(?:(?:its|their|the)\s+)?"
+                    + word
+                    + r"\s*(?:[:=]|\b(?:are|were)\b)\s*$",
+                    before,
+                )
+            else:
+                continue
+            if pair is None:
+                continue
+            one, two = _word(pair.group(1)), _word(pair.group(2))
+            if first.pre[:2] != [two, one]:
+                continue
+            rest = first.pre[2:]
+            first.pre = [one, *rest]
+            second.pre = [two, *rest]
+            for occurrence in (first, second):
+                occurrence.near = [word for word in occurrence.pre if len(word) >= 3][:5]
+                occurrence.connector = True
+            second.hedged = second.approx = False
+            rest_gap = first.gap.replace(pair.group(0), " ")
+            first.hedged = bool(set(_label_words(rest_gap)) & _HEDGES) or bool(
+                re.search(r"[/?~]", rest_gap)
+            )
 
     def _trailing_labels(self) -> dict[int, tuple[list[str], list[str], int, bool]]:
         """Values written first and labelled after "is" ("766.79 is COST's bid and 766.48
@@ -2552,6 +2621,7 @@ class _Reading:
             bare = [word for word in occurrence.after if word not in self.subject_words]
         head = [word for word in occurrence.head if word not in self.subject_words]
         best: list[tuple[int, int, int]] = []  # (size, position of its closest word, fact)
+        partial: dict[int, bool] = {}
         for index, names in enumerate(self.names):
             same_kind = self._same_kind(occurrence, index)
             found: list[tuple[int, int]] = []
@@ -2568,6 +2638,7 @@ class _Reading:
                     size = _match_size(after, required, full)
                     if size:
                         found.append((size, 0))
+            named_by_name = bool(found)
             asked = self.asked[index]
             units_only = asked <= _DIMENSION_OF.keys()
             after = post if units_only else bare
@@ -2583,18 +2654,27 @@ class _Reading:
             if found:
                 size, position = max(found, key=lambda item: (item[0], -item[1]))
                 best.append((size, position, index))
+                # named only by part of the instruction's words ("absolute change" for the
+                # "percentage change")
+                partial[index] = not named_by_name and size < len(asked)
         top = max((size for size, _, _ in best), default=0)
         closest = min((position for size, position, _ in best if size == top), default=99)
-        held, held_at = self._field_size(occurrence, pre)
+        held, held_at, whole = self._field_size(occurrence, pre)
+        tops = [index for size, _, index in best if size == top]
+        # the field's whole key against only part of the fact's words ("absolute change"
+        # for ``change``, not the "percentage change")
+        whole_key = whole and bool(tops) and all(partial.get(index) for index in tops)
         # the field wins when its word stands closer ("the copy's SHA-256": the sha256), or
         # as close and with more words ("previous version": previous_version_id)
-        occurrence.field = held > 0 and (held_at < closest or (held_at == closest and held > top))
+        occurrence.field = held > 0 and (
+            held_at < closest or (held_at == closest and (held > top or whole_key))
+        )
         occurrence.labels = {index for size, _, index in best if size == top}
         if not best or occurrence.field:
             return set()
         return occurrence.labels
 
-    def _field_size(self, occurrence: _Occurrence, pre: Sequence[str]) -> tuple[int, int]:
+    def _field_size(self, occurrence: _Occurrence, pre: Sequence[str]) -> tuple[int, int, bool]:
         """How many words of the value's label (before it, or its noun after it: "450.00
         subtotal", "25.34 in fees") name a response field that holds that very value."""
         if occurrence.kind == "number":
@@ -2616,9 +2696,9 @@ class _Reading:
                 if isinstance(value, str) and value == wanted
             ]
         else:
-            return 0, 99
+            return 0, 99, False
         if not holders:
-            return 0, 99
+            return 0, 99, False
         nouns = [word for word in occurrence.post if word not in self.subject_words]
         if occurrence.kind == "number" and not nouns:
             # "25.34 in fees": the noun after a preposition
@@ -2627,15 +2707,15 @@ class _Reading:
             )
             if following:
                 nouns = [_word(following.group(1))]
-        best, at = 0, 99
+        best, at, whole = 0, 99, False
         for full, telling in holders:
             for window, offset in ((list(pre[:3]), True), (nouns, False)):
                 matched = set(window) & full
                 if matched & telling:
                     position = _first(window, full) if offset else 0
                     if (len(matched), -position) > (best, -at):
-                        best, at = len(matched), position
-        return best, at
+                        best, at, whole = len(matched), position, matched == full
+        return best, at, whole
 
     def _from_to(self, occurrence: _Occurrence) -> bool:
         """Whether a number is an end of "from A to B" where one response holds A under a
@@ -3069,6 +3149,12 @@ class _Reading:
             found.append(occurrence)
         return found
 
+    def _negated(self, occurrence: _Occurrence) -> bool:
+        """Whether the answer says the fact is *not* this value: "is not 766.48", "not
+        TCK-1"."""
+        before = self.low[self.clause_starts[occurrence.clause] : occurrence.start]
+        return re.search(r"\b(?:not|isn['’]t|wasn['’]t|aren['’]t|never)\W*$", before) is not None
+
     def _set_against(self, occurrence: _Occurrence, index: int) -> bool:
         """Whether a compared number is set against the fact's own value with no label of
         its own ("766.79 (vs 766.48)"): another candidate, not the other side of a
@@ -3181,7 +3267,9 @@ class _Reading:
         credited = [
             o
             for o in hits
-            if not self._bound_elsewhere(o, index) and not self._mislabelled(o, index)
+            if not self._bound_elsewhere(o, index)
+            and not self._mislabelled(o, index)
+            and not self._negated(o)
         ]
         if not credited:
             if hits:
@@ -3270,6 +3358,8 @@ class _Reading:
         # call it ("bid 68.57", "previous version VER-B2DDB9", "6 columns").
         for rival in self._rivals(index):
             why = ""
+            if rival.kind in ("number", "token") and self._negated(rival):
+                continue  # "the ask is not 766.48, it is 766.79": said not to be it
             if self._alternative(rival, index):
                 why = "it also names another candidate of the same list"
             elif (
@@ -3294,6 +3384,8 @@ class _Reading:
                 continue  # "71.4 mm" next to "a change of 6.6%": another kind of value
             elif not (rival.pre or rival.post or rival.after or rival.head):
                 why = "it gives another value of the same kind without saying what it is"
+            elif self._misfielded(rival, index):
+                why = "it labels another value as a field of the same record that does not hold it"
             elif index in rival.named and not self._elsewhere(rival, index, named, credited):
                 why = f"it labels another value as the {name}"
             elif self._same_label(rival, index, credited):
@@ -3473,6 +3565,26 @@ class _Reading:
             distinct = {_stem(word) for word in telling} - own
             if distinct and {_stem(word) for word in full} == set(stems[: len(full)]):
                 return True
+        return False
+
+    def _misfielded(self, rival: _Occurrence, index: int) -> bool:
+        """Whether a value of the fact's kind is labelled as another field of the fact's
+        record that does not hold it ("766.63 is COST's bid" when the bid is 766.48): the
+        answer shuffles the record's fields."""
+        if rival.field or rival.kind not in ("number", "token"):
+            return False
+        window = [_stem(word) for word in (rival.head or rival.pre)[:2]]
+        if not window:
+            return False
+        own = self._own_stems(index)
+        for _, telling, value in self._sibling_fields(index):
+            distinct = {_stem(word) for word in telling} - own
+            if distinct & set(window) and not self._value_is(rival, value):
+                return not any(
+                    self._value_is(rival, other)
+                    for full, other_telling, other in self._sibling_fields(index)
+                    if {_stem(word) for word in other_telling} & set(window)
+                )
         return False
 
     def _kind_of(self, index: int, value: Any) -> bool:
