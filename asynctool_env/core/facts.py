@@ -46,7 +46,11 @@ kind          a stated value counts when
               "warmer"), or under a key in the instruction's words); without a
               conclusion, the option named first: "Mia (2952 vs 704 for Nora)" answers
               Mia; naming the loser is fine; two conclusions, or an option offered with
-              another ("Mia or Nora"), fail
+              another ("Mia or Nora"), fail; so do the right option said the other way
+              ("X has the lower median", ``{"lower": X}``, "not X"), a hedged choice
+              ("X?", "possibly X", "not sure which", "or the other way round") and
+              options only set side by side ("X compared with Y"); an option may be
+              named by the part that sets it apart ("Elm Street School")
 ``boolean``   a yes/true word (or a no/false word) is said, and not its opposite
 ``list``      every item is stated (items graded as ``text``/``id``/``number``)
 ============ ======================================================================
@@ -93,7 +97,16 @@ fact wins. The most specific fact label wins ("line count" over "count"); a labe
 another kind binds only written ``label: value``, ``label = value`` or ``label is value``.
 
 * A value labelled as another fact's does not count for its own fact: "email: 41, row
-  count: isla.sato@outlook.com" states neither.
+  count: isla.sato@outlook.com" states neither. Nor does one labelled as another field of
+  the fact's kind in the record that holds the fact (:meth:`_Reading._mislabelled`: "COST's
+  bid is 766.79", "the ticket's record id is TCK-888989", "original bytes 1454"), more
+  closely than the fact's own words or by that field's whole key, or as another response's
+  field by its whole key ("her booking id is IT-5B3EA2"), or as an earlier value ("the
+  previous ask was 766.79"), or said not to be it ("is not 766.79").
+* Where a label stands: a value written first takes the words after "is" ("766.79 is
+  COST's bid and 766.48 is its ask"); two labels written together pair with two values in
+  order ("ask and bid are 766.79 and 766.48 respectively", "bid/ask 766.48/766.79"); each
+  item of a list under a key carries the key.
 * A label that names a fact next to a wrong value fails the fact, even if the right value
   stands elsewhere: "row count: 40. The table has 41 rows.", "41 rows (42 with the
   header)", "email: unknown; isla.sato@outlook.com", ``{"smallest total": 344.87,
@@ -221,13 +234,19 @@ fails. Context or not, a candidate fails the fact when it is
 * under **the same label** as the fact's stated value ("Zara: MSG-A, Zara: MSG-B");
 * the value **written another way**: rounded or unrounded to other decimals ("20.5" asked,
   "20.4918" also given, under any label);
+* set bare against the fact's value ("766.79 (vs 766.48)"), or labelled as a field of the
+  fact's record that does not hold it ("766.63 is COST's bid" when the bid is 766.48);
 * **unlabelled** (no word says what it is: "41 rows. 40.", "dc7c… 7d9e…");
 * **made up**: a number, or an id/email/path of the fact's shape, that no response, the
   context or the instruction holds ("0.0976 (Dice 0.25)"); a number as written may be a
   response's rounded ("12.21" for 12.2057).
 
 Two writings of one value within its tolerance offered as alternatives ("0.0976 or 0.1")
-are two candidates too; a range whose end is the value is a hedge ("40-42 rows").
+are two candidates too; a range whose end is the value is a hedge ("40-42 rows"). A value
+said not to be the fact ("is not 766.48, it is 766.79") is no candidate. The stated value
+fails when said with doubt (:meth:`_Reading._doubted`: "probably", "~", "at least",
+"either", "I think" right before it, "?" right after, "not certain", "unless I ...",
+"double-check" in its clause or a rival's); "about" is rounding.
 
 Facts may come in any order when each is bound to its own label or unambiguous by kind:
 "41; isla.sato@outlook.com" passes.
