@@ -1490,7 +1490,6 @@ _ORIGIN = frozenset(
         "previous",
         "previously",
         "formerly",
-        "earlier",
         "initial",
         "input",
         "parent",
@@ -3661,6 +3660,7 @@ class _Reading:
             and word not in _NONSENSE
             and word not in _HEDGES
             and word not in _STOP
+            and word not in _LABEL_FILLER
             and word not in self.subject_words
         }
         return words - self._own_stems(index)
