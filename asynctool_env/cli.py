@@ -174,16 +174,85 @@ def _evaluate_agents(agents: list[str], config, workers: int, console: Console):
     return records, summaries
 
 
-def _leaderboard_table(summaries, title: str) -> Table:
+#: Columns a narrow terminal leaves out first (the markdown and JSON files keep them all).
+_DROPPABLE = (
+    "in flight", "idle", "speedup", "step F1", "optimal", "pass@k", "trials", "task",
+)  # fmt: skip
+#: Columns left out last, once the headers are shortened.
+_DROPPABLE_LAST = ("pass^k", "failed", "rounds")
+#: Headers of a table still too wide once those columns are out.
+_SHORT_HEADERS = {
+    "episodes": "n", "overall": "all", "efficiency": "eff", "rounds": "rnds",
+    "violations": "viol", "failed": "fail", "pass^k": "p^k", "split": "set",
+}  # fmt: skip
+#: What the leaderboard's columns mean, printed under it.
+LEADERBOARD_LEGEND = (
+    "overall = all tasks of the instance right; task = tasks right; efficiency = optimal "
+    "rounds / rounds; speedup = sequential rounds / rounds; idle = rounds with nothing in "
+    "flight; failed = episodes the server broke (not scored)"
+)
+
+
+def _leaderboard_table(summaries, title: str, width: int | None = None) -> Table:
+    """The leaderboard as a table that fits ``width`` columns (the console's): the agent
+    column is never cut; the least needed columns are left out until it fits, and the
+    caption says which."""
     from asynctool_env.benchmark import format_value, leaderboard_columns
 
-    columns = leaderboard_columns(summaries)
-    table = Table(title=title)
-    for column, _, kind in columns:
-        table.add_column(column, justify="left" if kind == "" else "right")
-    for summary in sorted(summaries, key=lambda s: (-(s.get("efficiency") or 0), s["agent"])):
-        table.add_row(*(format_value(summary.get(key), kind) for _, key, kind in columns))
-    return table
+    columns = list(leaderboard_columns(summaries))
+    rows = sorted(summaries, key=lambda s: (-(s.get("efficiency") or 0), s["agent"]))
+    cells = {
+        name: [format_value(summary.get(key), kind) for summary in rows]
+        for name, key, kind in columns
+    }
+    width = width or _console().width
+
+    short = False
+
+    def build(kept, caption: str | None = None) -> Table:
+        table = Table(title=title, caption=caption)
+        for name, _, kind in kept:
+            justify = "left" if kind == "" else "right"
+            header = _SHORT_HEADERS.get(name, name) if short else name
+            table.add_column(header, justify=justify, no_wrap=True)
+        for index in range(len(rows)):
+            table.add_row(*(cells[name][index] for name, _, _ in kept))
+        return table
+
+    def fits(kept) -> bool:
+        from rich.measure import Measurement
+
+        probe = Console(width=10_000)
+        return Measurement.get(probe, probe.options, build(kept)).maximum <= width
+
+    hidden = []
+    for name in _DROPPABLE:
+        if fits(columns):
+            break
+        if any(column[0] == name for column in columns):
+            columns = [column for column in columns if column[0] != name]
+            hidden.append(name)
+    short = not fits(columns)
+    for name in _DROPPABLE_LAST:
+        if fits(columns):
+            break
+        if any(column[0] == name for column in columns):
+            columns = [column for column in columns if column[0] != name]
+            hidden.append(name)
+    notes = []
+    if hidden:
+        notes.append(f"left out to fit {width} columns: {', '.join(hidden)}")
+    if short:
+        notes.append(
+            ", ".join(f"{_SHORT_HEADERS[n]} = {n}" for n, _, _ in columns if n in _SHORT_HEADERS)
+        )
+    return build(columns, f"({'; '.join(notes)})" if notes else None)
+
+
+def _print_leaderboard(console: Console, summaries, title: str) -> None:
+    """The leaderboard and, under it, what its columns mean."""
+    console.print(_leaderboard_table(summaries, title, console.width))
+    console.print(LEADERBOARD_LEGEND, style="dim")
 
 
 Workers = Annotated[int, typer.Option(min=1, max=64, help="Worker processes.")]
@@ -224,11 +293,7 @@ def bench(
     else:
         records, summaries = _evaluate_agents(list(REFERENCE_AGENTS), config, workers, console)
     folder = write_results(output, records, summaries, config)
-    console.print(_leaderboard_table(summaries, f"AsyncTool {split} split: reference agents"))
-    console.print(
-        "overall = all tasks of the instance right; efficiency = optimal rounds / rounds; "
-        "speedup = sequential rounds / rounds"
-    )
+    _print_leaderboard(console, summaries, f"AsyncTool {split} split: reference agents")
     if plots:
         _draw_plots(records, folder)
     console.print(f"results written to {folder}/")
@@ -395,7 +460,7 @@ def eval_command(
     title = f"{split} split, latency={latency or 'own'}"
     if tool_capacity is not None:
         title += f", tool capacity {tool_capacity}"
-    console.print(_leaderboard_table(summaries, title))
+    _print_leaderboard(console, summaries, title)
     unscored = [s for s in summaries if not s["episodes"] and s.get("failed_episodes")]
     if unscored:
         for summary in unscored:
@@ -1192,7 +1257,7 @@ def report(
         lines.append(f"| {agent} | {latency} | {summary['episodes']} | {shown} |")
     (output / "leaderboard.md").write_text("\n".join(lines) + "\n")
     console = _console()
-    console.print(_leaderboard_table(summaries, title))
+    _print_leaderboard(console, summaries, title)
     for caution in cautions:
         console.print(f"[yellow]caution:[/yellow] {caution}")
     _draw_plots(records, output)

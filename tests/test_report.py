@@ -100,3 +100,29 @@ def test_unequal_episode_counts_and_versions_are_flagged(tmp_path, played):
     _, cautions = label_runs(read_runs([many, few]))
     assert any("different numbers of episodes (2 to 10" in caution for caution in cautions)
     assert any("different versions" in caution and "dataset v2" in caution for caution in cautions)
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_leaderboards_fit_the_terminal_without_cutting_a_value(width, tmp_path, played):
+    """Long agent labels, two splits and trials at 80 and 120 columns: nothing is cut to
+    '…'; the columns left out (or shortened) are named under the table."""
+    from rich.console import Console
+
+    from asynctool_env.cli import _leaderboard_table
+    from asynctool_env.results import grouped_summaries
+
+    trials = [replace(r, trial=1) for r in _with_efficiency(played, "openai:a-long-model", 0.8)]
+    runs = [
+        _write(tmp_path / "a", _with_efficiency(played, "ppo", 0.9) + trials),
+        _write(tmp_path / "b", _with_efficiency(played, "ppo", 0.7, "test")),
+    ]
+    records, _ = label_runs(read_runs(runs))
+    summaries = list(grouped_summaries(records, lambda r: r.agent).values())
+    console = Console(width=width, force_terminal=False)
+    with console.capture() as captured:
+        console.print(_leaderboard_table(summaries, "Leaderboard", width))
+    text = captured.get()
+    assert "…" not in text
+    assert max(len(line) for line in text.splitlines()) <= width
+    assert "openai:a-long-model" in text and "ppo (a)" in text and "test" in text
+    assert "left out to fit" in text  # 14 columns do not fit either width
