@@ -11,6 +11,8 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from asynctool_env.chat.defaults import DEFAULT_MAX_ROUNDS
+
 app = typer.Typer(
     help="AsyncTool: asynchronous function calling over several tasks.",
     no_args_is_help=True,
@@ -335,7 +337,9 @@ def eval_command(
         str | None, typer.Option(help="LLM agents: an OpenAI-compatible server URL.")
     ] = None,
     concurrency: Annotated[int, typer.Option(min=1, help="LLM agents: episodes at once.")] = 4,
-    max_rounds: Annotated[int, typer.Option(min=1, help="LLM agents: rounds per episode.")] = 40,
+    max_rounds: Annotated[
+        int, typer.Option(min=1, help="LLM agents: rounds per episode.")
+    ] = DEFAULT_MAX_ROUNDS,
     temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,
     timeout: Annotated[
         float, typer.Option(min=1.0, max=3600.0, help="LLM agents: seconds per request.")
@@ -371,6 +375,13 @@ def eval_command(
         typer.Option(
             help="--agent ppo: a policy file (.pt) or a folder of ppo-<regime>.pt files "
             "(default: the shipped policy of the regime)."
+        ),
+    ] = None,
+    name: Annotated[
+        str | None,
+        typer.Option(
+            help="The label of the one reference --agent in tables and result files "
+            "(default: its name; ppo with --policy FILE: ppo:FILE's name)."
         ),
     ] = None,
     ray: RayAddress = None,
@@ -422,15 +433,20 @@ def eval_command(
         tool_capacity=tool_capacity,
         policy=_ppo_policy_file(policy, "ppo" in reference),
     )
+    labels = _agent_labels(reference, llm, name, policy)
     console = _console()
+    if "ppo" in reference:
+        console.print(f"ppo plays {_ppo_policy_shown(config)}", markup=False)
     summaries: list[dict] = []
     if reference and ray is not None:
         records, summaries = _evaluate_agents_ray(reference, config, ray, output, console)
+        records, summaries = _relabelled(records, summaries, labels)
         if output is not None:
             folder = write_results(output, records, summaries, config)
             console.print(f"results written to {folder}/")
     elif reference:
         records, summaries = _evaluate_agents(reference, config, workers, console)
+        records, summaries = _relabelled(records, summaries, labels)
         if output is not None:
             folder = write_results(output, records, summaries, config)
             console.print(f"results written to {folder}/")
@@ -491,6 +507,52 @@ def _endpoints(texts: list[str] | None, concurrency: int, ray: str | None) -> li
         return [Endpoint.parse(text, concurrency) for text in texts]
     except ValueError as error:
         raise typer.BadParameter(str(error), param_hint="--endpoint") from error
+
+
+def _agent_labels(
+    reference: list[str], llm: list[str], name: str | None, policy: Path | None
+) -> dict[str, str]:
+    """Labels of reference agents in tables and files: ``--name`` for the one agent, and
+    ``ppo:STEM`` for a policy file (runs of different files are not all ``ppo``)."""
+    labels = {}
+    if policy is not None and policy.is_file() and "ppo" in reference:
+        labels["ppo"] = f"ppo:{policy.stem}"
+    if name is not None:
+        if llm or len(reference) != 1:
+            raise typer.BadParameter(
+                "--name labels one reference --agent (LLM agents are labelled by --model)",
+                param_hint="--name",
+            )
+        if not name.strip() or len(name) > 80:
+            raise typer.BadParameter("give a label of 1 to 80 characters", param_hint="--name")
+        labels[reference[0]] = name.strip()
+    return labels
+
+
+def _relabelled(records: list, summaries: list[dict], labels: dict[str, str]):
+    from dataclasses import replace
+
+    if not labels:
+        return records, summaries
+    records = [replace(r, agent=labels.get(r.agent, r.agent)) for r in records]
+    summaries = [{**s, "agent": labels.get(s["agent"], s["agent"])} for s in summaries]
+    return records, summaries
+
+
+def _ppo_policy_shown(config) -> str:
+    """Which file the ppo agent plays under ``config`` (and why)."""
+    from asynctool_env.envs import AsyncToolEnv
+    from asynctool_env.rl.config import regime_of
+    from asynctool_env.rl.policy import PPOPolicy
+
+    env = AsyncToolEnv(**config.env_kwargs())
+    try:
+        path = PPOPolicy(config.policy).policy_path(env)
+        regime = regime_of(env)
+    finally:
+        env.close()
+    given = config.policy is not None and not Path(config.policy).is_dir()
+    return str(path) + ("" if given else f" (the {regime} regime's policy)")
 
 
 def _ppo_policy_file(policy: Path | None, needed: bool) -> str | None:
@@ -1017,7 +1079,9 @@ def serve_scripted(
         str | None, typer.Option(help="The evaluation's --latency (default: each instance's).")
     ] = None,
     tool_capacity: ToolCapacity = None,
-    max_rounds: Annotated[int, typer.Option(min=1, help="The evaluation's --max-rounds.")] = 40,
+    max_rounds: Annotated[
+        int, typer.Option(min=1, help="The evaluation's --max-rounds.")
+    ] = DEFAULT_MAX_ROUNDS,
     notifications: Annotated[
         str,
         typer.Option(help="The evaluation's --notifications.", callback=_notification_mode),
@@ -1067,7 +1131,9 @@ def serve_openenv(
         str | None, typer.Option(help="Force one latency profile (default: each instance's).")
     ] = None,
     tool_capacity: ToolCapacity = None,
-    max_rounds: Annotated[int, typer.Option(min=1, help="Rounds before an episode ends.")] = 60,
+    max_rounds: Annotated[
+        int, typer.Option(min=1, help="Rounds before an episode ends.")
+    ] = DEFAULT_MAX_ROUNDS,
     notifications: Annotated[
         str,
         typer.Option(help="'push' or 'pull' (see asynctool play).", callback=_notification_mode),
@@ -1137,7 +1203,9 @@ def play(
     calls_per_turn: Annotated[
         str, typer.Option(help="Calls per reply: a number or 'unlimited'.")
     ] = "1",
-    max_rounds: Annotated[int, typer.Option(min=1, help="Rounds before the end.")] = 40,
+    max_rounds: Annotated[
+        int, typer.Option(min=1, help="Rounds before the end.")
+    ] = DEFAULT_MAX_ROUNDS,
     notifications: Annotated[
         str,
         typer.Option(

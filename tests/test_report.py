@@ -126,3 +126,31 @@ def test_leaderboards_fit_the_terminal_without_cutting_a_value(width, tmp_path, 
     assert max(len(line) for line in text.splitlines()) <= width
     assert "openai:a-long-model" in text and "ppo (a)" in text and "test" in text
     assert "left out to fit" in text  # 14 columns do not fit either width
+
+
+def test_eval_says_which_policy_ppo_plays_and_labels_runs(tmp_path):
+    """'eval -a ppo' names the shipped file it picked; a --policy FILE run is labelled by
+    the file, --name labels a reference agent, and --name with two agents is refused."""
+    pytest.importorskip("sb3_contrib")
+    from asynctool_env.rl.policy import shipped_policy_path
+
+    common = ["--split", "dev", "--episodes", "2"]
+    picked = runner.invoke(app, ["eval", "-a", "ppo", "--tool-capacity", "1", *common])
+    assert picked.exit_code == 0, picked.output
+    contention = shipped_policy_path("contention")
+    assert f"ppo plays {contention} (the contention regime's policy)" in picked.output
+    out = tmp_path / "file"
+    played = runner.invoke(
+        app, ["eval", "-a", "ppo", "--policy", str(contention), *common, "--output", str(out)]
+    )
+    assert played.exit_code == 0, played.output
+    agents = {json.loads(line)["agent"] for line in (out / "episodes.jsonl").open()}
+    assert agents == {"ppo:ppo-contention"}
+    named = runner.invoke(
+        app, ["eval", "-a", "greedy", "--name", "mine", *common, "--output", str(tmp_path / "n")]
+    )
+    assert named.exit_code == 0, named.output
+    summary = json.loads((tmp_path / "n" / "summary.json").read_text())
+    assert [s["agent"] for s in summary["summaries"]] == ["mine"]
+    two = runner.invoke(app, ["eval", "-a", "greedy", "-a", "oracle", "--name", "x", *common])
+    assert two.exit_code == 2 and "--name labels one reference" in " ".join(two.output.split())

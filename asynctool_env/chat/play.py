@@ -47,6 +47,7 @@ from typing import Any
 
 from rich.console import Console
 
+from asynctool_env.chat.defaults import DEFAULT_MAX_ROUNDS
 from asynctool_env.chat.env import ChatEnv
 
 __all__ = [
@@ -135,7 +136,7 @@ def open_episode(
     seed: int | None = None,
     latency: str | None = None,
     max_calls_per_turn: int | None = 1,
-    max_rounds: int = 40,
+    max_rounds: int = DEFAULT_MAX_ROUNDS,
     notifications: str = "push",
     tool_capacity: int | None = None,
 ) -> tuple[ChatEnv, int, int]:

@@ -42,6 +42,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from asynctool_env.chat.defaults import DEFAULT_MAX_ROUNDS
 from asynctool_env.chat.env import ChatEnv
 from asynctool_env.core.task import Instance
 from asynctool_env.results import EpisodeRecord, episode_record, summarize
@@ -83,7 +84,7 @@ class LLMConfig:
     timeout: float = 120.0
     max_retries: int = 3
     retry_delay: float = 2.0
-    max_rounds: int = 40
+    max_rounds: int = DEFAULT_MAX_ROUNDS
     label: str | None = None
     notifications: str = "push"
 
