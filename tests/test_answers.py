@@ -3760,8 +3760,9 @@ def test_a_stated_value_said_with_doubt_is_a_hedge(answer, right):
         ("Order TRD-N8H08MZHK; COST's ask and bid are 766.48 and 766.79 respectively.", False),
         ("Order TRD-N8H08MZHK; COST's quote: bid/ask 766.79/766.48.", False),
         ("Order TRD-N8H08MZHK; the ask price of COST is not 766.79, it is 766.48.", False),
+        ("Order TRD-N8H08MZHK; the ask of COST is 766.79 (if not, 766.48).", False),
         ("Order TRD-N8H08MZHK; the ask of COST is 766.79 and its offer price is 766.48.", False),
-        ("Order TRD-N8H08MZHK; COST's offer price is 766.79, its current price 766.48.", False),
+        ("Order TRD-N8H08MZHK. COST: current price 766.63, ask price 766.79, bid 766.48.", True),
         ("Order TRD-N8H08MZHK; COST's earlier ask was 766.48 and its latest ask is 766.79.", False),
         (
             "Order TRD-N8H08MZHK; 766.63 is COST's bid, 766.79 is its ask, 766.48 is its last.",

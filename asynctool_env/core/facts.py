@@ -3170,6 +3170,8 @@ class _Reading:
     def _negated(self, occurrence: _Occurrence) -> bool:
         """Whether the answer says the fact is *not* this value: "is not 766.48", "not
         TCK-1"."""
+        if occurrence.hedged:
+            return False  # "(if not, 766.48)": an alternative, not a denial
         before = self.low[self.clause_starts[occurrence.clause] : occurrence.start]
         return re.search(r"\b(?:not|isn['’]t|wasn['’]t|aren['’]t|never)\W*$", before) is not None
 
@@ -3660,7 +3662,6 @@ class _Reading:
             and word not in _NONSENSE
             and word not in _HEDGES
             and word not in _STOP
-            and word not in _LABEL_FILLER
             and word not in self.subject_words
         }
         return words - self._own_stems(index)
