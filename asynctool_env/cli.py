@@ -940,11 +940,21 @@ def _evaluate_llm(
         raise typer.BadParameter("LLM agents use one call per turn", param_hint="--calls-per-turn")
     if name == "openai" and not model:
         raise typer.BadParameter("--agent openai needs --model", param_hint="--model")
+    if name == "openai" and ray is None:
+        _check_server(base_url)
     instances = _instances(config)
     assert instances is not None
     folder = output or Path("results") / (name if name == "local" else f"openai-{model}")
     console = _console()
     console.print(f"{name}: {len(instances)} episodes -> {folder}/")
+    every = max(1, len(instances) // 10)
+
+    def progress(done: int) -> None:
+        # A terminal redraws one line; a pipe or file gets a line every tenth of the run.
+        if console.is_terminal:
+            console.print(f"  {done}/{len(instances)} episodes", end="\r")
+        elif done % every == 0 or done == len(instances):
+            console.print(f"  {done}/{len(instances)} episodes")
 
     def run(url: str | None, model_name: str, label: str) -> dict:
         options = dict(request or {})
@@ -962,7 +972,7 @@ def _evaluate_llm(
         common = {
             "seed": config.seed,
             "latency": config.latency,
-            "progress": lambda done: console.print(f"  {done}/{len(instances)} episodes", end="\r"),
+            "progress": progress,
             "retry_failed": retry_failed,
             "notes": lambda text: console.print(f"note: {text}", markup=False),
             "tool_capacity": config.tool_capacity,
@@ -975,7 +985,10 @@ def _evaluate_llm(
         summary = summarize(records)
         errors = [r.details.get("error") for r in records if r.details.get("failed")]
         if errors:
-            summary["failure"] = errors[0]
+            where = url or "https://api.openai.com/v1"
+            summary["failure"] = f"{errors[0]} (server {where})"
+        if console.is_terminal:
+            console.print()
         return summary
 
     try:
@@ -985,6 +998,42 @@ def _evaluate_llm(
         return run(base_url, model or "", f"openai:{model}")
     except LocalModelError as error:
         raise typer.BadParameter(str(error), param_hint="--agent") from error
+
+
+def _check_server(base_url: str | None) -> None:
+    """Fail at once, naming the URL and what to check, when the model's server cannot be
+    reached or no API key is set for OpenAI's own (instead of retrying every episode)."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if base_url is None and not os.environ.get("OPENAI_API_KEY"):
+        raise typer.BadParameter(
+            "--agent openai without --base-url calls OpenAI's API: set OPENAI_API_KEY, or "
+            "pass --base-url of an OpenAI-compatible server (asynctool serve-local, "
+            "serve-scripted, vLLM, llama.cpp...)",
+            param_hint="--base-url",
+        )
+    url = base_url or "https://api.openai.com/v1"
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        port = None
+    if parts.scheme not in ("http", "https") or not parts.hostname or port is None:
+        raise typer.BadParameter(
+            f"{url!r} is not an http(s) URL with a host and a valid port, e.g. "
+            "http://127.0.0.1:8000/v1",
+            param_hint="--base-url",
+        )
+    try:
+        with socket.create_connection((parts.hostname or "", port), timeout=5):
+            pass
+    except OSError as error:
+        raise typer.BadParameter(
+            f"cannot reach the model's server at {url} ({error}): check that the server "
+            "runs and listens there, the --base-url, and the network",
+            param_hint="--base-url",
+        ) from error
 
 
 def _llm_over_ray(llm, endpoints: list, instances, folder: Path, address: str, common: dict):

@@ -177,7 +177,9 @@ def test_a_run_where_nothing_could_be_scored_exits_non_zero(tmp_path, dev):
     assert summary["efficiency"] is None  # failures are not scores
 
 
-def test_a_closed_port_is_a_failure_with_its_reason_not_a_score(tmp_path):
+def test_a_closed_port_is_refused_at_once_naming_the_url(tmp_path):
+    """No server there: the run stops before any episode, naming the URL and what to check
+    (it used to retry every episode, then say only 'Connection error')."""
     result = CliRunner().invoke(
         app,
         [
@@ -185,20 +187,33 @@ def test_a_closed_port_is_a_failure_with_its_reason_not_a_score(tmp_path):
             "--split", "dev", "--episodes", "1", "--retries", "0", "--output", str(tmp_path),
         ],
     )  # fmt: skip
-    assert result.exit_code == 1
-    assert "openai:m: all 1 episodes failed" in result.output
-    assert "Connection" in result.output or "connect" in result.output.lower()
+    assert result.exit_code == 2
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "cannot reach the model's server at http://127.0.0.1:9/v1" in text
+    assert "check that the server runs" in text
+    assert not (tmp_path / "episodes.jsonl").exists()
 
 
-def test_a_url_that_is_no_url_is_a_failure_with_its_reason(tmp_path):
+@pytest.mark.parametrize(
+    "url", ["notaurl", "ftp://127.0.0.1/v1", "http://127.0.0.1:99999/v1", "http:///v1"]
+)
+def test_a_url_that_is_no_http_url_is_refused_up_front(tmp_path, url):
     result = CliRunner().invoke(
         app,
         [
-            "eval", "--agent", "openai", "--model", "m", "--base-url", "notaurl",
-            "--split", "dev", "--episodes", "1", "--retries", "0", "--output", str(tmp_path),
+            "eval", "--agent", "openai", "--model", "m", "--base-url", url,
+            "--split", "dev", "--episodes", "1", "--output", str(tmp_path),
         ],
     )  # fmt: skip
-    assert result.exit_code == 1 and "episodes failed" in result.output
+    assert result.exit_code == 2
+    assert "is not an http(s) URL" in " ".join(result.output.replace("│", " ").split())
+
+
+def test_openai_without_a_key_or_a_url_says_what_to_set(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    result = CliRunner().invoke(app, ["eval", "--agent", "openai", "--model", "m"])
+    assert result.exit_code == 2
+    assert "set OPENAI_API_KEY" in " ".join(result.output.replace("│", " ").split())
 
 
 def test_retry_failed_replays_only_the_failed_episodes(tmp_path, dev, healthy):
