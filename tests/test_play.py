@@ -356,3 +356,21 @@ def test_a_replies_file_line_ending_with_a_backslash_goes_on(tmp_path):
     )
     replies = [entry.reply for entry in read_replies_file(path)]
     assert replies == ["find_contact(name='Ada')\nwait()", "wait()"]
+
+
+def test_the_tasks_come_last_and_tasks_shows_them_again():
+    """The opening prints the tools first and the tasks last (they were buried under the
+    tool list); ':tasks' prints them again; the score's expected facts read as
+    'label = value', not as the templates they come from."""
+    env, index, seed = open_episode(split="dev", instance=INSTANCE, latency="fixed:1")
+    tasks = next(m["content"] for m in env.messages if m["role"] == "user")
+    first_tool = format_tools(env.tools).splitlines()[0].strip()
+    console, buffer = quiet_console()
+    answers = [
+        f'submit_answer(task_id="T{k + 1}", answer="x")' for k in range(len(env.instance.tasks))
+    ]
+    play_interactive(env, console, scripted([":tasks", *answers]), index=index, seed=seed)
+    output = buffer.getvalue()
+    assert output.index(first_tool) < output.index(tasks)
+    assert output.count(tasks) == 2  # at the start, and for :tasks
+    assert "${" not in output and "expected: " in output

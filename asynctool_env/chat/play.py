@@ -17,7 +17,8 @@ A reply is what a model would send, and it goes to :meth:`ChatEnv.step` unchange
   it, up to the first empty line. Pasted pretty-printed JSON therefore works as it is.
 
 Lines starting with ``:`` are commands for the player, never sent: ``:help``, ``:tools``,
-``:history``, ``:quit``. End of input (Ctrl-D) and Ctrl-C end the episode like ``:quit``.
+``:tasks``, ``:history``, ``:quit``. End of input (Ctrl-D) and Ctrl-C end the episode like
+``:quit``.
 
 A replies file (``--replies``) plays one reply per line instead: a JSON object with
 ``tool_calls``, ``content``, ``function_call`` or ``role`` is an assistant message (native
@@ -77,7 +78,7 @@ How to play: you are the model. Each reply is one round; the clock moves after e
 A reply is one line. If the line ends with \\ or leaves a ( [ { or <tool_call> open, the
 reply goes on over the next lines until an empty line.
 Commands (never sent to the env, and skipped in a --replies file):
-  :help     this text          :tools    the tools again
+  :help     this text          :tools    the tools again     :tasks   the tasks again
   :history  the conversation   :quit     stop now and show the score (so does Ctrl-D)"""
 
 _COMMANDS = {
@@ -85,6 +86,7 @@ _COMMANDS = {
     ":h": "help",
     ":?": "help",
     ":tools": "tools",
+    ":tasks": "tasks",
     ":history": "history",
     ":quit": "quit",
     ":q": "quit",
@@ -316,12 +318,20 @@ def _show_opening(console: Console, env: ChatEnv, index: int, seed: int, split: 
         f"at most {env.max_rounds} rounds",
         style="bold",
     )
-    _say(console, "What the model sees: the messages below, and the tools after them.")
-    for message in env.messages:
-        _show_message(console, message)
+    _say(console, "What the model sees: the tools, and the messages below them.")
     _show_tools(console, env)
     _header(console, "help")
     _say(console, HELP)
+    # The tasks last, so they are on the screen when the first reply is asked for.
+    for message in env.messages:
+        _show_message(console, message)
+
+
+def _show_tasks(console: Console, env: ChatEnv) -> None:
+    """The opening user message (the tasks) again, and which tasks are still open."""
+    opening = next((m for m in env.messages if m.get("role") == "user"), None)
+    if opening is not None:
+        _show_message(console, opening)
 
 
 def _show_tools(console: Console, env: ChatEnv) -> None:
@@ -423,12 +433,27 @@ def _task_line(entry: Any) -> str:
         return str(entry)
     parts = []
     for key, value in entry.items():
+        if key == "expected" and isinstance(value, (list, tuple)):
+            # The facts to state, as a reader says them (not their source templates).
+            shown = "; ".join(_fact_text(fact) for fact in value) or "done"
+            parts.append(f"expected: {shown}")
+            continue
         if isinstance(value, (list, tuple)):
             shown = "; ".join(_plain(item) for item in value) or "-"
         else:
             shown = _plain(value)
         parts.append(f"{key}: {shown}")
     return ", ".join(parts)
+
+
+def _fact_text(fact: Any) -> str:
+    """``label (subject) = value`` of a fact of ``task_results``."""
+    if not isinstance(fact, Mapping):
+        return _plain(fact)
+    label = str(fact.get("label") or fact.get("kind") or "value")
+    if fact.get("subject"):
+        label += f" ({fact['subject']})"
+    return f"{label} = {_plain(fact.get('value'))}"
 
 
 def _plain(value: Any) -> str:
@@ -550,6 +575,8 @@ def play_interactive(
                     _say(console, HELP)
                 elif command == "tools":
                     _show_tools(console, env)
+                elif command == "tasks":
+                    _show_tasks(console, env)
                 elif command == "history":
                     _show_history(console, env)
                 else:
