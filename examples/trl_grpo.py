@@ -28,9 +28,9 @@ import os
 
 os.environ.setdefault("TRL_EXPERIMENTAL_SILENCE", "1")
 
+from asynctool_env.integrations.trl_env import environment_factories, trl_dataset
 from asynctool_env.integrations.trl_recipe import (
     RECIPE_INDEXES,
-    grpo_trainer,
     oracle_conversations,
     tiny_model,
     train,
@@ -49,18 +49,25 @@ def main() -> None:
     parser.add_argument("--output", default="runs/trl-grpo")
     args = parser.parse_args()
 
+    def say(text: str) -> None:
+        print(text, flush=True)
+
     if args.model is None and not args.use_vllm:
+        # The recipe of the tiny model, measured (what the env saw, whether weights moved);
+        # the else branch below spells out the same GRPOTrainer wiring.
         report = train(
             max_steps=args.steps,
             warm_start_steps=args.warm_start_steps,
             output_dir=args.output,
             num_generations=args.generations,
             max_completion_length=args.completion_length,
+            progress=say,
         )
         print(json.dumps(report.summary(), indent=2))
         return
 
     from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import GRPOConfig, GRPOTrainer
     from trl.chat_template_utils import add_response_schema
 
     if args.model is None:
@@ -70,23 +77,43 @@ def main() -> None:
         model = AutoModelForCausalLM.from_pretrained(args.model)
         add_response_schema(tokenizer)
     if args.warm_start_steps:
+        say(f"warm start: {args.warm_start_steps} supervised steps on oracle conversations")
         warm_start(
             model,
             tokenizer,
             oracle_conversations("dev", RECIPE_INDEXES),
             steps=args.warm_start_steps,
+            progress=lambda done, loss: (
+                say(f"  step {done}: loss {loss:.3f}") if done % 50 == 0 else None
+            ),
         )
-    trainer = grpo_trainer(
-        model,
-        tokenizer,
-        indexes=RECIPE_INDEXES,
+    # TRL's GRPOTrainer with the adapter: one prompt per dev instance, a class per scenario
+    # set whose tools TRL offers the model, and the env's return as the only reward.
+    dataset = trl_dataset("dev", indexes=RECIPE_INDEXES)
+    config = GRPOConfig(
         output_dir=args.output,
         max_steps=args.steps,
+        per_device_train_batch_size=2 * args.generations,
         num_generations=args.generations,
         max_completion_length=args.completion_length,
+        max_tool_calling_iterations=6,
+        learning_rate=1e-4,
+        logging_steps=1,
+        save_strategy="no",
+        report_to="none",
         use_vllm=args.use_vllm,
+        use_cpu=not args.use_vllm,
+        bf16=args.use_vllm,
         **({"vllm_mode": "colocate"} if args.use_vllm else {}),
     )
+    trainer = GRPOTrainer(
+        model=model,
+        processing_class=tokenizer,
+        args=config,
+        train_dataset=dataset,
+        environment_factory=environment_factories(dataset),
+    )
+    say(f"GRPO: {args.steps} steps")
     trainer.train()
     rewards = [entry["reward"] for entry in trainer.state.log_history if "reward" in entry]
     print("reward per step:", [round(float(value), 3) for value in rewards])

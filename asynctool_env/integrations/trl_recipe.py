@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,9 +193,11 @@ def warm_start(
     max_tokens: int = 8192,
     seed: int = 0,
     assistant_only: bool = True,
+    progress: Callable[[int, float], None] | None = None,
 ) -> list[float]:
     """Supervised steps on ``conversations`` (the loss on the assistant turns only); returns
-    the loss per step. Teaches the tool-call format, not the schedule."""
+    the loss per step. Teaches the tool-call format, not the schedule. ``progress`` is
+    called after each step with (steps done, loss)."""
     import torch
 
     torch.manual_seed(seed)
@@ -223,6 +225,8 @@ def warm_start(
         optimizer.step()
         optimizer.zero_grad()
         losses.append(float(loss.detach()))
+        if progress is not None:
+            progress(step + 1, losses[-1])
     model.eval()
     return losses
 
@@ -343,6 +347,7 @@ def train(
     indexes: Sequence[int] = RECIPE_INDEXES,
     output_dir: str = "runs/trl-grpo",
     seed: int = 0,
+    progress: Callable[[str], None] | None = None,
     **grpo: Any,
 ) -> RunReport:
     """The whole recipe on the tiny model: build, warm-start, GRPO for ``max_steps`` steps.
@@ -352,10 +357,24 @@ def train(
 
     from asynctool_env.integrations import trl_env
 
+    say = progress or (lambda text: None)
     model, tokenizer = tiny_model(seed=seed)
+    every = max(1, warm_start_steps // 10)
+
+    def warm(done: int, loss: float) -> None:
+        if done % every == 0 or done == warm_start_steps:
+            say(f"warm start: step {done}/{warm_start_steps}, loss {loss:.3f}")
+
+    say(f"warm start: {warm_start_steps} supervised steps on oracle conversations")
     losses = warm_start(
-        model, tokenizer, oracle_conversations("dev", indexes), steps=warm_start_steps, seed=seed
+        model,
+        tokenizer,
+        oracle_conversations("dev", indexes),
+        steps=warm_start_steps,
+        seed=seed,
+        progress=warm,
     )
+    say(f"GRPO: {max_steps} steps, episodes played through AsyncTool-Chat-v0")
     probe = _Counting()
     original_reset, original_reward = (
         trl_env.AsyncToolTRLEnv.reset,
