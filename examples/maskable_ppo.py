@@ -34,7 +34,9 @@ def main() -> None:
     model = MaskablePPO("MultiInputPolicy", env, n_steps=512, batch_size=128, seed=0, verbose=0)
     print(f"training MaskablePPO for {args.steps} steps (about 1,000 per second)", flush=True)
     model.learn(args.steps, progress_bar=True)
-    rewards, _ = evaluate_policy(model, Monitor(env), n_eval_episodes=20, return_episode_rewards=True)
+    rewards, _ = evaluate_policy(
+        model, Monitor(env), n_eval_episodes=20, return_episode_rewards=True
+    )
     print(f"mean return over 20 episodes after {args.steps} steps: {np.mean(rewards):.3f}")
 
 
