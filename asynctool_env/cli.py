@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 from typing import Annotated
 
@@ -1165,6 +1166,36 @@ def serve_scripted(
     except KeyboardInterrupt:
         server.shutdown()
         console.print("stopped")
+
+
+@app.command("verifiers-venv")
+def verifiers_venv(
+    path: Annotated[
+        Path | None,
+        typer.Option(
+            help="Where (default: $ASYNCTOOL_VERIFIERS_VENV or ~/.cache/asynctool/verifiers-venv)."
+        ),
+    ] = None,
+) -> None:
+    """Build a venv with the verifiers extra (it cannot share one with openenv: they pin
+    incompatible mcp versions) and print the vf-eval command that plays AsyncTool offline."""
+    from asynctool_env.integrations.venvs import (
+        build_verifiers_venv,
+        verifiers_venv_path,
+        vf_eval_command,
+    )
+
+    console = _console()
+    venv = path or verifiers_venv_path()
+    try:
+        build_verifiers_venv(venv, say=lambda text: console.print(text, markup=False))
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
+        raise typer.BadParameter(str(error), param_hint="--path") from error
+    console.print(f"ready: {venv}", markup=False)
+    console.print("Play the dev split offline (the scripted oracle as the model):", markup=False)
+    console.print("  asynctool serve-scripted --port 8011 &", markup=False)
+    console.print("  " + vf_eval_command(venv, "http://127.0.0.1:8011/v1"), markup=False)
+    console.print("Any OpenAI-compatible server: change --client.base-url, -m and the key.")
 
 
 @app.command("serve-openenv")

@@ -28,21 +28,12 @@ HAS_VERIFIERS = importlib.util.find_spec("verifiers") is not None
 @pytest.mark.slow
 @pytest.mark.skipif(HAS_VERIFIERS, reason="verifiers is installed here: tested directly")
 def test_the_verifiers_tests_pass_in_their_own_environment():
-    """Build (or reuse) a venv with the verifiers extra and run this file there."""
-    venv = Path(
-        os.environ.get(
-            "ASYNCTOOL_VERIFIERS_VENV", Path.home() / ".cache" / "asynctool" / "verifiers-venv"
-        )
-    )
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    install = subprocess.run(
-        [str(python), "-m", "pip", "install", "-q", "-e", f"{ROOT}[verifiers]", "pytest"],
-        capture_output=True,
-        text=True,
-    )
-    assert install.returncode == 0, install.stderr[-3000:]
+    """Build (or reuse) a venv with the verifiers extra (``asynctool verifiers-venv``'s
+    builder) and run this file there; then the vf-eval command it prints, offline against
+    ``serve-scripted``."""
+    from asynctool_env.integrations.venvs import build_verifiers_venv, verifiers_venv_path
+
+    python = build_verifiers_venv(verifiers_venv_path(), extra=["pytest"])
     run = subprocess.run(
         [str(python), "-m", "pytest", "-q", "-p", "no:cacheprovider", str(Path(__file__))],
         capture_output=True,
@@ -52,6 +43,33 @@ def test_the_verifiers_tests_pass_in_their_own_environment():
     assert run.returncode == 0, (run.stdout + run.stderr)[-5000:]
     summary = run.stdout.strip().splitlines()[-1]
     assert "3 passed" in summary and "failed" not in summary, summary  # only this test skips
+    _the_printed_vf_eval_command_runs_offline(python.parent.parent)
+
+
+def _the_printed_vf_eval_command_runs_offline(venv: Path) -> None:
+    import shlex
+    import tempfile
+
+    from asynctool_env.chat.scripted import serve_scripted
+    from asynctool_env.integrations.venvs import vf_eval_command
+
+    server, base_url = serve_scripted([0, 1, 2], "dev")
+    try:
+        command = shlex.split(vf_eval_command(venv, base_url))
+        environment = dict(os.environ)
+        while "=" in command[0]:  # leading NAME=value assignments
+            name, value = command.pop(0).split("=", 1)
+            environment[name] = value
+        with tempfile.TemporaryDirectory() as out:
+            played = subprocess.run(
+                [*command, "-o", out], capture_output=True, text=True, env=environment,
+                timeout=600, cwd=out,
+            )  # fmt: skip
+    finally:
+        server.shutdown()
+    output = played.stdout + played.stderr
+    assert played.returncode == 0, output[-3000:]
+    assert output.count("[success ]") == 3 and "efficiency" in output, output[-3000:]
 
 
 needs_verifiers = pytest.mark.skipif(not HAS_VERIFIERS, reason="needs the verifiers extra")
