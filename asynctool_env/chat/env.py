@@ -373,14 +373,20 @@ class ChatEnv:
             raise RuntimeError("call reset() before step()")
         if simulator.finished or simulator.round >= self.max_rounds:
             raise RuntimeError("the episode is over; call reset()")
+        if isinstance(reply, str):
+            reply = valid_text(reply)
         assistant = _assistant_message(reply)
-        self.messages.append(assistant)
         # Parse the cleaned message, so native calls without ids get the ids we answer to.
         parsed = parse_reply(
             assistant if isinstance(reply, Mapping) else reply,
             max_chars=self.max_reply_chars,
             tool_names=self._tools,
         )
+        if any(problem.kind == "too_long" for problem in parsed.problems):
+            # Refused unread: kept as what the model is shown of it, never in full (it would
+            # be stored, written to transcripts and sent back with every later request).
+            assistant = _cut_message(assistant, self.max_reply_chars)
+        self.messages.append(assistant)
         tool_messages: list[dict[str, Any]] = []
         notes: list[str] = []
         turn = ChatStepInfo()
@@ -681,10 +687,42 @@ def _fresh_world(scenario: str, world_seed: int) -> Any:
     return SCENARIOS[scenario].world(world_seed)
 
 
+#: Characters of a refused over-long reply kept in the conversation.
+CUT_REPLY_EXCERPT = 300
+
+
+def valid_text(text: str) -> str:
+    """``text`` as valid UTF-8: a lone surrogate (which no request or file can encode) becomes
+    ``?``. Model output is stored, sent and scored as cleaned; the model answers for it."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "replace").decode("utf-8")
+    return text
+
+
+def _cut_message(message: Mapping[str, Any], limit: int) -> dict[str, Any]:
+    """An over-long reply as the conversation keeps it: its first characters and its length."""
+    content = message.get("content")
+    text = content if isinstance(content, str) else ""
+    calls = message.get("tool_calls") or []
+    size = len(text) + sum(len(_json(call)) for call in calls)
+    if not text and calls:
+        text = _json(calls[0])[:CUT_REPLY_EXCERPT]
+    excerpt = text[:CUT_REPLY_EXCERPT]
+    note = (
+        f"[reply cut here: {size:,} characters, over the limit of {limit:,}; it was refused unread]"
+    )
+    return {"role": "assistant", "content": f"{excerpt}... {note}"}
+
+
 def _assistant_message(reply: Mapping[str, Any] | str | None) -> dict[str, Any]:
-    """The reply as an assistant message fit to send back to an OpenAI-compatible API."""
+    """The reply as an assistant message fit to send back to an OpenAI-compatible API (its
+    text valid UTF-8)."""
     if isinstance(reply, Mapping):
-        message: dict[str, Any] = {"role": "assistant", "content": reply.get("content")}
+        content = reply.get("content")
+        content = valid_text(content) if isinstance(content, str) else content
+        message: dict[str, Any] = {"role": "assistant", "content": content}
         calls = reply.get("tool_calls")
         if isinstance(calls, list) and calls:
             cleaned = []
@@ -695,19 +733,19 @@ def _assistant_message(reply: Mapping[str, Any] | str | None) -> dict[str, Any]:
                 arguments = function.get("arguments", "")
                 cleaned.append(
                     {
-                        "id": str(call.get("id") or f"call_native_{index}"),
+                        "id": valid_text(str(call.get("id") or f"call_native_{index}")),
                         "type": "function",
                         "function": {
-                            "name": str(function.get("name", "")),
-                            "arguments": arguments
-                            if isinstance(arguments, str)
-                            else _json(arguments),
+                            "name": valid_text(str(function.get("name", ""))),
+                            "arguments": valid_text(
+                                arguments if isinstance(arguments, str) else _json(arguments)
+                            ),
                         },
                     }
                 )
             if cleaned:
                 message["tool_calls"] = cleaned
         if message["content"] is not None and not isinstance(message["content"], str):
-            message["content"] = _json(message["content"])
+            message["content"] = valid_text(_json(message["content"]))
         return message
-    return {"role": "assistant", "content": "" if reply is None else str(reply)}
+    return {"role": "assistant", "content": "" if reply is None else valid_text(str(reply))}
