@@ -49,6 +49,14 @@ def _parse_calls(value: str) -> int | None:
     return int(text)
 
 
+def _request_timeout(value: float) -> float:
+    import math
+
+    if not math.isfinite(value) or not 1.0 <= value <= 3600.0:
+        raise typer.BadParameter(f"give a number of seconds from 1 to 3600, got {value}")
+    return value
+
+
 def _folder(value: Path | None) -> Path | None:
     """An output folder: an existing folder, or one that can be made (checked up front, so
     a run never ends in a traceback after its work)."""
@@ -343,7 +351,11 @@ def eval_command(
     ] = DEFAULT_MAX_ROUNDS,
     temperature: Annotated[float, typer.Option(min=0.0, max=2.0)] = 0.0,
     timeout: Annotated[
-        float, typer.Option(min=1.0, max=3600.0, help="LLM agents: seconds per request.")
+        float,
+        typer.Option(
+            help="LLM agents: seconds for a whole request (a deadline), 1 to 3600.",
+            callback=_request_timeout,
+        ),
     ] = 120.0,
     retries: Annotated[
         int, typer.Option(min=0, max=20, help="LLM agents: extra attempts per request.")

@@ -102,6 +102,17 @@ class FaultServer:
         elif mode == "slow":  # a model that takes a moment to answer
             time.sleep(0.05)
             send_json(completion({"content": None, "tool_calls": [WAIT_CALL]}))
+        elif mode == "trickle":  # a valid reply, one byte every 0.2 s (each read is quick)
+            body = json.dumps(completion({"content": None, "tool_calls": [WAIT_CALL]})).encode()
+            handler.send_response(200)
+            handler.send_header("content-type", "application/json")
+            handler.send_header("content-length", str(len(body)))
+            handler.end_headers()
+            with contextlib.suppress(OSError):
+                for index in range(len(body)):
+                    handler.wfile.write(body[index : index + 1])
+                    handler.wfile.flush()
+                    time.sleep(0.2)
         elif mode == "reset":
             handler.close_connection = True
             handler.connection.close()
@@ -384,3 +395,28 @@ def test_trials_play_each_instance_k_times_and_resume(tmp_path, dev, healthy):
 def test_trials_are_for_llm_agents():
     result = CliRunner().invoke(app, ["eval", "-a", "greedy", "--trials", "3"])
     assert result.exit_code == 2 and "--trials applies to LLM agents" in result.output
+
+
+def test_a_trickling_server_meets_a_whole_request_deadline(tmp_path, dev):
+    """A server that sends a valid reply one byte at a time never lets a socket read time out;
+    the runner's deadline covers the whole request (connect, send, first byte, body)."""
+    with FaultServer([], rest="trickle") as server:
+        start = time.perf_counter()
+        records = run_llm_eval(
+            config(server.url, timeout=1.0, max_retries=1), dev[:1], tmp_path, indexes=[0]
+        )
+        elapsed = time.perf_counter() - start
+    assert elapsed < 15  # two attempts of 1 s and a backoff, not minutes
+    (record,) = records
+    assert record.details["failed"] and "no whole reply within 1.0 s" in record.details["error"]
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "0.5", "5000"])
+def test_a_timeout_that_is_no_number_of_seconds_is_named(value):
+    result = CliRunner().invoke(
+        app,
+        ["eval", "-a", "openai", "--model", "m", "--base-url", "http://h/v1", "--timeout", value],
+    )
+    assert result.exit_code == 2
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "'--timeout': give a number of seconds from 1 to 3600" in text

@@ -64,7 +64,7 @@ class LLMConfig:
         native_tools: Send ``tools`` (native function calling); text parsing is always on
             as a fallback.
         concurrency: Episodes in flight at once.
-        timeout: Seconds per request.
+        timeout: Seconds per request, the whole of it (connect, send, first byte, body).
         max_retries: Extra attempts per request after a failure.
         retry_delay: Seconds before the first retry (doubling, at most 20, jittered),
             unless the server's ``Retry-After`` says otherwise.
@@ -211,11 +211,17 @@ async def _complete(
             messages[0]["content"] = messages[0]["content"] + _text_mode_prompt(env.tools)
             messages = [_as_text_message(message) for message in messages]
         try:
-            response = await client.chat.completions.create(messages=messages, **kwargs)
+            # The client's timeout applies to each socket read: a server that trickles a
+            # reply would hold the episode forever. The deadline is the whole request's.
+            response = await asyncio.wait_for(
+                client.chat.completions.create(messages=messages, **kwargs), config.timeout
+            )
             return _reply_from_response(response, state)
         except MalformedResponseError as error:
             failure: BaseException = error
             reason = f"malformed response: {error}"
+        except TimeoutError as error:
+            failure, reason = error, f"TimeoutError: no whole reply within {config.timeout} s"
         except Exception as error:
             name = type(error).__name__
             text = str(error)
