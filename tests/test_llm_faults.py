@@ -420,3 +420,18 @@ def test_a_timeout_that_is_no_number_of_seconds_is_named(value):
     assert result.exit_code == 2
     text = " ".join(result.output.replace("│", " ").split())
     assert "'--timeout': give a number of seconds from 1 to 3600" in text
+
+
+def test_show_marks_a_failed_episode_and_reads_any_bytes(tmp_path, dev):
+    """'asynctool show' on a failed episode says FAILED and why (it showed the conversation
+    as if scored); a transcript with bytes that are not UTF-8 is shown, not a traceback."""
+    with FaultServer([], rest="500") as broken:
+        run_llm_eval(config(broken.url, max_retries=0), dev[:1], tmp_path, indexes=[0])
+    shown = CliRunner().invoke(app, ["show", str(tmp_path), "--episode", "0"])
+    assert shown.exit_code == 0, shown.output
+    assert shown.output.count("*** FAILED episode (server trouble, not scored):") == 2
+    assert "InternalServerError" in shown.output
+    transcripts = tmp_path / "transcripts.jsonl"
+    transcripts.write_bytes(transcripts.read_bytes().replace(b"You have", b"You \xff\xfehave", 1))
+    again = CliRunner().invoke(app, ["show", str(tmp_path), "--episode", "0"])
+    assert again.exit_code == 0 and "You \ufffd\ufffdhave" in again.output

@@ -27,17 +27,28 @@ def task_verdicts(folder: str | Path, episode: int, trial: int = 0) -> list[dict
     entry = _entry(folder, episode, trial)
     if entry.get("task_results"):
         return list(entry["task_results"])
+    record = episode_record(folder, episode, trial)
+    return list((record.get("details") or {}).get("task_results") or [])
+
+
+def episode_record(folder: str | Path, episode: int, trial: int = 0) -> dict[str, Any]:
+    """The episode's record in ``episodes.jsonl`` beside the transcripts (empty if none)."""
     path = Path(folder)
     records = (path if path.is_dir() else path.parent) / "episodes.jsonl"
-    if records.is_file():
-        for line in records.read_text(encoding="utf-8").splitlines():
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError:
-                continue
-            if record.get("instance_index") == episode and record.get("trial", 0) == trial:
-                return list((record.get("details") or {}).get("task_results") or [])
-    return []
+    if not records.is_file():
+        return {}
+    for line in records.read_text(encoding="utf-8", errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if (
+            isinstance(record, dict)
+            and record.get("instance_index") == episode
+            and record.get("trial", 0) == trial
+        ):
+            return record
+    return {}
 
 
 def _entry(folder: str | Path, episode: int, trial: int = 0) -> dict[str, Any]:
@@ -46,12 +57,14 @@ def _entry(folder: str | Path, episode: int, trial: int = 0) -> dict[str, Any]:
     if not path.is_file():
         raise TranscriptError(f"no transcripts.jsonl at {folder}")
     found = []
-    with path.open(encoding="utf-8") as handle:
+    with path.open(encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             try:
                 entry = json.loads(line)
             except json.JSONDecodeError:
                 raise TranscriptError(f"{path}:{number}: not JSON") from None
+            if not isinstance(entry, dict):
+                raise TranscriptError(f"{path}:{number}: not a transcript entry")
             found.append(entry.get("instance_index"))
             if entry.get("instance_index") == episode and entry.get("trial", 0) == trial:
                 return dict(entry)
@@ -62,8 +75,17 @@ def _entry(folder: str | Path, episode: int, trial: int = 0) -> dict[str, Any]:
 
 
 def render_transcript(folder: str | Path, episode: int, *, width: int = 600, trial: int = 0) -> str:
-    """The conversation as text: one block per message, rounds marked."""
+    """The conversation as text: one block per message, rounds marked; a failed episode
+    (server trouble: left out of the scores) says so, and why, first and last."""
     lines: list[str] = []
+    details = episode_record(folder, episode, trial).get("details") or {}
+    failed = (
+        f"*** FAILED episode (server trouble, not scored): {details.get('error') or 'no reason'}"
+        if details.get("failed")
+        else None
+    )
+    if failed:
+        lines.append(failed)
     turn = 0
     for message in load_transcript(folder, episode, trial):
         role = message.get("role", "?")
@@ -92,4 +114,6 @@ def render_transcript(folder: str | Path, episode: int, *, width: int = 600, tri
             mark = "right" if verdict.get("success") else "wrong"
             lines.append(f"{verdict.get('task_id')}: {mark}; answer {verdict.get('answer')!r}")
             lines.extend(f"    {reason}" for reason in verdict.get("reasons") or [])
+    if failed:
+        lines.append(failed)
     return "\n".join(lines) + "\n"
