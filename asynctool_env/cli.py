@@ -110,8 +110,22 @@ RayAddress = Annotated[
         "'asynctool cluster up' started here; 'local': a Ray instance in this process). "
         "With an output folder, episodes stream to episodes.jsonl and a rerun resumes. "
         "Needs the ray extra.",
+        callback=lambda value: _ray_address(value),
     ),
 ]
+
+
+def _ray_address(value: str | None) -> str | None:
+    """``local``, ``auto`` or ``HOST:PORT`` (port 1-65535), checked before Ray starts."""
+    if value is None or value in ("local", "auto"):
+        return value
+    host, _, port = value.rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 1 <= int(port) <= 65535 or ":::" in value:
+        raise typer.BadParameter(
+            f"give 'local', 'auto' or HOST:PORT (e.g. 127.0.0.1:6379), got {value!r}"
+        )
+    return value
 
 
 def _check_latency(latency: str | None) -> str | None:
@@ -330,7 +344,7 @@ def eval_command(
         int | None, typer.Option(min=1, max=8, help="Only N-task instances.")
     ] = None,
     episodes: Annotated[int | None, typer.Option(min=1, help="Only the first N episodes.")] = None,
-    seed: Annotated[int, typer.Option(help="Episode i is reset with seed + i.")] = 0,
+    seed: Annotated[int, typer.Option(min=0, help="Episode i is reset with seed + i.")] = 0,
     calls_per_turn: Annotated[
         str, typer.Option(help="Calls per turn: a number or 'unlimited'.")
     ] = "1",
@@ -429,6 +443,11 @@ def eval_command(
             f"--trials applies to LLM agents ('openai', 'local'), not to {', '.join(reference)}: "
             "run those once per seed (--seed)",
             param_hint="--trials",
+        )
+    if model is not None and "openai" not in llm:
+        raise typer.BadParameter(
+            "--model names the model of --agent openai; the other agents take none",
+            param_hint="--model",
         )
     if endpoint and llm != ["openai"]:
         raise typer.BadParameter(

@@ -156,3 +156,18 @@ def test_the_same_bad_option_gets_the_same_error_in_every_env(value, error):
             env.reset(seed=0, options={"instance_index": value})
         messages.add(str(raised.value))
     assert len(messages) == 1, messages
+
+
+@pytest.mark.parametrize(
+    ("extra", "named", "says"),
+    [
+        (["--ray", "garbage:::"], "'--ray'", "give 'local', 'auto' or HOST:PORT"),
+        (["--ray", "127.0.0.1:99999"], "'--ray'", "give 'local', 'auto' or HOST:PORT"),
+        (["--seed", "-1"], "'--seed'", "greater than or equal to 0"),
+        (["--model", "x"], "--model", "--model names the model of --agent openai"),
+    ],
+)
+def test_eval_names_the_bad_argument(extra, named, says):
+    result = CliRunner().invoke(app, ["eval", "-a", "random", "--split", "dev", *extra])
+    text = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and named in text and says in text, text
