@@ -64,3 +64,18 @@ def test_a_lone_surrogate_is_cleaned_and_the_conversation_stays_encodable(chat):
     messages, *_ = chat.step(native)
     json.dumps(chat.messages, ensure_ascii=False).encode("utf-8")
     assert chat.simulator.round == 2  # both replies were played, not failed
+
+
+def test_a_boolean_for_a_number_is_refused_naming_the_argument(chat):
+    messages, *_ = chat.step("wait(rounds=true)")
+    text = json.dumps(messages)
+    assert "argument 'rounds': expected a number, got a boolean" in text
+    assert chat.simulator.invalid_actions == 1
+
+
+def test_a_message_of_another_role_is_not_played_as_the_reply(chat):
+    """A user message given as the reply (a harness mistake) is refused, not read."""
+    messages, *_ = chat.step({"role": "user", "content": "wait(rounds=3)"})
+    assert "A reply is the assistant's message" in json.dumps(messages)
+    assert chat.simulator.round == 1  # one round, not the three the text asked for
+    assert chat.simulator.invalid_actions == 1

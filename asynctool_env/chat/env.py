@@ -49,7 +49,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -375,6 +375,11 @@ class ChatEnv:
             raise RuntimeError("the episode is over; call reset()")
         if isinstance(reply, str):
             reply = valid_text(reply)
+        role = reply.get("role") if isinstance(reply, Mapping) else None
+        if role not in (None, "assistant"):
+            # Not the model's reply (a user or tool message played by mistake): nothing in it
+            # is read, and the reply is refused.
+            reply = {"role": "assistant", "content": None}
         assistant = _assistant_message(reply)
         # Parse the cleaned message, so native calls without ids get the ids we answer to.
         parsed = parse_reply(
@@ -382,6 +387,13 @@ class ChatEnv:
             max_chars=self.max_reply_chars,
             tool_names=self._tools,
         )
+        if role not in (None, "assistant"):
+            wrong = ParseProblem(
+                "unparsable_call",
+                f"A reply is the assistant's message; a {_json(role)} message was given, so "
+                "nothing in it was read.",
+            )
+            parsed = replace(parsed, calls=(), problems=(wrong,))
         if any(problem.kind == "too_long" for problem in parsed.problems):
             # Refused unread: kept as what the model is shown of it, never in full (it would
             # be stored, written to transcripts and sent back with every later request).

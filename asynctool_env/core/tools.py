@@ -45,6 +45,17 @@ class ToolError(Exception):
     """A tool backend refused a call; the message becomes the error response."""
 
 
+def _numeric(annotation: Any) -> bool:
+    """Whether an argument's type takes numbers and not booleans (int, float, or an optional
+    or union of them)."""
+    import typing
+
+    if annotation in (int, float):
+        return True
+    options = [a for a in typing.get_args(annotation) if a is not type(None)]
+    return bool(options) and all(a in (int, float) for a in options)
+
+
 class ToolArgumentError(ToolError):
     """The arguments of a call do not fit the tool's schema."""
 
@@ -185,6 +196,15 @@ class Tool:
             raise ToolArgumentError(
                 f"{self.name}: arguments must be a JSON object, got {type(arguments).__name__}"
             )
+        # Lax validation turns true into 1 for a number: a model that sends a boolean where
+        # a number is asked for made a mistake, and is told so.
+        booleans = [
+            f"argument {name!r}: expected a number, got a boolean"
+            for name, field in self.arguments_model.model_fields.items()
+            if isinstance(arguments.get(name), bool) and _numeric(field.annotation)
+        ]
+        if booleans:
+            raise ToolArgumentError(f"{self.name}: " + "; ".join(booleans))
         try:
             model = self.arguments_model.model_validate(dict(arguments))
         except pydantic.ValidationError as error:
