@@ -171,3 +171,18 @@ def test_eval_names_the_bad_argument(extra, named, says):
     result = CliRunner().invoke(app, ["eval", "-a", "random", "--split", "dev", *extra])
     text = " ".join(result.output.replace("│", " ").split())
     assert result.exit_code == 2 and named in text and says in text, text
+
+
+def test_a_capacity_for_an_unknown_tool_is_refused_in_all_three_envs():
+    """A typo in tool_capacity left that tool without a limit, silently."""
+    from asynctool_env.multi_agent.environment import AsyncToolParallelEnv
+
+    makers = [
+        lambda: gym.make("AsyncTool-v0", tool_capacity={"find_contat": 1}),
+        lambda: ChatEnv(split="dev", tool_capacity={"find_contat": 1}),
+        lambda: AsyncToolParallelEnv(tool_capacity={"find_contat": 1}),
+    ]
+    for make in makers:
+        with pytest.raises(ValueError, match="tool_capacity names tools no instance calls"):
+            make()
+    gym.make("AsyncTool-v0", tool_capacity={"find_contact": 1}).close()

@@ -67,6 +67,7 @@ from asynctool_env.core.simulator import (
     Simulator,
     StepStatus,
     TaskStatus,
+    check_capacity_tools,
     normalize_tool_capacity,
 )
 from asynctool_env.core.task import Instance
@@ -242,6 +243,7 @@ class ChatEnv:
         self._meta_tools = meta_tools(notifications)
         self.notifications = notifications
         self.instances = loaded
+        check_capacity_tools(self.tool_capacity, loaded)
         self.latency = None if latency is None else make_latency_profile(latency)
         self.max_calls_per_turn = max_calls_per_turn
         self.max_rounds = max_rounds

@@ -68,7 +68,7 @@ from __future__ import annotations
 
 import heapq
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import Enum, IntEnum
 from typing import Any
@@ -821,6 +821,32 @@ def normalize_tool_capacity(
             capacities[name] = check(value, f"tool_capacity[{name!r}]")
         return capacities or None
     return check(tool_capacity, "tool_capacity")
+
+
+def check_capacity_tools(
+    capacity: int | Mapping[str, int] | None, instances: Sequence[Instance] | None
+) -> None:
+    """Refuse a ``tool_capacity`` mapping that names a tool no instance can call (a typo
+    would leave that tool without a limit, silently). The tools an env can call: the
+    scenarios' (the procedural stream's), or those of its ``instances``.
+
+    Raises:
+        ValueError: Naming the unknown tools and where the known ones are.
+    """
+    if not isinstance(capacity, Mapping):
+        return
+    from asynctool_env.scenarios import TOOLS
+
+    known = set(TOOLS)
+    for instance in instances or ():
+        known.update(step.tool for task in instance.tasks for step in task.steps)
+    unknown = sorted(name for name in capacity if name not in known)
+    if unknown:
+        raise ValueError(
+            f"tool_capacity names tools no instance calls: {', '.join(map(repr, unknown))} "
+            f"(the {len(known)} known tools are the scenarios' and the instances' own; "
+            "asynctool_env.scenarios.TOOLS lists the scenarios')"
+        )
 
 
 def _declared_latencies(instance: Instance, extra: Mapping[str, int] | None) -> dict[str, int]:

@@ -21,6 +21,7 @@ from asynctool_env.core.simulator import (
     Simulator,
     StepStatus,
     TaskStatus,
+    check_capacity_tools,
     normalize_tool_capacity,
 )
 from asynctool_env.core.task import Instance
@@ -310,6 +311,7 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             max_tasks=n_task_slots,
             max_steps=n_step_slots,
         )
+        check_capacity_tools(self.tool_capacity, self._instances)
 
         # Spaces ---------------------------------------------------------------------------
         self.ACTION_WAIT = 0

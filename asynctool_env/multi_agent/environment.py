@@ -36,6 +36,7 @@ from asynctool_env.core.simulator import (
     Simulator,
     StepStatus,
     TaskStatus,
+    check_capacity_tools,
     normalize_tool_capacity,
 )
 from asynctool_env.core.task import Instance
@@ -452,6 +453,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
             max_tasks=n_task_slots,
             max_steps=n_step_slots,
         )
+        check_capacity_tools(self.tool_capacity, self._instances)
 
         # Agents and spaces (built once: observation_space(agent) is always the same object)
         self.possible_agents: list[str] = [f"agent_{index}" for index in range(self.n_agents)]
