@@ -75,3 +75,34 @@ def test_the_serve_scripted_command_checks_its_settings():
     assert bad.exit_code == 2 and "choose test or dev" in bad.output
     bad = runner.invoke(app, ["serve-scripted", "--trials", "0"])
     assert bad.exit_code == 2
+
+
+def test_settings_that_differ_from_the_servers_get_a_plain_no_not_a_wrong_plan(tmp_path):
+    """Served for one trial, asked for trial 1 of instance 2 (other latencies): it says it
+    has no plan instead of playing calls made for other latencies (violations); a wrong
+    path is a 404, as a real server's."""
+    import urllib.error
+    import urllib.request
+
+    server, base_url = serve_scripted([2], "dev", trials=1)
+    try:
+        trials = _evaluate_one(base_url, tmp_path / "t")
+        wrong = base_url.replace("/v1", "/wrong/v1") + "/chat/completions"
+        request = urllib.request.Request(wrong, data=b"{}", method="POST")
+        with pytest.raises(urllib.error.HTTPError) as error:
+            urllib.request.urlopen(request, timeout=10)
+    finally:
+        server.shutdown()
+    assert error.value.code == 404
+    second = [r for r in trials if r["trial"] == 1]
+    assert second and all(r["metrics"]["dependency_violations"] == 0 for r in second)
+
+
+def _evaluate_one(base_url: str, folder) -> list[dict]:
+    result = runner.invoke(
+        app,
+        ["eval", "-a", "openai", "--base-url", base_url, "--model", "scripted", "--split",
+         "dev", "--episodes", "3", "--trials", "2", "--output", str(folder)],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    return [json.loads(line) for line in (folder / "episodes.jsonl").open()]

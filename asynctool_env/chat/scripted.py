@@ -10,6 +10,7 @@ adapters) and check that each reaches the numeric oracle's rounds, return and me
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -197,7 +198,9 @@ class ScriptedChatModel:
                 continue
             if [calls for calls, _ in turns[: len(played)]] != played:
                 continue
-            score = sum(a == b for (_, a), b in zip(turns, answers, strict=False))
+            score = sum(
+                _comparable(a) == _comparable(b) for (_, a), b in zip(turns, answers, strict=False)
+            )
             if score > best_score:
                 best, best_score = turns[len(played)][0], score
         if best is not None and best_score == len(played):
@@ -209,11 +212,14 @@ class ScriptedChatModel:
             mirror = self._replayed(index, seed, played, answers)
             if mirror is not None:
                 return native_reply(_continuation(mirror), prefix=f"t{len(played)}_")
-        if best is not None:
-            return native_reply(best, prefix=f"t{len(played)}_")
+        # No seed it knows answers as this conversation was answered: the evaluation's
+        # settings differ from the server's. Say so rather than play a plan made for other
+        # latencies (its calls would break dependencies).
         return {
             "role": "assistant",
-            "content": "This conversation left the optimal schedule; I have no reply.",
+            "content": "The scripted oracle has no plan for this conversation: start "
+            "serve-scripted with the evaluation's --split, --seed, --trials, --latency, "
+            "--tool-capacity and --notifications.",
         }
 
     def _replayed(self, index: int, seed: int, played: list[list[Call]], answers: list[str]) -> Any:
@@ -227,7 +233,7 @@ class ScriptedChatModel:
             reply = native_reply(calls, prefix=f"t{turn}_")
             _, _, terminated, truncated, info = mirror.step(reply)
             text = "\n".join(str(m.get("content") or "") for m in info["messages"])
-            if text != answer or terminated or truncated:
+            if _comparable(text) != _comparable(answer) or terminated or truncated:
                 return None
         return mirror
 
@@ -276,6 +282,17 @@ def _continuation(mirror: Any) -> list[Call]:
     chosen = [oracle._gold(task, step) for task, step in ready[: cap or len(ready)]]
     wait = "wait_for_response" if chat.notifications == "pull" else "wait"
     return calls + (chosen or [(wait, {})])
+
+
+#: Call ids as harnesses write them (ours by turn, the env's own for one call at a time).
+_CALL_ID = re.compile(r"\b(?:t\d+_\d+|call_\d+(?:_\d+)?|c\d+)\b")
+
+
+def _comparable(text: str) -> str:
+    """What came back after a turn, less what depends on the harness (call ids, the line a
+    one-call-at-a-time harness adds at the end)."""
+    text = text.replace("\nThe episode is over.", "")
+    return " ".join(_CALL_ID.sub("ID", text).split())
 
 
 def _turns_of(messages: Sequence[Mapping[str, Any]]) -> tuple[list[list[Call]], list[str]]:
@@ -330,6 +347,15 @@ def serve_scripted(
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
+            if self.path.rstrip("/") not in ("/v1/chat/completions", "/chat/completions"):
+                # A wrong --base-url must fail here as it would on a real server.
+                data = json.dumps({"error": {"message": f"no route {self.path}"}}).encode()
+                self.send_response(404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                return
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             with lock:
                 counts["in_flight"] += 1
