@@ -27,11 +27,16 @@ def _main() -> None:
 
 
 def _console() -> Console:
-    """A console; wide when writing to a file or pipe, so tables keep every column. Lines
+    """A console; wide when writing to a file or pipe (160 columns, or $COLUMNS), so tables
+    keep every column. Lines
     of text are never broken by the console (soft wrap): a path or a command printed
     stays one line to copy."""
     console = Console(soft_wrap=True)
-    return console if console.is_terminal else Console(width=160, soft_wrap=True)
+    if console.is_terminal:
+        return console
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) >= 40 else 160
+    return Console(width=width, soft_wrap=True)
 
 
 #: The largest finite --calls-per-turn (more is 'unlimited' in practice).
@@ -91,13 +96,15 @@ def _file(value: Path | None) -> Path | None:
     return value
 
 
-def _check_agents(names: list[str]) -> list[str]:
+def _check_agents(names: list[str], *, llm: bool = False) -> list[str]:
+    """Reference agents by name (``llm``: the LLM agents are named as choices too)."""
     from asynctool_env.agents import POLICIES
 
+    choices = [*POLICIES, *(("openai", "local") if llm else ())]
     for name in names:
         if name not in POLICIES:
             raise typer.BadParameter(
-                f"unknown agent {name!r}; choose from {', '.join(POLICIES)}", param_hint="--agent"
+                f"unknown agent {name!r}; choose from {', '.join(choices)}", param_hint="--agent"
             )
     return names
 
@@ -201,10 +208,10 @@ def _evaluate_agents(agents: list[str], config, workers: int, console: Console):
 
 #: Columns a narrow terminal leaves out first (the markdown and JSON files keep them all).
 _DROPPABLE = (
-    "in flight", "idle", "speedup", "step F1", "optimal", "pass@k", "trials", "task",
+    "in flight", "idle", "speedup", "step F1", "optimal", "pass@k", "trials", "failed",
 )  # fmt: skip
 #: Columns left out last, once the headers are shortened.
-_DROPPABLE_LAST = ("pass^k", "failed", "rounds")
+_DROPPABLE_LAST = ("pass^k", "rounds", "task")
 #: Headers of a table still too wide once those columns are out.
 _SHORT_HEADERS = {
     "episodes": "n", "overall": "all", "efficiency": "eff", "rounds": "rnds",
@@ -437,7 +444,7 @@ def eval_command(
     if split not in ("test", "dev", "procedural"):
         raise typer.BadParameter("choose test, dev or procedural", param_hint="--split")
     llm = [name for name in agent if name in LLM_AGENTS]
-    reference = _check_agents([name for name in agent if name not in LLM_AGENTS])
+    reference = _check_agents([name for name in agent if name not in LLM_AGENTS], llm=True)
     if trials > 1 and reference:
         raise typer.BadParameter(
             f"--trials applies to LLM agents ('openai', 'local'), not to {', '.join(reference)}: "
@@ -548,7 +555,9 @@ def _agent_labels(
     ``ppo:STEM`` for a policy file (runs of different files are not all ``ppo``)."""
     labels = {}
     if policy is not None and policy.is_file() and "ppo" in reference:
-        labels["ppo"] = f"ppo:{policy.stem}"
+        # Every training run writes policy.pt: its run folder names it better.
+        stem = policy.parent.name if policy.stem == "policy" and policy.parent.name else policy.stem
+        labels["ppo"] = f"ppo:{stem}"
     if name is not None:
         if llm or len(reference) != 1:
             raise typer.BadParameter(
@@ -978,15 +987,16 @@ def _evaluate_llm(
     assert instances is not None
     folder = output or Path("results") / (name if name == "local" else f"openai-{model}")
     console = _console()
-    console.print(f"{name}: {len(instances)} episodes -> {folder}/")
-    every = max(1, len(instances) // 10)
+    total = len(instances) * int((request or {}).get("trials", 1))
+    console.print(f"{name}: {total} episodes -> {folder}/")
+    every = max(1, total // 10)
 
     def progress(done: int) -> None:
         # A terminal redraws one line; a pipe or file gets a line every tenth of the run.
         if console.is_terminal:
-            console.print(f"  {done}/{len(instances)} episodes", end="\r")
-        elif done % every == 0 or done == len(instances):
-            console.print(f"  {done}/{len(instances)} episodes")
+            console.print(f"  {done}/{total} episodes", end="\r")
+        elif done % every == 0 or done == total:
+            console.print(f"  {done}/{total} episodes")
 
     def run(url: str | None, model_name: str, label: str) -> dict:
         options = dict(request or {})

@@ -393,11 +393,13 @@ class Cluster:
         themselves)."""
         import psutil
 
-        mark = str(self.folder)
+        # Ray's client server carries the cluster's address, not its folder.
+        marks = (str(self.folder), f"--address={self.address}")
         found: dict[int, Any] = {}
         for process in psutil.process_iter(["cmdline"]):
             try:
-                if any(mark in part for part in process.info["cmdline"] or ()):
+                parts = process.info["cmdline"] or ()
+                if any(mark in part for part in parts for mark in marks):
                     found[process.pid] = process
                     found.update((child.pid, child) for child in process.children(True))
             except (psutil.NoSuchProcess, psutil.AccessDenied):  # pragma: no cover - racy
@@ -482,7 +484,7 @@ def cluster_up(*, port: int = 6379, num_cpus: int = 2, host: str = "127.0.0.1") 
     return address
 
 
-def cluster_down(port: int | None = None, *, timeout: float = 30.0) -> list[str]:
+def cluster_down(port: int | None = None, *, timeout: float = 5.0) -> list[str]:
     """Stop the clusters :func:`cluster_up` started on this machine (only the one on
     ``port`` when given), and nothing else: other Ray clusters, and Ray instances inside
     other processes, keep running. Returns the addresses stopped."""

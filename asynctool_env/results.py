@@ -411,14 +411,15 @@ def label_runs(runs: Sequence[Run]) -> tuple[list[EpisodeRecord], list[str]]:
             f"the rows come from different splits ({', '.join(splits)}): "
             "compare rows of one split only"
         )
-    counts: dict[str, int] = {}
-    for record in labelled:
-        counts[record.agent] = counts.get(record.agent, 0) + 1
+    played: dict[str, set[str]] = {}
+    for record in labelled:  # instances, not episodes: trials replay the same instances
+        played.setdefault(record.agent, set()).add(record.instance_id)
+    counts = {agent: len(instances) for agent, instances in played.items()}
     if len(set(counts.values())) > 1:
         low, high = min(counts.values()), max(counts.values())
         warnings_.append(
-            f"the rows played different numbers of episodes ({low} to {high}; see the "
-            "episodes column): a mean over few episodes is noisy"
+            f"the rows played different numbers of instances ({low} to {high}; see the "
+            "episodes column): a mean over few instances is noisy"
         )
     versions = {json.dumps(dict(record.versions), sort_keys=True) for record in labelled}
     if len(versions) > 1:

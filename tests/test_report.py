@@ -98,7 +98,7 @@ def test_unequal_episode_counts_and_versions_are_flagged(tmp_path, played):
     ]
     few = _write(tmp_path / "few", old)
     _, cautions = label_runs(read_runs([many, few]))
-    assert any("different numbers of episodes (2 to 10" in caution for caution in cautions)
+    assert any("different numbers of instances (2 to 10" in caution for caution in cautions)
     assert any("different versions" in caution and "dataset v2" in caution for caution in cautions)
 
 
