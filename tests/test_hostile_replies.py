@@ -25,7 +25,7 @@ def _stored(env: ChatEnv) -> int:
 
 def test_an_over_long_text_reply_is_kept_as_an_excerpt(chat):
     before = _stored(chat)
-    messages, terminated, truncated, info = chat.step("y" * 5_000_000)
+    messages, terminated, truncated, _ = chat.step("y" * 5_000_000)
     assert not (terminated or truncated)
     kept = chat.messages[-1 - len(messages)]
     assert kept["role"] == "assistant"
