@@ -226,7 +226,7 @@ def test_an_exported_rllib_policy_plays_through_asynctool_eval(cluster, tmp_path
     )  # fmt: skip
     assert played.exit_code == 0, played.output
     records = [json.loads(line) for line in (tmp_path / "eval" / "episodes.jsonl").open()]
-    assert len(records) == 6 and {r["agent"] for r in records} == {"ppo"}
+    assert len(records) == 6 and {r["agent"] for r in records} == {f"ppo:{policy_file.stem}"}
 
 
 def test_rllib_trains_the_multi_agent_env_with_one_shared_policy(cluster):
