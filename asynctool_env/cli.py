@@ -326,6 +326,12 @@ def bench(
         records, summaries = _evaluate_agents(list(REFERENCE_AGENTS), config, workers, console)
     folder = write_results(output, records, summaries, config)
     _print_leaderboard(console, summaries, f"AsyncTool {split} split: reference agents")
+    console.print(
+        "The reference agents act through the numeric env (masked actions; their answers are "
+        "the harness's), so they all succeed: efficiency is what tells them apart. LLM agents "
+        "('asynctool eval -a openai/local') are graded on their own calls and answers.",
+        style="dim",
+    )
     if plots:
         _draw_plots(records, folder)
     console.print(f"results written to {folder}/")
@@ -616,6 +622,16 @@ def _ppo_policy_file(policy: Path | None, needed: bool) -> str | None:
     return str(policy.resolve())
 
 
+def _check_fresh_run(folder: Path, result: str, overwrite: bool) -> None:
+    """Refuse to train into a folder that holds a trained run already, unless told to."""
+    if (folder / result).exists() and not overwrite:
+        raise typer.BadParameter(
+            f"{folder} holds a trained run already ({result}): pass another --output, or "
+            "--overwrite to replace it",
+            param_hint="--output",
+        )
+
+
 #: Env steps RLlib's PPO samples per training iteration (``ppo_config``'s batch).
 RLLIB_STEPS_PER_ITERATION = 2000
 
@@ -634,6 +650,7 @@ def _train_rllib(
     eval_episodes: int | None = None,
     show_config: bool = False,
     quiet: bool = False,
+    overwrite: bool = False,
 ) -> None:
     """``asynctool train --backend rllib``: PPO with masking on RLlib, scored on dev."""
     import math
@@ -681,6 +698,7 @@ def _train_rllib(
     if show_config:
         console.print_json(json.dumps(resolved))
         return
+    _check_fresh_run(Path(folder), "checkpoint", overwrite)
     try:
         from asynctool_env.rl.rllib import train_rllib
     except ImportError as error:
@@ -801,6 +819,9 @@ def train(
         bool, typer.Option("--show-config", help="Print the resolved configuration and stop.")
     ] = False,
     quiet: Annotated[bool, typer.Option(help="Only the final line.")] = False,
+    overwrite: Annotated[
+        bool, typer.Option(help="Replace a run folder that already holds a trained policy.")
+    ] = False,
     backend: Annotated[
         str,
         typer.Option(
@@ -873,6 +894,7 @@ def train(
             eval_episodes=eval_episodes,
             show_config=show_config,
             quiet=quiet,
+            overwrite=overwrite,
         )
         return
     if agents is not None:
@@ -919,6 +941,7 @@ def train(
         raise typer.BadParameter(str(error)) from error
     console = _console()
     config, rounding = config.fitted_to_budget()
+    config = config.model_copy(update={"output": config.output_dir()})
     if show_config:
         console.print_json(json.dumps(config.to_json()))
         return
@@ -930,6 +953,8 @@ def train(
         console.print(f"error: {error}", markup=False)
         raise typer.Exit(1) from error
     from asynctool_env.rl.training import train as run_training
+
+    _check_fresh_run(config.output_dir(), "policy.pt", overwrite)
 
     if not quiet:
         env = config.resolved_env_kwargs()

@@ -552,3 +552,20 @@ def test_evaluations_fall_between_updates_never_twice_on_one_policy(tmp_path):
     )
     result = train(config)
     assert [row["timesteps"] for row in result.evaluations] == [512, 1024, 1536]
+
+
+@needs_rl
+def test_train_refuses_to_replace_a_trained_run_unless_told(tmp_path):
+    """Two runs without --output wrote one folder: the second replaced the first's policy."""
+    arguments = ["train", "--timesteps", "256", "--n-steps", "64", "--n-envs", "2"]
+    arguments += ["--batch-size", "64", "--eval-episodes", "2", "--test-episodes", "0"]
+    arguments += ["--checkpoint-freq", "0", "--quiet", "--output", str(tmp_path / "run")]
+    runner = CliRunner()
+    assert runner.invoke(app, arguments).exit_code == 0
+    first = (tmp_path / "run" / "policy.pt").stat().st_mtime_ns
+    again = runner.invoke(app, arguments)
+    assert again.exit_code == 2 and "holds a trained run already" in flat(again.output)
+    assert (tmp_path / "run" / "policy.pt").stat().st_mtime_ns == first
+    assert runner.invoke(app, [*arguments, "--overwrite"]).exit_code == 0
+    shown = runner.invoke(app, ["train", "--seed", "3", "--show-config"])
+    assert '"output": "runs/maskable_ppo-default-seed3"' in shown.output
