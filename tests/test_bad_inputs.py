@@ -186,3 +186,19 @@ def test_a_capacity_for_an_unknown_tool_is_refused_in_all_three_envs():
         with pytest.raises(ValueError, match="tool_capacity names tools no instance calls"):
             make()
     gym.make("AsyncTool-v0", tool_capacity={"find_contact": 1}).close()
+
+
+def test_a_boolean_is_not_an_action():
+    env = gym.make("AsyncTool-v0").unwrapped
+    env.reset(seed=0)
+    with pytest.raises(TypeError, match="action must be an int"):
+        env.step(True)
+
+
+@pytest.mark.parametrize("value", [-3, "x", float("nan"), 2.5, True])
+def test_tool_latencies_are_checked_when_the_env_is_made(value):
+    """They were accepted and failed later without naming the argument."""
+    from asynctool_env.multi_agent.environment import AsyncToolParallelEnv
+
+    with pytest.raises(ValueError, match=r"tool_latencies\['find_contact'\] must be a whole"):
+        AsyncToolParallelEnv(tool_latencies={"find_contact": value})

@@ -316,7 +316,7 @@ class Simulator:
         self.profile = make_latency_profile(latency)
         self.max_calls_per_turn = max_calls_per_turn
         self.wait_jumps_to_next_delivery = wait_jumps_to_next_delivery
-        self._declared = _declared_latencies(instance, tool_latencies)
+        self._declared = _declared_latencies(instance, normalize_tool_latencies(tool_latencies))
         self.tool_capacity = normalize_tool_capacity(tool_capacity)
         # Per limited tool: a min-heap of the rounds at which each of its slots is free.
         self._slots: dict[str, list[int]] = {}
@@ -821,6 +821,31 @@ def normalize_tool_capacity(
             capacities[name] = check(value, f"tool_capacity[{name!r}]")
         return capacities or None
     return check(tool_capacity, "tool_capacity")
+
+
+def normalize_tool_latencies(tool_latencies: Mapping[str, int] | None) -> dict[str, int] | None:
+    """Check a ``tool_latencies`` argument: ``None``, or tool names to whole numbers of
+    rounds >= 0. Returns ``None`` or a plain dict.
+
+    Raises:
+        TypeError, ValueError: Naming the argument, the tool and the value.
+    """
+    if tool_latencies is None:
+        return None
+    if not isinstance(tool_latencies, Mapping):
+        raise TypeError(
+            f"tool_latencies must be a mapping tool name -> latency, got {tool_latencies!r}"
+        )
+    latencies = {}
+    for name, value in tool_latencies.items():
+        if not isinstance(name, str):
+            raise TypeError(f"tool_latencies keys must be tool names, got {name!r}")
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(
+                f"tool_latencies[{name!r}] must be a whole number of rounds >= 0, got {value!r}"
+            )
+        latencies[name] = int(value)
+    return latencies
 
 
 def check_capacity_tools(

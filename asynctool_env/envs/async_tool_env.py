@@ -467,10 +467,13 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
             raise gym.error.ResetNeeded("call reset() before step()")
         if simulator.finished or simulator.round >= self.max_rounds:
             raise gym.error.ResetNeeded("the episode is over; call reset()")
-        if not isinstance(action, (int, np.integer)) and not (
-            isinstance(action, np.ndarray)
-            and action.shape in ((), (1,))
-            and action.dtype.kind in "iu"
+        if isinstance(action, (bool, np.bool_)) or (  # True is an int to Python, not an action
+            not isinstance(action, (int, np.integer))
+            and not (
+                isinstance(action, np.ndarray)
+                and action.shape in ((), (1,))
+                and action.dtype.kind in "iu"
+            )
         ):
             raise TypeError(f"action must be an int in [0, {self.n_actions}), got {action!r}")
         action = int(action.reshape(()) if isinstance(action, np.ndarray) else action)

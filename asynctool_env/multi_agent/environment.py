@@ -38,6 +38,7 @@ from asynctool_env.core.simulator import (
     TaskStatus,
     check_capacity_tools,
     normalize_tool_capacity,
+    normalize_tool_latencies,
 )
 from asynctool_env.core.task import Instance
 from asynctool_env.dataset.procedural import Composition
@@ -410,10 +411,6 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         check_whole("max_rounds", max_rounds, 2)
         check_whole("pending_slots", pending_slots, 1)
         check_whole("task_bank_seed", task_bank_seed, 0)
-        if tool_latencies is not None and not isinstance(tool_latencies, Mapping):
-            raise TypeError(
-                f"tool_latencies must be a mapping tool name -> latency, got {tool_latencies!r}"
-            )
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
             raise ValueError(
                 f"render_mode must be one of {self.metadata['render_modes']} or None, "
@@ -435,7 +432,7 @@ class AsyncToolParallelEnv(ParallelEnv[str, Any, int]):
         self.max_tasks = n_task_slots = int(max_tasks)
         self.max_steps = n_step_slots = int(max_steps)
         self.pending_slots = int(pending_slots)
-        self.tool_latencies = dict(tool_latencies) if tool_latencies is not None else None
+        self.tool_latencies = normalize_tool_latencies(tool_latencies)
         self.auto_answer = bool(auto_answer)
         self.leave_when_done = bool(leave_when_done)
         self.flat_observation = bool(flat_observation)
