@@ -202,3 +202,21 @@ def test_tool_latencies_are_checked_when_the_env_is_made(value):
 
     with pytest.raises(ValueError, match=r"tool_latencies\['find_contact'\] must be a whole"):
         AsyncToolParallelEnv(tool_latencies={"find_contact": value})
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "says"),
+    [
+        ({"seed": 2.5}, "seed must be an int"),
+        ({"seed": [1, 2.0]}, "each seed must be an int or None"),
+        ({"options": {"instance_index": 1.5}}, "must be an int or one int per env"),
+        ({"options": {"instance_index": "3"}}, "must be an int or one int per env"),
+        ({"options": {"reset_mask": [float("nan"), 1.0]}}, "reset_mask must be a boolean"),
+    ],
+)
+def test_the_batched_env_names_bad_reset_arguments(kwargs, says):
+    envs = gym.make_vec("AsyncTool-v0", num_envs=2, split="dev")
+    with pytest.raises((TypeError, ValueError), match=says):
+        envs.reset(**kwargs)
+    with pytest.raises(TypeError, match="optimum_in_info must be True or False"):
+        gym.make_vec("AsyncTool-v0", num_envs=2, optimum_in_info="yes")

@@ -52,7 +52,7 @@ from gymnasium.utils import seeding
 from gymnasium.vector import AutoresetMode, VectorEnv
 from gymnasium.vector.utils import batch_space
 
-from asynctool_env.core.checks import check_whole
+from asynctool_env.core.checks import check_flag, check_whole
 from asynctool_env.core.latency import DEFAULT_MAX_LATENCY, Fixed, LatencyProfile
 from asynctool_env.core.simulator import tool_capacity_of
 from asynctool_env.core.task import Instance
@@ -295,6 +295,7 @@ class AsyncToolVectorEnv(VectorEnv):
         self.autoreset_mode = mode
         self.metadata = {**type(self).metadata, "autoreset_mode": mode}
         self.render_mode = None
+        check_flag("optimum_in_info", optimum_in_info)
         self.optimum_in_info = bool(optimum_in_info)
         self.single_observation_space = template.observation_space
         self.single_action_space = template.action_space
@@ -425,17 +426,33 @@ class AsyncToolVectorEnv(VectorEnv):
         N = self.num_envs
         options = dict(options or {})
         mask = options.pop("reset_mask", None)
+        if mask is not None:
+            given = np.asarray(mask)
+            if given.shape != (N,) or given.dtype != np.bool_:
+                raise ValueError(
+                    f"reset_mask must be a boolean array of shape ({N},), got dtype "
+                    f"{given.dtype} and shape {given.shape}"
+                )
         envs = np.arange(N) if mask is None else np.flatnonzero(np.asarray(mask, bool))
-        if mask is not None and np.asarray(mask).shape != (N,):
-            raise ValueError(f"reset_mask must be a boolean array of shape ({N},)")
+
+        def whole(value: Any) -> bool:
+            return isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_))
+
         if seed is None:
             seeds: list[int | None] = [None] * N
-        elif isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        elif whole(seed):
             seeds = [int(seed) + i for i in range(N)]
+        elif isinstance(seed, (str, bytes)) or not isinstance(seed, (Sequence, np.ndarray)):
+            raise TypeError(
+                f"seed must be an int, one int (or None) per env, or None; got {seed!r}"
+            )
         else:
             seeds = list(seed)
             if len(seeds) != N:
                 raise ValueError(f"give one seed per env ({N}), got {len(seeds)}")
+            wrong = [value for value in seeds if value is not None and not whole(value)]
+            if wrong:
+                raise TypeError(f"each seed must be an int or None, got {wrong[0]!r}")
         index = options.pop("instance_index", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}")
@@ -444,6 +461,10 @@ class AsyncToolVectorEnv(VectorEnv):
             if self._procedural:
                 raise ValueError("options['instance_index'] needs the env built with instances")
             values = np.broadcast_to(np.asarray(index), (N,))
+            if values.dtype.kind not in "iu":  # 1.5, "3", True are no index
+                raise ValueError(
+                    f"options['instance_index'] must be an int or one int per env, got {index!r}"
+                )
             for i in envs:
                 value = values[i]
                 if not 0 <= int(value) < len(self.bank):
