@@ -90,9 +90,16 @@ def _file(value: Path | None) -> Path | None:
         raise typer.BadParameter(
             f"cannot make the folder {value.parent}: {error.strerror}"
         ) from None
-    target = value if value.exists() else value.parent
-    if not os.access(target, os.W_OK) or (value.exists() and not value.is_file()):
+    if value.exists() and not value.is_file():
         raise typer.BadParameter(f"{value} cannot be written")
+    existed = value.exists()
+    try:  # really open it: a permission bit says nothing of /proc or a read-only mount
+        with value.open("a", encoding="utf-8"):
+            pass
+    except OSError as error:
+        raise typer.BadParameter(f"{value} cannot be written: {error.strerror}") from None
+    if not existed:
+        value.unlink(missing_ok=True)
     return value
 
 
@@ -939,6 +946,12 @@ def train(
         config = load_config(config_file, overrides)
     except ConfigError as error:
         raise typer.BadParameter(str(error)) from error
+    try:  # the env's own checks name the argument (n_tasks=nan), before anything starts
+        from asynctool_env.envs import AsyncToolEnv
+
+        AsyncToolEnv(**config.resolved_env_kwargs()).close()
+    except (TypeError, ValueError, KeyError) as error:
+        raise typer.BadParameter(str(error), param_hint="--env-kwarg") from error
     console = _console()
     config, rounding = config.fitted_to_budget()
     config = config.model_copy(update={"output": config.output_dir()})

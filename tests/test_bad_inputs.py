@@ -220,3 +220,14 @@ def test_the_batched_env_names_bad_reset_arguments(kwargs, says):
         envs.reset(**kwargs)
     with pytest.raises(TypeError, match="optimum_in_info must be True or False"):
         gym.make_vec("AsyncTool-v0", num_envs=2, optimum_in_info="yes")
+
+
+def test_train_names_a_bad_env_argument_and_play_a_transcript_it_cannot_write(tmp_path):
+    bad = CliRunner().invoke(app, ["train", "--env-kwarg", "n_tasks=nan", "--show-config"])
+    text = " ".join(bad.output.replace("│", " ").split())
+    assert bad.exit_code == 2 and "--env-kwarg" in text and "n_tasks must be" in text
+    play = CliRunner().invoke(
+        app, ["play", "--split", "dev", "--instance", "0", "--transcript", "/proc/x.jsonl"]
+    )
+    text = " ".join(play.output.replace("│", " ").split())
+    assert play.exit_code == 2 and "'--transcript': /proc/x.jsonl cannot be written" in text
