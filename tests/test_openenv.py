@@ -180,3 +180,23 @@ def test_the_manifest_parses_with_openenv_and_names_the_served_app(monkeypatch):
     paths = {getattr(route, "path", None) for route in app.routes}
     assert {"/health", "/ws", "/reset", "/step"} <= paths
     assert "COPY asynctool_env" in (root / "Dockerfile").read_text()
+
+
+def test_http_requests_the_env_refuses_are_4xx_with_the_reason():
+    """A bad split, an unknown field or index and a step with no episode were bare 500s with
+    a traceback in the log."""
+    from fastapi.testclient import TestClient
+
+    from asynctool_env.integrations.openenv_server import make_app
+
+    client = TestClient(make_app(max_sessions=2), raise_server_exceptions=False)
+    cases = [
+        ("/reset", {"split": "nope"}, 400, "split must be 'dev' or 'test'"),
+        ("/reset", {"index": 3}, 400, "unknown reset field(s) ['index']"),
+        ("/reset", {"instance_index": 99999}, 400, "instance_index"),
+        ("/step", {"action": {"text": "wait()"}}, 409, "call reset before step"),
+    ]
+    for path, body, status, says in cases:
+        answer = client.post(path, json=body)
+        assert answer.status_code == status and says in answer.json()["error"], answer.text
+    assert client.post("/reset", json={"instance_index": 1}).status_code == 200

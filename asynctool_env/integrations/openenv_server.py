@@ -106,6 +106,11 @@ class AsyncToolEnvironment(Environment[AsyncToolAction, AsyncToolObservation, As
         **kwargs: Any,
     ) -> AsyncToolObservation:
         """Start an episode of ``split`` (``instance_index``, or one drawn by ``seed``)."""
+        if kwargs:
+            raise ValueError(
+                f"unknown reset field(s) {sorted(kwargs)}; known: seed, episode_id, split, "
+                "instance_index"
+            )
         if split not in ("dev", "test"):
             raise ValueError(f"split must be 'dev' or 'test', got {split!r}")
         env = self._envs.get(split)
@@ -134,7 +139,10 @@ class AsyncToolEnvironment(Environment[AsyncToolAction, AsyncToolObservation, As
         metrics. A step after the end is an error (reset first)."""
         env = self.env
         if env is None:
-            raise RuntimeError("call reset before step")
+            raise RuntimeError(
+                "call reset before step (an HTTP /step has no episode behind it: play over "
+                "the WebSocket, e.g. AsyncToolClient, where a session keeps its episode)"
+            )
         if action.message is not None and action.text is not None:
             raise ValueError("send a message or a text, not both")
         reply: Mapping[str, Any] | str = (
@@ -202,7 +210,7 @@ def make_app(*, max_sessions: int = 8, **env_kwargs: Any) -> Any:
     def factory() -> AsyncToolEnvironment:
         return AsyncToolEnvironment(**env_kwargs)
 
-    return create_app(
+    app = create_app(
         factory,
         AsyncToolAction,
         AsyncToolObservation,
@@ -210,6 +218,24 @@ def make_app(*, max_sessions: int = 8, **env_kwargs: Any) -> Any:
         max_concurrent_envs=max_sessions,
         state_cls=AsyncToolState,
     )
+    _clear_http_errors(app)
+    return app
+
+
+def _clear_http_errors(app: Any) -> None:
+    """A request the env refuses is the client's error: a 4xx with the reason (a bad split
+    or index: 400; a step with no episode: 409), not a bare 500 and a traceback in the log."""
+    from fastapi.responses import JSONResponse
+
+    async def refused(request: Any, error: Exception) -> Any:
+        return JSONResponse(status_code=400, content={"error": str(error)})
+
+    async def out_of_order(request: Any, error: Exception) -> Any:
+        return JSONResponse(status_code=409, content={"error": str(error)})
+
+    for kind in (ValueError, TypeError, KeyError, IndexError):
+        app.add_exception_handler(kind, refused)
+    app.add_exception_handler(RuntimeError, out_of_order)
 
 
 def serve(
