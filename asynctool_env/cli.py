@@ -1297,6 +1297,14 @@ def serve_openenv(
         str,
         typer.Option(help="'push' or 'pull' (see asynctool play).", callback=_notification_mode),
     ] = "push",
+    idle_timeout: Annotated[
+        float,
+        typer.Option(
+            min=1.0,
+            help="Seconds a WebSocket session may stay silent before it is closed and its "
+            "slot freed.",
+        ),
+    ] = 300.0,
 ) -> None:
     """Serve AsyncTool-Chat-v0 as an OpenEnv environment (HTTP + WebSocket; one episode per
     session) until Ctrl-C. Needs the openenv extra."""
@@ -1314,7 +1322,7 @@ def serve_openenv(
         "notifications": notifications,
     }
     _console().print(f"serving AsyncTool (OpenEnv) at http://{host}:{port} (Ctrl-C stops it)")
-    serve(host=host, port=port, max_sessions=max_sessions, **settings)
+    serve(host=host, port=port, max_sessions=max_sessions, idle_timeout=idle_timeout, **settings)
 
 
 @app.command()

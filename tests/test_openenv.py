@@ -4,6 +4,7 @@ through OpenEnv's own client, one of them the scripted oracle."""
 from __future__ import annotations
 
 import asyncio
+import json
 import socket
 import subprocess
 import sys
@@ -200,3 +201,41 @@ def test_http_requests_the_env_refuses_are_4xx_with_the_reason():
         answer = client.post(path, json=body)
         assert answer.status_code == status and says in answer.json()["error"], answer.text
     assert client.post("/reset", json={"instance_index": 1}).status_code == 200
+
+
+def test_malformed_frames_get_an_error_and_the_session_goes_on():
+    """null, a list, a number, a string, a binary frame and JSON nested too deep each ended
+    the session (and its episode); now each is answered and the episode continues."""
+    from fastapi.testclient import TestClient
+
+    from asynctool_env.integrations.openenv_server import make_app
+
+    client = TestClient(make_app(max_sessions=1), raise_server_exceptions=False)
+    with client.websocket_connect("/ws") as socket:
+        socket.send_text(json.dumps({"type": "reset", "data": {"instance_index": 0}}))
+        assert socket.receive_json()["type"] == "observation"
+        for frame in ("null", "[1, 2]", "3", '"text"', "[" * 100_000 + "]" * 100_000):
+            socket.send_text(frame)
+            assert socket.receive_json()["type"] == "error"
+        socket.send_bytes(b"\x00\x01")
+        assert socket.receive_json()["type"] == "error"
+        socket.send_text(json.dumps({"type": "step", "data": {"text": "wait()"}}))
+        answer = socket.receive_json()
+        assert answer["type"] == "observation", answer
+
+
+def test_a_silent_client_is_closed_and_its_slot_freed():
+    from fastapi.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    from asynctool_env.integrations.openenv_server import make_app
+
+    client = TestClient(make_app(max_sessions=1, idle_timeout=0.5), raise_server_exceptions=False)
+    with client.websocket_connect("/ws") as silent:
+        silent.send_text(json.dumps({"type": "reset", "data": {"instance_index": 0}}))
+        silent.receive_json()
+        with pytest.raises(WebSocketDisconnect):
+            silent.receive_json()  # nothing sent for 0.5 s: the server closes the session
+    with client.websocket_connect("/ws") as next_client:  # the one slot is free again
+        next_client.send_text(json.dumps({"type": "reset", "data": {"instance_index": 1}}))
+        assert next_client.receive_json()["type"] == "observation"

@@ -34,6 +34,8 @@ how many run at once.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -200,9 +202,19 @@ class AsyncToolClient(EnvClient[AsyncToolAction, AsyncToolObservation, AsyncTool
         return AsyncToolState(**payload)
 
 
-def make_app(*, max_sessions: int = 8, **env_kwargs: Any) -> Any:
+#: Seconds a WebSocket session may stay silent before the server closes it (its slot is
+#: freed for another client).
+IDLE_TIMEOUT_S = 300.0
+
+
+def make_app(
+    *, max_sessions: int = 8, idle_timeout: float | None = IDLE_TIMEOUT_S, **env_kwargs: Any
+) -> Any:
     """The FastAPI app OpenEnv's ``create_app`` builds for AsyncTool (``max_sessions``
-    concurrent WebSocket sessions, each with its own env made with ``env_kwargs``)."""
+    concurrent WebSocket sessions, each with its own env made with ``env_kwargs``), guarded:
+    a session silent for ``idle_timeout`` seconds is closed (``None``: never), and a frame
+    that is not a JSON object (null, a list, a number, a binary frame, JSON nested too deep)
+    is answered with an error while the session goes on."""
     from asynctool_env.chat.env import ChatEnv
 
     ChatEnv(split="dev", **env_kwargs)  # bad settings fail here, not in every session
@@ -219,7 +231,59 @@ def make_app(*, max_sessions: int = 8, **env_kwargs: Any) -> Any:
         state_cls=AsyncToolState,
     )
     _clear_http_errors(app)
-    return app
+    return _FrameGuard(app, idle_timeout)
+
+
+class _FrameGuard:
+    """ASGI wrapper of OpenEnv's app for its ``/ws`` sessions: OpenEnv reads each frame with
+    ``receive_text`` and ``json.loads`` and ends the session (losing the episode) on a binary
+    frame, a JSON value that is not an object or JSON too deep to parse; and it waits for a
+    silent client forever, holding its slot. Such frames are handed on as text OpenEnv answers
+    with an error; a silence of ``idle`` seconds closes the session."""
+
+    def __init__(self, app: Any, idle: float | None) -> None:
+        self.app, self.idle = app, idle
+
+    def __getattr__(self, name: str) -> Any:  # routes, state...: the wrapped app's
+        return getattr(self.app, name)
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope.get("type") != "websocket" or scope.get("path") != "/ws":
+            await self.app(scope, receive, send)
+            return
+        idle = self.idle
+
+        async def guarded() -> Any:
+            import asyncio
+
+            try:
+                message = await (receive() if idle is None else asyncio.wait_for(receive(), idle))
+            except TimeoutError:
+                with contextlib.suppress(Exception):
+                    await send({"type": "websocket.close", "code": 1001, "reason": "idle"})
+                return {"type": "websocket.disconnect", "code": 1001}
+            if message.get("type") == "websocket.receive":
+                message = _readable(message)
+            return message
+
+        await self.app(scope, guarded, send)
+
+
+def _readable(message: dict[str, Any]) -> dict[str, Any]:
+    """A received frame as one OpenEnv answers with an error instead of dying on it."""
+    text = message.get("text")
+    if text is None:
+        return {"type": "websocket.receive", "text": "binary frames are not read: send JSON"}
+    try:
+        value = json.loads(text)
+    except RecursionError:
+        return {"type": "websocket.receive", "text": "JSON nested too deep to read"}
+    except ValueError:
+        return message  # OpenEnv says it is not JSON
+    if not isinstance(value, dict):
+        kind = type(value).__name__ if value is not None else "null"
+        return {"type": "websocket.receive", "text": json.dumps({"type": f"(a JSON {kind})"})}
+    return message
 
 
 def _clear_http_errors(app: Any) -> None:
@@ -239,9 +303,15 @@ def _clear_http_errors(app: Any) -> None:
 
 
 def serve(
-    *, host: str = "127.0.0.1", port: int = 8000, max_sessions: int = 8, **env_kwargs: Any
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    max_sessions: int = 8,
+    idle_timeout: float | None = IDLE_TIMEOUT_S,
+    **env_kwargs: Any,
 ) -> None:
     """Serve :func:`make_app` with uvicorn until interrupted."""
     import uvicorn
 
-    uvicorn.run(make_app(max_sessions=max_sessions, **env_kwargs), host=host, port=port)
+    app = make_app(max_sessions=max_sessions, idle_timeout=idle_timeout, **env_kwargs)
+    uvicorn.run(app, host=host, port=port)
