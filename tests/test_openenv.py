@@ -239,3 +239,23 @@ def test_a_silent_client_is_closed_and_its_slot_freed():
     with client.websocket_connect("/ws") as next_client:  # the one slot is free again
         next_client.send_text(json.dumps({"type": "reset", "data": {"instance_index": 1}}))
         assert next_client.receive_json()["type"] == "observation"
+
+
+def test_errors_never_echo_a_huge_value_and_every_socket_route_times_out():
+    from fastapi.testclient import TestClient
+    from starlette.websockets import WebSocketDisconnect
+
+    from asynctool_env.integrations.openenv_server import MAX_BODY_BYTES, make_app
+
+    client = TestClient(make_app(max_sessions=1, idle_timeout=0.5), raise_server_exceptions=False)
+    answer = client.post("/reset", json={"split": "x" * 1_000_000})
+    assert answer.status_code == 400 and len(answer.content) < 1_000
+    answer = client.post("/reset", json={"episode_id": "e" * 1_000_000})
+    assert 400 <= answer.status_code < 500 and len(answer.content) < 5_000
+    big = client.post("/step", content=b"x" * (MAX_BODY_BYTES + 1))
+    assert big.status_code == 413
+    with client.websocket_connect("/mcp") as silent, pytest.raises(WebSocketDisconnect):
+        silent.receive_json()  # /mcp holds a slot too: silent, it is closed
+    with client.websocket_connect("/ws") as socket:
+        socket.send_bytes(b"\x00")
+        assert "a binary frame" in socket.receive_json()["data"]["message"]

@@ -110,11 +110,19 @@ class AsyncToolEnvironment(Environment[AsyncToolAction, AsyncToolObservation, As
         """Start an episode of ``split`` (``instance_index``, or one drawn by ``seed``)."""
         if kwargs:
             raise ValueError(
-                f"unknown reset field(s) {sorted(kwargs)}; known: seed, episode_id, split, "
-                "instance_index"
+                f"unknown reset field(s) {_shown(sorted(kwargs))}; known: seed, episode_id, "
+                "split, instance_index"
             )
         if split not in ("dev", "test"):
-            raise ValueError(f"split must be 'dev' or 'test', got {split!r}")
+            raise ValueError(f"split must be 'dev' or 'test', got {_shown(split)}")
+        if episode_id is not None and (not isinstance(episode_id, str) or len(episode_id) > 200):
+            raise ValueError(
+                f"episode_id must be text of at most 200 characters, got {_shown(episode_id)}"
+            )
+        if instance_index is not None and (
+            isinstance(instance_index, bool) or not isinstance(instance_index, int)
+        ):
+            raise ValueError(f"instance_index must be a whole number, got {_shown(instance_index)}")
         env = self._envs.get(split)
         if env is None:
             env = self._envs[split] = AsyncToolChatEnv(split=split, **self.env_kwargs)
@@ -248,10 +256,16 @@ class _FrameGuard:
         return getattr(self.app, name)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope.get("type") != "websocket" or scope.get("path") != "/ws":
+        if scope.get("type") == "http":
+            length = dict(scope.get("headers") or ()).get(b"content-length", b"0")
+            if length.isdigit() and int(length) > MAX_BODY_BYTES:
+                await _too_large(send)
+                return
+        if scope.get("type") != "websocket":
             await self.app(scope, receive, send)
             return
-        idle = self.idle
+        # Every WebSocket route holds a session slot (/ws, /mcp, /harness): all time out.
+        idle, frames = self.idle, scope.get("path") == "/ws"
 
         async def guarded() -> Any:
             import asyncio
@@ -262,28 +276,49 @@ class _FrameGuard:
                 with contextlib.suppress(Exception):
                     await send({"type": "websocket.close", "code": 1001, "reason": "idle"})
                 return {"type": "websocket.disconnect", "code": 1001}
-            if message.get("type") == "websocket.receive":
+            if frames and message.get("type") == "websocket.receive":
                 message = _readable(message)
             return message
 
         await self.app(scope, guarded, send)
 
 
+#: The largest HTTP request body the server reads (a WebSocket frame's limit too).
+MAX_BODY_BYTES = 16 * 2**20
+
+
+async def _too_large(send: Any) -> None:
+    body = json.dumps({"error": f"request body over {MAX_BODY_BYTES} bytes"}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 413, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _unknown(what: str) -> dict[str, Any]:
+    """A frame OpenEnv answers with 'Unknown message type: <what>' and goes on."""
+    return {"type": "websocket.receive", "text": json.dumps({"type": f"({what})"})}
+
+
 def _readable(message: dict[str, Any]) -> dict[str, Any]:
     """A received frame as one OpenEnv answers with an error instead of dying on it."""
     text = message.get("text")
     if text is None:
-        return {"type": "websocket.receive", "text": "binary frames are not read: send JSON"}
+        return _unknown("a binary frame: send JSON text")
     try:
         value = json.loads(text)
     except RecursionError:
-        return {"type": "websocket.receive", "text": "JSON nested too deep to read"}
+        return _unknown("JSON nested too deep to read")
     except ValueError:
         return message  # OpenEnv says it is not JSON
     if not isinstance(value, dict):
-        kind = type(value).__name__ if value is not None else "null"
-        return {"type": "websocket.receive", "text": json.dumps({"type": f"(a JSON {kind})"})}
+        return _unknown(f"a JSON {type(value).__name__ if value is not None else 'null'}")
     return message
+
+
+def _shown(value: Any, limit: int = 80) -> str:
+    """``repr(value)`` cut to ``limit`` characters (errors never echo a huge value back)."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text):,} characters)"
 
 
 def _clear_http_errors(app: Any) -> None:
@@ -297,9 +332,20 @@ def _clear_http_errors(app: Any) -> None:
     async def out_of_order(request: Any, error: Exception) -> Any:
         return JSONResponse(status_code=409, content={"error": str(error)})
 
+    async def invalid(request: Any, error: Any) -> Any:
+        # FastAPI's own answer repeats the input (a 1 MB field comes back whole).
+        problems = [
+            f"{'.'.join(map(str, issue.get('loc', ())))}: {issue.get('msg')}"
+            for issue in error.errors()[:5]
+        ]
+        return JSONResponse(status_code=422, content={"error": "; ".join(problems)})
+
+    from fastapi.exceptions import RequestValidationError
+
     for kind in (ValueError, TypeError, KeyError, IndexError):
         app.add_exception_handler(kind, refused)
     app.add_exception_handler(RuntimeError, out_of_order)
+    app.add_exception_handler(RequestValidationError, invalid)
 
 
 def serve(
