@@ -54,6 +54,22 @@ def _parse_calls(value: str) -> int | None:
     return int(text)
 
 
+def _host(value: str) -> str:
+    """A host name or address this machine can listen on (checked before a server starts)."""
+    import socket
+
+    if not value.strip():
+        raise typer.BadParameter("give an address to listen on (127.0.0.1: this machine only)")
+    try:
+        value.encode("utf-8")
+        socket.getaddrinfo(value, None)
+    except (UnicodeError, OSError) as error:
+        raise typer.BadParameter(
+            f"{value!r} is not an address this machine knows ({error})"
+        ) from None
+    return value
+
+
 def _request_timeout(value: float) -> float:
     import math
 
@@ -1078,6 +1094,12 @@ def _evaluate_llm(
         return run(base_url, model or "", f"openai:{model}")
     except LocalModelError as error:
         raise typer.BadParameter(str(error), param_hint="--agent") from error
+    except UnicodeDecodeError as error:  # resuming a folder whose files are not ours
+        raise typer.BadParameter(
+            f"the results in {folder} are not UTF-8 text ({error.reason}): give another "
+            "--output, or repair them",
+            param_hint="--output",
+        ) from error
 
 
 def _check_server(base_url: str | None) -> None:
@@ -1086,6 +1108,11 @@ def _check_server(base_url: str | None) -> None:
     import socket
     from urllib.parse import urlsplit
 
+    if base_url is not None and not base_url.strip():
+        raise typer.BadParameter(
+            "an empty --base-url would send the requests to OpenAI's API: give the server's URL",
+            param_hint="--base-url",
+        )
     if base_url is None and not os.environ.get("OPENAI_API_KEY"):
         raise typer.BadParameter(
             "--agent openai without --base-url calls OpenAI's API: set OPENAI_API_KEY, or "
@@ -1201,7 +1228,9 @@ def serve_local(
 def serve_scripted(
     split: Annotated[str, typer.Option(help="test or dev: the instances it knows.")] = "dev",
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port (0: a free one).")] = 8011,
-    host: Annotated[str, typer.Option(help="Interface (default loopback).")] = "127.0.0.1",
+    host: Annotated[
+        str, typer.Option(help="Interface (default loopback).", callback=_host)
+    ] = "127.0.0.1",
     seed: Annotated[int, typer.Option(min=0, help="The evaluation's --seed.")] = 0,
     trials: Annotated[int, typer.Option(min=1, max=64, help="The evaluation's --trials.")] = 1,
     latency: Annotated[
@@ -1281,7 +1310,8 @@ def verifiers_venv(
 def serve_openenv(
     port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
     host: Annotated[
-        str, typer.Option(help="Interface (default loopback; 0.0.0.0 in a container).")
+        str,
+        typer.Option(help="Interface (default loopback; 0.0.0.0 in a container).", callback=_host),
     ] = "127.0.0.1",
     max_sessions: Annotated[
         int, typer.Option(min=1, max=1024, help="WebSocket sessions (episodes) at once.")
@@ -1330,7 +1360,9 @@ def show(
     result: Annotated[Path, typer.Argument(help="A result folder of an LLM run.")],
     episode: Annotated[int, typer.Option(help="Instance index of the episode to show.")] = 0,
     trial: Annotated[int, typer.Option(min=0, help="Which trial (runs with --trials).")] = 0,
-    width: Annotated[int, typer.Option(help="Characters per message before cutting.")] = 600,
+    width: Annotated[
+        int, typer.Option(min=20, max=1_000_000, help="Characters per message before cutting.")
+    ] = 600,
 ) -> None:
     """Print an LLM episode's conversation: rounds, calls, acknowledgements, arrivals."""
     from asynctool_env.chat.transcript import TranscriptError, render_transcript

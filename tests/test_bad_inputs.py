@@ -231,3 +231,20 @@ def test_train_names_a_bad_env_argument_and_play_a_transcript_it_cannot_write(tm
     )
     text = " ".join(play.output.replace("│", " ").split())
     assert play.exit_code == 2 and "'--transcript': /proc/x.jsonl cannot be written" in text
+
+
+@pytest.mark.parametrize(
+    ("arguments", "says"),
+    [
+        (["serve-scripted", "--host", ""], "give an address to listen on"),
+        (["serve-scripted", "--host", "nan"], "is not an address this machine knows"),
+        (["serve-openenv", "--host", "nan"], "is not an address this machine knows"),
+        (["show", "/proc/self/mem"], "cannot read /proc/self/mem"),
+        (["show", "x", "--width", "-1"], "--width"),
+        (["eval", "-a", "openai", "--model", "m", "--base-url", ""], "an empty --base-url"),
+    ],
+)
+def test_servers_and_show_name_a_bad_value(arguments, says):
+    result = CliRunner().invoke(app, arguments)
+    text = " ".join(result.output.replace("│", " ").split())
+    assert result.exit_code == 2 and says in text, text

@@ -37,7 +37,11 @@ def episode_record(folder: str | Path, episode: int, trial: int = 0) -> dict[str
     records = (path if path.is_dir() else path.parent) / "episodes.jsonl"
     if not records.is_file():
         return {}
-    for line in records.read_text(encoding="utf-8", errors="replace").splitlines():
+    try:
+        text = records.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return {}
+    for line in text.splitlines():
         try:
             record = json.loads(line)
         except json.JSONDecodeError:
@@ -57,6 +61,13 @@ def _entry(folder: str | Path, episode: int, trial: int = 0) -> dict[str, Any]:
     if not path.is_file():
         raise TranscriptError(f"no transcripts.jsonl at {folder}")
     found = []
+    try:
+        return _find(path, episode, trial, found)
+    except OSError as error:
+        raise TranscriptError(f"cannot read {path}: {error.strerror or error}") from None
+
+
+def _find(path: Path, episode: int, trial: int, found: list) -> dict[str, Any]:
     with path.open(encoding="utf-8", errors="replace") as handle:
         for number, line in enumerate(handle, start=1):
             try:
