@@ -113,6 +113,9 @@ class FaultServer:
                     handler.wfile.write(body[index : index + 1])
                     handler.wfile.flush()
                     time.sleep(0.2)
+        elif mode == "huge":  # a 20 MB body: refused as it streams in, not read whole
+            body = json.dumps({**completion({"content": "x" * 20_000_000, "tool_calls": []})})
+            send(200, body.encode())
         elif mode == "reset":
             handler.close_connection = True
             handler.connection.close()
@@ -435,3 +438,10 @@ def test_show_marks_a_failed_episode_and_reads_any_bytes(tmp_path, dev):
     transcripts.write_bytes(transcripts.read_bytes().replace(b"You have", b"You \xff\xfehave", 1))
     again = CliRunner().invoke(app, ["show", str(tmp_path), "--episode", "0"])
     assert again.exit_code == 0 and "You \ufffd\ufffdhave" in again.output
+
+
+def test_a_huge_reply_is_refused_not_read_whole(tmp_path, dev):
+    with FaultServer([], rest="huge") as server:
+        records = run_llm_eval(config(server.url, max_retries=0), dev[:1], tmp_path, indexes=[0])
+    (record,) = records
+    assert record.details["failed"] and "over 8,388,608 bytes" in record.details["error"]

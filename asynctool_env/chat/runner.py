@@ -177,9 +177,57 @@ def make_async_client(config: LLMConfig) -> Any:
             "LLM agents need the openai package: pip install 'asynctool-env[llm]'"
         ) from error
     api_key = config.api_key or os.environ.get("OPENAI_API_KEY") or "not-needed"
+    transport = _capped_transport(MAX_RESPONSE_BYTES)
     return openai.AsyncOpenAI(
-        base_url=config.base_url, api_key=api_key, timeout=config.timeout, max_retries=0
+        base_url=config.base_url,
+        api_key=api_key,
+        timeout=config.timeout,
+        max_retries=0,
+        http_client=openai.DefaultAsyncHttpxClient(transport=transport),
     )
+
+
+#: The largest model reply the runner reads: a completion is kilobytes; a server that sends
+#: more is broken or hostile, and the episode fails without holding the body in memory.
+MAX_RESPONSE_BYTES = 8 * 2**20
+
+
+def _capped_transport(limit: int) -> Any:
+    """An httpx transport that refuses response bodies over ``limit`` bytes (by their
+    Content-Length, or as they stream in), before they are held in memory. Built on the
+    httpx the installed openai client uses (``httpx`` or its fork ``httpx2``)."""
+    import importlib
+
+    import openai
+
+    httpx = importlib.import_module(openai.DefaultAsyncHttpxClient.__mro__[1].__module__)
+
+    class CappedStream(httpx.AsyncByteStream):
+        def __init__(self, stream: Any) -> None:
+            self.stream = stream
+
+        async def __aiter__(self) -> Any:
+            seen = 0
+            async for chunk in self.stream:
+                seen += len(chunk)
+                if seen > limit:
+                    raise httpx.ReadError(f"the reply is over {limit:,} bytes")
+                yield chunk
+
+        async def aclose(self) -> None:
+            await self.stream.aclose()
+
+    class CappedTransport(httpx.AsyncHTTPTransport):
+        async def handle_async_request(self, request: Any) -> Any:
+            response = await super().handle_async_request(request)
+            length = response.headers.get("content-length", "")
+            if length.isdigit() and int(length) > limit:
+                await response.aclose()
+                raise httpx.ReadError(f"the reply is over {limit:,} bytes ({int(length):,})")
+            response.stream = CappedStream(response.stream)
+            return response
+
+    return CappedTransport()
 
 
 def _text_mode_prompt(tools: Sequence[Mapping[str, Any]]) -> str:
@@ -228,6 +276,8 @@ async def _complete(
             if state["native"] and name == "BadRequestError" and "tool" in text.lower():
                 state["native"] = False  # the server does not do function calling
                 continue
+            if error.__cause__ is not None and str(error.__cause__) not in text:
+                text = f"{text} ({error.__cause__})"  # the client's wrapper hides the reason
             failure, reason = error, f"{name}: {text[:300]}"
         attempt += 1
         if attempt > config.max_retries:
