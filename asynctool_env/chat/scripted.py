@@ -47,14 +47,8 @@ class ScriptedOracle:
 
     def answers(self) -> list[Call]:
         """``submit_answer`` for each open task whose responses have all arrived (each once)."""
-        simulator, instance = self.chat.simulator, self.chat.instance
-        assert simulator is not None and instance is not None
-        calls: list[Call] = []
-        for index, task in enumerate(instance.tasks):
-            if index not in self.answered and simulator.all_steps_done(index):
-                self.answered.add(index)
-                answer = task.expected_answer if task.expected_answer is not None else "done"
-                calls.append(("submit_answer", {"task_id": f"T{index + 1}", "answer": answer}))
+        calls = due_answers(self.chat, self.answered)
+        self.answered.update(int(args["task_id"][1:]) - 1 for _, args in calls)
         return calls
 
     def planned(self) -> list[Call]:
@@ -86,8 +80,25 @@ class ScriptedOracle:
         return calls
 
     def _gold(self, task: int, step: int) -> Call:
-        gold = self.chat.gold_call(task, step)
-        return gold["name"], dict(gold["arguments"])
+        return gold_call(self.chat, task, step)
+
+
+def gold_call(chat: ChatEnv, task: int, step: int) -> Call:
+    """Gold step ``step`` of ``task`` as a call (name, arguments)."""
+    gold = chat.gold_call(task, step)
+    return gold["name"], dict(gold["arguments"])
+
+
+def due_answers(chat: ChatEnv, answered: set[int]) -> list[Call]:
+    """``submit_answer`` for each task not in ``answered`` whose responses have all arrived."""
+    simulator, instance = chat.simulator, chat.instance
+    assert simulator is not None and instance is not None
+    calls: list[Call] = []
+    for index, task in enumerate(instance.tasks):
+        if index not in answered and simulator.all_steps_done(index):
+            answer = task.expected_answer if task.expected_answer is not None else "done"
+            calls.append(("submit_answer", {"task_id": f"T{index + 1}", "answer": answer}))
+    return calls
 
 
 def native_reply(calls: list[Call], prefix: str = "c") -> dict[str, Any]:
@@ -264,12 +275,8 @@ def _continuation(mirror: Any) -> list[Call]:
     realized latencies), as many as a turn allows; a wait when none is ready."""
     chat = mirror.chat
     simulator, instance = chat.simulator, chat.instance
-    oracle = ScriptedOracle.__new__(ScriptedOracle)
-    oracle.chat, oracle.long_waits, oracle.plan = chat, False, []
-    oracle.answered = {
-        t for t, status in enumerate(simulator.task_status) if status != TaskStatus.OPEN
-    }
-    calls = oracle.answers()
+    answered = {t for t, status in enumerate(simulator.task_status) if status != TaskStatus.OPEN}
+    calls = due_answers(chat, answered)
     ahead: dict[tuple[int, int], int] = {}
     for task_index, task in enumerate(instance.tasks):
         latency = simulator.step_latency[task_index]
@@ -279,7 +286,7 @@ def _continuation(mirror: Any) -> list[Call]:
             ahead[(task_index, step)] = latency[step] + longest
     ready = sorted((key for key in ahead if simulator.step_is_ready(*key)), key=lambda k: -ahead[k])
     cap = chat.max_calls_per_turn
-    chosen = [oracle._gold(task, step) for task, step in ready[: cap or len(ready)]]
+    chosen = [gold_call(chat, task, step) for task, step in ready[: cap or len(ready)]]
     wait = "wait_for_response" if chat.notifications == "pull" else "wait"
     return calls + (chosen or [(wait, {})])
 
