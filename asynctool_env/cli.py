@@ -132,19 +132,6 @@ def _check_agents(names: list[str], *, llm: bool = False) -> list[str]:
     return names
 
 
-RayAddress = Annotated[
-    str | None,
-    typer.Option(
-        "--ray",
-        help="Spread the episodes over the Ray cluster at this address ('auto': the one "
-        "'asynctool cluster up' started here; 'local': a Ray instance in this process). "
-        "With an output folder, episodes stream to episodes.jsonl and a rerun resumes. "
-        "Needs the ray extra.",
-        callback=lambda value: _ray_address(value),
-    ),
-]
-
-
 def _ray_address(value: str | None) -> str | None:
     """``local``, ``auto`` or ``HOST:PORT`` (port 1-65535), checked before Ray starts."""
     if value is None or value in ("local", "auto"):
@@ -156,6 +143,19 @@ def _ray_address(value: str | None) -> str | None:
             f"give 'local', 'auto' or HOST:PORT (e.g. 127.0.0.1:6379), got {value!r}"
         )
     return value
+
+
+RayAddress = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        help="Spread the episodes over the Ray cluster at this address ('auto': the one "
+        "'asynctool cluster up' started here; 'local': a Ray instance in this process). "
+        "With an output folder, episodes stream to episodes.jsonl and a rerun resumes. "
+        "Needs the ray extra.",
+        callback=_ray_address,
+    ),
+]
 
 
 def _check_latency(latency: str | None) -> str | None:
