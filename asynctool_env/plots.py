@@ -167,6 +167,21 @@ def _agents_in_order(records: Sequence[EpisodeRecord]) -> list[str]:
     return list(dict.fromkeys(record.agent for record in records))
 
 
+def _legend_below(
+    figure: Any, handles: Sequence[Any], labels: Sequence[str], width: float, **extra: Any
+) -> None:
+    """The figure's legend under its axes (never over the data), as many columns as fit."""
+    figure.legend(
+        handles,
+        labels,
+        loc="outside lower center",
+        ncol=_legend_columns(labels, width, 8),
+        fontsize=8,
+        frameon=False,
+        **extra,
+    )
+
+
 def _legend_columns(labels: Sequence[str], width_inches: float, fontsize: float) -> int:
     """How many legend entries fit side by side in ``width_inches`` (a rough measure of
     text width: a character is about 0.55 of the font size wide, plus the handle)."""
@@ -333,14 +348,7 @@ def _timeline_figure(records: Sequence[EpisodeRecord]) -> Figure:
     )
     handles[-1].set_label("task answered")
     labels = [handle.get_label() for handle in handles]
-    figure.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncol=_legend_columns(labels, width, 8),
-        fontsize=8,
-        frameon=False,
-    )
+    _legend_below(figure, handles, labels, width)
     if same_instance:
         heading = f"Timeline of instance {first.instance_id}" + (
             f" ({_describe(first)})" if same_setting else ""
@@ -439,16 +447,10 @@ def _agent_legend(
         Patch(facecolor=styles[a][0], hatch=styles[a][1], edgecolor="white", label=label)
         for a, label in zip(agents, labels, strict=True)
     ]
-    figure.legend(
-        handles,
-        labels,
-        loc="outside lower center",
-        ncol=_legend_columns(labels, width_inches, 8),
-        fontsize=8,
-        frameon=False,
-        title="agent (n = scored episodes; each bar's own n above it)",
-        title_fontsize=8,
-    )
+    _legend_below(
+        figure, handles, labels, width_inches,
+        title="agent (n = scored episodes; each bar's own n above it)", title_fontsize=8,
+    )  # fmt: skip
 
 
 def _bars_width(
