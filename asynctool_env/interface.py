@@ -14,7 +14,7 @@ action layouts :class:`~asynctool_env.agents.rules.ActionCodec`.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, ItemsView, Iterator, Mapping, Sequence, ValuesView
 from typing import Any
 
 import numpy as np
@@ -69,6 +69,131 @@ def info_counters(simulator: Simulator) -> dict[str, int]:
         "idle_rounds": simulator.idle_rounds,
         "invalid_actions": simulator.invalid_actions,
     }
+
+
+class EpisodeEndInfo(dict):
+    """The last step's ``info``: a plain ``dict`` whose ``"metrics"`` entry is computed the
+    first time anything reads it.
+
+    The episode metrics of ``AsyncTool-v0`` include the exact optimum, which costs about as
+    much to solve as 20 env steps; a trainer that never looks at the last info should not
+    pay for it, and a user who does must get it. So ``"metrics"`` is a key from the start
+    (``"metrics" in info``, ``len``, ``keys()`` and iteration see it without solving), and
+    every way of reading values (``info["metrics"]``, ``get``, ``items``, ``values``,
+    ``dict(info)``, ``{**info}``, ``copy``, ``==``, ``repr``, pickling, ``copy.deepcopy``,
+    ``json.dumps``) computes it once and keeps it. Copies and pickles are plain dicts.
+    Writing other keys (as SB3's ``Monitor`` and ``DummyVecEnv`` do) computes nothing;
+    replacing or deleting ``"metrics"`` drops the pending computation.
+
+    Args:
+        counters: The step's running counters (:func:`info_counters`).
+        metrics: Makes the metrics dict (called at most once, after the episode ended; what
+            it reads must not change afterwards, which holds for a finished simulator).
+    """
+
+    __slots__ = ("_metrics",)
+
+    def __init__(self, counters: Mapping[str, Any], metrics: Callable[[], dict[str, Any]]):
+        super().__init__(counters)
+        dict.__setitem__(self, "metrics", None)
+        self._metrics: Callable[[], dict[str, Any]] | None = metrics
+
+    def _fill(self) -> None:
+        make = self._metrics
+        if make is not None:
+            self._metrics = None
+            dict.__setitem__(self, "metrics", make())
+
+    def _drop(self, key: Any) -> None:
+        if key == "metrics":
+            self._metrics = None
+
+    # Reads: compute first.
+    def __getitem__(self, key: Any) -> Any:
+        if key == "metrics":
+            self._fill()
+        return dict.__getitem__(self, key)
+
+    def get(self, key: Any, default: Any = None) -> Any:
+        if key == "metrics":
+            self._fill()
+        return dict.get(self, key, default)
+
+    def items(self) -> ItemsView[Any, Any]:  # type: ignore[override]
+        self._fill()
+        return dict.items(self)
+
+    def values(self) -> ValuesView[Any]:  # type: ignore[override]
+        self._fill()
+        return dict.values(self)
+
+    def __iter__(self) -> Iterator[Any]:
+        # Overridden so that dict(info), {**info} and update(info) read values through
+        # __getitem__ instead of copying the storage (CPython's fast path).
+        return dict.__iter__(self)
+
+    def copy(self) -> dict[str, Any]:  # type: ignore[override]
+        self._fill()
+        return dict(dict.items(self))
+
+    def __or__(self, other: Any) -> Any:
+        self._fill()
+        return dict(dict.items(self)) | other
+
+    def __ror__(self, other: Any) -> Any:
+        self._fill()
+        return other | dict(dict.items(self))
+
+    def __eq__(self, other: object) -> bool:
+        self._fill()
+        if isinstance(other, EpisodeEndInfo):
+            other._fill()
+        return dict.__eq__(self, other)
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        self._fill()
+        return dict.__repr__(self)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        self._fill()
+        return (dict, (dict(dict.items(self)),))
+
+    def popitem(self) -> tuple[Any, Any]:
+        self._fill()
+        return dict.popitem(self)
+
+    def setdefault(self, key: Any, default: Any = None) -> Any:
+        if key == "metrics":
+            self._fill()
+        return dict.setdefault(self, key, default)
+
+    # Writes: replacing "metrics" cancels its computation; other keys cost nothing.
+    def __setitem__(self, key: Any, value: Any) -> None:
+        self._drop(key)
+        dict.__setitem__(self, key, value)
+
+    def __delitem__(self, key: Any) -> None:
+        self._drop(key)
+        dict.__delitem__(self, key)
+
+    def pop(self, key: Any, *default: Any) -> Any:
+        if key == "metrics":
+            self._fill()
+        return dict.pop(self, key, *default)
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        other = dict(*args, **kwargs)
+        self._drop("metrics" if "metrics" in other else None)
+        dict.update(self, other)
+
+    def clear(self) -> None:
+        self._metrics = None
+        dict.clear(self)
 
 
 def check_instance_fits(instance: Instance, max_tasks: int, max_steps: int) -> None:
@@ -169,6 +294,11 @@ class MaskedDiscrete(spaces.Discrete):
     usual message.
     """
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        #: The allowed actions of each mask met (its bytes -> indexes), at most 4,096 kept.
+        self._allowed: dict[bytes, tuple[int, ...]] = {}
+
     def sample(
         self, mask: np.ndarray | None = None, probability: np.ndarray | None = None
     ) -> np.int64:
@@ -181,9 +311,13 @@ class MaskedDiscrete(spaces.Discrete):
         ):
             return super().sample(mask=mask, probability=probability)
         data = mask.tobytes()
-        if data.translate(None, b"\x00\x01"):  # a value other than 0 and 1
-            return super().sample(mask=mask)
-        allowed = [index for index, value in enumerate(data) if value]
+        allowed = self._allowed.get(data)
+        if allowed is None:  # a mask not seen yet (a game has few distinct ones)
+            if data.translate(None, b"\x00\x01"):  # a value other than 0 and 1
+                return super().sample(mask=mask)
+            if len(self._allowed) >= 4096:
+                self._allowed.clear()
+            allowed = self._allowed[data] = tuple(i for i, value in enumerate(data) if value)
         if not allowed:
             return self.start
         choice = allowed[int(self.np_random.random() * len(allowed))]
