@@ -71,52 +71,47 @@ def info_counters(simulator: Simulator) -> dict[str, int]:
     }
 
 
-class EpisodeEndInfo(dict):
-    """The last step's ``info``: a plain ``dict`` whose ``"metrics"`` entry is computed the
-    first time anything reads it.
+class LazyDict(dict):
+    """A plain ``dict`` some of whose values are computed the first time anything reads them.
 
-    The episode metrics of ``AsyncTool-v0`` include the exact optimum, which costs about as
-    much to solve as 20 env steps; a trainer that never looks at the last info should not
-    pay for it, and a user who does must get it. So ``"metrics"`` is a key from the start
-    (``"metrics" in info``, ``len``, ``keys()`` and iteration see it without solving), and
-    every way of reading values (``info["metrics"]``, ``get``, ``items``, ``values``,
-    ``dict(info)``, ``{**info}``, ``copy``, ``==``, ``repr``, pickling, ``copy.deepcopy``,
-    ``json.dumps``) computes it once and keeps it. Copies and pickles are plain dicts.
-    Writing other keys (as SB3's ``Monitor`` and ``DummyVecEnv`` do) computes nothing;
-    replacing or deleting ``"metrics"`` drops the pending computation.
+    The keys are there from the start (``key in d``, ``len``, ``keys()`` and iteration see
+    them without computing anything), and every way of reading values (``d[key]``, ``get``,
+    ``items``, ``values``, ``dict(d)``, ``{**d}``, ``copy``, ``==``, ``repr``, pickling,
+    ``copy.deepcopy``, ``json.dumps``) computes what it needs once and keeps it. Copies and
+    pickles are plain dicts. Writing other keys computes nothing; replacing or deleting a
+    pending key drops its computation.
 
     Args:
-        counters: The step's running counters (:func:`info_counters`).
-        metrics: Makes the metrics dict (called at most once, after the episode ended; what
-            it reads must not change afterwards, which holds for a finished simulator).
+        values: The values known now.
+        pending: ``{key: function}``: each function makes its key's value (called at most
+            once; what it reads must not change afterwards).
     """
 
-    __slots__ = ("_metrics",)
+    __slots__ = ("_pending",)
 
-    def __init__(self, counters: Mapping[str, Any], metrics: Callable[[], dict[str, Any]]):
-        super().__init__(counters)
-        dict.__setitem__(self, "metrics", None)
-        self._metrics: Callable[[], dict[str, Any]] | None = metrics
+    def __init__(self, values: Mapping[str, Any], pending: Mapping[str, Callable[[], Any]]):
+        super().__init__(values)
+        for key in pending:
+            dict.__setitem__(self, key, None)
+        self._pending: dict[Any, Callable[[], Any]] = dict(pending)
 
-    def _fill(self) -> None:
-        make = self._metrics
-        if make is not None:
-            self._metrics = None
-            dict.__setitem__(self, "metrics", make())
-
-    def _drop(self, key: Any) -> None:
-        if key == "metrics":
-            self._metrics = None
+    def _fill(self, key: Any = ...) -> None:
+        """Compute ``key`` (every pending key when none is named)."""
+        pending = self._pending
+        if not pending:
+            return
+        for name in list(pending) if key is ... else [key]:
+            make = pending.pop(name, None)
+            if make is not None:
+                dict.__setitem__(self, name, make())
 
     # Reads: compute first.
     def __getitem__(self, key: Any) -> Any:
-        if key == "metrics":
-            self._fill()
+        self._fill(key)
         return dict.__getitem__(self, key)
 
     def get(self, key: Any, default: Any = None) -> Any:
-        if key == "metrics":
-            self._fill()
+        self._fill(key)
         return dict.get(self, key, default)
 
     def items(self) -> ItemsView[Any, Any]:  # type: ignore[override]
@@ -128,8 +123,8 @@ class EpisodeEndInfo(dict):
         return dict.values(self)
 
     def __iter__(self) -> Iterator[Any]:
-        # Overridden so that dict(info), {**info} and update(info) read values through
-        # __getitem__ instead of copying the storage (CPython's fast path).
+        # Overridden so that dict(d), {**d} and update(d) read values through __getitem__
+        # instead of copying the storage (CPython's fast path).
         return dict.__iter__(self)
 
     def copy(self) -> dict[str, Any]:  # type: ignore[override]
@@ -137,16 +132,14 @@ class EpisodeEndInfo(dict):
         return dict(dict.items(self))
 
     def __or__(self, other: Any) -> Any:
-        self._fill()
-        return dict(dict.items(self)) | other
+        return self.copy() | other
 
     def __ror__(self, other: Any) -> Any:
-        self._fill()
-        return other | dict(dict.items(self))
+        return other | self.copy()
 
     def __eq__(self, other: object) -> bool:
         self._fill()
-        if isinstance(other, EpisodeEndInfo):
+        if isinstance(other, LazyDict):
             other._fill()
         return dict.__eq__(self, other)
 
@@ -160,40 +153,58 @@ class EpisodeEndInfo(dict):
         return dict.__repr__(self)
 
     def __reduce__(self) -> tuple[Any, ...]:
-        self._fill()
-        return (dict, (dict(dict.items(self)),))
+        return (dict, (self.copy(),))
 
     def popitem(self) -> tuple[Any, Any]:
         self._fill()
         return dict.popitem(self)
 
     def setdefault(self, key: Any, default: Any = None) -> Any:
-        if key == "metrics":
-            self._fill()
+        self._fill(key)
         return dict.setdefault(self, key, default)
 
-    # Writes: replacing "metrics" cancels its computation; other keys cost nothing.
+    def pop(self, key: Any, *default: Any) -> Any:
+        self._fill(key)
+        return dict.pop(self, key, *default)
+
+    # Writes: replacing a pending key cancels its computation; other keys cost nothing.
     def __setitem__(self, key: Any, value: Any) -> None:
-        self._drop(key)
+        self._pending.pop(key, None)
         dict.__setitem__(self, key, value)
 
     def __delitem__(self, key: Any) -> None:
-        self._drop(key)
+        self._pending.pop(key, None)
         dict.__delitem__(self, key)
-
-    def pop(self, key: Any, *default: Any) -> Any:
-        if key == "metrics":
-            self._fill()
-        return dict.pop(self, key, *default)
 
     def update(self, *args: Any, **kwargs: Any) -> None:
         other = dict(*args, **kwargs)
-        self._drop("metrics" if "metrics" in other else None)
+        for key in other:
+            self._pending.pop(key, None)
         dict.update(self, other)
 
     def clear(self) -> None:
-        self._metrics = None
+        self._pending.clear()
         dict.clear(self)
+
+
+class EpisodeEndInfo(LazyDict):
+    """The last step's ``info`` of ``AsyncTool-v0``: the running counters, and ``"metrics"``
+    computed the first time anything reads it (a :class:`LazyDict`).
+
+    The episode metrics include the exact optimum, which costs about as much to solve as 20
+    env steps; a trainer that never looks at the last info should not pay for it, and a user
+    who does must get it.
+
+    Args:
+        counters: The step's running counters (:func:`info_counters`).
+        metrics: Makes the metrics dict (after the episode ended: a finished simulator does
+            not change).
+    """
+
+    __slots__ = ()
+
+    def __init__(self, counters: Mapping[str, Any], metrics: Callable[[], dict[str, Any]]):
+        super().__init__(counters, {"metrics": metrics})
 
 
 def check_instance_fits(instance: Instance, max_tasks: int, max_steps: int) -> None:

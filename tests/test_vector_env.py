@@ -347,3 +347,60 @@ def test_the_pool_of_calls_in_flight_grows_as_needed():
         calls = rng.integers(1, 1 + vector.max_tasks * vector.max_steps, 2)  # never wait
         vector.step(calls)
     assert vector._pool > first
+
+
+class _Coin:
+    """A latency distribution the batched env's kernels do not know: 0 or twice the declared
+    latency, drawn with ``random()`` (resets draw it in Python, the rest stays compiled)."""
+
+    def __init__(self, declared: int) -> None:
+        self.declared = declared
+
+    def sample(self, rng: np.random.Generator) -> int:
+        return 2 * self.declared if rng.random() < 0.5 else 0
+
+    @property
+    def mean(self) -> float:
+        return float(self.declared)
+
+    @property
+    def is_deterministic(self) -> bool:
+        return False
+
+
+@pytest.mark.parametrize("mode", ["next_step", "same_step"])
+def test_a_custom_latency_distribution_matches_single_envs(mode):
+    from asynctool_env.core.latency import LatencyProfile
+
+    profile = LatencyProfile("coin", default=_Coin)
+    kwargs = {"split": "dev", "latency": profile, "tool_capacity": 1}
+    vector = AsyncToolVectorEnv(2, **kwargs)
+    assert vector.bank.python_draws
+    assert play_both(kwargs, n_envs=3, steps=120, mode=mode, masked=False, seed=3) >= 3
+
+
+def test_the_kernels_run_as_python_without_numba_compiling():
+    """Without Numba (or with ``NUMBA_DISABLE_JIT=1``) the same kernels run as Python and
+    give the same episodes."""
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import tests.test_vector_env as t\n"
+        "n = t.play_both({'split': 'dev', 'action_mode': 'direct', 'tool_capacity': 1,"
+        " 'reward_weights': {'slip': -0.05}}, n_envs=3, steps=60, masked=False)\n"
+        "n += t.play_both({'split': 'test', 'latency': 'lognormal', 'wait_jumps_to_next_delivery':"
+        " True}, n_envs=2, steps=60, mode='same_step')\n"
+        "print('ended', n)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, "NUMBA_DISABLE_JIT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[-1]) > 0

@@ -238,7 +238,8 @@ class AsyncToolEnv(gym.Env[dict[str, np.ndarray], np.int64]):
     ## Version History
 
     * v0: Initial version. Since dataset v3 (stateful worlds, grader 3) a redundant call of
-      a write step fails its task, as the same repeated write fails an LLM's task.
+      a write step fails its task, as the same repeated write fails an LLM's task. Since
+      issue 24 the last ``info`` computes its metrics when first read (the same values).
     """
 
     metadata: ClassVar[dict[str, Any]] = {"render_modes": ["ansi", "rgb_array"], "render_fps": 4}

@@ -3,8 +3,9 @@
 ``gym.make_vec("AsyncTool-v0", num_envs=N, vectorization_mode="vector_entry_point")`` returns
 :class:`AsyncToolVectorEnv`. It plays N episodes of the single env's game at once, with the
 state of all of them in arrays indexed by env (step status, missing parents, due rounds,
-tool slots, the round, the calls left...), and one ``step(actions)`` advances every env
-with array operations: there is no Python loop over envs on the step path.
+tool slots, the round, the calls left...), and one ``step(actions)`` advances every env in
+compiled kernels (:mod:`asynctool_env.envs.kernels`, Numba): there is no Python loop over
+envs on the step, reset or metrics path.
 
 **The same game.** Every sub-env produces exactly what a single ``AsyncTool-v0`` built with
 the same arguments produces for the same seed and actions: observations, rewards,
@@ -14,15 +15,18 @@ the reward weights and ``slip``, ``wait_jumps_to_next_delivery``, ``max_decision
 ``tests/test_vector_env.py`` checks it against Gymnasium's ``SyncVectorEnv`` of single envs.
 Sub-env ``i`` of ``reset(seed=s)`` is seeded with ``s + i``, as Gymnasium's vector envs do.
 
-**Where Python remains.** Only where a single env consumes its random generator, so that the
-draws are the same: each reset draws the instance and the realized latencies from that
-sub-env's own generator (a few scalar draws; none for the ``tool``, ``fixed`` and ``sync``
-profiles' latencies), and a call that is not correct (a masked action played anyway) draws
-its latency from the episode's second stream. A reset is otherwise an index into the
-*instance bank*: every instance of the split compiled once into padded arrays
-(:class:`InstanceBank`). The procedural stream (no ``split``/``instances``) composes each
-episode's instance in Python, as the single env does, and compiles it at reset: exact, but
-slower; ``procedural_bank=M`` composes M instances once and draws from them instead.
+**Random draws.** Every sub-env owns a numpy ``Generator`` and consumes it exactly as a
+single env does: each reset draws the instance, the realized latencies and the second
+stream's seed from it. The kernels draw from the generators themselves (Numba reads and
+advances numpy generators in place, with numpy's algorithms), so a reset is an index into
+the *instance bank* (every instance of the split compiled once into padded arrays,
+:class:`InstanceBank`) plus a few draws, all compiled. Python remains where the single env
+does something Numba cannot: ``reset(seed=...)`` makes a generator per seeded env; a call
+that is not correct (a masked action played anyway) makes the episode's second stream and
+draws from it; a latency distribution of a custom profile is drawn by its own ``sample``;
+and the procedural stream (no ``split``/``instances``) composes each episode's instance in
+Python, as the single env does: exact, but slower (``procedural_bank=M`` composes M
+instances once and draws from them instead).
 
 **Autoreset.** ``autoreset_mode`` is Gymnasium 1.x's: ``"next_step"`` (default: the step
 after an episode ends resets that env, ignores its action and returns the first observation
@@ -36,13 +40,15 @@ gives them). ``metadata["autoreset_mode"]`` says which.
 the list-valued fields, built for each ended episode, as object arrays) is set for the envs
 whose episode ended.
 
-**Memory.** About 7.5 KB per env at the default padding (the episode state and one step's
+**Memory.** About 9 KB per env at the default padding (the episode state and one step's
 observation), measured by ``benchmarks/vector_speed.py``; the bank holds the instances once
-(about 1.5 KB an instance without contention, 1.1 MB for the test split; 3.8 KB with).
+(about 2 KB an instance, 1.6 MB for the test split).
 """
 
 from __future__ import annotations
 
+import math
+import warnings
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -56,7 +62,9 @@ from asynctool_env.core.checks import check_flag, check_whole
 from asynctool_env.core.latency import DEFAULT_MAX_LATENCY, Fixed, LatencyProfile
 from asynctool_env.core.simulator import tool_capacity_of
 from asynctool_env.core.task import Instance
+from asynctool_env.envs import kernels as _kernels
 from asynctool_env.envs.async_tool_env import AsyncToolEnv
+from asynctool_env.interface import LazyDict
 from asynctool_env.results import FAILURE_MODES as _FAILURE_MODES
 from asynctool_env.scenarios import tool_code
 
@@ -114,9 +122,6 @@ class InstanceBank:
         self.has_draws: list[bool] = []
         self.max_steps = S
         self.limited = np.zeros((B, K, S), bool)  # the step's tool has a capacity
-        # Pairs of limited steps on the same tool (contention only: empty otherwise).
-        contention = template.tool_capacity is not None
-        self.same_tool = np.zeros((B, K * S, K * S) if contention else (B, 0, 0), np.float32)
         n_tools = 1
         capacities: list[list[int]] = []
         max_tail = float(S * (1 + DEFAULT_MAX_LATENCY))
@@ -156,14 +161,6 @@ class InstanceBank:
                 self.latency[b, k, : len(task.steps)] = clipped
                 tail = task.remaining_paths(self.latency[b, k, : len(task.steps)].tolist())
                 self.tail[b, k, : len(task.steps)] = np.clip(tail, 0.0, max_tail)
-            if contention:
-                flat_tool = self.tool[b].reshape(-1)
-                flat_limited = self.limited[b].reshape(-1)
-                self.same_tool[b] = (
-                    (flat_tool[:, None] == flat_tool[None, :])
-                    & flat_limited[:, None]
-                    & flat_limited[None, :]
-                )
             self.random_steps.append(random_steps)
             self.has_draws.append(bool(random_steps))
             self._plans.append(self._plan(random_steps))
@@ -183,6 +180,7 @@ class InstanceBank:
             np.arange(K)[None, :] < self.n_tasks[:, None], _OPEN, _PADDING
         ).astype(np.int64)
         self.n_roots = (self.initial_status == _READY).sum(axis=(1, 2))
+        self._plan_draws()
 
     def __len__(self) -> int:
         return len(self.instances)
@@ -218,6 +216,40 @@ class InstanceBank:
         if kinds == {Uniform}:
             return positions, ("uniform", [(d.low, d.high + 1) for _, _, d in random_steps])
         return positions, None
+
+    def _plan_draws(self) -> None:
+        """The random latency draws of every instance as arrays the reset kernel reads:
+        ``draw_count[b]`` draws, at flat positions ``draw_position[b, r]`` (``k * S + s``),
+        of kind ``draw_kind[b, r]`` with parameters ``draw_param[b, r]``: geometric
+        ``(p, max, -)``, uniform ``(low, high + 1, -)``, lognormal ``(log median, sigma,
+        max)``, each as the distribution's own ``sample`` draws. ``python_draws``: some
+        distribution is none of these (a custom profile), so resets draw in Python."""
+        from asynctool_env.core.latency import Geometric, LogNormal, Uniform
+
+        B = len(self.instances)
+        width = max([len(steps) for steps in self.random_steps] + [1])
+        self.draw_count = np.zeros(B, np.int64)
+        self.draw_position = np.zeros((B, width), np.int64)
+        self.draw_kind = np.zeros((B, width), np.int64)
+        self.draw_param = np.zeros((B, width, 3), np.float64)
+        self.python_draws = False
+        for b, steps in enumerate(self.random_steps):
+            self.draw_count[b] = len(steps)
+            for r, (k, s, d) in enumerate(steps):
+                self.draw_position[b, r] = k * self.max_steps + s
+                if isinstance(d, Geometric):
+                    kind = _kernels.DRAW_GEOMETRIC
+                    param = (1.0 / (1.0 + d.mean_rounds), d.max_latency, 0)
+                elif isinstance(d, Uniform):
+                    kind, param = _kernels.DRAW_UNIFORM, (d.low, d.high + 1, 0)
+                elif isinstance(d, LogNormal):
+                    kind = _kernels.DRAW_LOGNORMAL
+                    param = (math.log(d.median), d.sigma, d.max_latency)
+                else:
+                    self.python_draws = True
+                    continue
+                self.draw_kind[b, r] = kind
+                self.draw_param[b, r] = param
 
     def nbytes(self) -> int:
         """Bytes of the bank's arrays."""
@@ -328,14 +360,14 @@ class AsyncToolVectorEnv(VectorEnv):
         self.bank = InstanceBank(template, instances or [])
         self._optimum_cache: dict[tuple[int, bytes], int] = {}
 
-        # Per-env state (see the module docstring) --------------------------------------
+        # Per-env state (see the module docstring and kernels.py) ------------------------
         self._rngs: list[np.random.Generator | None] = [None] * N
+        self._gens: Any = None  # the same generators, in a list the kernels index
         #: The bank each env's episode came from (the split's, or a procedural reset's).
         self._bank_of: list[InstanceBank] = [self.bank] * N
-        self._extra_seed = np.zeros(N, np.int64)
-        self._extra_rngs: list[np.random.Generator | None] = [None] * N
-        self._instance_index = np.zeros(N, np.int64)  # into the bank
-        self._n_tasks = np.zeros(N, np.int64)
+        #: Each env's second stream, made for its first call that is not correct.
+        self._extra_rngs: dict[int, np.random.Generator] = {}
+        self._es = np.zeros((N, _kernels.N_SCALARS), np.int64)  # per-env scalars
         self._n_steps = np.zeros((N, K), np.int64)
         self._parents = np.zeros((N, K, S, S), np.int8)
         self._latency = np.zeros((N, K, S), np.float32)
@@ -345,42 +377,16 @@ class AsyncToolVectorEnv(VectorEnv):
         self._writes = np.zeros((N, K, S), bool)
         self._tool = np.zeros((N, K, S), np.int64)
         self._limited = np.zeros((N, K, S), bool)
-        contention = template.tool_capacity is not None
-        self._same_tool = np.zeros((N, K * S, K * S) if contention else (0, 0, 0), np.float32)
         self._realized = np.zeros((N, K, S), np.int64)
         self._status = np.zeros((N, K, S), np.int64)
         self._missing = np.zeros((N, K, S), np.int16)
         self._undone = np.zeros((N, K), np.int64)  # steps of each task not done yet
-        self._ready_count = np.zeros(N, np.int64)  # READY steps (the simulator's ready_count)
         self._task_status = np.zeros((N, K), np.int64)
         self._premature = np.zeros((N, K), bool)
         self._repeated = np.zeros((N, K), bool)  # a write step of the task called twice
         self._answer_round = np.full((N, K), -1, np.int64)
         self._first_call = np.full((N, K, S), -1, np.int64)
         self._delivered = np.full((N, K, S), -1, np.int64)
-        self._round = np.zeros(N, np.int64)
-        self._calls_this_turn = np.zeros(N, np.int64)
-        self._decisions = np.zeros(N, np.int64)
-        self._focused = np.zeros(N, np.int64)
-        self._open = np.zeros(N, np.int64)
-        self._finish_round = np.full(N, -1, np.int64)
-        self._last_call_task = np.full(N, -1, np.int64)
-        self._next_call_id = np.zeros(N, np.int64)
-        counters = (
-            "calls",
-            "correct_calls",
-            "violations",
-            "redundant",
-            "invalid",
-            "premature_answers",
-            "correct_answers",
-            "steps_done",
-            "idle_rounds",
-            "switches",
-            "in_flight_rounds",
-            "queued_rounds",
-        )
-        self._counters = {name: np.zeros(N, np.int64) for name in counters}
         self._finish_bound = np.zeros(N, np.float64)
         self._autoreset = np.zeros(N, bool)
         self._has_reset = False
@@ -401,13 +407,23 @@ class AsyncToolVectorEnv(VectorEnv):
         self._capacity = np.zeros((N, 1), np.int64)
         self._slots = np.zeros((N, 1, 1), np.int64)
         self._grow_pool(max(8, self.pending_slots))
-        self._arange = np.arange(N)
         # Direct actions decoded by lookup: kind (wait, call, answer), task, step.
         actions = np.arange(self.n_actions)
         is_call = (actions >= 1) & (actions <= K * S)
         self._action_kind = np.where(actions == 0, _WAIT, np.where(is_call, _CALL, _ANSWER))
         self._action_task = np.where(is_call, (actions - 1) // S, actions - 1 - K * S)
         self._action_step = np.where(is_call, (actions - 1) % S, 0)
+        # The kernels' settings.
+        self._direct = self.action_mode == "direct"
+        self._max_calls = -1 if self.max_calls_per_turn is None else self.max_calls_per_turn
+        self._weight_array = np.array(self._weights[:8], np.float64)  # (collateral: 0 here)
+        if not _kernels.COMPILED:
+            warnings.warn(
+                "Numba is not installed: the batched env runs its kernels as Python (exact, "
+                "but slow); pip install 'asynctool-env[fast]' compiles them",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     # -- Gymnasium API ---------------------------------------------------------------------
 
@@ -456,7 +472,7 @@ class AsyncToolVectorEnv(VectorEnv):
         index = options.pop("instance_index", None)
         if options:
             raise ValueError(f"unknown reset options {sorted(options)}")
-        indexes: list[int | None] = [None] * N
+        chosen = np.full(len(envs), -1, np.int64)  # -1: drawn from the env's generator
         if index is not None:
             if self._procedural:
                 raise ValueError("options['instance_index'] needs the env built with instances")
@@ -465,18 +481,24 @@ class AsyncToolVectorEnv(VectorEnv):
                 raise ValueError(
                     f"options['instance_index'] must be an int or one int per env, got {index!r}"
                 )
-            for i in envs:
-                value = values[i]
-                if not 0 <= int(value) < len(self.bank):
-                    raise ValueError(
-                        f"options['instance_index'] must be in [0, {len(self.bank) - 1}], "
-                        f"got {value}"
-                    )
-                indexes[i] = int(value)
-        for i in envs:
-            if seeds[i] is not None or self._rngs[i] is None:
-                self._rngs[i], _ = seeding.np_random(seeds[i])
-        self._reset_envs(envs, indexes)
+            chosen = values[envs].astype(np.int64)
+            outside = (chosen < 0) | (chosen >= len(self.bank))
+            if outside.any():
+                raise ValueError(
+                    f"options['instance_index'] must be in [0, {len(self.bank) - 1}], "
+                    f"got {chosen[outside][0]}"
+                )
+        # Seeding makes a numpy Generator per env (as Gymnasium's vector envs do): Python,
+        # but only when a seed is given or an env has none yet.
+        fresh = [i for i in envs.tolist() if seeds[i] is not None or self._rngs[i] is None]
+        for i in fresh:
+            self._rngs[i], _ = seeding.np_random(seeds[i])
+        if self._gens is None or len(fresh) > N // 2:
+            self._gens = _kernels.typed_generators(self._rngs)
+        else:
+            for i in fresh:
+                self._gens[i] = self._rngs[i]
+        self._reset_envs(envs, chosen)
         self._autoreset[envs] = False
         self._has_reset = True
         return self._observation(), self._info()
@@ -486,111 +508,68 @@ class AsyncToolVectorEnv(VectorEnv):
     ) -> tuple[dict[str, np.ndarray], np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         if not self._has_reset:
             raise gym.error.ResetNeeded("call reset() before step()")
-        N, K, S = self.num_envs, self.max_tasks, self.max_steps
+        N = self.num_envs
         actions = self._check_actions(actions)
-        restart = self._autoreset.copy() if self.autoreset_mode == AutoresetMode.NEXT_STEP else None
-        active = ~restart if restart is not None else np.ones(N, bool)
-        counters = self._counters
-        before = self._reward_counters()
-        rows = self._arange
-
-        # Decode the decision ------------------------------------------------------------
-        op = np.full(N, _NONE, np.int64)
-        step_index = np.zeros(N, np.int64)
-        invalid = np.zeros(N, bool)
-        if self.action_mode == "direct":
-            kind = self._action_kind[actions]
-            calls, answers = kind == _CALL, kind == _ANSWER
-            task = self._action_task[actions]
-            step_index = self._action_step[actions]
-            named = (actions > 0) & active
-            outside = named & (task >= self._n_tasks)
-            invalid |= outside
-            refocus = named & ~outside
-            self._focused = np.where(refocus, task, self._focused)
-            op = np.where(active & (actions == 0), _WAIT, op)
-            op = np.where(refocus & calls, _CALL, op)
-            op = np.where(refocus & answers, _ANSWER, op)
+        next_step = self.autoreset_mode == AutoresetMode.NEXT_STEP
+        if next_step and self._autoreset.any():  # the envs that ended start again, idle
+            restart = self._autoreset
+            self._reset_envs(np.flatnonzero(restart), None)
+            active = ~restart
         else:
-            op = np.where(active & (actions == 0), _WAIT, op)
-            switch = active & (actions >= 1) & (actions <= K)
-            op = np.where(switch, _SWITCH, op)
-            op = np.where(active & (actions > K) & (actions <= K + S), _CALL, op)
-            op = np.where(active & (actions == K + S + 1), _ANSWER, op)
-            step_index = np.clip(actions - K - 1, 0, S - 1)
-            target = np.clip(actions - 1, 0, K - 1)
-            target_open = self._task_status[rows, target] == _OPEN
-            good = (
-                (op == _SWITCH)
-                & (actions - 1 < self._n_tasks)
-                & (actions - 1 != self._focused)
-                & target_open
-            )
-            invalid |= (op == _SWITCH) & ~good
-            self._focused = np.where(good, actions - 1, self._focused)
-        focused = self._focused
-        focus_open = (focused < self._n_tasks) & (self._task_status[rows, focused] == _OPEN)
-        end_turn = op == _WAIT
-
-        # Calls ----------------------------------------------------------------------------
-        want_call = op == _CALL
-        calling = want_call & focus_open & (step_index < self._n_steps[rows, focused])
-        invalid |= want_call & ~calling
-        if calling.any():
-            end_turn |= self._call(np.flatnonzero(calling), step_index)
-
-        # Answers --------------------------------------------------------------------------
-        want_answer = op == _ANSWER
-        answering = want_answer & focus_open
-        invalid |= want_answer & ~answering
-        if answering.any():
-            self._answer(np.flatnonzero(answering))
-
-        counters["invalid"] += invalid
-        self._decisions += active
-        end_turn |= active & (self._decisions >= self.max_decisions_per_turn)
-        terminated = active & (self._open == 0)
-        ending = end_turn & ~terminated & active
-        if ending.any():
-            self._end_turn(ending)
-        rewards = self._reward(before)
-        if self.reward_weights.slip:
-            bound = self._finish_lower_bound()
-            rewards += self.reward_weights.slip * np.where(active, bound - self._finish_bound, 0)
-            self._finish_bound = np.where(active, bound, self._finish_bound)
-        truncated = active & ~terminated & (self._round >= self.max_rounds)
+            active = np.ones(N, bool)
+        # Calls that are not correct draw their latency from the env's second stream (a
+        # masked action played anyway): the few such calls are drawn here, in order.
+        extra = np.zeros(N, np.int64)
+        wrong = _kernels.wrong_calls(
+            actions, active, self._direct, self._action_kind, self._action_task,
+            self._action_step, self._es, self._n_steps, self._status, self._task_status,
+        )  # fmt: skip
+        for env, task, step in wrong.tolist():
+            extra[env] = self._draw_extra(env, task, step)
+        rewards = np.empty(N, np.float64)
+        terminated = np.empty(N, bool)
+        truncated = np.empty(N, bool)
+        most_in_flight = _kernels.step_envs(
+            actions, active, extra, self._direct, self._max_calls,
+            self.max_decisions_per_turn, self.wait_jumps, self.max_rounds, self._weight_array,
+            float(self.reward_weights.slip), self.tool_capacity is not None,
+            self._action_kind, self._action_task, self._action_step,
+            self._es, self._n_steps, self._parents, self._expected, self._code, self._writes,
+            self._tool, self._limited, self._capacity, self._slots, self._realized,
+            self._status, self._missing, self._undone, self._task_status, self._premature,
+            self._repeated, self._answer_round, self._first_call, self._delivered,
+            self._p_valid, self._p_due, self._p_key, self._p_task, self._p_step,
+            self._p_correct, self._p_fields, self._finish_bound, rewards, terminated, truncated,
+        )  # fmt: skip
+        if most_in_flight >= self._pool:  # room for one more call in every env
+            self._grow_pool(self._pool * 2)
         done = terminated | truncated
-        rewards = np.where(active, rewards, 0.0)
-
-        ended = done.any()
-        metrics = self._metrics(np.flatnonzero(done)) if ended else None
-        if restart is not None:
-            if restart.any():
-                self._reset_envs(np.flatnonzero(restart), [None] * N)
+        ended = np.flatnonzero(done)
+        metrics = self._metrics(ended) if len(ended) else None
+        if next_step:
             info = self._info()
             if metrics is not None:
-                info["metrics"], info["_metrics"] = metrics, done.copy()
+                info["metrics"], info["_metrics"] = metrics, done
             self._autoreset = done
             return self._observation(), rewards, terminated, truncated, info
         info = self._info()
         if metrics is not None:  # (same step: only in final_info, as Gymnasium's envs do)
-            info["metrics"], info["_metrics"] = metrics, done.copy()
-        if done.any():  # same step: the last observation and info go into info
+            info["metrics"], info["_metrics"] = metrics, done
+        if len(ended):  # same step: the last observation and info go into info
             last = self._observation()
-            finished = np.flatnonzero(done)
             final_obs = np.empty(N, dtype=object)
-            for i in finished:  # only the envs whose episode just ended
+            for i in ended.tolist():  # Gymnasium's format: one dict per ended env
                 final_obs[i] = {key: value[i] for key, value in last.items()}
             final_info: dict[str, Any] = {}
             for key, value in info.items():  # the vector info, kept for the ended envs
                 if key.startswith("_"):
                     continue
                 final_info[key] = value if key == "metrics" else np.where(done, value, 0)
-                final_info["_" + key] = done.copy()
-            self._reset_envs(finished, [None] * N)
+                final_info["_" + key] = done
+            self._reset_envs(ended, None)
             info = self._info()
-            info["final_obs"], info["_final_obs"] = final_obs, done.copy()
-            info["final_info"], info["_final_info"] = final_info, done.copy()
+            info["final_obs"], info["_final_obs"] = final_obs, done
+            info["final_info"], info["_final_info"] = final_info, done
         return self._observation(), rewards, terminated, truncated, info
 
     def action_masks(self) -> np.ndarray:
@@ -604,90 +583,61 @@ class AsyncToolVectorEnv(VectorEnv):
 
     # -- episodes ----------------------------------------------------------------------------
 
-    def _reset_envs(self, envs: np.ndarray, indexes: Sequence[int | None]) -> None:
-        """Start a new episode in each of ``envs`` (drawing from each env's generator exactly
-        as a single ``AsyncTool-v0`` reset does)."""
+    def _reset_envs(self, envs: np.ndarray, chosen: np.ndarray | None) -> None:
+        """Start a new episode in each of ``envs`` (``chosen``: the instance of each, -1 or
+        ``None`` to draw it), drawing from each env's generator exactly as a single
+        ``AsyncTool-v0`` reset does."""
         if len(envs) == 0:
             return
+        n = len(envs)
+        if chosen is None:
+            chosen = np.full(n, -1, np.int64)
         bank = self.bank
-        if self._procedural:  # compose each instance as the single env does, then compile
+        if self._procedural:  # compose each instance as the single env does (Python)
             generator = self.template._generator
             assert generator is not None
-            drawn = [generator.sample(self._rngs[i]) for i in envs]  # type: ignore[arg-type]
+            drawn = [generator.sample(self._rngs[i]) for i in envs.tolist()]  # type: ignore[arg-type]
             bank = InstanceBank(self.template, drawn)
-            indexes = [None] * self.num_envs
-            for position, i in enumerate(envs):
-                indexes[i] = position
-        rngs, extra_rngs, bank_of = self._rngs, self._extra_rngs, self._bank_of
-        count, has_draws = len(bank), bank.has_draws
-        chosen = np.empty(len(envs), np.int64)
-        extra_seeds = np.empty(len(envs), np.int64)
-        rows: list[int] = []
-        columns: list[int] = []
-        values: list[int] = []
-        for position, i in enumerate(envs.tolist()):  # each env's own generator, in order
-            rng = rngs[i]
-            assert rng is not None
-            b = indexes[i]
-            if b is None:
-                b = int(rng.integers(count))
-            chosen[position] = b
-            if has_draws[b]:
-                where, drawn = bank.draw_latencies(b, rng)
-                columns += where
-                values += drawn
-                rows += [position] * len(where)
-            extra_seeds[position] = int(rng.integers(0, 2**63 - 1))
-            extra_rngs[i] = None
-            bank_of[i] = bank
-        self._instance_index[envs] = chosen
-        self._extra_seed[envs] = extra_seeds
-        realized = bank.fixed[chosen].reshape(len(envs), -1)
-        if rows:
-            realized[rows, columns] = values
-        b = self._instance_index[envs]
+            chosen = np.arange(n, dtype=np.int64)
+            for i in envs.tolist():
+                self._bank_of[i] = bank
+        realized = np.zeros((0, self.max_tasks, self.max_steps), np.int64)
+        extra_seeds = np.zeros(0, np.int64)
+        if bank.python_draws:  # a custom latency distribution: every draw in Python
+            realized = np.zeros((n, self.max_tasks, self.max_steps), np.int64)
+            extra_seeds = np.zeros(n, np.int64)
+            for position, i in enumerate(envs.tolist()):
+                rng = self._rngs[i]
+                assert rng is not None
+                b = int(chosen[position])
+                if b < 0:
+                    b = chosen[position] = int(rng.integers(len(bank)))
+                flat = bank.fixed[b].reshape(-1).copy()
+                if bank.has_draws[b]:
+                    where, values = bank.draw_latencies(b, rng)
+                    flat[where] = values
+                realized[position] = flat.reshape(self.max_tasks, self.max_steps)
+                extra_seeds[position] = int(rng.integers(0, 2**63 - 1))
         self._ensure_tools(bank.n_tools)
-        self._n_tasks[envs] = bank.n_tasks[b]
-        self._n_steps[envs] = bank.n_steps[b]
-        self._parents[envs] = bank.parents[b]
-        self._latency[envs] = bank.latency[b]
-        self._expected[envs] = bank.expected[b]
-        self._tail[envs] = bank.tail[b]
-        self._code[envs] = bank.code[b]
-        self._writes[envs] = bank.writes[b]
-        self._tool[envs] = bank.tool[b]
-        self._limited[envs] = bank.limited[b]
-        if self.tool_capacity is not None:
-            self._same_tool[envs] = bank.same_tool[b]
-            self._capacity[envs] = 0
-            self._capacity[envs, : bank.n_tools] = bank.capacity[b]
-            self._slots[envs] = 0
-        self._realized[envs] = realized.reshape(len(envs), self.max_tasks, self.max_steps)
-        self._status[envs] = bank.initial_status[b]
-        self._missing[envs] = bank.n_parents[b]
-        self._task_status[envs] = bank.initial_tasks[b]
-        self._undone[envs] = bank.n_steps[b]
-        self._ready_count[envs] = bank.n_roots[b]
-        self._premature[envs] = False
-        self._repeated[envs] = False
-        self._answer_round[envs] = -1
-        self._first_call[envs] = -1
-        self._delivered[envs] = -1
-        self._round[envs] = 0
-        self._calls_this_turn[envs] = 0
-        self._decisions[envs] = 0
-        self._focused[envs] = 0
-        self._open[envs] = self._n_tasks[envs]
-        self._finish_round[envs] = -1
-        self._last_call_task[envs] = -1
-        self._next_call_id[envs] = 0
-        for counter in self._counters.values():
-            counter[envs] = 0
-        self._p_valid[envs] = False
-        self._p_key[envs] = _NO_CALL
-        self._p_fields[envs] = -1.0
-        if self.reward_weights.slip:
-            self._finish_bound[envs] = self._finish_lower_bound()[envs]
+        if self._extra_rngs:  # a new episode, a new second stream
+            for i in envs.tolist():
+                self._extra_rngs.pop(i, None)
+        _kernels.reset_envs(
+            envs, chosen, not bank.python_draws, self._gens, realized, extra_seeds,
+            bool(self.reward_weights.slip), self.tool_capacity is not None,
+            bank.n_tasks, bank.n_steps, bank.parents, bank.n_parents, bank.latency,
+            bank.expected, bank.tail, bank.code, bank.writes, bank.tool, bank.limited,
+            bank.capacity, bank.fixed, bank.initial_status,
+            bank.initial_tasks, bank.n_roots, bank.draw_count, bank.draw_position,
+            bank.draw_kind, bank.draw_param,
+            self._es, self._n_steps, self._parents, self._latency, self._expected,
+            self._tail, self._code, self._writes, self._tool, self._limited,
+            self._capacity, self._slots, self._realized, self._status, self._missing,
+            self._undone, self._task_status, self._premature, self._repeated,
+            self._answer_round, self._first_call, self._delivered, self._p_valid,
+            self._p_key, self._p_fields, self._p_correct, self._p_task, self._p_step,
+            self._p_due, self._finish_bound,
+        )  # fmt: skip
 
     def _ensure_tools(self, n_tools: int) -> None:
         """Size the per-tool slot arrays for ``n_tools`` tools (contention only)."""
@@ -719,253 +669,37 @@ class AsyncToolVectorEnv(VectorEnv):
         self._pool = size
         self._ensure_tools(self._slots.shape[1])
 
-    # -- the simulator, batched -------------------------------------------------------------
-
-    def _call(self, envs: np.ndarray, step_index: np.ndarray) -> np.ndarray:
-        """Issue the focused task's call in each of ``envs``; returns the ``num_envs`` mask of
-        the envs whose turn the call ended (the call cap)."""
-        N = self.num_envs
-        counters = self._counters
-        task = self._focused[envs]
-        step = step_index[envs]
-        status = self._status[envs, task, step]
-        correct = status == _READY
-        redundant = (status == _PENDING) | (status == _DONE)
-        violation = ~correct & ~redundant
-        latency = self._realized[envs, task, step].copy()
-        for position in np.flatnonzero(~correct):  # second stream: masked calls only
-            latency[position] = self._draw_extra(envs[position], task[position], step[position])
-        if (self._p_valid[envs].sum(axis=1) >= self._pool).any():
-            self._grow_pool(self._pool * 2)
-        now = self._round[envs]
-        start = now.copy()
-        if self.tool_capacity is not None:
-            limited = self._limited[envs, task, step]
-            tool = self._tool[envs, task, step]
-            capacity = self._capacity[envs, tool]
-            width = np.arange(self._slots.shape[2])[None, :]
-            slots = self._slots[envs, tool]  # (calls, width)
-            usable = width < capacity[:, None]
-            free = np.where(usable, slots, np.iinfo(np.int64).max)
-            soonest = free.argmin(axis=1)
-            earliest = free[np.arange(len(envs)), soonest]
-            start = np.where(limited, np.maximum(now, earliest), now)
-            chosen = envs[limited]
-            self._slots[chosen, tool[limited], soonest[limited]] = (start + 1 + latency)[limited]
-        queued = start - now
-        due = start + 1 + latency
-        slot = np.argmin(self._p_valid[envs], axis=1)
-        self._p_valid[envs, slot] = True
-        self._p_due[envs, slot] = due
-        self._p_key[envs, slot] = (due << 32) + self._next_call_id[envs]
-        self._p_task[envs, slot] = task
-        self._p_step[envs, slot] = step
-        self._p_correct[envs, slot] = correct
-        self._p_fields[envs, slot] = np.stack(
-            [task, step, self._code[envs, task, step], now, self._expected[envs, task, step]],
-            axis=1,
-        )
-        self._ready_count[envs] -= correct
-        self._next_call_id[envs] += 1
-        counters["calls"][envs] += 1
-        counters["queued_rounds"][envs] += queued
-        self._calls_this_turn[envs] += 1
-        last = self._last_call_task[envs]
-        counters["switches"][envs] += (last >= 0) & (last != task)
-        self._last_call_task[envs] = task
-        counters["correct_calls"][envs] += correct
-        counters["violations"][envs] += violation
-        counters["redundant"][envs] += redundant
-        self._repeated[envs, task] |= redundant & self._writes[envs, task, step]
-        first = self._first_call[envs, task, step]
-        self._first_call[envs, task, step] = np.where(correct & (first < 0), now, first)
-        self._status[envs, task, step] = np.where(
-            correct, _PENDING, np.where(violation, _FAILED, status)
-        )
-        ended = np.zeros(N, bool)
-        if self.max_calls_per_turn is not None:
-            ended[envs] = self._calls_this_turn[envs] >= self.max_calls_per_turn
-        return ended
-
     def _draw_extra(self, env: int, task: int, step: int) -> int:
         """A latency from env ``env``'s second stream (a call that is not correct)."""
-        rng = self._extra_rngs[env]
+        rng = self._extra_rngs.get(env)
         if rng is None:
-            rng = self._extra_rngs[env] = np.random.default_rng(int(self._extra_seed[env]))
-        bank, b = self._bank_of[env], int(self._instance_index[env])
+            seed = int(self._es[env, _kernels.EXTRA_SEED])
+            rng = self._extra_rngs[env] = np.random.default_rng(seed)
+        bank, b = self._bank_of[env], int(self._es[env, _kernels.INSTANCE])
         tool, declared = bank.tools[b][task][step]
         return int(bank.profiles[b].distribution(tool, declared).sample(rng))
 
-    def _answer(self, envs: np.ndarray) -> None:
-        counters = self._counters
-        task = self._focused[envs]
-        all_done = self._undone[envs, task] == 0
-        premature = ~all_done
-        self._task_status[envs, task] = _ANSWERED
-        self._premature[envs, task] = premature
-        counters["correct_answers"][envs] += all_done & ~self._repeated[envs, task]
-        counters["premature_answers"][envs] += premature
-        self._answer_round[envs, task] = self._round[envs]
-        self._open[envs] -= 1
-        finished = envs[self._open[envs] == 0]
-        self._finish_round[finished] = self._round[finished]
-
-    def _end_turn(self, ending: np.ndarray) -> None:
-        """Close the turn of the envs ``ending`` marks (a boolean mask over all envs, most of
-        them every step: whole-array operations cost less than gathering them): move their
-        clocks and deliver what is due."""
-        counters = self._counters
-        valid = self._p_valid
-        in_flight = valid.sum(axis=1)
-        advance = ending.astype(np.int64)  # 1 round, 0 for the envs whose turn goes on
-        silent = self._calls_this_turn == 0
-        if self.wait_jumps:
-            soonest = np.where(valid, self._p_due, np.iinfo(np.int64).max).min(axis=1)
-            jump = ending & silent & (in_flight > 0)
-            advance = np.where(jump, np.maximum(1, soonest - self._round), advance)
-        counters["idle_rounds"] += np.where(silent & (self._ready_count > 0), advance, 0)
-        counters["in_flight_rounds"] += in_flight * advance
-        self._round += advance
-        kept = ~ending
-        self._calls_this_turn *= kept
-        self._decisions *= kept
-        # Deliveries: every call now due.
-        due = valid & (self._p_due <= self._round[:, None])
-        due &= ending[:, None]
-        due_env, due_slot = np.nonzero(due)
-        if len(due_env) == 0:
-            return
-        gone = due_env
-        self._p_valid[gone, due_slot] = False
-        self._p_key[gone, due_slot] = _NO_CALL
-        self._p_fields[gone, due_slot] = -1.0
-        hit = self._p_correct[gone, due_slot]
-        if not hit.any():
-            return
-        env, hit_slot = gone[hit], due_slot[hit]
-        task = self._p_task[env, hit_slot]
-        step = self._p_step[env, hit_slot]
-        self._status[env, task, step] = _DONE
-        self._delivered[env, task, step] = self._round[env]
-        per_env = np.bincount(env, minlength=self.num_envs)
-        counters["steps_done"] += per_env
-        # Children lose one missing parent per delivered parent (``subtract.at`` only when
-        # one task had two deliveries in the round: fancy ``-=`` would count one).
-        lost = self._parents[env, task, :, step].astype(np.int16)
-        pair = env * self.max_tasks + task
-        order = np.argsort(pair, kind="stable")
-        pair, lost = pair[order], lost[order]
-        first = np.flatnonzero(np.concatenate(([True], pair[1:] != pair[:-1])))
-        done_here = np.diff(np.append(first, len(pair)))  # deliveries per task
-        if len(first) < len(pair):  # a task with two deliveries this round: add them up
-            lost = np.add.reduceat(lost, first, axis=0)
-            pair = pair[first]
-        pair_env, pair_task = pair // self.max_tasks, pair % self.max_tasks
-        self._missing[pair_env, pair_task] -= lost
-        self._undone[pair_env, pair_task] -= done_here
-        touched = np.flatnonzero(per_env)
-        status = self._status[touched]
-        freed = (self._missing[touched] == 0) & ((status == _BLOCKED) | (status == _FAILED))
-        self._ready_count[touched] += freed.reshape(len(touched), -1).sum(axis=1)
-        status[freed] = _READY
-        self._status[touched] = status
-
-    def _finish_lower_bound(self) -> np.ndarray:
-        """:meth:`Simulator.finish_lower_bound` of every env (the ``slip`` potential)."""
-        N, S = self.num_envs, self.max_steps
-        now = self._round.astype(np.float64)
-        pending_due = np.full((N, self.max_tasks, S), np.nan)
-        valid = self._p_valid & self._p_correct
-        e, slot = np.nonzero(valid)
-        pending_due[e, self._p_task[e, slot], self._p_step[e, slot]] = self._p_due[e, slot]
-        delivery = np.zeros((N, self.max_tasks, S))
-        status = self._status
-        for s in range(S):
-            parents = self._parents[:, :, s, :s].astype(bool)  # (N, K, s)
-            start = np.maximum(
-                now[:, None],
-                np.where(parents, delivery[:, :, :s], -np.inf).max(axis=2, initial=-np.inf),
-            )
-            value = start + 1.0 + self._expected[:, :, s]
-            value = np.where(status[:, :, s] == _DONE, now[:, None], value)
-            value = np.where(status[:, :, s] == _PENDING, pending_due[:, :, s], value)
-            delivery[:, :, s] = value
-        counted = (status != _PADDING) & (self._task_status == _OPEN)[:, :, None]
-        latest = np.maximum(now, np.where(counted, delivery, -np.inf).max(axis=(1, 2)))
-        finished = self._open == 0
-        return np.where(finished, (self._finish_round + 1).astype(np.float64), latest + 1.0)
-
-    def _reward(self, before: list[np.ndarray]) -> np.ndarray:
-        """The reward since ``before`` (:meth:`_reward_counters`), term by term in
-        :class:`~asynctool_env.core.rewards.RewardMeter`'s order, so that the float sums are
-        the single env's to the last bit."""
-        reward = np.zeros(self.num_envs)
-        for weight, after, earlier in zip(
-            self._weights, self._reward_counters(), before, strict=True
-        ):
-            if weight:
-                reward += weight * (after - earlier)
-        return reward
-
-    def _reward_counters(self) -> list[np.ndarray]:
-        """Copies of the reward counters of every env, in :class:`RewardMeter` order."""
-        c = self._counters
-        return [
-            c["correct_answers"].copy(),
-            c["premature_answers"].copy(),
-            c["steps_done"].copy(),
-            self._round + (self._open == 0),
-            c["idle_rounds"].copy(),
-            c["invalid"].copy(),
-            c["violations"].copy(),
-            c["redundant"].copy(),
-            np.zeros(self.num_envs, np.int64),  # collateral writes: written calls only
-        ]
-
     # -- observations and infos ---------------------------------------------------------------
-
-    def _mask(self) -> np.ndarray:
-        N, K, S = self.num_envs, self.max_tasks, self.max_steps
-        mask = np.zeros((N, self.n_actions), np.int8)
-        mask[:, 0] = 1
-        open_ = self._task_status == _OPEN  # (N, K)
-        ready = self._status == _READY
-        all_done = self._undone == 0
-        if self.action_mode == "direct":
-            mask[:, 1 : 1 + K * S] = (ready & open_[:, :, None]).reshape(N, K * S)
-            mask[:, 1 + K * S :] = open_ & all_done
-            return mask
-        focused = self._focused
-        rows = self._arange
-        mask[:, 1 : 1 + K] = open_ & (np.arange(K)[None, :] != focused[:, None])
-        focus_open = open_[rows, focused]
-        mask[:, 1 + K : 1 + K + S] = ready[rows, focused] & focus_open[:, None]
-        mask[:, 1 + K + S] = focus_open & all_done[rows, focused]
-        return mask
 
     def _observation(self) -> dict[str, np.ndarray]:
         N, K, S = self.num_envs, self.max_tasks, self.max_steps
         KS = K * S
         P = self.pending_slots
-        # Calls in flight, soonest due first (ties: the earlier call), P rows of 5 fields.
-        take = min(P, self._pool)
-        order = np.argsort(self._p_key, axis=1)[:, :take]
-        flat = (order + (self._arange * self._pool)[:, None]).reshape(-1)
-        rows = self._p_fields.reshape(-1, 5)[flat].reshape(N, take, 5)  # free slots: all -1
-        shown = self._p_valid.reshape(-1)[flat].reshape(N, take)
-        rows[:, :, 3] = np.where(shown, self._round[:, None] - rows[:, :, 3], -1.0)  # waited
-        pending = np.full((N, P, 5), -1.0, np.float32)
-        pending[:, :take] = rows
+        pending = np.empty((N, P * 5), np.float32)
         queue = np.zeros((N, KS), np.float32)
         backlog = np.zeros((N, KS), np.float32)
-        if self.tool_capacity is not None:
-            queue, backlog = self._tool_load()
-        calls_left = np.full(N, KS, np.int64)
-        if self.max_calls_per_turn is not None:
-            calls_left = np.minimum(self.max_calls_per_turn - self._calls_this_turn, KS)
-        mask = self._mask()
+        calls_left = np.empty((N, 1), np.int64)
+        mask = np.empty((N, self.n_actions), np.int8)
+        _kernels.observe_envs(
+            self._direct, self.tool_capacity is not None, self._max_calls, self.max_rounds,
+            self._max_backlog, self._es, self._n_steps, self._latency, self._tool,
+            self._limited, self._capacity, self._slots, self._status, self._undone,
+            self._task_status, self._p_valid, self._p_key, self._p_fields, pending, queue,
+            backlog, calls_left, mask,
+        )  # fmt: skip
         # action_masks() reads this until the next step or reset (which change the state).
-        self._last_masks = mask.astype(bool)
+        self._last_masks = mask.view(bool)
+        es = self._es
         return {
             "step_status": self._status.reshape(N, KS).copy(),
             "step_latency": self._latency.reshape(N, KS).copy(),
@@ -974,191 +708,98 @@ class AsyncToolVectorEnv(VectorEnv):
             "step_queue": queue,
             "step_backlog": backlog,
             "task_status": self._task_status.copy(),
-            "pending": pending.reshape(N, P * 5),
-            "focused_task": self._focused.copy(),
-            "round": np.minimum(self._round, self.max_rounds)[:, None].copy(),
-            "calls_left": calls_left[:, None].astype(np.int64),
+            "pending": pending,
+            "focused_task": es[:, _kernels.FOCUSED].copy(),
+            "round": np.minimum(es[:, _kernels.ROUND], self.max_rounds)[:, None],
+            "calls_left": calls_left,
             "action_mask": mask,
         }
 
-    def _tool_load(self) -> tuple[np.ndarray, np.ndarray]:
-        """``step_queue`` and ``step_backlog`` (contention; see ``AsyncTool-v0``)."""
-        N, KS = self.num_envs, self.max_tasks * self.max_steps
-        limited = self._limited.reshape(N, KS)
-        tool = self._tool.reshape(N, KS).clip(0)
-        slots = self._slots[self._arange[:, None], tool]  # (N, KS, width)
-        width = np.arange(slots.shape[2])[None, None, :]
-        capacity = self._capacity[self._arange[:, None], tool]
-        free = np.where(width < capacity[:, :, None], slots, np.iinfo(np.int64).max).min(axis=2)
-        wait = np.maximum(0, free - self._round[:, None])
-        queue = np.where(limited, np.clip(wait, 0, self.max_rounds), 0).astype(np.float32)
-        status = self._status.reshape(N, KS)
-        uncalled = (status == _BLOCKED) | (status == _READY) | (status == _FAILED)
-        open_ = np.repeat(self._task_status == _OPEN, self.max_steps, axis=1)
-        latency = self._latency.reshape(N, KS).astype(np.float64)
-        work = np.where(limited & open_ & uncalled, 1.0 + latency, 0.0)
-        # Each tool's work summed step by step in the single env's order (float64, then
-        # float32 like its buffer), so that the sums agree to the last bit.
-        total = np.zeros((N, KS))
-        for j in range(KS):
-            total += self._same_tool[:, :, j] * work[:, j, None]
-        backlog = np.where(limited, np.minimum(total - work, self._max_backlog), 0.0)
-        return queue, backlog.astype(np.float32)
-
     def _info(self) -> dict[str, Any]:
         """The running counters of every env (``info_counters``), in vector form."""
-        N = self.num_envs
-        c = self._counters
-        values = {
-            "round": self._round.copy(),
-            "calls": c["calls"].copy(),
-            "steps_done": c["steps_done"].copy(),
-            "tasks_answered": self._n_tasks - self._open,
-            "dependency_violations": c["violations"].copy(),
-            "idle_rounds": c["idle_rounds"].copy(),
-            "invalid_actions": c["invalid"].copy(),
-        }
+        es = self._es
+        rows = es[:, _INFO_SOURCES].T.copy()  # one copy (row 3 becomes tasks_answered)
+        rows[3] -= es[:, _kernels.OPEN_TASKS]
+        everyone = np.ones(self.num_envs, bool)
         info: dict[str, Any] = {}
-        everyone = np.ones(N, bool)
-        for key, value in values.items():
-            info[key] = value
+        for key, row in zip(_INFO_KEYS, rows, strict=True):
+            info[key] = row
             info["_" + key] = everyone
         return info
 
     def _metrics(self, envs: np.ndarray) -> dict[str, Any]:
         """The episode metrics (:class:`~asynctool_env.metrics.EpisodeMetrics`) of ``envs``,
-        as arrays over all envs (filled for ``envs``)."""
-        N, K, S = self.num_envs, self.max_tasks, self.max_steps
-        c = self._counters
-        e = envs
-        n_tasks = self._n_tasks[e]
-        n_steps = self._n_steps[e].sum(axis=1)
-        finished = self._open[e] == 0
-        rounds = np.maximum(np.where(finished, self._finish_round[e] + 1, self._round[e]), 1)
-        calls = c["calls"][e]
-        correct = c["correct_calls"][e]
-        precision = np.where(calls > 0, correct / np.maximum(calls, 1), 0.0)
-        recall = np.where(n_steps > 0, c["steps_done"][e] / np.maximum(n_steps, 1), 0.0)
-        total = precision + recall
-        f1 = np.where(total > 0, 2 * precision * recall / np.where(total > 0, total, 1), 0.0)
-        real = np.arange(S)[None, None, :] < self._n_steps[e][:, :, None]
-        sequential = np.where(real, 1 + self._realized[e], 0).sum(axis=(1, 2)) + 1
-        answered = self._task_status[e] == _ANSWERED
-        # A numeric env's answer is derived from the responses: right unless premature or a
-        # write of the task was made twice.
-        succeeded = (answered & ~self._premature[e] & ~self._repeated[e]).sum(axis=1)
-        task_real = np.arange(K)[None, :] < n_tasks[:, None]
-        neglected = (task_real & ~answered).sum(axis=1)
-        premature = (self._premature[e] & answered).sum(axis=1)
-        # Mean wait of a ready step (see metrics.compute_metrics).
-        delivered = self._delivered[e]  # (n, K, S)
-        parents = self._parents[e].astype(bool)  # (n, K, S, S)
-        parent_rounds = np.where(parents, delivered[:, :, None, :], 0)
-        reached = ~(parents & (delivered[:, :, None, :] < 0)).any(axis=3)
-        ready_round = parent_rounds.max(axis=3)
-        last = (rounds - 1)[:, None, None]
-        answer_round = self._answer_round[e][:, :, None]
-        end = np.where(
-            self._first_call[e] >= 0,
-            self._first_call[e],
-            np.where(answer_round >= 0, answer_round, last),
-        )
-        counted = real & reached & (end >= ready_round)
-        waits = np.where(counted, end - ready_round, 0).sum(axis=(1, 2))
-        n_waits = counted.sum(axis=(1, 2))
-        idle = c["idle_rounds"][e]
-        labels = np.stack(
-            [
-                c["violations"][e] > 0,
-                neglected > 0,
-                np.zeros(len(e), bool),
-                premature > 0,
-                c["redundant"][e] > 0,
-                idle > 0,
-                np.zeros(len(e), bool),  # spoiled after the answer: written calls only
-                np.zeros(len(e), bool),  # collateral writes: written calls only
-            ],
-            axis=1,
-        )
-        optimal = np.full(len(e), -1, np.int64)
-        if self.optimum_in_info:
-            optimal = np.array([self._optimum(i) for i in e], np.int64)
-        values: dict[str, Any] = {
-            "n_tasks": n_tasks,
-            "n_steps": n_steps,
-            "finished": finished,
-            "calls": calls,
-            "correct_calls": correct,
-            "step_precision": precision,
-            "step_recall": recall,
-            "step_f1": f1,
-            "tasks_succeeded": succeeded,
-            "task_success_rate": succeeded / n_tasks,
-            "instance_success": succeeded == n_tasks,
-            "rounds": rounds,
-            "sequential_rounds": sequential,
-            "speedup_vs_sequential": np.where(finished, sequential / rounds, 0.0),
-            "idle_rounds": idle,
-            "idle_ratio": np.minimum(idle / rounds, 1.0),
-            "switches": c["switches"][e],
-            "mean_in_flight": c["in_flight_rounds"][e] / rounds,
-            "dependency_violations": c["violations"][e],
-            "redundant_calls": c["redundant"][e],
-            "unmatched_calls": np.zeros(len(e), np.int64),
-            "invalid_actions": c["invalid"][e],
-            "premature_answers": premature,
-            "mean_ready_wait": np.where(n_waits > 0, waits / np.maximum(n_waits, 1), 0.0),
-            "neglected_tasks": neglected,
-            "tool_confusions": np.zeros(len(e), np.int64),
-            "queued_rounds": c["queued_rounds"][e],
-            "revoked_answers": np.zeros(len(e), np.int64),
-            "collateral_writes": np.zeros(len(e), np.int64),
-        }
-        metrics: dict[str, Any] = {}
+        as arrays over all envs (filled for ``envs``). The list-valued fields (object arrays)
+        are made when first read (a :class:`~asynctool_env.interface.LazyDict`)."""
+        N = self.num_envs
+        ints = np.zeros((len(_kernels.INT_METRICS), N), np.int64)
+        bools = np.zeros((len(_kernels.BOOL_METRICS), N), bool)
+        floats = np.zeros((len(_kernels.FLOAT_METRICS), N), np.float64)
+        modes = np.zeros(N, np.int64)
+        _kernels.episode_metrics(
+            envs, self._es, self._n_steps, self._parents, self._realized, self._task_status,
+            self._premature, self._repeated, self._answer_round, self._first_call,
+            self._delivered, ints, bools, floats, modes,
+        )  # fmt: skip
         mask = np.zeros(N, bool)
-        mask[e] = True
-        groups: dict[np.dtype, list[tuple[str, np.ndarray]]] = {}
-        for key, value in values.items():
-            groups.setdefault(value.dtype, []).append((key, value))
-        for dtype, items in groups.items():  # one block a dtype: a row a metric, zero-filled
-            block = np.zeros((len(items), N), dtype)
-            block[:, e] = np.stack([value for _, value in items])
-            for row, (key, _) in enumerate(items):
-                metrics[key] = block[row]
-                metrics["_" + key] = mask
-        completion = np.empty(N, dtype=object)
-        modes = np.empty(N, dtype=object)
-        optimal_rounds = np.empty(N, dtype=object)
-        efficiency = np.empty(N, dtype=object)
-        codes = (labels * (1 << np.arange(len(_FAILURE_MODES)))).sum(axis=1).tolist()
-        answer_rounds = self._answer_round[e].tolist()
-        for position, i in enumerate(e.tolist()):  # the list-valued fields of ended episodes
-            rows = answer_rounds[position][: n_tasks[position]]
-            completion[i] = [None if r < 0 else r for r in rows]
-            modes[i] = list(_MODE_LISTS[codes[position]])
-            if optimal[position] >= 0:
-                best = int(optimal[position])
-                optimal_rounds[i] = best
-                efficiency[i] = (
-                    min(best / int(rounds[position]), 1.0)
-                    if succeeded[position] == n_tasks[position]
-                    else 0.0
-                )
-        for key, value in (
-            ("task_completion_rounds", completion),
-            ("failure_modes", modes),
-            ("optimal_rounds", optimal_rounds),
-            ("efficiency", efficiency),
+        mask[envs] = True
+        values: dict[str, Any] = {}
+        for names, block in (
+            (_kernels.INT_METRICS, ints),
+            (_kernels.BOOL_METRICS, bools),
+            (_kernels.FLOAT_METRICS, floats),
         ):
-            metrics[key] = value
-            metrics["_" + key] = mask
-        return metrics
+            for row, key in enumerate(names):
+                values[key] = block[row]
+                values["_" + key] = mask
+        optimal = (
+            np.array([self._optimum(i) for i in envs.tolist()], np.int64)
+            if self.optimum_in_info
+            else None
+        )
+        # What the list-valued fields need, kept now (the envs start again right after).
+        n_tasks = ints[0, envs]
+        rounds = ints[_kernels.INT_METRICS.index("rounds"), envs]
+        success = bools[1, envs]
+        answers = self._answer_round[envs]
+        codes = modes[envs]
+        built: dict[str, np.ndarray] = {}
+
+        def lists() -> dict[str, np.ndarray]:
+            if not built:
+                completion = np.empty(N, dtype=object)
+                failure = np.empty(N, dtype=object)
+                optimal_rounds = np.empty(N, dtype=object)
+                efficiency = np.empty(N, dtype=object)
+                for position, i in enumerate(envs.tolist()):
+                    rows = answers[position, : n_tasks[position]].tolist()
+                    completion[i] = [None if r < 0 else r for r in rows]
+                    failure[i] = list(_MODE_LISTS[codes[position]])
+                    if optimal is not None:
+                        best = int(optimal[position])
+                        optimal_rounds[i] = best
+                        efficiency[i] = (
+                            min(best / int(rounds[position]), 1.0) if success[position] else 0.0
+                        )
+                built.update(
+                    task_completion_rounds=completion,
+                    failure_modes=failure,
+                    optimal_rounds=optimal_rounds,
+                    efficiency=efficiency,
+                )
+            return built
+
+        pending = {}
+        for key in ("task_completion_rounds", "failure_modes", "optimal_rounds", "efficiency"):
+            pending[key] = lambda key=key: lists()[key]
+            values["_" + key] = mask
+        return LazyDict(values, pending)
 
     def _optimum(self, i: int) -> int:
         """The exact optimum of env ``i``'s episode (cached by instance and latencies)."""
         from asynctool_env.solver import optimal_schedule_for_instance
 
-        b = int(self._instance_index[i])
+        b = int(self._es[i, _kernels.INSTANCE])
         realized = self._realized[i]
         key = (b, realized.tobytes()) if not self._procedural else None
         if key is not None and key in self._optimum_cache:
@@ -1185,6 +826,30 @@ class AsyncToolVectorEnv(VectorEnv):
         if ((array < 0) | (array >= self.n_actions)).any():
             raise ValueError(f"every action must be in [0, {self.n_actions}), got {array}")
         return array
+
+
+#: The keys of ``info`` (the single env's ``info_counters``, in its order), and the column of
+#: the per-env scalars each is read from (``tasks_answered``: computed, from two columns).
+_INFO_KEYS = (
+    "round",
+    "calls",
+    "steps_done",
+    "tasks_answered",
+    "dependency_violations",
+    "idle_rounds",
+    "invalid_actions",
+)
+_INFO_SOURCES = np.array(
+    [
+        _kernels.ROUND,
+        _kernels.C_CALLS,
+        _kernels.C_STEPS_DONE,
+        _kernels.N_TASKS,  # minus the open tasks
+        _kernels.C_VIOLATIONS,
+        _kernels.C_IDLE,
+        _kernels.C_INVALID,
+    ]
+)
 
 
 __all__ = ["AsyncToolVectorEnv", "InstanceBank"]
