@@ -848,9 +848,11 @@ def train(
     backend: Annotated[
         str,
         typer.Option(
-            help="sb3 (default) or rllib: RLlib's PPO with action masking (needs the ray "
-            "extra); it takes --regime, --timesteps, --seed, --output, --address and "
-            "--num-env-runners."
+            help="sb3 (default: Stable-Baselines3), torchrl (TorchRL's PPO on one batched "
+            "env of --n-envs, the fast trainer: MaskablePPO's network and policy files; "
+            "needs torchrl) or rllib (RLlib's PPO with action masking, needs the ray extra; "
+            "it takes --regime, --timesteps, --seed, --output, --address and "
+            "--num-env-runners)."
         ),
     ] = "sb3",
     address: Annotated[
@@ -878,8 +880,13 @@ def train(
     """
     from asynctool_env.rl.config import ConfigError, load_config, parse_assignments, parse_value
 
-    if backend not in ("sb3", "rllib"):
-        raise typer.BadParameter("choose sb3 or rllib", param_hint="--backend")
+    if backend not in ("sb3", "torchrl", "rllib"):
+        raise typer.BadParameter("choose sb3, torchrl or rllib", param_hint="--backend")
+    if backend == "torchrl" and vec_env is not None:
+        raise typer.BadParameter(
+            "--vec-env is SB3's: the torchrl backend steps one batched env of --n-envs envs",
+            param_hint="--vec-env",
+        )
     try:
         overrides = parse_assignments(set_)
         extra_env = parse_assignments(env_kwarg, "--env-kwarg")
@@ -956,6 +963,8 @@ def train(
         "verbose": 0 if quiet else None,
     }
     overrides.update({key: value for key, value in flags.items() if value is not None})
+    if backend == "torchrl":
+        overrides["backend"] = "torchrl"
     if extra_env:
         overrides["env_kwargs"] = {**overrides.get("env_kwargs", {}), **extra_env}
     try:
@@ -977,7 +986,7 @@ def train(
     from asynctool_env.rl import MissingRLExtraError, require_rl
 
     try:
-        require_rl()
+        require_rl(config.backend)
     except MissingRLExtraError as error:
         console.print(f"error: {error}", markup=False)
         raise typer.Exit(1) from error
@@ -987,10 +996,15 @@ def train(
 
     if not quiet:
         env = config.resolved_env_kwargs()
+        envs = (
+            f"{config.n_envs} batched envs (TorchRL)"
+            if config.backend == "torchrl"
+            else f"{config.n_envs} {config.vec_env} envs"
+        )
         console.print(
             f"training {config.algo} ({config.regime or 'custom'} regime, env {env}) for "
-            f"{config.planned_timesteps()} steps on {config.n_envs} {config.vec_env} envs, seed "
-            f"{config.seed} -> {config.output_dir()}/",
+            f"{config.planned_timesteps()} steps on {envs}, seed {config.seed} -> "
+            f"{config.output_dir()}/",
             markup=False,
         )
         if rounding:

@@ -6,6 +6,8 @@
   ``baselines/train.py``: MaskablePPO, PPO or A2C with dummy or subprocess vector envs,
   SB3's logger to stdout and CSV, periodic evaluation on the ``dev`` split with the
   project's metrics, checkpoints, and a compact policy file at the end.
+* :mod:`asynctool_env.rl.torchrl_ppo`: the fast trainer (``backend="torchrl"``): TorchRL's
+  PPO on the batched env, with MaskablePPO's network and policy files (``torchrl`` extra).
 * :mod:`asynctool_env.rl.policy`: the policy file format and :class:`PPOPolicy`, the ``ppo``
   agent of ``asynctool eval`` (shipped policies per regime in ``asynctool_env/policies/``).
 * :mod:`asynctool_env.rl.evaluation`: :class:`SplitEvaluator`, benchmark scoring for a
@@ -33,14 +35,23 @@ class MissingRLExtraError(ImportError):
     """torch, Stable-Baselines3 or sb3-contrib is not installed."""
 
 
-def require_rl() -> None:
-    """Raise :class:`MissingRLExtraError` (with the install command) unless the extra is there."""
+def require_rl(backend: str = "sb3") -> None:
+    """Raise :class:`MissingRLExtraError` (with the install command) unless the extra is
+    there (and, for ``backend="torchrl"``, TorchRL: the ``torchrl`` extra)."""
+    needed = ["torch", "stable_baselines3", "sb3_contrib"]
+    if backend == "torchrl":
+        needed += ["torchrl", "tensordict"]
     missing = []
-    for module in ("torch", "stable_baselines3", "sb3_contrib"):
+    for module in needed:
         try:
             importlib.import_module(module)
         except ImportError:
             missing.append(module)
+    if missing and backend == "torchrl" and set(missing) <= {"torchrl", "tensordict"}:
+        raise MissingRLExtraError(
+            f"--backend torchrl needs the torchrl extra (missing: {', '.join(missing)}): "
+            'pip install "asynctool-env[torchrl]"'
+        )
     if missing:
         raise MissingRLExtraError(
             f"training and the ppo agent need the rl extra (missing: {', '.join(missing)}): "

@@ -64,6 +64,9 @@ class TrainConfig(BaseModel):
     """Everything that decides a training run (defaults in brackets).
 
     Algorithm and environment:
+        backend: ``sb3`` (Stable-Baselines3, the envs of ``vec_env``) or ``torchrl``
+            (TorchRL's PPO on one batched env of ``n_envs``, :mod:`asynctool_env.rl.
+            torchrl_ppo`: the fast trainer; MaskablePPO's network and policy files) [sb3].
         algo: ``maskable_ppo`` (sb3-contrib, masks from ``action_masks()``), ``ppo`` or
             ``a2c`` (Stable-Baselines3, no mask: masked actions are no-ops that the env
             penalises with the ``invalid`` reward weight) [maskable_ppo].
@@ -117,6 +120,7 @@ class TrainConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
+    backend: Literal["sb3", "torchrl"] = "sb3"
     algo: Algo = "maskable_ppo"
     regime: str | None = "default"
     env_kwargs: dict[str, Any] = Field(default_factory=dict)
@@ -161,6 +165,15 @@ class TrainConfig(BaseModel):
     log_interval: int = Field(1, ge=1)
     verbose: int = Field(1, ge=0, le=2)
 
+    @model_validator(mode="after")
+    def _torchrl_runs_maskable_ppo(self) -> TrainConfig:
+        if self.backend == "torchrl" and self.algo != "maskable_ppo":
+            raise ValueError(
+                f"the torchrl backend trains maskable PPO; algo {self.algo!r} is SB3's "
+                "(use backend='sb3')"
+            )
+        return self
+
     @field_validator("regime")
     @classmethod
     def _known_regime(cls, value: str | None) -> str | None:
@@ -202,7 +215,7 @@ class TrainConfig(BaseModel):
 
     @model_validator(mode="after")
     def _many_envs_are_native(self) -> TrainConfig:
-        if self.vec_env != "native" and self.n_envs > 64:
+        if self.backend == "sb3" and self.vec_env != "native" and self.n_envs > 64:
             raise ValueError(
                 f"n_envs={self.n_envs} with one Python env each: use vec_env='native' (one "
                 "batched env) for more than 64"

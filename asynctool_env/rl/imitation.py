@@ -179,6 +179,24 @@ def collect_demonstrations(
     )
 
 
+def _flat_features(policy: Any, observations: Mapping[str, np.ndarray]) -> Any:
+    """``policy.extract_features`` of every observation at once, as a tensor (``None``
+    when the policy's extractor is not SB3's plain flattening one, or features are not
+    shared between actor and critic)."""
+    import torch
+
+    from asynctool_env.rl.policy import NumpyActor
+
+    if not getattr(policy, "share_features_extractor", False):
+        return None
+    if NumpyActor.from_policy(policy) is None:  # a custom extractor
+        return None
+    encoder = NumpyActor.features_of(policy.observation_space)
+    if encoder is None:
+        return None
+    return torch.as_tensor(encoder.encode(observations), device=policy.device)
+
+
 def behaviour_clone(
     model: Any,
     demonstrations: Demonstrations,
@@ -202,23 +220,36 @@ def behaviour_clone(
     generator = np.random.default_rng(seed)
     n = len(demonstrations)
     maskable = "action_masks" in policy.evaluate_actions.__code__.co_varnames
+    # SB3's input features of every decision, made once (what evaluate_actions would make
+    # batch by batch through its per-key preprocessing); None for a custom extractor.
+    features = _flat_features(policy, demonstrations.observations)
     history: list[float] = []
     for _ in range(epochs):
         order = generator.permutation(n)
         total = 0.0
         for start in range(0, n, batch_size):
             batch = order[start : start + batch_size]
-            observations, _ = policy.obs_to_tensor(
-                {key: value[batch] for key, value in demonstrations.observations.items()}
-            )
             actions = torch.as_tensor(demonstrations.actions[batch], device=policy.device)
             targets = torch.as_tensor(demonstrations.returns[batch], device=policy.device)
-            if maskable:
-                values, log_prob, _ = policy.evaluate_actions(
-                    observations, actions, action_masks=demonstrations.masks[batch]
-                )
+            masks = demonstrations.masks[batch] if maskable else None
+            if features is not None:  # evaluate_actions, from the features on
+                index = torch.as_tensor(batch, device=policy.device)
+                latent_pi, latent_vf = policy.mlp_extractor(features[index])
+                distribution = policy._get_action_dist_from_latent(latent_pi)
+                if masks is not None:
+                    distribution.apply_masking(masks)
+                log_prob = distribution.log_prob(actions)
+                values = policy.value_net(latent_vf)
             else:
-                values, log_prob, _ = policy.evaluate_actions(observations, actions)
+                observations, _ = policy.obs_to_tensor(
+                    {key: value[batch] for key, value in demonstrations.observations.items()}
+                )
+                if masks is not None:
+                    values, log_prob, _ = policy.evaluate_actions(
+                        observations, actions, action_masks=masks
+                    )
+                else:
+                    values, log_prob, _ = policy.evaluate_actions(observations, actions)
             loss = -log_prob.mean() + value_coef * torch.nn.functional.mse_loss(
                 values.flatten(), targets
             )

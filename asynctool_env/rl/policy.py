@@ -524,6 +524,13 @@ class NumpyActor:
                 return None
         return cls(encoders, size, layers)
 
+    @classmethod
+    def features_of(cls, observation_space: spaces.Dict) -> SB3Features | None:
+        """The encoder of SB3's ``MultiInputPolicy`` input for ``observation_space``
+        (``None`` when SB3 would need more than flattening and one-hot)."""
+        found = cls._encoders(observation_space)
+        return None if found is None else SB3Features(*found)
+
     def logits(self, observation: Mapping[str, Any]) -> np.ndarray:
         x = np.zeros(self._size, dtype=np.float32)
         for key, kind, offset, starts in self._encoders:
@@ -548,6 +555,37 @@ class NumpyActor:
         return _argmax(
             self.logits(observation), observation.get("action_mask") if use_mask else None
         )
+
+
+class SB3Features:
+    """What SB3's ``CombinedExtractor`` makes of a batch of Dict observations, in numpy: each
+    key flattened in the space's key order, Box and MultiBinary as floats, Discrete and
+    MultiDiscrete one-hot. A trainer that feeds an SB3 actor-critic's ``mlp_extractor``
+    with these features computes what the SB3 policy computes from the observations, without
+    SB3's per-key torch preprocessing (see :class:`NumpyActor`, which acts on the same
+    layout)."""
+
+    def __init__(self, encoders: list[tuple[str, str, int, Any]], size: int) -> None:
+        self.encoders = encoders
+        #: Features per observation.
+        self.size = size
+
+    def encode(self, observations: Mapping[str, np.ndarray]) -> np.ndarray:
+        """``(N, size)`` float32 features of a batch (every value has a leading N)."""
+        n = len(next(iter(observations.values())))
+        features = np.zeros((n, self.size), dtype=np.float32)
+        rows = np.arange(n)
+        for key, kind, offset, starts in self.encoders:
+            value = np.asarray(observations[key])
+            if kind == "box":
+                flat = value.reshape(n, -1)
+                features[:, offset : offset + flat.shape[1]] = flat
+            elif kind == "one_hot":
+                features[rows, offset + value.reshape(n).astype(np.int64)] = 1.0
+            else:
+                columns = offset + starts[None, :] + value.reshape(n, -1).astype(np.int64)
+                features[rows[:, None], columns] = 1.0
+        return features
 
 
 # -- the ``ppo`` agent -------------------------------------------------------------------------

@@ -182,36 +182,94 @@ def _short(summary: dict[str, Any]) -> dict[str, Any]:
     return {key: summary.get(key) for key in ("episodes", *EVAL_KEYS)}
 
 
-class ProjectEvalCallback(BaseCallback):
-    """Every ``eval_freq`` env steps (at the first update after; and at the end), play the
-    policy on the evaluation split, log the project's metrics (``eval/efficiency``,
-    ``eval/success``...), append them to ``evaluations.csv`` and keep the weights with the
-    best mean efficiency."""
+class EvaluationLog:
+    """The evaluations of a training run: play the model's policy on the evaluation split,
+    append the project's metrics (efficiency, success...) to ``evaluations.csv``, and keep
+    the weights with the best mean efficiency (``on_best`` is told at once, so that an
+    interrupted run still leaves its best policy). Every trainer uses it (the SB3 one
+    through :class:`ProjectEvalCallback`).
+
+    Args:
+        evaluator: Plays the policy on the split.
+        csv_path: The run's ``evaluations.csv``.
+        on_best: ``on_best(row, state_dict)`` when an evaluation is the best so far.
+        verbose: Print a line per evaluation.
+    """
 
     def __init__(
         self,
         evaluator: SplitEvaluator,
-        eval_freq: int,
         csv_path: Path,
         on_best: Any = None,
         verbose: int = 1,
     ) -> None:
-        super().__init__(verbose)
         self.evaluator = evaluator
-        self.eval_freq = eval_freq
         self.csv_path = csv_path
         self.on_best = on_best
+        self.verbose = verbose
         self.evaluations: list[dict[str, Any]] = []
         self.best: dict[str, Any] | None = None
         self.best_state: dict[str, Any] | None = None
         self.eval_time_s = 0.0
-        self._started: float | None = None  # when learn() began (for each row's train_s)
+        self._started: float | None = None  # when learning began (for each row's train_s)
+
+    def start(self, when: float | None = None) -> None:
+        """Learning starts now (or at ``when``, a ``time.perf_counter()``)."""
+        self._started = time.perf_counter() if when is None else when
+
+    def evaluate(self, model: Any, timesteps: int, logger: Any = None) -> dict[str, Any]:
+        """Score ``model.policy`` (an SB3 actor-critic) after ``timesteps`` env steps."""
+        start = time.perf_counter()
+        # Seconds of training so far, evaluations left out (for time-to-level comparisons).
+        trained = start - (self._started or start) - self.eval_time_s
+        summary = self.evaluator.summary(LivePolicy(model))
+        row = {"timesteps": timesteps, "train_s": round(trained, 2), **_short(summary)}
+        self.evaluations.append(row)
+        if logger is not None:
+            for key in EVAL_KEYS:
+                if row.get(key) is not None:
+                    name = {"instance_success": "success", "task_success_rate": "task_success"}
+                    logger.record(f"eval/{name.get(key, key)}", row[key])
+        new_file = not self.csv_path.exists()
+        with self.csv_path.open("a", newline="", encoding="utf-8") as handle:
+            writer = csv.DictWriter(handle, fieldnames=list(row))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+        better = self.best is None or (row["efficiency"] or 0.0) > (self.best["efficiency"] or 0.0)
+        if better:
+            self.best = row
+            self.best_state = copy.deepcopy(model.policy.state_dict())
+            if self.on_best is not None:
+                self.on_best(row, self.best_state)
+        self.eval_time_s += time.perf_counter() - start
+        if self.verbose:
+            efficiency = row["efficiency"] if row["efficiency"] is not None else float("nan")
+            print(
+                f"eval {self.evaluator.split} @ {timesteps} steps: efficiency "
+                f"{efficiency:.3f}, success {row['instance_success']:.3f}, rounds "
+                f"{row['rounds']:.2f}, return {row['return']:.3f}"
+                + (" (best so far)" if better else ""),
+                flush=True,
+            )
+        return row
+
+
+class ProjectEvalCallback(BaseCallback):
+    """Every ``eval_freq`` env steps (at the first update after; and at the end), an
+    :class:`EvaluationLog` evaluation of the SB3 model, its metrics also in SB3's logger
+    (``eval/efficiency``, ``eval/success``...)."""
+
+    def __init__(self, log: EvaluationLog, eval_freq: int) -> None:
+        super().__init__(log.verbose)
+        self.log = log
+        self.eval_freq = eval_freq
         self._last = 0
         #: Score the policy before the first update too (a warm-started policy may be best).
         self.evaluate_at_start = False
 
     def _on_training_start(self) -> None:
-        self._started = time.perf_counter()
+        self.log.start()
         if self.evaluate_at_start:
             self._evaluate()
 
@@ -225,47 +283,17 @@ class ProjectEvalCallback(BaseCallback):
             self._evaluate()
 
     def _on_training_end(self) -> None:
-        if self._last != self.num_timesteps or not self.evaluations:
+        if self._last != self.num_timesteps or not self.log.evaluations:
             self._evaluate()
 
     def _evaluate(self) -> None:
-        start = time.perf_counter()
         self._last = self.num_timesteps
-        # Seconds of training so far, evaluations left out (for time-to-level comparisons).
-        trained = start - (self._started or start) - self.eval_time_s
-        summary = self.evaluator.summary(LivePolicy(self.model))
-        row = {"timesteps": self.num_timesteps, "train_s": round(trained, 2), **_short(summary)}
-        self.evaluations.append(row)
-        for key in EVAL_KEYS:
-            if row.get(key) is not None:
-                name = {"instance_success": "success", "task_success_rate": "task_success"}
-                self.logger.record(f"eval/{name.get(key, key)}", row[key])
-        new_file = not self.csv_path.exists()
-        with self.csv_path.open("a", newline="", encoding="utf-8") as handle:
-            writer = csv.DictWriter(handle, fieldnames=list(row))
-            if new_file:
-                writer.writeheader()
-            writer.writerow(row)
-        better = self.best is None or (row["efficiency"] or 0.0) > (self.best["efficiency"] or 0.0)
-        if better:
-            self.best = row
-            self.best_state = copy.deepcopy(self.model.policy.state_dict())
-            if self.on_best is not None:
-                self.on_best(row, self.best_state)
-        self.eval_time_s += time.perf_counter() - start
-        if self.verbose:
-            efficiency = row["efficiency"] if row["efficiency"] is not None else float("nan")
-            print(
-                f"eval {self.evaluator.split} @ {self.num_timesteps} steps: efficiency "
-                f"{efficiency:.3f}, success {row['instance_success']:.3f}, rounds "
-                f"{row['rounds']:.2f}, return {row['return']:.3f}"
-                + (" (best so far)" if better else ""),
-                flush=True,
-            )
+        self.log.evaluate(self.model, self.num_timesteps, self.logger)
 
 
-def _imitate(config: TrainConfig, model: BaseAlgorithm, env_kwargs: dict[str, Any]) -> dict:
-    """Clone the exact oracle before RL (see :mod:`asynctool_env.rl.imitation`)."""
+def imitate(config: TrainConfig, model: Any, env_kwargs: dict[str, Any]) -> dict:
+    """Clone the config's teacher into ``model.policy`` before RL (see
+    :mod:`asynctool_env.rl.imitation`); what it did, for ``training.json``."""
     from asynctool_env.rl.imitation import behaviour_clone, collect_demonstrations
 
     start = time.perf_counter()
@@ -307,7 +335,7 @@ def _imitate(config: TrainConfig, model: BaseAlgorithm, env_kwargs: dict[str, An
     }
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     import gymnasium
     import sb3_contrib
     import stable_baselines3
@@ -327,40 +355,25 @@ def _versions() -> dict[str, str]:
 def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> TrainResult:
     """Train ``config.algo`` on the procedural stream; evaluate, checkpoint, save compactly.
 
+    ``config.backend == "torchrl"`` runs :func:`asynctool_env.rl.torchrl_ppo.train_torchrl`
+    instead (the batched env and TorchRL's PPO; the same run folder and policy files).
+
     Args:
         config: Every setting of the run (see :class:`~asynctool_env.rl.config.TrainConfig`).
-        callbacks: More SB3 callbacks to run during ``learn``.
+        callbacks: More SB3 callbacks to run during ``learn`` (SB3 only).
 
     Returns:
         Paths of the saved policies, wall time, steps and evaluation results.
     """
+    if config.backend == "torchrl":
+        if callbacks:
+            raise ValueError("callbacks are SB3's: the torchrl backend takes none")
+        from asynctool_env.rl.torchrl_ppo import train_torchrl
+
+        return train_torchrl(config)
     config, _ = config.fitted_to_budget()
-    out = config.output_dir()
-    out.mkdir(parents=True, exist_ok=True)
-    for stale in ("evaluations.csv", "progress.csv"):
-        (out / stale).unlink(missing_ok=True)
-    (out / "config.json").write_text(json.dumps(config.to_json(), indent=2) + "\n")
-    if config.torch_threads is not None:
-        torch.set_num_threads(config.torch_threads)
+    out = start_run(config)
     env_kwargs = config.resolved_env_kwargs()
-
-    def header(**extra: Any) -> dict[str, Any]:
-        return policy_header(
-            model.policy,
-            algo=config.algo,
-            net_arch=config.net_arch,
-            activation=config.activation,
-            regime=config.regime,
-            env_kwargs=env_kwargs,
-            masked_training=config.algo == "maskable_ppo",
-            config=config.to_json(),
-            **extra,
-        )
-
-    def save_best(row: dict[str, Any], state: dict[str, Any]) -> None:
-        # Written at once, so that an interrupted run still leaves its best policy.
-        save_policy(out / "policy.pt", state, header(eval=row, eval_split=config.eval_split))
-
     # The evaluator first: it checks the env arguments on one env, before any process starts.
     evaluator = SplitEvaluator(config.eval_split, config.eval_episodes, env_kwargs)
     env = make_train_env(config)
@@ -368,11 +381,10 @@ def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> Tra
         model = build_model(config, env)
         formats = [f for f in config.log_formats if config.verbose or f != "stdout"]
         model.set_logger(configure(str(out), formats))
-        evaluation = ProjectEvalCallback(
-            evaluator, config.eval_freq, out / "evaluations.csv", save_best, config.verbose
-        )
+        log = evaluation_log(config, model, evaluator, env_kwargs)
+        evaluation = ProjectEvalCallback(log, config.eval_freq)
         start = time.perf_counter()
-        imitation = _imitate(config, model, env_kwargs) if config.imitation_episodes else None
+        imitation = imitate(config, model, env_kwargs) if config.imitation_episodes else None
         imitation_s = time.perf_counter() - start
         evaluation.evaluate_at_start = imitation is not None
         chain: list[BaseCallback] = [evaluation, *callbacks]
@@ -391,31 +403,93 @@ def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> Tra
         wall = time.perf_counter() - start + imitation_s
     finally:
         env.close()
+    result = save_run(
+        config, model, log, env_kwargs, timesteps=int(model.num_timesteps), wall=wall,
+        imitation=imitation, trainer={"vec_env": config.vec_env},
+    )  # fmt: skip
+    evaluator.close()
+    return result
 
+
+def start_run(config: TrainConfig) -> Path:
+    """Make the run folder (stale evaluation files removed), write ``config.json`` and set
+    torch's threads; the folder."""
+    out = config.output_dir()
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in ("evaluations.csv", "progress.csv"):
+        (out / stale).unlink(missing_ok=True)
+    (out / "config.json").write_text(json.dumps(config.to_json(), indent=2) + "\n")
+    if config.torch_threads is not None:
+        torch.set_num_threads(config.torch_threads)
+    return out
+
+
+def _header(config: TrainConfig, model: Any, env_kwargs: dict[str, Any], **extra: Any) -> dict:
+    return policy_header(
+        model.policy,
+        algo="maskable_ppo" if config.backend == "torchrl" else config.algo,
+        net_arch=config.net_arch,
+        activation=config.activation,
+        regime=config.regime,
+        env_kwargs=env_kwargs,
+        masked_training=config.algo == "maskable_ppo",
+        config=config.to_json(),
+        **extra,
+    )
+
+
+def evaluation_log(
+    config: TrainConfig, model: Any, evaluator: SplitEvaluator, env_kwargs: dict[str, Any]
+) -> EvaluationLog:
+    """The run's :class:`EvaluationLog`, writing each new best policy to ``policy.pt``."""
+    out = config.output_dir()
+
+    def save_best(row: dict[str, Any], state: dict[str, Any]) -> None:
+        header = _header(config, model, env_kwargs, eval=row, eval_split=config.eval_split)
+        save_policy(out / "policy.pt", state, header)
+
+    return EvaluationLog(evaluator, out / "evaluations.csv", save_best, config.verbose)
+
+
+def save_run(
+    config: TrainConfig,
+    model: Any,
+    log: EvaluationLog,
+    env_kwargs: dict[str, Any],
+    *,
+    timesteps: int,
+    wall: float,
+    imitation: dict[str, Any] | None,
+    trainer: dict[str, Any],
+) -> TrainResult:
+    """After training: write ``last_policy.pt``, the kept (best) ``policy.pt`` scored on
+    the test instances, the export and ``training.json``; the result."""
+    out = config.output_dir()
     training = {
-        "timesteps": int(model.num_timesteps),
+        "timesteps": timesteps,
         "wall_time_s": round(wall, 2),
-        "eval_time_s": round(evaluation.eval_time_s, 2),
-        "train_time_s": round(wall - evaluation.eval_time_s, 2),
+        "eval_time_s": round(log.eval_time_s, 2),
+        "train_time_s": round(wall - log.eval_time_s, 2),
         "imitation": imitation,
         "n_envs": config.n_envs,
-        "vec_env": config.vec_env,
+        **trainer,
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
-        "versions": _versions(),
+        "versions": versions(),
     }
     last_path = save_policy(
         out / "last_policy.pt",
         model.policy.state_dict(),
-        header(training=training, eval=evaluation.evaluations[-1], eval_split=config.eval_split),
-    )
-    best_state = evaluation.best_state or model.policy.state_dict()
-    kept_header = header(
-        training=training,
-        eval=evaluation.best,
-        eval_split=config.eval_split,
-        evaluations=evaluation.evaluations,
-    )
+        _header(
+            config, model, env_kwargs, training=training, eval=log.evaluations[-1],
+            eval_split=config.eval_split,
+        ),
+    )  # fmt: skip
+    best_state = log.best_state or model.policy.state_dict()
+    kept_header = _header(
+        config, model, env_kwargs, training=training, eval=log.best,
+        eval_split=config.eval_split, evaluations=log.evaluations,
+    )  # fmt: skip
     test_eval = None
     if config.test_episodes:
         kept = CompactPolicy(kept_header, best_state)
@@ -429,7 +503,6 @@ def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> Tra
                 f"{test_eval['efficiency']:.3f}, success {test_eval['instance_success']:.3f}",
                 flush=True,
             )
-    evaluator.close()
     policy_path = save_policy(out / "policy.pt", best_state, kept_header)
     exported = save_policy(config.export, best_state, kept_header) if config.export else None
     result = TrainResult(
@@ -437,11 +510,11 @@ def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> Tra
         policy_path=policy_path,
         last_policy_path=last_path,
         exported_path=exported,
-        timesteps=training["timesteps"],
+        timesteps=timesteps,
         wall_time_s=wall,
-        eval_time_s=evaluation.eval_time_s,
-        evaluations=evaluation.evaluations,
-        best_eval=evaluation.best,
+        eval_time_s=log.eval_time_s,
+        evaluations=log.evaluations,
+        best_eval=log.best,
         test_eval=test_eval,
     )
     (out / "training.json").write_text(
@@ -450,7 +523,7 @@ def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> Tra
     if config.verbose:
         size = policy_path.stat().st_size / 1024
         print(
-            f"trained {training['timesteps']} steps in {wall:.1f} s "
+            f"trained {timesteps} steps in {wall:.1f} s "
             f"({training['train_time_s']:.1f} s training, {training['eval_time_s']:.1f} s "
             f"evaluating); policy {policy_path} ({size:.0f} KB)"
             + (f", exported to {exported}" if exported else ""),
@@ -461,10 +534,15 @@ def train(config: TrainConfig, *, callbacks: Sequence[BaseCallback] = ()) -> Tra
 
 __all__ = [
     "ENV_ID",
+    "EvaluationLog",
     "LivePolicy",
     "ProjectEvalCallback",
     "TrainResult",
     "build_model",
+    "evaluation_log",
+    "imitate",
     "make_train_env",
+    "save_run",
+    "start_run",
     "train",
 ]
