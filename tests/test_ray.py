@@ -188,7 +188,7 @@ def test_the_train_command_runs_rllib_on_the_cluster(cluster, tmp_path):
     assert "iteration 1/1: " in result.output  # progress, one line per iteration
     assert (tmp_path / "run" / "checkpoint").is_dir()
     bad = CliRunner().invoke(app, ["train", "--backend", "jax"])
-    assert bad.exit_code == 2 and "choose sb3 or rllib" in bad.output
+    assert bad.exit_code == 2 and "choose sb3, torchrl or rllib" in bad.output
     sb3_flag = CliRunner().invoke(app, ["train", "--backend", "rllib", "--n-envs", "4"])
     assert sb3_flag.exit_code == 2 and "--n-envs apply to --backend sb3" in _unboxed(
         sb3_flag.output
