@@ -822,8 +822,8 @@ class AsyncToolVectorEnv(VectorEnv):
                 f"actions must be {self.num_envs} whole numbers (an int array of shape "
                 f"({self.num_envs},)), got {actions!r}"
             )
-        array = array.astype(np.int64)
-        if ((array < 0) | (array >= self.n_actions)).any():
+        array = array.astype(np.int64, copy=False)  # (read, never written)
+        if array.min() < 0 or array.max() >= self.n_actions:
             raise ValueError(f"every action must be in [0, {self.n_actions}), got {array}")
         return array
 
