@@ -167,3 +167,34 @@ def test_the_cli_keeps_sb3_settings_off_the_torchrl_backend(tmp_path):
     )  # fmt: skip
     assert out.exit_code == 0, out.output
     assert json.loads(out.output)["backend"] == "torchrl"  # 512 envs: no vec_env complaint
+
+
+def test_the_train_command_runs_the_torchrl_backend(tmp_path):
+    out = CliRunner().invoke(
+        app,
+        ["train", "--backend", "torchrl", "--n-envs", "32", "--n-steps", "8", "--batch-size",
+         "128", "--n-epochs", "1", "--timesteps", "512", "--net-arch", "16,16",
+         "--eval-episodes", "4", "--test-episodes", "0", "--checkpoint-freq", "0",
+         "--output", str(tmp_path / "run")],
+    )  # fmt: skip
+    assert out.exit_code == 0, out.output
+    assert "32 batched envs (TorchRL)" in out.output and "done: 512 steps" in out.output
+    assert (tmp_path / "run" / "policy.pt").exists()
+
+
+def test_a_missing_torchrl_names_its_extra(monkeypatch):
+    import importlib
+
+    from asynctool_env.rl import MissingRLExtraError, require_rl
+
+    real = importlib.import_module
+
+    def without_torchrl(name: str, *args: object) -> object:
+        if name == "torchrl":
+            raise ImportError("No module named 'torchrl'")
+        return real(name, *args)
+
+    monkeypatch.setattr(importlib, "import_module", without_torchrl)
+    require_rl()  # the SB3 backend does not need it
+    with pytest.raises(MissingRLExtraError, match=r"asynctool-env\[torchrl\]"):
+        require_rl("torchrl")
