@@ -404,3 +404,18 @@ def test_the_kernels_run_as_python_without_numba_compiling():
     )
     assert done.returncode == 0, done.stderr[-2000:]
     assert int(done.stdout.split()[-1]) > 0
+
+
+def test_a_deep_copy_plays_on_exactly_as_the_original():
+    import copy
+
+    vector = AsyncToolVectorEnv(3, split="dev", latency="stochastic")
+    observation, _ = vector.reset(seed=4)
+    twin = copy.deepcopy(vector)
+    rng = np.random.default_rng(0)
+    for _ in range(80):  # episodes end and restart: both draw from their own generators
+        actions = np.array([rng.choice(np.flatnonzero(m)) for m in observation["action_mask"]])
+        observation, reward, *_ = vector.step(actions)
+        mine, reward_twin, *_ = twin.step(actions)
+        assert np.array_equal(reward, reward_twin)
+        assert all(np.array_equal(observation[key], mine[key]) for key in observation)

@@ -425,6 +425,17 @@ class AsyncToolVectorEnv(VectorEnv):
                 stacklevel=2,
             )
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Numba's typed list of the generators does not copy: it is made again from them.
+        state = dict(self.__dict__)
+        state["_gens"] = None
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        if all(rng is not None for rng in self._rngs):
+            self._gens = _kernels.typed_generators(self._rngs)
+
     # -- Gymnasium API ---------------------------------------------------------------------
 
     def reset(
