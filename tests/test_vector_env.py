@@ -419,3 +419,32 @@ def test_a_deep_copy_plays_on_exactly_as_the_original():
         mine, reward_twin, *_ = twin.step(actions)
         assert np.array_equal(reward, reward_twin)
         assert all(np.array_equal(observation[key], mine[key]) for key in observation)
+
+
+def test_without_numba_the_env_warns_and_plays_the_same_episodes():
+    import os
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, warnings\n"
+        "sys.modules['numba'] = None  # as if it were not installed\n"
+        "import tests.test_vector_env as t\n"
+        "from asynctool_env.envs import kernels\n"
+        "assert not kernels.available()\n"
+        "with warnings.catch_warnings(record=True) as caught:\n"
+        "    warnings.simplefilter('always')\n"
+        "    n = t.play_both({'split': 'dev', 'latency': 'stochastic'}, n_envs=2, steps=50)\n"
+        "assert any('Numba is not installed' in str(w.message) for w in caught), caught\n"
+        "assert kernels.compiled().List is list\n"
+        "print('ended', n)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert int(done.stdout.split()[-1]) > 0

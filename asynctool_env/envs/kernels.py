@@ -11,12 +11,12 @@ is a plain loop over envs written as the single env's rules, one env at a time, 
 floats come out of the same operations in the same order as the single env's (rewards, the
 ``slip`` bound, the tool backlog): the batched env gives its sub-envs' episodes bit for bit.
 
-Numba compiles them on first use (a few seconds; cached on disk afterwards, in
-``__pycache__`` or Numba's cache folder). Numba reads and advances numpy ``Generator``
-objects in place (the same bit generator state, the same algorithms), which is what lets a
-reset draw inside the loop and stay the single env's stream. Without Numba installed
-(``pip install 'asynctool-env[fast]'``; the ``rl`` extra includes it) the same functions run
-as Python: exact, but far slower, and the env warns once.
+Numba compiles them on first use (:func:`compiled`; a few seconds, cached on disk
+afterwards, in ``__pycache__`` or Numba's cache folder). Numba reads and advances numpy
+``Generator`` objects in place (the same bit generator state, the same algorithms), which
+is what lets a reset draw inside the loop and stay the single env's stream. Without Numba
+installed (``pip install 'asynctool-env[fast]'``; the ``rl`` extra includes it) the same
+functions run as Python: exact, but far slower, and the env warns.
 
 The per-env scalars live in one ``(N, N_SCALARS)`` int64 array ``es``, columns named by the
 constants below (``ROUND``, ``FOCUSED``, the counters ``C_*``...).
@@ -25,25 +25,42 @@ constants below (``ROUND``, ``FOCUSED``, the counters ``C_*``...).
 from __future__ import annotations
 
 import math
+import sys
+from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-try:  # pragma: no cover - which branch runs depends on the install
-    from numba import njit
-    from numba.typed import List as TypedList
+#: The kernels :func:`compiled` hands out.
+KERNELS = ("reset_envs", "wrong_calls", "step_envs", "observe_envs", "episode_metrics")
+_compiled: list[SimpleNamespace] = []
 
-    COMPILED = True
-except ImportError:  # pragma: no cover
-    COMPILED = False
 
-    def njit(*args: Any, **kwargs: Any) -> Any:  # type: ignore[no-redef]
-        """Without Numba: the function itself, run as Python."""
-        if len(args) == 1 and callable(args[0]) and not kwargs:
-            return args[0]
-        return lambda function: function
+def available() -> bool:
+    """Whether the kernels are compiled (Numba is installed; else they run as Python)."""
+    return compiled().List is not list
 
-    TypedList = list  # type: ignore[assignment,misc]
+
+def compiled() -> SimpleNamespace:
+    """The kernels (attributes named as in :data:`KERNELS`, and ``List``, the list type the
+    generators go in), compiled with Numba on first use; without Numba, these functions as
+    Python. Numba is imported here, not with the module, so that importing the package does
+    not pay for it (about 0.15 s)."""
+    if not _compiled:
+        module = sys.modules[__name__]
+        try:
+            from numba import njit
+            from numba.typed import List
+        except ImportError:
+            functions = {name: getattr(module, name) for name in KERNELS}
+            _compiled.append(SimpleNamespace(**functions, List=list))
+        else:
+            # Inlined into the kernels that call it (a call costs more than its work).
+            module._finish_bound = njit(cache=True, inline="always")(module._finish_bound)
+            functions = {name: njit(cache=True)(getattr(module, name)) for name in KERNELS}
+            _compiled.append(SimpleNamespace(**functions, List=List))
+    return _compiled[0]
+
 
 # Step and task codes (asynctool_env.core.simulator.StepStatus / TaskStatus).
 PADDING, BLOCKED, READY, PENDING, DONE, FAILED = 0, 1, 2, 3, 4, 5
@@ -124,13 +141,12 @@ FLOAT_METRICS = (
 def typed_generators(generators: list[np.random.Generator]) -> Any:
     """The envs' generators in a list the kernels can index (Numba's typed list: each item
     shares its bit generator's state with the Python object)."""
-    return TypedList(generators)
+    return compiled().List(generators)
 
 
 # -- reset ------------------------------------------------------------------------------------
 
 
-@njit(cache=True, inline="always")
 def _finish_bound(
     i: int,
     es: np.ndarray,
@@ -181,7 +197,6 @@ def _finish_bound(
     return latest + 1.0
 
 
-@njit(cache=True)
 def reset_envs(
     envs: np.ndarray,
     chosen: np.ndarray,
@@ -324,7 +339,6 @@ def reset_envs(
 # -- step -------------------------------------------------------------------------------------
 
 
-@njit(cache=True)
 def wrong_calls(
     actions: np.ndarray,
     active: np.ndarray,
@@ -366,7 +380,6 @@ def wrong_calls(
     return out
 
 
-@njit(cache=True)
 def step_envs(
     actions: np.ndarray,
     active: np.ndarray,
@@ -634,7 +647,6 @@ def step_envs(
 # -- observation ------------------------------------------------------------------------------
 
 
-@njit(cache=True)
 def observe_envs(
     direct: bool,
     contention: bool,
@@ -753,7 +765,6 @@ def observe_envs(
 # -- metrics ----------------------------------------------------------------------------------
 
 
-@njit(cache=True)
 def episode_metrics(
     envs: np.ndarray,
     es: np.ndarray,

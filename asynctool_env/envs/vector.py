@@ -417,7 +417,7 @@ class AsyncToolVectorEnv(VectorEnv):
         self._direct = self.action_mode == "direct"
         self._max_calls = -1 if self.max_calls_per_turn is None else self.max_calls_per_turn
         self._weight_array = np.array(self._weights[:8], np.float64)  # (collateral: 0 here)
-        if not _kernels.COMPILED:
+        if not _kernels.available():
             warnings.warn(
                 "Numba is not installed: the batched env runs its kernels as Python (exact, "
                 "but slow); pip install 'asynctool-env[fast]' compiles them",
@@ -531,7 +531,7 @@ class AsyncToolVectorEnv(VectorEnv):
         # Calls that are not correct draw their latency from the env's second stream (a
         # masked action played anyway): the few such calls are drawn here, in order.
         extra = np.zeros(N, np.int64)
-        wrong = _kernels.wrong_calls(
+        wrong = _kernels.compiled().wrong_calls(
             actions, active, self._direct, self._action_kind, self._action_task,
             self._action_step, self._es, self._n_steps, self._status, self._task_status,
         )  # fmt: skip
@@ -540,7 +540,7 @@ class AsyncToolVectorEnv(VectorEnv):
         rewards = np.empty(N, np.float64)
         terminated = np.empty(N, bool)
         truncated = np.empty(N, bool)
-        most_in_flight = _kernels.step_envs(
+        most_in_flight = _kernels.compiled().step_envs(
             actions, active, extra, self._direct, self._max_calls,
             self.max_decisions_per_turn, self.wait_jumps, self.max_rounds, self._weight_array,
             float(self.reward_weights.slip), self.tool_capacity is not None,
@@ -633,7 +633,7 @@ class AsyncToolVectorEnv(VectorEnv):
         if self._extra_rngs:  # a new episode, a new second stream
             for i in envs.tolist():
                 self._extra_rngs.pop(i, None)
-        _kernels.reset_envs(
+        _kernels.compiled().reset_envs(
             envs, chosen, not bank.python_draws, self._gens, realized, extra_seeds,
             bool(self.reward_weights.slip), self.tool_capacity is not None,
             bank.n_tasks, bank.n_steps, bank.parents, bank.n_parents, bank.latency,
@@ -701,7 +701,7 @@ class AsyncToolVectorEnv(VectorEnv):
         backlog = np.zeros((N, KS), np.float32)
         calls_left = np.empty((N, 1), np.int64)
         mask = np.empty((N, self.n_actions), np.int8)
-        _kernels.observe_envs(
+        _kernels.compiled().observe_envs(
             self._direct, self.tool_capacity is not None, self._max_calls, self.max_rounds,
             self._max_backlog, self._es, self._n_steps, self._latency, self._tool,
             self._limited, self._capacity, self._slots, self._status, self._undone,
@@ -747,7 +747,7 @@ class AsyncToolVectorEnv(VectorEnv):
         bools = np.zeros((len(_kernels.BOOL_METRICS), N), bool)
         floats = np.zeros((len(_kernels.FLOAT_METRICS), N), np.float64)
         modes = np.zeros(N, np.int64)
-        _kernels.episode_metrics(
+        _kernels.compiled().episode_metrics(
             envs, self._es, self._n_steps, self._parents, self._realized, self._task_status,
             self._premature, self._repeated, self._answer_round, self._first_call,
             self._delivered, ints, bools, floats, modes,
