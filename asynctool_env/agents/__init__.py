@@ -1,7 +1,12 @@
 """Reference policies, by name.
 
->>> sorted(POLICIES)
-['critical_path', 'greedy', 'oracle', 'ppo', 'random', 'sequential']
+>>> sorted(POLICIES)  # doctest: +NORMALIZE_WHITESPACE
+['critical_path', 'greedy', 'most_ops_remaining', 'most_work_remaining', 'oracle', 'ppo',
+ 'queue_aware_critical_path', 'random', 'sequential', 'shortest_latency_first']
+
+The four dispatching rules (:class:`DispatchRulePolicy`) are the priority rules of job-shop
+scheduling, beside ``critical_path``; ``asynctool bench`` runs the classic five
+(:data:`asynctool_env.benchmark.REFERENCE_AGENTS`), ``asynctool eval -a NAME`` any of them.
 
 ``ppo`` is a trained policy (:class:`asynctool_env.rl.policy.PPOPolicy`): the shipped policy
 of the env's regime, or ``make_policy("ppo", policy=FILE)``. It needs the ``rl`` extra
@@ -17,7 +22,9 @@ from collections.abc import Callable
 from typing import Any
 
 from asynctool_env.agents.heuristics import (
+    DISPATCH_RULES,
     CriticalPathPolicy,
+    DispatchRulePolicy,
     GreedyPolicy,
     Policy,
     RandomMaskedPolicy,
@@ -34,6 +41,7 @@ POLICIES: dict[str, Callable[..., Policy] | str] = {
     "critical_path": lambda seed: CriticalPathPolicy(),
     "oracle": lambda seed: OraclePolicy(),
     "ppo": "asynctool_env.rl.policy:PPOPolicy",
+    **{rule: (lambda seed, rule=rule: DispatchRulePolicy(rule)) for rule in DISPATCH_RULES},
 }
 
 
@@ -64,8 +72,10 @@ def make_policy(name: str, seed: int | None = None, **options: Any) -> Policy:
 
 
 __all__ = [
+    "DISPATCH_RULES",
     "POLICIES",
     "CriticalPathPolicy",
+    "DispatchRulePolicy",
     "GreedyPolicy",
     "OraclePolicy",
     "Policy",
