@@ -379,13 +379,27 @@ def test_a_custom_latency_distribution_matches_single_envs(mode):
     assert play_both(kwargs, n_envs=3, steps=120, mode=mode, masked=False, seed=3) >= 3
 
 
-def test_the_kernels_run_as_python_without_numba_compiling():
-    """Without Numba (or with ``NUMBA_DISABLE_JIT=1``) the same kernels run as Python and
-    give the same episodes."""
+def _run_python(code: str, **environment: str) -> str:
+    """Run ``code`` in a fresh interpreter from the repository root; its stdout."""
     import os
     import subprocess
     import sys
 
+    done = subprocess.run(
+        [sys.executable, "-c", code],
+        env={**os.environ, **environment},
+        capture_output=True,
+        text=True,
+        timeout=600,
+        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_the_kernels_run_as_python_without_numba_compiling():
+    """Without Numba (or with ``NUMBA_DISABLE_JIT=1``) the same kernels run as Python and
+    give the same episodes."""
     code = (
         "import tests.test_vector_env as t\n"
         "n = t.play_both({'split': 'dev', 'action_mode': 'direct', 'tool_capacity': 1,"
@@ -394,16 +408,7 @@ def test_the_kernels_run_as_python_without_numba_compiling():
         " True}, n_envs=2, steps=60, mode='same_step')\n"
         "print('ended', n)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        env={**os.environ, "NUMBA_DISABLE_JIT": "1"},
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert int(done.stdout.split()[-1]) > 0
+    assert int(_run_python(code, NUMBA_DISABLE_JIT="1").split()[-1]) > 0
 
 
 def test_a_deep_copy_plays_on_exactly_as_the_original():
@@ -422,10 +427,6 @@ def test_a_deep_copy_plays_on_exactly_as_the_original():
 
 
 def test_without_numba_the_env_warns_and_plays_the_same_episodes():
-    import os
-    import subprocess
-    import sys
-
     code = (
         "import sys, warnings\n"
         "sys.modules['numba'] = None  # as if it were not installed\n"
@@ -439,12 +440,4 @@ def test_without_numba_the_env_warns_and_plays_the_same_episodes():
         "assert kernels.compiled().List is list\n"
         "print('ended', n)\n"
     )
-    done = subprocess.run(
-        [sys.executable, "-c", code],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert int(done.stdout.split()[-1]) > 0
+    assert int(_run_python(code).split()[-1]) > 0

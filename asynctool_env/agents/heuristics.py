@@ -25,6 +25,7 @@ realized latencies from the simulator and replays the exact optimal schedule.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 import numpy as np
@@ -107,6 +108,31 @@ def _answer_or_switch(observation: Observation) -> int | None:
     return int(1 + np.flatnonzero(finished)[0])
 
 
+def _act(observation: Observation, choose: Callable[[Observation], tuple[int, int] | None]) -> int:
+    """What the list-scheduling agents share: answer a finished task as soon as possible;
+    else, while the turn allows a call, call the ``(task, step)`` that ``choose`` picks
+    (switching focus to its task first); else wait."""
+    answer = _answer_or_switch(observation)
+    if answer is not None:
+        return answer
+    if observation["calls_left"][0] <= 0:
+        return 0
+    chosen = choose(observation)
+    if chosen is None:
+        return 0
+    n_tasks, n_steps = _layout(observation)
+    focused = int(observation["focused_task"])
+    return ActionCodec("focus", n_tasks, n_steps).call(*chosen, focused)
+
+
+def _ready_steps(observation: Observation) -> np.ndarray:
+    """``(n_tasks, n_steps)``: the ready steps of open tasks."""
+    n_tasks, n_steps = _layout(observation)
+    status = observation["step_status"].reshape(n_tasks, n_steps)
+    task_open = observation["task_status"] == TaskStatus.OPEN
+    return (status == StepStatus.READY) & task_open[:, None]
+
+
 class GreedyPolicy:
     """Call a ready step of the first task that has one; answer as soon as possible."""
 
@@ -115,23 +141,17 @@ class GreedyPolicy:
     def reset(self, seed: int | None = None) -> None:
         return None
 
-    def act(self, observation: Observation) -> int:
-        answer = _answer_or_switch(observation)
-        if answer is not None:
-            return answer
-        if observation["calls_left"][0] <= 0:
-            return 0
-        n_tasks, n_steps = _layout(observation)
-        status = observation["step_status"].reshape(n_tasks, n_steps)
-        task_open = observation["task_status"] == TaskStatus.OPEN
-        ready = (status == StepStatus.READY) & task_open[:, None]
+    @staticmethod
+    def choose(observation: Observation) -> tuple[int, int] | None:
+        ready = _ready_steps(observation)
         tasks_with_ready = np.flatnonzero(ready.any(axis=1))
         if len(tasks_with_ready) == 0:
-            return 0
+            return None
         first = int(tasks_with_ready[0])
-        if first != int(observation["focused_task"]):
-            return 1 + first
-        return int(n_tasks + 1 + np.flatnonzero(ready[first])[0])
+        return first, int(np.flatnonzero(ready[first])[0])
+
+    def act(self, observation: Observation) -> int:
+        return _act(observation, self.choose)
 
 
 class CriticalPathPolicy:
@@ -142,27 +162,24 @@ class CriticalPathPolicy:
     def reset(self, seed: int | None = None) -> None:
         return None
 
-    def act(self, observation: Observation) -> int:
-        answer = _answer_or_switch(observation)
-        if answer is not None:
-            return answer
-        if observation["calls_left"][0] <= 0:
-            return 0
+    @staticmethod
+    def choose(observation: Observation) -> tuple[int, int] | None:
         n_tasks, n_steps = _layout(observation)
         focused = int(observation["focused_task"])
-        status = observation["step_status"].reshape(n_tasks, n_steps)
-        task_open = observation["task_status"] == TaskStatus.OPEN
-        ready = (status == StepStatus.READY) & task_open[:, None]
+        ready = _ready_steps(observation)
         # step_tail: the longest path of 1 + expected latency from each step to its task's end.
         path = observation["step_tail"].reshape(n_tasks, n_steps)
         best = longest_tail_first(ready, path)
         if best is None:
-            return 0
+            return None
         best_task, best_step = divmod(best, n_steps)
         in_focus = longest_tail_first(ready[focused], path[focused])
         if in_focus is not None and path[focused, in_focus] >= path[best_task, best_step]:
-            best_task, best_step = focused, in_focus  # as long, and no switch needed
-        return ActionCodec("focus", n_tasks, n_steps).call(best_task, best_step, focused)
+            return focused, in_focus  # as long, and no switch needed
+        return best_task, best_step
+
+    def act(self, observation: Observation) -> int:
+        return _act(observation, self.choose)
 
 
 def _uncalled(status: np.ndarray, task_open: np.ndarray) -> np.ndarray:
@@ -220,11 +237,11 @@ class DispatchRulePolicy:
     def choose(self, observation: Observation) -> tuple[int, int] | None:
         """The ``(task, step)`` this rule calls next, ``None`` when no step is ready."""
         n_tasks, n_steps = _layout(observation)
-        status = observation["step_status"].reshape(n_tasks, n_steps)
-        task_open = observation["task_status"] == TaskStatus.OPEN
-        ready = (status == StepStatus.READY) & task_open[:, None]
+        ready = _ready_steps(observation)
         if not ready.any():
             return None
+        status = observation["step_status"].reshape(n_tasks, n_steps)
+        task_open = observation["task_status"] == TaskStatus.OPEN
         view = {
             "latency": observation["step_latency"].reshape(n_tasks, n_steps).astype(np.float64),
             "tail": observation["step_tail"].reshape(n_tasks, n_steps).astype(np.float64),
@@ -241,14 +258,4 @@ class DispatchRulePolicy:
         return -int(task), -int(step)
 
     def act(self, observation: Observation) -> int:
-        answer = _answer_or_switch(observation)
-        if answer is not None:
-            return answer
-        if observation["calls_left"][0] <= 0:
-            return 0
-        chosen = self.choose(observation)
-        if chosen is None:
-            return 0
-        n_tasks, n_steps = _layout(observation)
-        focused = int(observation["focused_task"])
-        return ActionCodec("focus", n_tasks, n_steps).call(*chosen, focused)
+        return _act(observation, self.choose)

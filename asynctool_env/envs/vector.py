@@ -117,9 +117,6 @@ class InstanceBank:
         self.tool = np.full((B, K, S), -1, np.int64)  # the step's tool, numbered per instance
         self.fixed = np.zeros((B, K, S), np.int64)  # realized latency when deterministic
         self.random_steps: list[list[tuple[int, int, Any]]] = []  # steps whose draw is random
-        self._plans: list[tuple[list[int], Any]] = []
-        #: Whether an episode of the instance draws latencies at all.
-        self.has_draws: list[bool] = []
         self.max_steps = S
         self.limited = np.zeros((B, K, S), bool)  # the step's tool has a capacity
         n_tools = 1
@@ -162,8 +159,6 @@ class InstanceBank:
                 tail = task.remaining_paths(self.latency[b, k, : len(task.steps)].tolist())
                 self.tail[b, k, : len(task.steps)] = np.clip(tail, 0.0, max_tail)
             self.random_steps.append(random_steps)
-            self.has_draws.append(bool(random_steps))
-            self._plans.append(self._plan(random_steps))
             self.tools.append(tools)
             capacities.append(caps)
             n_tools = max(n_tools, len(names))
@@ -185,37 +180,18 @@ class InstanceBank:
     def __len__(self) -> int:
         return len(self.instances)
 
-    def draw_latencies(self, b: int, rng: np.random.Generator) -> tuple[list[int], list[int]]:
-        """The random part of an episode of instance ``b``'s realized latencies, drawn from
-        ``rng`` in the simulator's order (task by task, step by step; the draws that consume
-        nothing are in :attr:`fixed`): ``(positions k * S + s, values)``.
-
-        The draws are the distributions' own (``Geometric``: ``geometric(p) - 1`` clipped,
-        ``Uniform``: ``integers(low, high + 1)``), made straight on ``rng``; any other
-        distribution draws through its ``sample``."""
-        positions, plan = self._plans[b]
-        if plan is None:
-            return positions, [d.sample(rng) for _, _, d in self.random_steps[b]]
-        kind, params = plan
-        if kind == "geometric":
-            geometric = rng.geometric
-            return positions, [min(int(geometric(p)) - 1, top) for p, top in params]
-        integers = rng.integers
-        return positions, [int(integers(low, high)) for low, high in params]
-
-    def _plan(self, random_steps: list[tuple[int, int, Any]]) -> tuple[list[int], Any]:
-        """Positions of an instance's random steps, and how :meth:`draw_latencies` draws
-        them (``None``: through each distribution's ``sample``)."""
-        from asynctool_env.core.latency import Geometric, Uniform
-
-        positions = [k * self.max_steps + s for k, s, _ in random_steps]
-        kinds = {type(distribution) for _, _, distribution in random_steps}
-        if kinds == {Geometric}:
-            params = [(1.0 / (1.0 + d.mean_rounds), d.max_latency) for _, _, d in random_steps]
-            return positions, ("geometric", params)
-        if kinds == {Uniform}:
-            return positions, ("uniform", [(d.low, d.high + 1) for _, _, d in random_steps])
-        return positions, None
+    def draw_latencies(self, b: int, rng: np.random.Generator) -> np.ndarray:
+        """Instance ``b``'s realized latencies for one episode, ``(K, S)``, drawn from
+        ``rng`` in the simulator's order (task by task, step by step) by each distribution's
+        own ``sample``: the reset kernel's draws, in Python, for the distributions it does
+        not know (:attr:`python_draws`)."""
+        realized = self.fixed[b].copy()
+        flat = realized.reshape(-1)
+        for position, (_, _, distribution) in zip(
+            self.draw_position[b], self.random_steps[b], strict=False
+        ):
+            flat[position] = distribution.sample(rng)
+        return realized
 
     def _plan_draws(self) -> None:
         """The random latency draws of every instance as arrays the reset kernel reads:
@@ -623,11 +599,7 @@ class AsyncToolVectorEnv(VectorEnv):
                 b = int(chosen[position])
                 if b < 0:
                     b = chosen[position] = int(rng.integers(len(bank)))
-                flat = bank.fixed[b].reshape(-1).copy()
-                if bank.has_draws[b]:
-                    where, values = bank.draw_latencies(b, rng)
-                    flat[where] = values
-                realized[position] = flat.reshape(self.max_tasks, self.max_steps)
+                realized[position] = bank.draw_latencies(b, rng)
                 extra_seeds[position] = int(rng.integers(0, 2**63 - 1))
         self._ensure_tools(bank.n_tools)
         if self._extra_rngs:  # a new episode, a new second stream
